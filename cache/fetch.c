@@ -1,0 +1,749 @@
+/* Parallel downloads with libcurl multi (cache/fetch.h).
+ *
+ * Every item becomes a `struct xfer` that goes PENDING → ACTIVE → DONE, or
+ * ACTIVE → WAITING → ACTIVE when a transient failure is retried after a
+ * backoff.  At most ctx->jobs transfers are ACTIVE at once.  Artifacts stream
+ * into ROOT/tmp/ while hashed and are renamed into ROOT/blobs/sha256/ only
+ * after their digest and size matched; index files go to dest.part.<pid> and
+ * are renamed over dest. */
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cache/fetch.h"
+#include "cache/store.h"
+#include "core/ctx.h"
+#include "core/fs.h"
+#include "core/hash.h"
+#include "core/str.h"
+
+#define FETCH_USER_AGENT	"pkgimg/0.1"
+#define FETCH_RETRIES		3	/* retries after the first attempt */
+#define FETCH_BACKOFF_MS	500	/* 0.5 s, 1 s, 2 s */
+#define FETCH_RETRY_AFTER_MAX_S	30	/* cap on a server's Retry-After */
+#define FETCH_CONNECT_TIMEOUT_S	15
+#define FETCH_LOW_SPEED_BYTES	512	/* slower than this ... */
+#define FETCH_LOW_SPEED_TIME_S	30	/* ... for this long: give up (and retry) */
+#define FETCH_PROGRESS_MS	100
+
+enum xstate { X_PENDING, X_ACTIVE, X_WAITING, X_DONE };
+
+struct run;
+
+struct xfer {
+	struct run *run;
+	struct fetch_item *item;
+	const char *label;
+	enum xstate state;
+	bool artifact;		/* sha256 set: goes to the blob store */
+	bool is_file;		/* file:// URL */
+	int attempt;		/* 1 on the first try */
+	int64_t retry_at;	/* monotonic ms, X_WAITING */
+
+	CURL *easy;
+	struct curl_slist *hdrs;
+	char errbuf[CURL_ERROR_SIZE];
+	char *tmp;		/* where the body goes */
+	int fd;
+	struct hasher h;
+	uint64_t got;		/* body bytes of this attempt */
+	bool too_big;
+	int write_errno;
+	char *etag, *lastmod;	/* validators of the final response */
+
+	bool failed;		/* result counts as a failure */
+	char *msg;		/* message that goes with result */
+};
+
+struct run {
+	struct pkgimg_ctx *ctx;
+	struct store *st;
+	CURLM *multi;
+	struct xfer *x;
+	int n;
+	const char *cur_label;	/* the item that last received bytes */
+	uint64_t total;		/* sum of the known sizes to download */
+	int64_t last_progress;
+	bool any_started;
+	const char *cainfo, *capath;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool is_hex64(const char *s)
+{
+	if (!s || strlen(s) != 64)
+		return false;
+	for (int i = 0; i < 64; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+static bool exists(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0;
+}
+
+/* Records the item's outcome: result code and message. */
+static void xfer_set(struct xfer *x, int code, bool failed, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void xfer_set(struct xfer *x, int code, bool failed, const char *fmt, ...)
+{
+	char buf[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	free(x->msg);
+	x->msg = xstrdup(buf);
+	x->item->result = code;
+	x->failed = failed;
+	x->state = X_DONE;
+}
+
+static void xfer_release(struct xfer *x)
+{
+	if (x->easy) {
+		curl_multi_remove_handle(x->run->multi, x->easy);
+		curl_easy_cleanup(x->easy);
+		x->easy = NULL;
+	}
+	curl_slist_free_all(x->hdrs);
+	x->hdrs = NULL;
+	if (x->fd >= 0)
+		close(x->fd);
+	x->fd = -1;
+	if (x->h.md)
+		hasher_free(&x->h);
+	if (x->tmp) {
+		unlink(x->tmp);
+		free(x->tmp);
+		x->tmp = NULL;
+	}
+	free(x->etag);
+	free(x->lastmod);
+	x->etag = x->lastmod = NULL;
+}
+
+/* ---- curl callbacks --------------------------------------------------- */
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct xfer *x = arg;
+	size_t n = size * nmemb;
+
+	if (x->artifact && x->item->size >= 0 && x->got + n > (uint64_t)x->item->size) {
+		x->too_big = true;
+		return 0;
+	}
+	for (size_t off = 0; off < n; ) {
+		ssize_t w = write(x->fd, ptr + off, n - off);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			x->write_errno = errno;
+			return 0;
+		}
+		off += (size_t)w;
+	}
+	if (x->artifact)
+		hasher_update(&x->h, ptr, n);
+	x->got += n;
+	x->item->downloaded = 1;
+	x->run->cur_label = x->label;
+	return n;
+}
+
+static char *header_value(const char *line, size_t n, const char *name)
+{
+	size_t k = strlen(name);
+	struct blob b;
+
+	if (n <= k || strncasecmp(line, name, k) || line[k] != ':')
+		return NULL;
+	b = blob_trim((struct blob){ line + k + 1, n - k - 1 });
+	return blob_dup(b);
+}
+
+static size_t on_header(char *line, size_t size, size_t nmemb, void *arg)
+{
+	struct xfer *x = arg;
+	size_t n = size * nmemb;
+	char *v;
+
+	if (n >= 5 && !strncmp(line, "HTTP/", 5)) {
+		/* a new response (after a redirect or a 100): forget the old one */
+		free(x->etag);
+		free(x->lastmod);
+		x->etag = x->lastmod = NULL;
+	} else if ((v = header_value(line, n, "etag"))) {
+		free(x->etag);
+		x->etag = v;
+	} else if ((v = header_value(line, n, "last-modified"))) {
+		free(x->lastmod);
+		x->lastmod = v;
+	}
+	return n;
+}
+
+/* ---- validators (index mode) ------------------------------------------ */
+
+static void validators_read(const char *dest, char **etag, char **lastmod)
+{
+	char *path = xasprintf("%s.validators", dest);
+	struct sbuf text = SBUF_INIT;
+	struct blob b, line;
+
+	*etag = *lastmod = NULL;
+	if (fs_read_file(NULL, AT_FDCWD, path, &text) == 0) {
+		b = (struct blob){ text.buf, text.len };
+		while (b.len) {
+			char *v;
+
+			blob_split(&b, '\n', &line);
+			if ((v = header_value(line.ptr, line.len, "etag")) && !*etag)
+				*etag = v;
+			else if ((v = header_value(line.ptr, line.len, "last-modified")) && !*lastmod)
+				*lastmod = v;
+			else
+				free(v);
+		}
+	}
+	if (*etag && !**etag) {
+		free(*etag);
+		*etag = NULL;
+	}
+	if (*lastmod && !**lastmod) {
+		free(*lastmod);
+		*lastmod = NULL;
+	}
+	sbuf_free(&text);
+	free(path);
+}
+
+static int validators_write(struct pkgimg_ctx *ctx, const char *dest, const char *etag,
+			    const char *lastmod)
+{
+	char *path = xasprintf("%s.validators", dest);
+	struct sbuf sb = SBUF_INIT;
+	int r = 0;
+
+	if (!etag && !lastmod) {
+		if (unlink(path) < 0 && errno != ENOENT)
+			r = pkgimg_err(ctx, -errno, "%s: [fetch] cannot remove: %m", path);
+		goto out;
+	}
+	if (etag)
+		sbuf_addf(&sb, "etag: %s\n", etag);
+	if (lastmod)
+		sbuf_addf(&sb, "last-modified: %s\n", lastmod);
+	r = fs_write_file(ctx, AT_FDCWD, path, sb.buf, sb.len, 0644);
+out:
+	sbuf_free(&sb);
+	free(path);
+	return r;
+}
+
+/* ---- starting and finishing a transfer -------------------------------- */
+
+static int xfer_start(struct xfer *x)
+{
+	struct run *run = x->run;
+	struct fetch_item *it = x->item;
+	CURLMcode mc;
+
+	x->attempt++;
+	x->got = 0;
+	x->too_big = false;
+	x->write_errno = 0;
+	x->errbuf[0] = 0;
+	x->item->downloaded = 0;
+	x->tmp = x->artifact ? store_tmp_path(run->st, "fetch")
+			     : xasprintf("%s.part.%d", it->dest, (int)getpid());
+	x->fd = open(x->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (x->fd < 0) {
+		xfer_set(x, -errno, true, "%s: [fetch] cannot create '%s': %s", it->url, x->tmp,
+			 strerror(errno));
+		free(x->tmp);
+		x->tmp = NULL;
+		return -1;
+	}
+	if (x->artifact && hasher_init(&x->h, "sha256") < 0) {
+		xfer_set(x, -ENOMEM, true, "%s: [fetch] cannot set up SHA-256", it->url);
+		xfer_release(x);
+		return -1;
+	}
+	x->easy = curl_easy_init();
+	if (!x->easy) {
+		xfer_set(x, -ENOMEM, true, "%s: [fetch] cannot set up a transfer", it->url);
+		xfer_release(x);
+		return -1;
+	}
+	curl_easy_setopt(x->easy, CURLOPT_URL, it->url);
+	curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
+	curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(x->easy, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, x);
+	curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, x->errbuf);
+	curl_easy_setopt(x->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(x->easy, CURLOPT_FAILONERROR, 1L);
+	curl_easy_setopt(x->easy, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(x->easy, CURLOPT_MAXREDIRS, 10L);
+	curl_easy_setopt(x->easy, CURLOPT_PROTOCOLS_STR, "http,https,file");
+	curl_easy_setopt(x->easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(x->easy, CURLOPT_USERAGENT, FETCH_USER_AGENT);
+	curl_easy_setopt(x->easy, CURLOPT_CONNECTTIMEOUT, (long)FETCH_CONNECT_TIMEOUT_S);
+	curl_easy_setopt(x->easy, CURLOPT_LOW_SPEED_LIMIT, (long)FETCH_LOW_SPEED_BYTES);
+	curl_easy_setopt(x->easy, CURLOPT_LOW_SPEED_TIME, (long)FETCH_LOW_SPEED_TIME_S);
+	if (run->cainfo)
+		curl_easy_setopt(x->easy, CURLOPT_CAINFO, run->cainfo);
+	if (run->capath)
+		curl_easy_setopt(x->easy, CURLOPT_CAPATH, run->capath);
+	if (!x->artifact && !x->is_file && exists(it->dest)) {
+		char *etag, *lastmod;
+
+		validators_read(it->dest, &etag, &lastmod);
+		if (etag) {
+			char *h = xasprintf("If-None-Match: %s", etag);
+
+			x->hdrs = curl_slist_append(x->hdrs, h);
+			free(h);
+		}
+		if (lastmod) {
+			char *h = xasprintf("If-Modified-Since: %s", lastmod);
+
+			x->hdrs = curl_slist_append(x->hdrs, h);
+			free(h);
+		}
+		free(etag);
+		free(lastmod);
+		if (x->hdrs)
+			curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->hdrs);
+	}
+	mc = curl_multi_add_handle(run->multi, x->easy);
+	if (mc != CURLM_OK) {
+		xfer_set(x, -PKGIMG_E_NET, true, "%s: [fetch] %s", it->url, curl_multi_strerror(mc));
+		xfer_release(x);
+		return -1;
+	}
+	x->state = X_ACTIVE;
+	run->any_started = true;
+	return 0;
+}
+
+static bool transient_curl(CURLcode cc)
+{
+	switch (cc) {
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_GOT_NOTHING:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool transient_http(long status)
+{
+	return status == 408 || status == 429 || (status >= 500 && status <= 599);
+}
+
+static const char *http_hint(long status)
+{
+	if (status == 404 || status == 410)
+		return " (not on the server; the index may be out of date: refresh it, or check the URL)";
+	if (status == 401 || status == 403)
+		return " (access denied; check the mirror's URL and credentials)";
+	if (transient_http(status))
+		return " (the server keeps failing; retry later or use another mirror)";
+	return "";
+}
+
+/* Schedules another attempt after the backoff. */
+static void xfer_retry(struct xfer *x, const char *why)
+{
+	int64_t delay = (int64_t)FETCH_BACKOFF_MS << (x->attempt - 1);
+	curl_off_t ra = 0;
+
+	if (x->easy && curl_easy_getinfo(x->easy, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0) {
+		if (ra > FETCH_RETRY_AFTER_MAX_S)
+			ra = FETCH_RETRY_AFTER_MAX_S;
+		if ((int64_t)ra * 1000 > delay)
+			delay = (int64_t)ra * 1000;
+	}
+	pkgimg_info(x->run->ctx, "%s: [fetch] %s; retrying in %.1fs (attempt %d of %d)",
+		    x->item->url, why, (double)delay / 1000, x->attempt + 1, FETCH_RETRIES + 1);
+	xfer_release(x);
+	x->retry_at = now_ms() + delay;
+	x->state = X_WAITING;
+}
+
+static void finish_index(struct xfer *x, long status)
+{
+	struct pkgimg_ctx *ctx = x->run->ctx;
+	struct fetch_item *it = x->item;
+	int r;
+
+	if (status == 304) {
+		if (exists(it->dest)) {
+			it->not_modified = 1;
+			it->result = 0;
+			x->state = X_DONE;
+		} else {
+			xfer_set(x, -PKGIMG_E_HTTP, true, "%s: [fetch] HTTP 304 (not modified) but "
+				 "'%s' is gone; remove '%s.validators' and retry", it->url, it->dest,
+				 it->dest);
+		}
+		xfer_release(x);
+		return;
+	}
+	if (close(x->fd) < 0) {
+		x->fd = -1;
+		xfer_set(x, -errno, true, "%s: [fetch] cannot write '%s': %s", it->url, x->tmp,
+			 strerror(errno));
+		xfer_release(x);
+		return;
+	}
+	x->fd = -1;
+	if (rename(x->tmp, it->dest) < 0) {
+		xfer_set(x, -errno, true, "%s: [fetch] cannot rename '%s' to '%s': %s", it->url,
+			 x->tmp, it->dest, strerror(errno));
+		xfer_release(x);
+		return;
+	}
+	free(x->tmp);
+	x->tmp = NULL;
+	r = validators_write(ctx, it->dest, x->is_file ? NULL : x->etag,
+			     x->is_file ? NULL : x->lastmod);
+	if (r < 0) {
+		xfer_set(x, r, true, "%s: [fetch] %s", it->url, ctx->errmsg);
+		xfer_release(x);
+		return;
+	}
+	it->result = 0;
+	x->state = X_DONE;
+	xfer_release(x);
+}
+
+static void finish_artifact(struct xfer *x)
+{
+	struct store *st = x->run->st;
+	struct fetch_item *it = x->item;
+	char got[HASH_HEX_MAX], rel[96];
+
+	hasher_final_hex(&x->h, got);
+	memcpy(it->sha256_got, got, sizeof it->sha256_got - 1);
+	it->sha256_got[sizeof it->sha256_got - 1] = 0;
+	if (it->size >= 0 && x->got != (uint64_t)it->size) {
+		xfer_set(x, -PKGIMG_E_CHECKSUM, true, "%s: [verify] size mismatch: expected %lld "
+			 "bytes, got %llu (the mirror served different bytes; retry, or check "
+			 "the index)", it->url, (long long)it->size, (unsigned long long)x->got);
+		xfer_release(x);
+		return;
+	}
+	if (strcmp(got, it->sha256)) {
+		xfer_set(x, -PKGIMG_E_CHECKSUM, true, "%s: [verify] sha256 mismatch: expected %s, "
+			 "got %s (the mirror served different bytes; retry, or check the index)",
+			 it->url, it->sha256, got);
+		xfer_release(x);
+		return;
+	}
+	if (fchmod(x->fd, 0444) < 0) {
+		xfer_set(x, -errno, true, "%s: [fetch] cannot chmod '%s': %s", it->url, x->tmp,
+			 strerror(errno));
+		xfer_release(x);
+		return;
+	}
+	if (close(x->fd) < 0) {
+		x->fd = -1;
+		xfer_set(x, -errno, true, "%s: [fetch] cannot write '%s': %s", it->url, x->tmp,
+			 strerror(errno));
+		xfer_release(x);
+		return;
+	}
+	x->fd = -1;
+	snprintf(rel, sizeof rel, "blobs/sha256/%s", it->sha256);
+	if (renameat(AT_FDCWD, x->tmp, st->rootfd, rel) < 0) {
+		xfer_set(x, -errno, true, "%s: [fetch] cannot move '%s' to '%s/%s': %s", it->url,
+			 x->tmp, st->root, rel, strerror(errno));
+		xfer_release(x);
+		return;
+	}
+	free(x->tmp);
+	x->tmp = NULL;
+	it->result = 0;
+	x->state = X_DONE;
+	xfer_release(x);
+}
+
+static void xfer_done(struct xfer *x, CURLcode cc)
+{
+	struct fetch_item *it = x->item;
+	bool can_retry = x->attempt <= FETCH_RETRIES;
+	long status = 0;
+	char after[48] = "";
+
+	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+	it->http_status = status;
+
+	if (cc == CURLE_OK) {
+		if (x->artifact)
+			finish_artifact(x);
+		else
+			finish_index(x, status);
+		return;
+	}
+	if (x->too_big) {
+		xfer_set(x, -PKGIMG_E_CHECKSUM, true, "%s: [verify] size mismatch: expected %lld "
+			 "bytes, got more (the mirror served different bytes; retry, or check the "
+			 "index)", it->url, (long long)it->size);
+	} else if (x->write_errno) {
+		xfer_set(x, -x->write_errno, true, "%s: [fetch] cannot write '%s': %s", it->url,
+			 x->tmp, strerror(x->write_errno));
+	} else if (cc == CURLE_HTTP_RETURNED_ERROR) {
+		char why[32];
+
+		snprintf(why, sizeof why, "HTTP %ld", status);
+		if (transient_http(status) && can_retry) {
+			xfer_retry(x, why);
+			return;
+		}
+		if ((status == 404 || status == 410) && it->optional)
+			xfer_set(x, -PKGIMG_E_NOTFOUND, false, "%s: [fetch] HTTP %ld", it->url, status);
+		else
+			xfer_set(x, -PKGIMG_E_HTTP, true, "%s: [fetch] HTTP %ld%s", it->url, status,
+				 http_hint(status));
+	} else if (cc == CURLE_FILE_COULDNT_READ_FILE) {
+		xfer_set(x, -PKGIMG_E_NOTFOUND, !it->optional, "%s: [fetch] cannot read the file%s%s",
+			 it->url, x->errbuf[0] ? ": " : "", x->errbuf);
+	} else if (transient_curl(cc) && can_retry) {
+		xfer_retry(x, x->errbuf[0] ? x->errbuf : curl_easy_strerror(cc));
+		return;
+	} else {
+		const char *hint = "";
+
+		if (x->attempt > 1)
+			snprintf(after, sizeof after, " (after %d attempts)", x->attempt);
+		if (cc == CURLE_COULDNT_RESOLVE_HOST || cc == CURLE_COULDNT_RESOLVE_PROXY ||
+		    cc == CURLE_COULDNT_CONNECT || cc == CURLE_OPERATION_TIMEDOUT)
+			hint = "; check the network and proxy settings, or use --offline with a "
+			       "warm store";
+		else if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE)
+			hint = "; check the CA certificates (SSL_CERT_FILE)";
+		xfer_set(x, -PKGIMG_E_NET, true, "%s: [fetch] %s%s%s", it->url,
+			 x->errbuf[0] ? x->errbuf : curl_easy_strerror(cc), after, hint);
+	}
+	xfer_release(x);
+}
+
+/* ---- the loop --------------------------------------------------------- */
+
+static void report(struct run *run, int finished)
+{
+	uint64_t done = 0;
+	int64_t t = now_ms();
+
+	if (!finished && t - run->last_progress < FETCH_PROGRESS_MS)
+		return;
+	run->last_progress = t;
+	for (int i = 0; i < run->n; i++)
+		done += run->x[i].got;
+	pkgimg_progress(run->ctx, "fetch", finished ? NULL : run->cur_label, done,
+			run->total, finished);
+}
+
+/* Decides what each item needs; returns how many are left to transfer. */
+static int plan(struct run *run, struct fetch_item *items)
+{
+	bool offline = run->ctx->flags & PKGIMG_F_OFFLINE;
+	int todo = 0;
+
+	for (int i = 0; i < run->n; i++) {
+		struct xfer *x = &run->x[i];
+		struct fetch_item *it = &items[i];
+
+		x->run = run;
+		x->item = it;
+		x->fd = -1;
+		x->state = X_PENDING;
+		it->result = 0;
+		it->not_modified = 0;
+		it->downloaded = 0;
+		it->http_status = 0;
+		it->sha256_got[0] = 0;
+		if (!it->url || !*it->url) {
+			xfer_set(x, -PKGIMG_E_USAGE, true, "%s: [fetch] no URL given",
+				 it->label ? it->label : "item");
+			continue;
+		}
+		x->label = it->label ? it->label : it->url;
+		x->is_file = !strncasecmp(it->url, "file:", 5);
+		x->artifact = it->sha256 != NULL;
+		if (x->artifact) {
+			if (!is_hex64(it->sha256)) {
+				xfer_set(x, -PKGIMG_E_USAGE, true, "%s: [fetch] invalid sha256 '%s' "
+					 "(64 lowercase hex digits expected)", it->url, it->sha256);
+				continue;
+			}
+			if (store_has_blob(run->st, it->sha256)) {
+				snprintf(it->sha256_got, sizeof it->sha256_got, "%s", it->sha256);
+				x->state = X_DONE;
+				continue;
+			}
+			if (offline && !x->is_file) {
+				xfer_set(x, -PKGIMG_E_OFFLINE, true, "%s: [fetch] not in the store and "
+					 "--offline was given; run once without --offline to download it",
+					 it->url);
+				continue;
+			}
+		} else {
+			if (!it->dest || !*it->dest) {
+				xfer_set(x, -PKGIMG_E_USAGE, true, "%s: [fetch] neither a sha256 nor a "
+					 "destination given", it->url);
+				continue;
+			}
+			if (offline && !x->is_file) {
+				if (exists(it->dest)) {
+					it->not_modified = 1;
+					x->state = X_DONE;
+				} else {
+					xfer_set(x, -PKGIMG_E_OFFLINE, true, "%s: [fetch] no cached copy "
+						 "and --offline was given; run once without --offline",
+						 it->url);
+				}
+				continue;
+			}
+		}
+		if (it->size >= 0)
+			run->total += (uint64_t)it->size;
+		todo++;
+	}
+	return todo;
+}
+
+int fetch_all(struct pkgimg_ctx *ctx, struct store *st, struct fetch_item *items, int n)
+{
+	struct run run = { 0 };
+	int jobs = ctx->jobs > 0 ? ctx->jobs : 8;
+	int r = 0, nfail = 0, first = -1;
+
+	if (n <= 0)
+		return 0;
+	run.ctx = ctx;
+	run.st = st;
+	run.n = n;
+	run.x = xcalloc((size_t)n, sizeof *run.x);
+	run.cainfo = getenv("SSL_CERT_FILE");
+	run.capath = getenv("SSL_CERT_DIR");
+	if (run.cainfo && !*run.cainfo)
+		run.cainfo = NULL;
+	if (run.capath && !*run.capath)
+		run.capath = NULL;
+	if (plan(&run, items) == 0)
+		goto results;
+	run.multi = curl_multi_init();
+	if (!run.multi) {
+		r = pkgimg_err(ctx, -ENOMEM, "[fetch] cannot set up libcurl");
+		goto out;
+	}
+	curl_multi_setopt(run.multi, CURLMOPT_MAXCONNECTS, (long)jobs * 2);
+	for (;;) {
+		int64_t t = now_ms(), next_retry = -1;
+		int active = 0, left = 0, running = 0;
+		long timeout = FETCH_PROGRESS_MS;
+		CURLMsg *msg;
+		int queued;
+
+		for (int i = 0; i < n; i++)
+			active += run.x[i].state == X_ACTIVE;
+		for (int i = 0; i < n; i++) {
+			struct xfer *x = &run.x[i];
+			bool ready = x->state == X_PENDING ||
+				     (x->state == X_WAITING && x->retry_at <= t);
+
+			if (ready && active < jobs && xfer_start(x) == 0)
+				active++;
+			if (x->state == X_WAITING && (next_retry < 0 || x->retry_at < next_retry))
+				next_retry = x->retry_at;
+			if (x->state != X_DONE)
+				left++;
+		}
+		if (!left)
+			break;
+		curl_multi_perform(run.multi, &running);
+		while ((msg = curl_multi_info_read(run.multi, &queued))) {
+			struct xfer *x = NULL;
+
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+			if (x)
+				xfer_done(x, msg->data.result);
+		}
+		report(&run, 0);
+		if (next_retry >= 0 && next_retry - t < timeout)
+			timeout = next_retry - t > 0 ? (long)(next_retry - t) : 0;
+		if (running > 0 || next_retry >= 0)
+			curl_multi_poll(run.multi, NULL, 0, (int)timeout, NULL);
+	}
+	report(&run, 1);
+results:
+	for (int i = 0; i < n; i++) {
+		if (run.x[i].failed) {
+			nfail++;
+			if (first < 0)
+				first = i;
+		}
+	}
+	if (first >= 0) {
+		struct xfer *x = &run.x[first];
+
+		r = pkgimg_err(ctx, x->item->result, "%s", x->msg ? x->msg : "[fetch] failed");
+		if (nfail > 1)
+			r = pkgimg_err(ctx, r, "%s (and %d more downloads failed)", x->msg, nfail - 1);
+	}
+out:
+	for (int i = 0; i < n; i++) {
+		xfer_release(&run.x[i]);
+		free(run.x[i].msg);
+	}
+	if (run.multi)
+		curl_multi_cleanup(run.multi);
+	free(run.x);
+	return r;
+}
+
+int fetch_global_init(void)
+{
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -EIO;
+}
+
+void fetch_global_cleanup(void)
+{
+	curl_global_cleanup();
+}

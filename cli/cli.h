@@ -1,0 +1,32 @@
+/* The command-line front end: the only place that prints and exits. */
+#ifndef PKGIMG_CLI_H
+#define PKGIMG_CLI_H
+
+#include "cache/store.h"
+#include "core/ctx.h"
+
+#define PKGIMG_VERSION "0.1.0"
+
+struct cli {
+	struct pkgimg_ctx ctx;
+	struct store st;
+	int store_opened;
+	int tty;		/* stderr is a terminal: draw progress */
+	int progress_shown;
+};
+
+/* Opens the store named by --store / $PKGIMG_HOME / XDG default. */
+int cli_open_store(struct cli *c);
+/* Prints "pkgimg: error: MESSAGE" and returns the exit code for r. */
+int cli_fail(struct cli *c, int r);
+void cli_clear_progress(struct cli *c);
+
+int cmd_lock(struct cli *c, int argc, char **argv);
+int cmd_install(struct cli *c, int argc, char **argv);
+int cmd_run(struct cli *c, int argc, char **argv);
+int cmd_images(struct cli *c, int argc, char **argv);
+int cmd_inspect(struct cli *c, int argc, char **argv);
+int cmd_gc(struct cli *c, int argc, char **argv);
+int cmd_tag(struct cli *c, int argc, char **argv);
+
+#endif

@@ -1,0 +1,203 @@
+/* pkgimg images | inspect IMAGE | tag IMAGE NAME | gc */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "cli/cli.h"
+#include "core/str.h"
+
+static int only_json_flag(struct cli *c, int argc, char **argv, const char *usage)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'J' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (opt == 'J') {
+			c->ctx.flags |= PKGIMG_F_JSON;
+		} else if (opt == 'h') {
+			printf("usage: %s\n", usage);
+			return 1;
+		} else {
+			return 2;
+		}
+	}
+	return 0;
+}
+
+static void human(uint64_t n, char *buf, size_t len)
+{
+	if (n >= 1000000000ULL)
+		snprintf(buf, len, "%.1f GB", (double)n / 1e9);
+	else if (n >= 1000000ULL)
+		snprintf(buf, len, "%.1f MB", (double)n / 1e6);
+	else
+		snprintf(buf, len, "%.1f kB", (double)n / 1e3);
+}
+
+int cmd_images(struct cli *c, int argc, char **argv)
+{
+	struct store_image *imgs = NULL;
+	int n = 0, r;
+
+	r = only_json_flag(c, argc, argv, "pkgimg images [--json]");
+	if (r)
+		return r == 1 ? 0 : r;
+	if (optind < argc) {
+		fprintf(stderr, "pkgimg: error: images: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	r = cli_open_store(c);
+	if (r)
+		return r;
+	r = store_list_images(&c->ctx, &c->st, &imgs, &n);
+	if (r < 0)
+		return cli_fail(c, r);
+	if (c->ctx.flags & PKGIMG_F_JSON) {
+		json_t *arr = json_array();
+
+		for (int i = 0; i < n; i++) {
+			json_t *tags = json_array();
+
+			for (char **t = imgs[i].tags; t && *t; t++)
+				json_array_append_new(tags, json_string(*t));
+			json_array_append_new(arr, json_pack("{s:s, s:o, s:s, s:I, s:i}",
+				"id", imgs[i].key, "tags", tags, "step", imgs[i].step ? imgs[i].step : "",
+				"size", (json_int_t)imgs[i].size, "layers", imgs[i].nlayers));
+		}
+		json_dumpf(arr, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(arr);
+	} else {
+		printf("%-20s %-19s %7s %10s  %s\n", "TAG", "ID", "LAYERS", "SIZE", "TOP STEP");
+		for (int i = 0; i < n; i++) {
+			char size[32];
+			struct sbuf tags = SBUF_INIT;
+
+			for (char **t = imgs[i].tags; t && *t; t++)
+				sbuf_addf(&tags, "%s%s", tags.len ? "," : "", *t);
+			human(imgs[i].size, size, sizeof size);
+			printf("%-20s %-19.19s %7d %10s  %.60s\n", tags.len ? tags.buf : "<none>",
+			       imgs[i].key, imgs[i].nlayers, size, imgs[i].step ? imgs[i].step : "");
+			sbuf_free(&tags);
+		}
+	}
+	store_images_free(imgs, n);
+	return 0;
+}
+
+int cmd_inspect(struct cli *c, int argc, char **argv)
+{
+	char key[STORE_KEY_MAX], **chain = NULL;
+	int n = 0, r;
+	json_t *layers, *j;
+
+	r = only_json_flag(c, argc, argv, "pkgimg inspect IMAGE [--json]");
+	if (r)
+		return r == 1 ? 0 : r;
+	if (optind + 1 != argc) {
+		fprintf(stderr, "pkgimg: error: inspect: give exactly one image (tag, id or id prefix)\n");
+		return 2;
+	}
+	r = cli_open_store(c);
+	if (r)
+		return r;
+	r = store_resolve(&c->ctx, &c->st, argv[optind], key);
+	if (r == 0)
+		r = store_layer_chain(&c->ctx, &c->st, key, &chain, &n);
+	if (r < 0)
+		return cli_fail(c, r);
+	layers = json_array();
+	/* bottom layer first, as an image's layers are listed */
+	for (int i = n - 1; i >= 0 && r == 0; i--) {
+		struct layer_meta m = { 0 };
+
+		r = store_layer_read(&c->ctx, &c->st, chain[i], &m);
+		if (r == 0)
+			json_array_append_new(layers, json_pack("{s:s, s:s, s:I}", "key", m.key,
+				"step", m.step ? m.step : "", "size", (json_int_t)m.size));
+		layer_meta_free(&m);
+	}
+	for (int i = 0; i < n; i++)
+		free(chain[i]);
+	free(chain);
+	if (r < 0) {
+		json_decref(layers);
+		return cli_fail(c, r);
+	}
+	j = json_pack("{s:s, s:o, s:{s:o, s:o, s:o, s:o}}", "id", key, "layers", layers,
+		      "config", "env", json_array(), "workdir", json_null(),
+		      "entrypoint", json_null(), "cmd", json_null());
+	if (c->ctx.flags & PKGIMG_F_JSON) {
+		json_dumpf(j, stdout, JSON_INDENT(2));
+		putchar('\n');
+	} else {
+		size_t i;
+		json_t *l;
+
+		printf("id: %s\nlayers:\n", key);
+		json_array_foreach(layers, i, l) {
+			char size[32];
+
+			human((uint64_t)json_integer_value(json_object_get(l, "size")), size, sizeof size);
+			printf("  %s %9s  %s\n", json_string_value(json_object_get(l, "key")), size,
+			       json_string_value(json_object_get(l, "step")));
+		}
+	}
+	json_decref(j);
+	return 0;
+}
+
+int cmd_tag(struct cli *c, int argc, char **argv)
+{
+	char key[STORE_KEY_MAX];
+	int r;
+
+	r = only_json_flag(c, argc, argv, "pkgimg tag IMAGE NAME");
+	if (r)
+		return r == 1 ? 0 : r;
+	if (optind + 2 != argc) {
+		fprintf(stderr, "pkgimg: error: tag: usage: pkgimg tag IMAGE NAME\n");
+		return 2;
+	}
+	r = cli_open_store(c);
+	if (r)
+		return r;
+	r = store_resolve(&c->ctx, &c->st, argv[optind], key);
+	if (r == 0)
+		r = store_tag_set(&c->ctx, &c->st, argv[optind + 1], key);
+	if (r < 0)
+		return cli_fail(c, r);
+	printf("%s\n", key);
+	return 0;
+}
+
+int cmd_gc(struct cli *c, int argc, char **argv)
+{
+	struct store_gc_stats s = { 0 };
+	int r;
+
+	r = only_json_flag(c, argc, argv, "pkgimg gc [--json]");
+	if (r)
+		return r == 1 ? 0 : r;
+	r = cli_open_store(c);
+	if (r)
+		return r;
+	r = store_gc(&c->ctx, &c->st, &s);
+	if (r < 0)
+		return cli_fail(c, r);
+	if (c->ctx.flags & PKGIMG_F_JSON)
+		printf("{\"layers\": %d, \"blobs\": %d, \"bytes\": %llu}\n", s.layers, s.blobs,
+		       (unsigned long long)s.bytes);
+	else
+		printf("removed %d layers and %d blobs, %.1f MB freed\n", s.layers, s.blobs,
+		       (double)s.bytes / 1e6);
+	return 0;
+}

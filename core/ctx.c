@@ -1,0 +1,47 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/ctx.h"
+
+void pkgimg_ctx_init(struct pkgimg_ctx *ctx)
+{
+	memset(ctx, 0, sizeof *ctx);
+	ctx->jobs = 8;
+	ctx->arch = "amd64";
+}
+
+void pkgimg_warn(struct pkgimg_ctx *ctx, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	if (!ctx->warn)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	ctx->warn(ctx->cb_arg, msg);
+}
+
+void pkgimg_info(struct pkgimg_ctx *ctx, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	if (!ctx->info)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	ctx->info(ctx->cb_arg, msg);
+}
+
+void pkgimg_progress(struct pkgimg_ctx *ctx, const char *phase, const char *item,
+		     uint64_t done, uint64_t total, int finished)
+{
+	struct pkgimg_progress p = { phase, item, done, total, finished };
+
+	if (ctx->progress)
+		ctx->progress(ctx->cb_arg, &p);
+}

@@ -1,0 +1,270 @@
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "core/ctx.h"
+#include "core/fs.h"
+#include "core/str.h"
+
+int fs_mkdirs(struct pkgimg_ctx *ctx, int dirfd, const char *path, mode_t mode)
+{
+	char *p = xstrdup(path), *s;
+	int r = 0;
+
+	for (s = p + 1; ; s++) {
+		if (*s == '/' || *s == 0) {
+			char c = *s;
+
+			*s = 0;
+			if (mkdirat(dirfd, p, mode) < 0 && errno != EEXIST) {
+				r = pkgimg_err(ctx, -errno, "%s: [mkdir] cannot create: %m", p);
+				break;
+			}
+			*s = c;
+			if (!c)
+				break;
+		}
+	}
+	free(p);
+	return r;
+}
+
+static int rm_at(struct pkgimg_ctx *ctx, int dfd, const char *name)
+{
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int fd, r = 0;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : pkgimg_err(ctx, -errno, "%s: [remove] %m", name);
+	if (!S_ISDIR(st.st_mode)) {
+		if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
+			return pkgimg_err(ctx, -errno, "%s: [remove] %m", name);
+		return 0;
+	}
+	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return pkgimg_err(ctx, -errno, "%s: [remove] %m", name);
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return pkgimg_err(ctx, -errno, "%s: [remove] %m", name);
+	}
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		r = rm_at(ctx, dirfd(d), de->d_name);
+		if (r < 0)
+			break;
+	}
+	closedir(d);
+	if (r == 0 && unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		r = pkgimg_err(ctx, -errno, "%s: [remove] %m", name);
+	return r;
+}
+
+int fs_rm_rf(struct pkgimg_ctx *ctx, int dirfd, const char *path)
+{
+	return rm_at(ctx, dirfd, path);
+}
+
+int fs_read_file(struct pkgimg_ctx *ctx, int dirfd, const char *path, struct sbuf *out)
+{
+	char buf[65536];
+	ssize_t n;
+	int fd;
+
+	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return pkgimg_err(ctx, -errno, "%s: [read] cannot open: %m", path);
+	while ((n = read(fd, buf, sizeof buf)) > 0)
+		sbuf_add(out, buf, (size_t)n);
+	if (n < 0) {
+		int e = errno;
+
+		close(fd);
+		return pkgimg_err(ctx, -e, "%s: [read] %s", path, strerror(e));
+	}
+	if (!out->buf)
+		sbuf_add(out, "", 0);
+	close(fd);
+	return 0;
+}
+
+int fs_write_file(struct pkgimg_ctx *ctx, int dirfd, const char *path,
+		  const void *data, size_t len, mode_t mode)
+{
+	char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
+	const char *p = data;
+	int fd, r = 0;
+
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0) {
+		r = pkgimg_err(ctx, -errno, "%s: [write] cannot create: %m", path);
+		goto out;
+	}
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = pkgimg_err(ctx, -errno, "%s: [write] %m", path);
+			break;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	if (fchmod(fd, mode) < 0 && r == 0)
+		r = pkgimg_err(ctx, -errno, "%s: [write] chmod: %m", path);
+	if (close(fd) < 0 && r == 0)
+		r = pkgimg_err(ctx, -errno, "%s: [write] %m", path);
+	if (r == 0 && renameat(dirfd, tmp, dirfd, path) < 0)
+		r = pkgimg_err(ctx, -errno, "%s: [write] rename: %m", path);
+	if (r < 0)
+		unlinkat(dirfd, tmp, 0);
+out:
+	free(tmp);
+	return r;
+}
+
+static int size_at(struct pkgimg_ctx *ctx, int dfd, const char *name,
+		   unsigned long long *bytes)
+{
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int fd, r = 0;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return pkgimg_err(ctx, -errno, "%s: [size] %m", name);
+	if (!S_ISDIR(st.st_mode)) {
+		if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))
+			*bytes += (unsigned long long)st.st_size;
+		return 0;
+	}
+	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		r = pkgimg_err(ctx, -errno, "%s: [size] %m", name);
+		if (fd >= 0)
+			close(fd);
+		return r;
+	}
+	while ((de = readdir(d)) && r == 0) {
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			r = size_at(ctx, dirfd(d), de->d_name, bytes);
+	}
+	closedir(d);
+	return r;
+}
+
+int fs_tree_size(struct pkgimg_ctx *ctx, int dirfd, const char *path, unsigned long long *bytes)
+{
+	unsigned long long n = 0;
+	int r = size_at(ctx, dirfd, path, &n);
+
+	if (r == 0)
+		*bytes = n;
+	return r;
+}
+
+static int copy_file(struct pkgimg_ctx *ctx, const char *src, const char *dst,
+		     const struct stat *st)
+{
+	char buf[65536];
+	ssize_t n;
+	int in, out, r = 0;
+
+	in = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (in < 0)
+		return pkgimg_err(ctx, -errno, "%s: [copy] %m", src);
+	unlink(dst);
+	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, st->st_mode & 07777);
+	if (out < 0) {
+		r = pkgimg_err(ctx, -errno, "%s: [copy] %m", dst);
+		close(in);
+		return r;
+	}
+	while ((n = read(in, buf, sizeof buf)) > 0) {
+		if (write(out, buf, (size_t)n) != n) {
+			r = pkgimg_err(ctx, -errno, "%s: [copy] %m", dst);
+			break;
+		}
+	}
+	if (n < 0 && r == 0)
+		r = pkgimg_err(ctx, -errno, "%s: [copy] %m", src);
+	if (r == 0) {
+		if (fchown(out, st->st_uid, st->st_gid) < 0 && errno != EPERM)
+			r = pkgimg_err(ctx, -errno, "%s: [copy] chown: %m", dst);
+		fchmod(out, st->st_mode & 07777);
+	}
+	close(in);
+	close(out);
+	return r;
+}
+
+int fs_copy_tree(struct pkgimg_ctx *ctx, const char *src, const char *dst)
+{
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int r = 0;
+
+	if (lstat(src, &st) < 0)
+		return pkgimg_err(ctx, -errno, "%s: [copy] %m", src);
+	if (S_ISDIR(st.st_mode)) {
+		if (mkdir(dst, st.st_mode & 07777) < 0 && errno != EEXIST)
+			return pkgimg_err(ctx, -errno, "%s: [copy] %m", dst);
+		if (lchown(dst, st.st_uid, st.st_gid) < 0 && errno != EPERM)
+			return pkgimg_err(ctx, -errno, "%s: [copy] chown: %m", dst);
+		chmod(dst, st.st_mode & 07777);
+		d = opendir(src);
+		if (!d)
+			return pkgimg_err(ctx, -errno, "%s: [copy] %m", src);
+		while ((de = readdir(d)) && r == 0) {
+			char *s, *t;
+
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			s = xasprintf("%s/%s", src, de->d_name);
+			t = xasprintf("%s/%s", dst, de->d_name);
+			r = fs_copy_tree(ctx, s, t);
+			free(s);
+			free(t);
+		}
+		closedir(d);
+	} else if (S_ISLNK(st.st_mode)) {
+		char target[PATH_MAX];
+		ssize_t n = readlink(src, target, sizeof target - 1);
+
+		if (n < 0)
+			return pkgimg_err(ctx, -errno, "%s: [copy] %m", src);
+		target[n] = 0;
+		unlink(dst);
+		if (symlink(target, dst) < 0)
+			return pkgimg_err(ctx, -errno, "%s: [copy] %m", dst);
+		if (lchown(dst, st.st_uid, st.st_gid) < 0 && errno != EPERM)
+			return pkgimg_err(ctx, -errno, "%s: [copy] chown: %m", dst);
+	} else if (S_ISREG(st.st_mode)) {
+		r = copy_file(ctx, src, dst, &st);
+	} else {
+		unlink(dst);
+		if (mknod(dst, st.st_mode, st.st_rdev) < 0)
+			return pkgimg_err(ctx, -errno, "%s: [copy] mknod: %m", dst);
+	}
+	if (r == 0 && !S_ISLNK(st.st_mode)) {
+		struct timespec ts[2] = { st.st_atim, st.st_mtim };
+
+		utimensat(AT_FDCWD, dst, ts, AT_SYMLINK_NOFOLLOW);
+	}
+	return r;
+}

@@ -1,0 +1,27 @@
+/* SHA-256 (and MD5 for dpkg's md5sums) through OpenSSL EVP. */
+#ifndef PKGIMG_HASH_H
+#define PKGIMG_HASH_H
+
+#include <stddef.h>
+
+struct pkgimg_ctx;
+
+#define HASH_HEX_MAX 129
+
+struct hasher {
+	void *md;	/* EVP_MD_CTX */
+};
+
+/* algo: "sha256", "md5", "sha512" */
+int hasher_init(struct hasher *h, const char *algo);
+void hasher_update(struct hasher *h, const void *data, size_t len);
+/* Writes lowercase hex and frees the state. */
+void hasher_final_hex(struct hasher *h, char *hex);
+void hasher_free(struct hasher *h);
+
+void hash_sha256_hex(const void *data, size_t len, char hex[65]);
+/* Hashes a file (dirfd may be AT_FDCWD). */
+int hash_file_hex(struct pkgimg_ctx *ctx, int dirfd, const char *path,
+		  const char *algo, char *hex);
+
+#endif

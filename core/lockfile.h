@@ -1,0 +1,61 @@
+/* pkgimg.lock: the canonical YAML lockfile (DESIGN.md "Keys and the lockfile").
+ *
+ * Canonical form: fixed key order, packages sorted by (ecosystem, name, arch),
+ * no timestamps of its own; so the same request against the same indexes
+ * gives the same bytes, and the bytes hash to the same layer keys. */
+#ifndef PKGIMG_LOCKFILE_H
+#define PKGIMG_LOCKFILE_H
+
+#include <stdint.h>
+
+struct pkgimg_ctx;
+struct sbuf;
+
+#define LOCKFILE_VERSION 1
+
+struct lock_pkg {
+	char *ecosystem;	/* "apt" */
+	char *name, *version, *arch;
+	char *url;
+	char *sha256;
+	uint64_t size;
+	char *requested_by;
+};
+
+struct lock_layer {
+	char *step;		/* canonical step text, e.g. "apt: python3" */
+	struct lock_pkg *pkgs;
+	int npkgs;
+};
+
+struct lock_source {
+	char *type;		/* "apt" */
+	char *uri, *suite;
+	char **components;	/* NULL-terminated */
+	char *inrelease_sha256;
+	char *date;
+};
+
+struct lockfile {
+	int version;
+	char *platform;		/* "linux/amd64" */
+	char *base;		/* "debian-slim", "scratch", or an image id */
+	struct lock_source *sources;
+	int nsources;
+	struct lock_layer *layers;
+	int nlayers;
+};
+
+/* Serialises in canonical form (sorts the packages of every layer). */
+int lockfile_emit(struct pkgimg_ctx *ctx, struct lockfile *lf, struct sbuf *out);
+/* The canonical text of one layer's section (what its key hashes). */
+int lockfile_layer_text(struct pkgimg_ctx *ctx, struct lock_layer *layer, struct sbuf *out);
+int lockfile_parse(struct pkgimg_ctx *ctx, const char *what, const char *text, size_t len,
+		   struct lockfile *out);
+void lockfile_free(struct lockfile *lf);
+
+/* Layer key: sha256(parent ‖ builder version ‖ step ‖ section), "sha256:<hex>". */
+void lockfile_layer_key(const char *parent_key, const char *step, const char *section,
+			char key[72]);
+
+#endif

@@ -1,0 +1,242 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "core/str.h"
+
+static void oom(void)
+{
+	/* The one exit in the engine: there is nothing sane left to do. */
+	fputs("pkgimg: out of memory\n", stderr);
+	abort();
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (!p)
+		oom();
+	return p;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (!p)
+		oom();
+	return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+char *xstrdup(const char *s)
+{
+	return xstrndup(s, strlen(s));
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+	char *p = xmalloc(n + 1);
+
+	memcpy(p, s, n);
+	p[n] = 0;
+	return p;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	struct sbuf s = SBUF_INIT;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	sbuf_grow(&s, (size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(s.buf, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	s.len = (size_t)n;
+	return s.buf;
+}
+
+bool blob_eq_str(struct blob b, const char *s)
+{
+	size_t n = strlen(s);
+
+	return b.len == n && memcmp(b.ptr, s, n) == 0;
+}
+
+bool blob_starts(struct blob b, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	return b.len >= n && memcmp(b.ptr, prefix, n) == 0;
+}
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+struct blob blob_trim(struct blob b)
+{
+	while (b.len && is_space(b.ptr[0])) {
+		b.ptr++;
+		b.len--;
+	}
+	while (b.len && is_space(b.ptr[b.len - 1]))
+		b.len--;
+	return b;
+}
+
+bool blob_split(struct blob *b, char c, struct blob *head)
+{
+	const char *p = b->len ? memchr(b->ptr, c, b->len) : NULL;
+
+	if (!p) {
+		*head = *b;
+		b->ptr += b->len;
+		b->len = 0;
+		return false;
+	}
+	head->ptr = b->ptr;
+	head->len = (size_t)(p - b->ptr);
+	b->len -= head->len + 1;
+	b->ptr = p + 1;
+	return true;
+}
+
+struct blob blob_word(struct blob *b)
+{
+	struct blob w;
+
+	while (b->len && is_space(b->ptr[0])) {
+		b->ptr++;
+		b->len--;
+	}
+	w.ptr = b->ptr;
+	w.len = 0;
+	while (w.len < b->len && !is_space(b->ptr[w.len]))
+		w.len++;
+	b->ptr += w.len;
+	b->len -= w.len;
+	return w;
+}
+
+char *blob_dup(struct blob b)
+{
+	return xstrndup(b.ptr ? b.ptr : "", b.len);
+}
+
+void sbuf_grow(struct sbuf *s, size_t extra)
+{
+	size_t need = s->len + extra + 1;
+
+	if (need <= s->cap)
+		return;
+	if (s->cap * 2 > need)
+		need = s->cap * 2;
+	s->buf = xrealloc(s->buf, need);
+	s->cap = need;
+}
+
+void sbuf_add(struct sbuf *s, const void *data, size_t len)
+{
+	sbuf_grow(s, len);
+	if (len)
+		memcpy(s->buf + s->len, data, len);
+	s->len += len;
+	s->buf[s->len] = 0;
+}
+
+void sbuf_adds(struct sbuf *s, const char *str)
+{
+	sbuf_add(s, str, strlen(str));
+}
+
+void sbuf_addc(struct sbuf *s, char c)
+{
+	sbuf_add(s, &c, 1);
+}
+
+void sbuf_addf(struct sbuf *s, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	sbuf_grow(s, (size_t)n);
+	va_start(ap, fmt);
+	vsnprintf(s->buf + s->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	s->len += (size_t)n;
+}
+
+void sbuf_reset(struct sbuf *s)
+{
+	s->len = 0;
+	if (s->buf)
+		s->buf[0] = 0;
+}
+
+void sbuf_free(struct sbuf *s)
+{
+	free(s->buf);
+	s->buf = NULL;
+	s->len = s->cap = 0;
+}
+
+char *sbuf_detach(struct sbuf *s)
+{
+	char *p = s->buf ? s->buf : xstrdup("");
+
+	s->buf = NULL;
+	s->len = s->cap = 0;
+	return p;
+}
+
+void strv_push(struct strv *sv, char *owned)
+{
+	if (sv->n + 1 >= sv->cap) {
+		sv->cap = sv->cap ? sv->cap * 2 : 8;
+		sv->v = xrealloc(sv->v, sv->cap * sizeof *sv->v);
+	}
+	sv->v[sv->n++] = owned;
+	sv->v[sv->n] = NULL;
+}
+
+void strv_add(struct strv *sv, const char *s)
+{
+	strv_push(sv, xstrdup(s));
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void strv_sort(struct strv *sv)
+{
+	if (sv->n > 1)
+		qsort(sv->v, sv->n, sizeof *sv->v, cmp_str);
+}
+
+void strv_free(struct strv *sv)
+{
+	for (size_t i = 0; i < sv->n; i++)
+		free(sv->v[i]);
+	free(sv->v);
+	sv->v = NULL;
+	sv->n = sv->cap = 0;
+}

@@ -1,0 +1,69 @@
+/* Strings: length-carrying slices (blob), a growable buffer (sbuf), and
+ * allocation that aborts on out-of-memory, as libsolv's solv_* do, so small
+ * allocations are never checked by their callers. */
+#ifndef PKGIMG_STR_H
+#define PKGIMG_STR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
+
+struct blob {
+	const char *ptr;
+	size_t len;
+};
+
+#define BLOB_NULL ((struct blob){ NULL, 0 })
+#define BLOB_STR(s) ((struct blob){ (s), strlen(s) })
+#define BLOB_FMT "%.*s"
+#define BLOB_ARG(b) (int)(b).len, (b).ptr
+
+bool blob_eq_str(struct blob b, const char *s);
+bool blob_starts(struct blob b, const char *prefix);
+struct blob blob_trim(struct blob b);
+/* Splits b at the first c: *head gets what comes before, b what comes after.
+ * Returns false (head = all of b, b empty) when c does not occur. */
+bool blob_split(struct blob *b, char c, struct blob *head);
+/* Next whitespace-separated word of *b, or an empty blob at the end. */
+struct blob blob_word(struct blob *b);
+char *blob_dup(struct blob b);
+
+struct sbuf {
+	char *buf;	/* always NUL-terminated once anything was added */
+	size_t len;
+	size_t cap;
+};
+
+#define SBUF_INIT { NULL, 0, 0 }
+
+void sbuf_grow(struct sbuf *s, size_t extra);
+void sbuf_add(struct sbuf *s, const void *data, size_t len);
+void sbuf_adds(struct sbuf *s, const char *str);
+void sbuf_addc(struct sbuf *s, char c);
+void sbuf_addf(struct sbuf *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void sbuf_reset(struct sbuf *s);
+void sbuf_free(struct sbuf *s);
+/* Hands the buffer to the caller (never NULL) and resets s. */
+char *sbuf_detach(struct sbuf *s);
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A growable array of owned strings. */
+struct strv {
+	char **v;
+	size_t n;
+	size_t cap;
+};
+
+void strv_push(struct strv *sv, char *owned);
+void strv_add(struct strv *sv, const char *s);
+void strv_sort(struct strv *sv);
+void strv_free(struct strv *sv);
+
+#endif

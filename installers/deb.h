@@ -1,0 +1,54 @@
+/* Installing .deb files into a layer: unpack data.tar.* with libarchive
+ * (securely: no "..", no absolute paths, nothing written through a symlink,
+ * nothing outside the layer), and keep the dpkg database real:
+ * var/lib/dpkg/status, info/<pkg>.list, .md5sums, .conffiles, maintainer
+ * scripts (and the other control members dpkg keeps: triggers, shlibs,
+ * symbols, templates, config).
+ *
+ * Merged /usr: when `merged_usr` is set, paths under bin/, sbin/ and lib*, are
+ * written under usr/ (the layer that creates the base also creates the
+ * /bin -> usr/bin, ... symlinks with debinst_merged_usr_links()).  The .list
+ * files keep the paths the package ships, as dpkg does on a merged system.
+ *
+ * Conffiles are unpacked as "<path>.dpkg-new" and recorded with the hash
+ * "newconffile", exactly as dpkg leaves a package it has unpacked; running
+ * `dpkg --configure -a` in the sandbox then moves them into place. */
+#ifndef PKGIMG_INSTALLERS_DEB_H
+#define PKGIMG_INSTALLERS_DEB_H
+
+#include <stdint.h>
+
+struct pkgimg_ctx;
+struct sbuf;
+
+struct debinst_pkg {
+	char *name;		/* Package */
+	char *arch;		/* Architecture */
+	char *version;
+	int multiarch_same;	/* Multi-Arch: same → info files named name:arch */
+	char *control;		/* the control stanza as shipped (no trailing blank line) */
+	char **conffiles;	/* NULL-terminated absolute paths */
+	uint64_t installed_size;
+};
+
+/* Unpacks the .deb at deb_path into the tree at rootfd/rootpath, and writes
+ * its control members to var/lib/dpkg/info/ in that tree.  `out` is filled on
+ * success (free with debinst_pkg_free). */
+int debinst_unpack(struct pkgimg_ctx *ctx, int rootfd, const char *deb_path,
+		   int merged_usr, struct debinst_pkg *out);
+void debinst_pkg_free(struct debinst_pkg *p);
+
+/* Writes var/lib/dpkg/status in the tree at rootfd: the entries of
+ * parent_status (the status file of the layers below; may be NULL) plus one
+ * entry per package with "Status: install ok <state>" (state "unpacked" or
+ * "installed"), sorted by package name then arch, as dpkg writes it.  Also
+ * creates the other files dpkg expects (available, diversions, statoverride,
+ * triggers/, updates/, info/format, arch). */
+int debinst_write_status(struct pkgimg_ctx *ctx, int rootfd, const char *parent_status,
+			 struct debinst_pkg *pkgs, int n, const char *state, const char *arch);
+
+/* Creates bin -> usr/bin, sbin -> usr/sbin, lib -> usr/lib, lib64 -> usr/lib64
+ * (and the usr/ dirs) in the tree at rootfd. */
+int debinst_merged_usr_links(struct pkgimg_ctx *ctx, int rootfd);
+
+#endif

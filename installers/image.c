@@ -1,0 +1,305 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cache/fetch.h"
+#include "cache/store.h"
+#include "core/ctx.h"
+#include "core/fs.h"
+#include "core/lockfile.h"
+#include "core/str.h"
+#include "installers/deb.h"
+#include "installers/image.h"
+#include "runtime/sandbox.h"
+
+/* A shell script run in the sandbox after unpacking: the preinst of every
+ * new package ("install"), as dpkg would have run before unpacking, then
+ * dpkg's own configure pass (postinsts, triggers, conffiles). */
+static char *configure_script(struct debinst_pkg *pkgs, int n)
+{
+	struct sbuf s = SBUF_INIT;
+
+	sbuf_adds(&s, "set -e\ncd /\n");
+	for (int i = 0; i < n; i++) {
+		const char *name = pkgs[i].name;
+
+		if (pkgs[i].multiarch_same)
+			sbuf_addf(&s, "f=/var/lib/dpkg/info/%s:%s.preinst\n", name, pkgs[i].arch);
+		else
+			sbuf_addf(&s, "f=/var/lib/dpkg/info/%s.preinst\n", name);
+		sbuf_adds(&s, "if [ -x \"$f\" ]; then \"$f\" install; fi\n");
+	}
+	sbuf_adds(&s, "dpkg --configure -a --force-confdef --force-confold\n");
+	return sbuf_detach(&s);
+}
+
+/* The dpkg status of the layers below (topmost copy wins), or NULL. */
+static char *parent_status(struct pkgimg_ctx *ctx, struct store *st, char **chain, int n)
+{
+	for (int i = 0; i < n; i++) {
+		char *tree = store_layer_tree(st, chain[i]);
+		char *path = xasprintf("%s/var/lib/dpkg/status", tree);
+		struct sbuf s = SBUF_INIT;
+		int r = access(path, F_OK) == 0 ? fs_read_file(ctx, AT_FDCWD, path, &s) : -ENOENT;
+
+		free(tree);
+		free(path);
+		if (r == 0)
+			return sbuf_detach(&s);
+		sbuf_free(&s);
+	}
+	return NULL;
+}
+
+static int image_has(struct store *st, const char *tree, char **chain, int n, const char *rel)
+{
+	char *p = xasprintf("%s/%s", tree, rel);
+	int found = access(p, F_OK) == 0;
+
+	free(p);
+	for (int i = 0; i < n && !found; i++) {
+		char *t = store_layer_tree(st, chain[i]);
+
+		p = xasprintf("%s/%s", t, rel);
+		found = access(p, F_OK) == 0;
+		free(p);
+		free(t);
+	}
+	return found;
+}
+
+/* No dpkg in the image (a scratch image): finish what `dpkg --configure`
+ * would do for packages that have no maintainer scripts: move conffiles
+ * into place; refuse packages that need their scripts. */
+static int configure_without_dpkg(struct pkgimg_ctx *ctx, int rootfd, struct debinst_pkg *pkgs, int n)
+{
+	for (int i = 0; i < n; i++) {
+		static const char *const scripts[] = { "preinst", "postinst" };
+
+		for (int k = 0; k < 2; k++) {
+			char *f = pkgs[i].multiarch_same
+				? xasprintf("var/lib/dpkg/info/%s:%s.%s", pkgs[i].name, pkgs[i].arch, scripts[k])
+				: xasprintf("var/lib/dpkg/info/%s.%s", pkgs[i].name, scripts[k]);
+			int has = faccessat(rootfd, f, F_OK, 0) == 0;
+
+			free(f);
+			if (has)
+				return pkgimg_err(ctx, -PKGIMG_E_SCRIPT,
+						  "%s: [configure] has a %s script but the image has no "
+						  "dpkg to run it; add --apt dpkg (or use the debian-slim "
+						  "base), or pass --no-scripts to leave it unpacked",
+						  pkgs[i].name, scripts[k]);
+		}
+		for (char **c = pkgs[i].conffiles; c && *c; c++) {
+			char *to = xstrdup(*c + 1), *from = xasprintf("%s.dpkg-new", *c + 1);
+
+			if (renameat(rootfd, from, rootfd, to) < 0 && errno != ENOENT) {
+				int e = -errno;
+
+				free(to);
+				free(from);
+				return pkgimg_err(ctx, e, "%s: [configure] cannot install conffile %s: %s",
+						  pkgs[i].name, *c, strerror(-e));
+			}
+			free(to);
+			free(from);
+		}
+	}
+	return 0;
+}
+
+static int build_apt_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock_layer *l,
+			   char **chain, int nchain, const struct install_opts *o,
+			   const char *key, const char *parent, const char *step, const char *section)
+{
+	struct fetch_item *items = xcalloc((size_t)l->npkgs + 1, sizeof *items);
+	struct debinst_pkg *pkgs = xcalloc((size_t)l->npkgs + 1, sizeof *pkgs);
+	char *tmp = NULL, *tree = NULL, *status = NULL, *scratch = NULL, *script = NULL;
+	const char **lowers = NULL;
+	struct layer_meta meta = { 0 };
+	int r, rootfd = -1, npk = 0;
+
+	for (int i = 0; i < l->npkgs; i++) {
+		items[i].url = l->pkgs[i].url;
+		items[i].sha256 = l->pkgs[i].sha256;
+		items[i].size = (int64_t)l->pkgs[i].size;
+		items[i].label = l->pkgs[i].name;
+	}
+	r = fetch_all(ctx, st, items, l->npkgs);
+	if (r < 0)
+		goto out;
+	r = store_mktemp_dir(ctx, st, "layer", &tmp);
+	if (r < 0)
+		goto out;
+	tree = xasprintf("%s/tree", tmp);
+	if (mkdir(tree, 0755) < 0) {
+		r = pkgimg_err(ctx, -errno, "%s: [unpack] %m", tree);
+		goto out;
+	}
+	rootfd = open(tree, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0) {
+		r = pkgimg_err(ctx, -errno, "%s: [unpack] %m", tree);
+		goto out;
+	}
+	if (nchain == 0) {
+		r = debinst_merged_usr_links(ctx, rootfd);
+		if (r < 0)
+			goto out;
+	}
+	for (int i = 0; i < l->npkgs; i++) {
+		char *blob = store_blob_path(st, l->pkgs[i].sha256);
+
+		pkgimg_progress(ctx, "unpack", l->pkgs[i].name, (uint64_t)i, (uint64_t)l->npkgs, 0);
+		r = debinst_unpack(ctx, rootfd, blob, 1, &pkgs[npk]);
+		free(blob);
+		if (r < 0) {
+			pkgimg_err_wrap(ctx, r, "%s %s", l->pkgs[i].name, l->pkgs[i].version);
+			goto out;
+		}
+		npk++;
+	}
+	pkgimg_progress(ctx, "unpack", NULL, (uint64_t)npk, (uint64_t)npk, 1);
+	status = parent_status(ctx, st, chain, nchain);
+	r = debinst_write_status(ctx, rootfd, status, pkgs, npk, "unpacked", ctx->arch);
+	if (r < 0)
+		goto out;
+	if (!o->no_scripts) {
+		if (image_has(st, tree, chain, nchain, "usr/bin/dpkg")) {
+			char *argv[] = { "/bin/sh", "-c", NULL, NULL };
+			char *env[] = {
+				"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+				"HOME=/root", "LANG=C.UTF-8", "DEBIAN_FRONTEND=noninteractive",
+				"DEBCONF_NONINTERACTIVE_SEEN=true", "SOURCE_DATE_EPOCH=0", NULL,
+			};
+			struct sandbox_opts so = { 0 };
+			int status_code = 0;
+
+			lowers = xcalloc((size_t)nchain + 1, sizeof *lowers);
+			for (int i = 0; i < nchain; i++)
+				lowers[i] = store_layer_tree(st, chain[i]);
+			r = store_mktemp_dir(ctx, st, "sandbox", &scratch);
+			if (r < 0)
+				goto out;
+			script = configure_script(pkgs, npk);
+			argv[2] = script;
+			so.lowers = lowers;
+			so.nlowers = nchain;
+			so.upper = tree;
+			so.scratch = scratch;
+			so.argv = argv;
+			so.env = env;
+			so.network = 0;
+			pkgimg_progress(ctx, "configure", NULL, 0, 0, 0);
+			r = sandbox_run(ctx, &so, &status_code);
+			if (r < 0)
+				goto out;
+			pkgimg_progress(ctx, "configure", NULL, 1, 1, 1);
+			if (status_code != 0) {
+				r = pkgimg_err(ctx, -PKGIMG_E_SCRIPT,
+					       "%s: [configure] `dpkg --configure -a` failed with status "
+					       "%d (its output is above); pass --no-scripts to skip "
+					       "maintainer scripts", step, status_code);
+				goto out;
+			}
+		} else {
+			r = configure_without_dpkg(ctx, rootfd, pkgs, npk);
+			if (r < 0)
+				goto out;
+			free(status);
+			status = parent_status(ctx, st, chain, nchain);
+			r = debinst_write_status(ctx, rootfd, status, pkgs, npk, "installed", ctx->arch);
+			if (r < 0)
+				goto out;
+		}
+	}
+	snprintf(meta.key, sizeof meta.key, "%s", key);
+	snprintf(meta.parent, sizeof meta.parent, "%s", parent ? parent : "");
+	meta.step = (char *)step;
+	meta.lock = (char *)section;
+	r = store_layer_commit(ctx, st, tmp, &meta);
+	if (r == 0) {
+		free(tmp);
+		tmp = NULL;
+	}
+out:
+	if (rootfd >= 0)
+		close(rootfd);
+	if (tmp)
+		fs_rm_rf(NULL, AT_FDCWD, tmp);
+	if (scratch)
+		fs_rm_rf(NULL, AT_FDCWD, scratch);
+	for (int i = 0; lowers && i < nchain; i++)
+		free((char *)lowers[i]);
+	free(lowers);
+	for (int i = 0; i < npk; i++)
+		debinst_pkg_free(&pkgs[i]);
+	free(pkgs);
+	free(items);
+	free(tmp);
+	free(tree);
+	free(status);
+	free(scratch);
+	free(script);
+	return r;
+}
+
+int image_install_lock(struct pkgimg_ctx *ctx, struct store *st, struct lockfile *lf,
+		       const struct install_opts *o, struct install_result *res)
+{
+	char parent[STORE_KEY_MAX] = "", key[STORE_KEY_MAX];
+	struct install_result out = { 0 };
+	int r = 0;
+
+	if (lf->nlayers == 0)
+		return pkgimg_err(ctx, -PKGIMG_E_USAGE, "[install] the lockfile has no layers");
+	for (int i = 0; i < lf->nlayers; i++) {
+		struct lock_layer *l = &lf->layers[i];
+		struct sbuf section = SBUF_INIT;
+		char *step, **chain = NULL;
+		int nchain = 0, lockfd = -1;
+
+		r = lockfile_layer_text(ctx, l, &section);
+		if (r < 0)
+			return r;
+		step = xasprintf("%s%s", l->step, o->no_scripts ? " [no-scripts]" : "");
+		lockfile_layer_key(parent, step, section.buf, key);
+		if (store_has_layer(st, key) && !(ctx->flags & PKGIMG_F_FORCE_BUILD)) {
+			out.layers_cached++;
+			goto next;
+		}
+		r = store_lock_key(ctx, st, key, &lockfd);
+		if (r < 0)
+			goto next;
+		if (store_has_layer(st, key) && !(ctx->flags & PKGIMG_F_FORCE_BUILD)) {
+			out.layers_cached++;	/* a concurrent pkgimg built it meanwhile */
+			goto next;
+		}
+		if (parent[0]) {
+			r = store_layer_chain(ctx, st, parent, &chain, &nchain);
+			if (r < 0)
+				goto next;
+		}
+		pkgimg_info(ctx, "building layer %s (%s)", key, step);
+		r = build_apt_layer(ctx, st, l, chain, nchain, o, key, parent, step, section.buf);
+		if (r == 0)
+			out.layers_built++;
+next:
+		if (lockfd >= 0)
+			store_unlock(lockfd);
+		for (int k = 0; chain && k < nchain; k++)
+			free(chain[k]);
+		free(chain);
+		free(step);
+		sbuf_free(&section);
+		if (r < 0)
+			return r;
+		memcpy(parent, key, sizeof parent);
+	}
+	memcpy(out.snapshot, key, sizeof out.snapshot);
+	*res = out;
+	return 0;
+}

@@ -1,0 +1,40 @@
+/* Runs a command inside an image: the image's layers mounted as overlayfs
+ * (lower = layers, top first; upper = a writable dir), in private mount, pid,
+ * uts and ipc namespaces (and a user namespace when not root), with /proc, a
+ * minimal /dev, a tmpfs /tmp, the host's /etc/resolv.conf, bind mounts, an
+ * environment and a working directory.  The command's exit status is passed
+ * back. */
+#ifndef PKGIMG_SANDBOX_H
+#define PKGIMG_SANDBOX_H
+
+struct pkgimg_ctx;
+
+struct sandbox_bind {
+	const char *src;	/* host path */
+	const char *dst;	/* path inside the image (absolute) */
+	int readonly;
+};
+
+struct sandbox_opts {
+	const char *const *lowers;	/* layer tree dirs, top first (may be 0 of them) */
+	int nlowers;
+	const char *upper;		/* writable upper dir; NULL = a scratch dir, discarded */
+	const char *scratch;		/* a dir on the same fs as upper for work/ and mount
+					   points (e.g. a store tmp dir); required */
+	char *const *argv;		/* command; argv[0] resolved on the image's PATH */
+	char *const *env;		/* full environment, NULL-terminated; NULL = a default
+					   (PATH, HOME=/root, TERM, LANG=C.UTF-8) */
+	const char *cwd;		/* working dir inside; NULL = "/" */
+	const struct sandbox_bind *binds;
+	int nbinds;
+	int network;			/* 1 = host network (default), 0 = new empty netns */
+	const char *hostname;		/* NULL = "pkgimg" */
+};
+
+/* Runs argv; *status gets the exit code (128+signal when killed).  Returns 0
+ * when the command ran (whatever its status), a negative code when the
+ * sandbox could not be set up (message on ctx: which mount, which path, why,
+ * and the fix, e.g. "overlayfs needs Linux >= 5.11 in a user namespace"). */
+int sandbox_run(struct pkgimg_ctx *ctx, const struct sandbox_opts *o, int *status);
+
+#endif

@@ -1,0 +1,669 @@
+/* Debian indexes into a libsolv pool, and solving a request against it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <solv/pool.h>
+#include <solv/poolarch.h>
+#include <solv/repo.h>
+#include <solv/repo_deb.h>
+#include <solv/repo_solv.h>
+#include <solv/repo_write.h>
+#include <solv/selection.h>
+#include <solv/solv_xfopen.h>
+#include <solv/solver.h>
+#include <solv/transaction.h>
+
+#include "cache/fetch.h"
+#include "cache/store.h"
+#include "core/ctx.h"
+#include "core/fs.h"
+#include "core/hash.h"
+#include "core/str.h"
+#include "solver/deb.h"
+#include "solver/explain.h"
+
+#define DEFAULT_KEYRING "/usr/share/keyrings/debian-archive-keyring.gpg"
+#define SOLV_FORMAT "1"	/* bump when the pool-loading code changes what .solv holds */
+
+struct deb_repo_info {
+	char *base_uri;		/* prefix for Filename: */
+};
+
+struct deb_pool {
+	Pool *pool;
+	struct deb_index_meta *idx;
+	int nidx;
+	struct deb_repo_info **infos;
+	int ninfos;
+	Id essential_key;
+};
+
+/* per-source work while opening */
+struct src_state {
+	const struct apt_source *src;
+	char *dir;		/* ROOT/index/<id> */
+	char *what;		/* "URI SUITE" for messages */
+	struct fetch_item inrel, rel, relgpg;
+	struct apt_release release;
+	char *keyring;
+};
+
+static char *source_id(const struct apt_source *src, const char *arch)
+{
+	char hex[65], *s = xasprintf("%s\n%s\n%s", src->uri, src->suite, arch);
+
+	hash_sha256_hex(s, strlen(s), hex);
+	free(s);
+	hex[24] = 0;
+	return xstrdup(hex);
+}
+
+static int read_whole(struct pkgimg_ctx *ctx, const char *path, struct sbuf *out)
+{
+	return fs_read_file(ctx, AT_FDCWD, path, out);
+}
+
+/* Verifies the fetched Release of one source and parses it. */
+static int verify_release(struct pkgimg_ctx *ctx, struct src_state *s)
+{
+	struct sbuf data = SBUF_INIT, sig = SBUF_INIT;
+	char *text = NULL;
+	int r;
+
+	if (s->inrel.result == 0) {
+		r = read_whole(ctx, s->inrel.dest, &data);
+		if (r < 0)
+			goto out;
+		hash_sha256_hex(data.buf, data.len, s->release.inrelease_sha256);
+		r = apt_verify_inrelease(ctx, s->inrel.url, data.buf, data.len, s->keyring, &text);
+		if (r < 0 && (ctx->flags & PKGIMG_F_ALLOW_UNSIGNED)) {
+			pkgimg_warn(ctx, "%s: [verify] signature not verified (--allow-unsigned): %s",
+				    s->what, ctx->errmsg);
+			r = 0;
+			/* take the text between the armor lines as it is */
+			{
+				const char *b = strstr(data.buf, "\n\n"), *e;
+
+				b = b ? b + 2 : data.buf;
+				e = strstr(b, "-----BEGIN PGP SIGNATURE-----");
+				text = e ? xstrndup(b, (size_t)(e - b)) : xstrdup(b);
+			}
+		}
+		if (r < 0)
+			goto out;
+	} else {
+		r = read_whole(ctx, s->rel.dest, &data);
+		if (r < 0)
+			goto out;
+		hash_sha256_hex(data.buf, data.len, s->release.inrelease_sha256);
+		if (s->relgpg.result == 0) {
+			r = read_whole(ctx, s->relgpg.dest, &sig);
+			if (r == 0)
+				r = apt_verify_detached(ctx, s->rel.url, data.buf, data.len, sig.buf,
+							sig.len, s->keyring);
+		} else {
+			r = pkgimg_err(ctx, -PKGIMG_E_SIGNATURE,
+				       "%s: [verify] the repository is unsigned (no InRelease, no "
+				       "Release.gpg); refusing it (pass --allow-unsigned to accept "
+				       "an unsigned repository at your own risk)", s->what);
+		}
+		if (r < 0 && (ctx->flags & PKGIMG_F_ALLOW_UNSIGNED)) {
+			pkgimg_warn(ctx, "%s", ctx->errmsg);
+			r = 0;
+		}
+		if (r < 0)
+			goto out;
+		text = sbuf_detach(&data);
+	}
+	r = apt_release_parse(ctx, s->what, text, &s->release);
+	if (r == 0)
+		r = apt_release_check_valid(ctx, s->what, &s->release, (int64_t)time(NULL));
+	if (r == 0) {
+		s->release.text = text;
+		text = NULL;
+	}
+out:
+	free(text);
+	sbuf_free(&data);
+	sbuf_free(&sig);
+	return r;
+}
+
+static const struct apt_release_file *find_packages(const struct apt_release *rel,
+						    const char *comp, const char *arch)
+{
+	static const char *const suffixes[] = { ".xz", ".gz", "" };
+
+	for (size_t k = 0; k < 3; k++) {
+		char *want = xasprintf("%s/binary-%s/Packages%s", comp, arch, suffixes[k]);
+
+		for (int i = 0; i < rel->nfiles; i++) {
+			if (!strcmp(rel->files[i].path, want)) {
+				free(want);
+				return &rel->files[i];
+			}
+		}
+		free(want);
+	}
+	return NULL;
+}
+
+/* Loads one Packages file (a verified blob) into repo, through the .solv
+ * cache keyed by its sha256. */
+static int load_packages(struct pkgimg_ctx *ctx, struct store *st, const char *dir,
+			 const struct apt_release_file *f, const char *url, Repo *repo)
+{
+	char *solv = xasprintf("%s/Packages-%s-v" SOLV_FORMAT ".solv", dir, f->sha256);
+	char *blob = store_blob_path(st, f->sha256);
+	FILE *fp = fopen(solv, "re");
+	int r = 0;
+
+	if (fp) {
+		int ok = repo_add_solv(repo, fp, 0) == 0;
+
+		fclose(fp);
+		if (ok)
+			goto out;
+		repo_empty(repo, 1);	/* a damaged cache: rebuild it */
+	}
+	{
+		int fd = open(blob, O_RDONLY | O_CLOEXEC);
+		char *tmp;
+
+		if (fd < 0) {
+			r = pkgimg_err(ctx, -errno, "%s: [index] cached copy missing: %m", url);
+			goto out;
+		}
+		fp = solv_xfopen_fd(f->path, fd, "r");
+		if (!fp) {
+			close(fd);
+			r = pkgimg_err(ctx, -PKGIMG_E_PARSE, "%s: [index] cannot decompress", url);
+			goto out;
+		}
+		if (repo_add_debpackages(repo, fp, 0) != 0) {
+			r = pkgimg_err(ctx, -PKGIMG_E_PARSE, "%s: [index] %s", url,
+				       pool_errstr(repo->pool));
+			fclose(fp);
+			goto out;
+		}
+		fclose(fp);
+		tmp = xasprintf("%s.%d.tmp", solv, (int)getpid());
+		fp = fopen(tmp, "we");
+		if (fp) {
+			int ok = repo_write(repo, fp) == 0;
+
+			if (fclose(fp) != 0)
+				ok = 0;
+			if (ok)
+				rename(tmp, solv);
+			else
+				unlink(tmp);
+		}
+		free(tmp);
+	}
+out:
+	free(solv);
+	free(blob);
+	return r;
+}
+
+static void src_state_free(struct src_state *s)
+{
+	free(s->dir);
+	free(s->what);
+	free(s->keyring);
+	free((char *)s->inrel.url);
+	free((char *)s->inrel.dest);
+	free((char *)s->rel.url);
+	free((char *)s->rel.dest);
+	free((char *)s->relgpg.url);
+	free((char *)s->relgpg.dest);
+	apt_release_free(&s->release);
+}
+
+int deb_pool_open(struct pkgimg_ctx *ctx, struct store *st, const struct apt_sources *srcs,
+		  const char *keyring, struct deb_pool **out)
+{
+	struct src_state *ss = xcalloc((size_t)srcs->n, sizeof *ss);
+	struct fetch_item *items = NULL;
+	struct strv purls = { 0 };
+	struct deb_pool *dp = xcalloc(1, sizeof *dp);
+	int r = 0, n = 0, npk = 0;
+	struct {
+		int src;
+		const struct apt_release_file *f;
+	} *pk = NULL;
+
+	dp->pool = pool_create();
+	pool_setdisttype(dp->pool, DISTTYPE_DEB);
+	pool_setarch(dp->pool, ctx->arch);
+	dp->essential_key = pool_str2id(dp->pool, "deb:essential", 1);
+
+	/* 1. InRelease of every source, in one parallel batch */
+	items = xcalloc((size_t)srcs->n * 2 + 1, sizeof *items);
+	for (int i = 0; i < srcs->n; i++) {
+		struct src_state *s = &ss[i];
+		char *id = source_id(&srcs->v[i], ctx->arch);
+
+		s->src = &srcs->v[i];
+		s->what = xasprintf("%s %s", s->src->uri, s->src->suite);
+		s->keyring = xstrdup(keyring ? keyring
+				     : s->src->signed_by ? s->src->signed_by : DEFAULT_KEYRING);
+		r = store_index_dir(ctx, st, id, &s->dir);
+		free(id);
+		if (r < 0)
+			goto out;
+		s->inrel.url = xasprintf("%s/dists/%s/InRelease", s->src->uri, s->src->suite);
+		s->inrel.dest = xasprintf("%s/InRelease", s->dir);
+		s->inrel.sha256 = NULL;
+		s->inrel.size = -1;
+		s->inrel.optional = 1;
+		s->inrel.label = "InRelease";
+		items[n++] = s->inrel;
+	}
+	r = fetch_all(ctx, st, items, n);
+	if (r < 0)
+		goto out;
+	/* 2. Release + Release.gpg where there is no InRelease */
+	{
+		int m = 0;
+
+		for (int i = 0; i < srcs->n; i++) {
+			struct src_state *s = &ss[i];
+
+			s->inrel.result = items[i].result;
+			if (s->inrel.result == 0)
+				continue;
+			s->rel.url = xasprintf("%s/dists/%s/Release", s->src->uri, s->src->suite);
+			s->rel.dest = xasprintf("%s/Release", s->dir);
+			s->rel.size = -1;
+			s->rel.label = "Release";
+			s->relgpg.url = xasprintf("%s/dists/%s/Release.gpg", s->src->uri, s->src->suite);
+			s->relgpg.dest = xasprintf("%s/Release.gpg", s->dir);
+			s->relgpg.size = -1;
+			s->relgpg.optional = 1;
+			s->relgpg.label = "Release.gpg";
+			items[m++] = s->rel;
+			items[m++] = s->relgpg;
+		}
+		if (m) {
+			r = fetch_all(ctx, st, items, m);
+			if (r < 0)
+				goto out;
+			m = 0;
+			for (int i = 0; i < srcs->n; i++) {
+				if (ss[i].inrel.result == 0)
+					continue;
+				ss[i].rel.result = items[m++].result;
+				ss[i].relgpg.result = items[m++].result;
+				if (ss[i].rel.result < 0) {
+					r = pkgimg_err(ctx, -PKGIMG_E_NOTFOUND,
+						       "%s: [index] neither InRelease nor Release "
+						       "exists; check the URI and suite of the source",
+						       ss[i].what);
+					goto out;
+				}
+			}
+		}
+	}
+	/* 3. verify; list the Packages files */
+	for (int i = 0; i < srcs->n; i++) {
+		struct src_state *s = &ss[i];
+
+		r = verify_release(ctx, s);
+		if (r < 0)
+			goto out;
+		for (char **c = s->src->components; *c; c++) {
+			const struct apt_release_file *f = find_packages(&s->release, *c, ctx->arch);
+
+			if (!f) {
+				r = pkgimg_err(ctx, -PKGIMG_E_NOTFOUND,
+					       "%s: [index] Release lists no Packages file for "
+					       "component '%s' and architecture '%s'; check the "
+					       "component name", s->what, *c, ctx->arch);
+				goto out;
+			}
+			pk = xrealloc(pk, (size_t)(npk + 1) * sizeof *pk);
+			pk[npk].src = i;
+			pk[npk].f = f;
+			npk++;
+		}
+	}
+	free(items);
+	items = xcalloc((size_t)npk + 1, sizeof *items);
+	n = 0;
+	for (int k = 0; k < npk; k++) {
+		const struct src_state *s = &ss[pk[k].src];
+		char *url = xasprintf("%s/dists/%s/%s", s->src->uri, s->src->suite, pk[k].f->path);
+
+		strv_push(&purls, url);
+		items[n].url = url;
+		items[n].sha256 = pk[k].f->sha256;
+		items[n].size = (int64_t)pk[k].f->size;
+		items[n].label = "Packages";
+		n++;
+	}
+	r = fetch_all(ctx, st, items, n);
+	if (r < 0) {
+		if (r == -PKGIMG_E_CHECKSUM)
+			pkgimg_err_wrap(ctx, r, "[index] Packages does not match the signed Release "
+					"(a tampered or inconsistent mirror)");
+		goto out;
+	}
+	/* 4. load */
+	for (int k = 0; k < npk; k++) {
+		const struct src_state *s = &ss[pk[k].src];
+		struct deb_repo_info *info = xcalloc(1, sizeof *info);
+		char *name = xasprintf("%s %s %s", s->src->uri, s->src->suite, pk[k].f->path);
+		Repo *repo = repo_create(dp->pool, name);
+
+		free(name);
+		info->base_uri = xstrdup(s->src->uri);
+		repo->appdata = info;
+		dp->infos = xrealloc(dp->infos, (size_t)(dp->ninfos + 1) * sizeof *dp->infos);
+		dp->infos[dp->ninfos++] = info;
+		r = load_packages(ctx, st, s->dir, pk[k].f, purls.v[k], repo);
+		if (r < 0)
+			goto out;
+	}
+	pool_addfileprovides(dp->pool);
+	pool_createwhatprovides(dp->pool);
+	/* lockfile metadata */
+	dp->idx = xcalloc((size_t)srcs->n, sizeof *dp->idx);
+	for (int i = 0; i < srcs->n; i++) {
+		struct deb_index_meta *m = &dp->idx[dp->nidx++];
+		int nc = 0;
+
+		m->uri = xstrdup(ss[i].src->uri);
+		m->suite = xstrdup(ss[i].src->suite);
+		while (ss[i].src->components[nc])
+			nc++;
+		m->components = xcalloc((size_t)nc + 1, sizeof(char *));
+		for (int c = 0; c < nc; c++)
+			m->components[c] = xstrdup(ss[i].src->components[c]);
+		memcpy(m->inrelease_sha256, ss[i].release.inrelease_sha256, 65);
+		m->date = xstrdup(ss[i].release.date ? ss[i].release.date : "");
+	}
+out:
+	for (int i = 0; i < srcs->n; i++)
+		src_state_free(&ss[i]);
+	free(ss);
+	free(items);
+	free(pk);
+	strv_free(&purls);
+	if (r < 0)
+		deb_pool_free(dp);
+	else
+		*out = dp;
+	return r;
+}
+
+void deb_pool_free(struct deb_pool *dp)
+{
+	if (!dp)
+		return;
+	for (int i = 0; i < dp->ninfos; i++) {
+		free(dp->infos[i]->base_uri);
+		free(dp->infos[i]);
+	}
+	free(dp->infos);
+	for (int i = 0; i < dp->nidx; i++) {
+		struct deb_index_meta *m = &dp->idx[i];
+
+		free(m->uri);
+		free(m->suite);
+		for (char **c = m->components; c && *c; c++)
+			free(*c);
+		free(m->components);
+		free(m->date);
+	}
+	free(dp->idx);
+	pool_free(dp->pool);
+	free(dp);
+}
+
+const struct deb_index_meta *deb_pool_indexes(struct deb_pool *dp, int *n)
+{
+	*n = dp->nidx;
+	return dp->idx;
+}
+
+void deb_pkglist_free(struct deb_pkglist *l)
+{
+	for (int i = 0; i < l->n; i++) {
+		free(l->v[i].name);
+		free(l->v[i].version);
+		free(l->v[i].arch);
+		free(l->v[i].url);
+		free(l->v[i].requested_by);
+	}
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+/* The solvable for an exact (name, version, arch), 0 if the pool has none. */
+static Id find_exact(Pool *pool, const char *name, const char *version, const char *arch)
+{
+	Id nameid = pool_str2id(pool, name, 0), p, pp;
+
+	if (!nameid)
+		return 0;
+	FOR_PROVIDES(p, pp, nameid) {
+		Solvable *s = pool->solvables + p;
+
+		if (s->name == nameid && !strcmp(pool_id2str(pool, s->evr), version) &&
+		    !strcmp(pool_id2str(pool, s->arch), arch))
+			return p;
+	}
+	return 0;
+}
+
+/* Adds the job for one "NAME[=VERSION]" request. */
+static int add_request(struct pkgimg_ctx *ctx, Pool *pool, const char *req, Queue *job)
+{
+	const char *eq = strchr(req, '=');
+	char *name = eq ? xstrndup(req, (size_t)(eq - req)) : xstrdup(req);
+	Id nameid = pool_str2id(pool, name, 0), p, pp, dep;
+	struct sbuf providers = SBUF_INIT, versions = SBUF_INIT;
+	int real = 0, nprov = 0, r = 0;
+	Id prov = 0;
+
+	if (nameid) {
+		FOR_PROVIDES(p, pp, nameid) {
+			Solvable *s = pool->solvables + p;
+
+			if (s->name == nameid) {
+				real++;
+				sbuf_addf(&versions, "%s%s", versions.len ? ", " : "",
+					  pool_id2str(pool, s->evr));
+			} else {
+				nprov++;
+				prov = p;
+				sbuf_addf(&providers, "%s%s", providers.len ? ", " : "",
+					  pool_id2str(pool, s->name));
+			}
+		}
+	}
+	if (!real && !nprov) {
+		r = pkgimg_err(ctx, -PKGIMG_E_NOTFOUND,
+			       "%s: [resolve] no such package in the apt sources; check the "
+			       "name (apt-cache search), the components, or add a source with "
+			       "--apt-source", name);
+		goto out;
+	}
+	if (!real) {
+		if (eq || nprov > 1) {
+			r = pkgimg_err(ctx, -PKGIMG_E_NOTFOUND,
+				       "%s: [resolve] is a virtual package provided by %s; ask "
+				       "for one of them", name, providers.buf);
+			goto out;
+		}
+		queue_push2(job, SOLVER_INSTALL | SOLVER_SOLVABLE, prov);
+		goto out;
+	}
+	dep = nameid;
+	if (eq) {
+		dep = pool_rel2id(pool, nameid, pool_str2id(pool, eq + 1, 1), REL_EQ, 1);
+		if (!pool_whatprovides(pool, dep) ||
+		    !pool->whatprovidesdata[pool_whatprovides(pool, dep)]) {
+			r = pkgimg_err(ctx, -PKGIMG_E_NOTFOUND,
+				       "%s: [resolve] version %s is not in the apt sources "
+				       "(available: %s)", name, eq + 1, versions.buf);
+			goto out;
+		}
+	}
+	queue_push2(job, SOLVER_INSTALL | SOLVER_SOLVABLE_NAME, dep);
+out:
+	sbuf_free(&providers);
+	sbuf_free(&versions);
+	free(name);
+	return r;
+}
+
+static int cmp_pkg(const void *a, const void *b)
+{
+	const struct deb_pkg *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : strcmp(x->arch, y->arch);
+}
+
+static char *requested_by(Pool *pool, Solvable *s, const struct deb_request *req, Id ekey)
+{
+	const char *name = pool_id2str(pool, s->name);
+
+	for (int i = 0; i < req->nnames; i++) {
+		size_t n = strcspn(req->names[i], "=");
+
+		if (strlen(name) == n && !strncmp(req->names[i], name, n))
+			return xstrdup(req->names[i]);
+	}
+	if (req->essential && solvable_lookup_void(s, ekey))
+		return xstrdup("essential");
+	return xstrdup("dependency");
+}
+
+int deb_solve(struct pkgimg_ctx *ctx, struct deb_pool *dp, const struct deb_request *req,
+	      struct deb_pkglist *out)
+{
+	Pool *pool = dp->pool;
+	Solver *solv = NULL;
+	Transaction *trans = NULL;
+	Queue job, below;
+	struct deb_pkglist res = { 0 };
+	int r = 0;
+
+	queue_init(&job);
+	queue_init(&below);
+	if (req->below) {
+		for (int i = 0; i < req->below->n; i++) {
+			const struct deb_pkg *b = &req->below->v[i];
+			Id p = find_exact(pool, b->name, b->version, b->arch);
+
+			if (!p) {
+				r = pkgimg_err(ctx, -PKGIMG_E_NOTFOUND,
+					       "%s %s: [resolve] the base layer's package is no "
+					       "longer in the apt sources; lock the base again",
+					       b->name, b->version);
+				goto out;
+			}
+			queue_push2(&job, SOLVER_INSTALL | SOLVER_SOLVABLE, p);
+			queue_push(&below, p);
+		}
+	}
+	if (req->essential) {
+		Id p;
+		Queue names;
+
+		queue_init(&names);
+		FOR_POOL_SOLVABLES(p) {
+			Solvable *s = pool->solvables + p;
+
+			if (solvable_lookup_void(s, dp->essential_key) &&
+			    pool_installable(pool, s))
+				queue_pushunique(&names, s->name);
+		}
+		for (int i = 0; i < names.count; i++)
+			queue_push2(&job, SOLVER_INSTALL | SOLVER_SOLVABLE_NAME, names.elements[i]);
+		if (!names.count) {
+			queue_free(&names);
+			r = pkgimg_err(ctx, -PKGIMG_E_NOTFOUND,
+				       "debian-slim: [resolve] the apt sources hold no Essential: "
+				       "yes package, so there is no base to build; use --base "
+				       "scratch or add the Debian archive as a source");
+			goto out;
+		}
+		queue_free(&names);
+	}
+	for (int i = 0; i < req->nnames; i++) {
+		r = add_request(ctx, pool, req->names[i], &job);
+		if (r < 0)
+			goto out;
+	}
+	solv = solver_create(pool);
+	solver_set_flag(solv, SOLVER_FLAG_IGNORE_RECOMMENDED, req->install_recommends ? 0 : 1);
+	if (solver_solve(solv, &job) != 0) {
+		r = explain_problems(ctx, solv, "apt");
+		goto out;
+	}
+	trans = solver_create_transaction(solv);
+	for (int i = 0; i < trans->steps.count; i++) {
+		Id p = trans->steps.elements[i];
+		Solvable *s = pool->solvables + p;
+		struct deb_repo_info *info = s->repo->appdata;
+		struct deb_pkg *d;
+		const unsigned char *ck;
+		const char *loc;
+		Id cktype = 0;
+		unsigned int medianr;
+		int skip = 0;
+
+		if (transaction_type(trans, p, SOLVER_TRANSACTION_SHOW_ALL) != SOLVER_TRANSACTION_INSTALL)
+			continue;
+		for (int k = 0; k < below.count; k++)
+			if (below.elements[k] == p)
+				skip = 1;
+		if (skip)
+			continue;
+		res.v = xrealloc(res.v, (size_t)(res.n + 1) * sizeof *res.v);
+		d = &res.v[res.n++];
+		memset(d, 0, sizeof *d);
+		d->name = xstrdup(pool_id2str(pool, s->name));
+		d->version = xstrdup(pool_id2str(pool, s->evr));
+		d->arch = xstrdup(pool_id2str(pool, s->arch));
+		loc = solvable_get_location(s, &medianr);
+		d->url = xasprintf("%s/%s", info ? info->base_uri : "", loc ? loc : "");
+		d->size = solvable_lookup_num(s, SOLVABLE_DOWNLOADSIZE, 0);
+		d->requested_by = requested_by(pool, s, req, dp->essential_key);
+		ck = solvable_lookup_bin_checksum(s, SOLVABLE_CHECKSUM, &cktype);
+		if (!ck || cktype != REPOKEY_TYPE_SHA256) {
+			r = pkgimg_err(ctx, -PKGIMG_E_PARSE,
+				       "%s %s: [resolve] the index gives no SHA256 for this package; "
+				       "pkgimg installs only verifiable packages", d->name, d->version);
+			goto out;
+		}
+		for (int k = 0; k < 32; k++)
+			snprintf(d->sha256 + 2 * k, 3, "%02x", ck[k]);
+	}
+	if (res.n > 1)
+		qsort(res.v, (size_t)res.n, sizeof *res.v, cmp_pkg);
+out:
+	if (trans)
+		transaction_free(trans);
+	if (solv)
+		solver_free(solv);
+	queue_free(&job);
+	queue_free(&below);
+	if (r < 0)
+		deb_pkglist_free(&res);
+	else
+		*out = res;
+	return r;
+}

@@ -1,0 +1,47 @@
+#include <string.h>
+
+#include <solv/pool.h>
+#include <solv/problems.h>
+#include <solv/solver.h>
+#include <solv/solverdebug.h>
+
+#include "core/ctx.h"
+#include "core/str.h"
+#include "solver/explain.h"
+
+int explain_problems(struct pkgimg_ctx *ctx, Solver *solv, const char *ecosystem)
+{
+	int count = solver_problem_count(solv);
+	struct sbuf msg = SBUF_INIT;
+	Queue rules;
+
+	queue_init(&rules);
+	sbuf_addf(&msg, "[resolve] the %s request cannot be satisfied", ecosystem);
+	for (Id problem = 1; problem <= count; problem++) {
+		struct strv seen = { 0 };
+
+		sbuf_addf(&msg, "\n  %s%s", count > 1 ? "" : "", solver_problem2str(solv, problem));
+		solver_findallproblemrules(solv, problem, &rules);
+		for (int i = 0; i < rules.count; i++) {
+			Id source, target, dep, rid = rules.elements[i];
+			SolverRuleinfo type = solver_ruleinfo(solv, rid, &source, &target, &dep);
+			const char *line = solver_problemruleinfo2str(solv, type, source, target, dep);
+			bool dup = false;
+
+			for (size_t k = 0; k < seen.n; k++)
+				if (!strcmp(seen.v[k], line))
+					dup = true;
+			if (dup)
+				continue;
+			strv_add(&seen, line);
+			sbuf_addf(&msg, "\n    because %s", line);
+		}
+		strv_free(&seen);
+	}
+	if (count)
+		sbuf_adds(&msg, "\n  (drop or change one of the requests above, or pin other versions)");
+	pkgimg_err(ctx, -PKGIMG_E_SOLVE, "%s", msg.buf);
+	sbuf_free(&msg);
+	queue_free(&rules);
+	return -PKGIMG_E_SOLVE;
+}
