@@ -8,6 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <solv/bitmap.h>
+#include <solv/evr.h>
 #include <solv/pool.h>
 #include <solv/poolarch.h>
 #include <solv/repo.h>
@@ -29,7 +31,7 @@
 #include "solver/explain.h"
 
 #define DEFAULT_KEYRING "/usr/share/keyrings/debian-archive-keyring.gpg"
-#define SOLV_FORMAT "1"	/* bump when the pool-loading code changes what .solv holds */
+#define SOLV_FORMAT "2"	/* bump when the pool-loading code changes what .solv holds */
 
 struct deb_repo_info {
 	char *base_uri;		/* prefix for Filename: */
@@ -550,6 +552,121 @@ static char *requested_by(Pool *pool, Solvable *s, const struct deb_request *req
 	return xstrdup("dependency");
 }
 
+/* apt's choice among alternatives: for "a | b" it takes the first
+ * alternative that a real package of that name (in a matching version)
+ * satisfies; for a name that several packages provide, the real package.
+ * libsolv orders candidates by name instead, so the first solve is checked
+ * against apt's rule and the packages apt would take are favoured, until
+ * nothing changes. */
+static void flatten_or(Pool *pool, Id dep, Queue *alts)
+{
+	if (ISRELDEP(dep)) {
+		Reldep *rd = GETRELDEP(pool, dep);
+
+		if (rd->flags == REL_OR) {
+			flatten_or(pool, rd->name, alts);
+			flatten_or(pool, rd->evr, alts);
+			return;
+		}
+	}
+	queue_push(alts, dep);
+}
+
+static Id dep_name(Pool *pool, Id dep)
+{
+	while (ISRELDEP(dep)) {
+		Reldep *rd = GETRELDEP(pool, dep);
+
+		dep = rd->name;
+	}
+	return dep;
+}
+
+/* The real package apt would install for alternative `dep`, or 0. */
+static Id apt_candidate(Pool *pool, Id dep)
+{
+	Id name = dep_name(pool, dep), p, pp, best = 0;
+
+	FOR_PROVIDES(p, pp, dep) {
+		Solvable *s = pool->solvables + p;
+
+		if (s->name != name || !pool_installable(pool, s))
+			continue;
+		if (!best || pool_evrcmp(pool, s->evr, pool->solvables[best].evr, EVRCMP_COMPARE) > 0)
+			best = p;
+	}
+	return best;
+}
+
+static int add_apt_favors(Solver *solv, Queue *favors)
+{
+	Pool *pool = solv->pool;
+	Queue decided, alts, reqs;
+	Map inst;
+	int added = 0;
+
+	queue_init(&decided);
+	queue_init(&alts);
+	queue_init(&reqs);
+	map_init(&inst, pool->nsolvables);
+	solver_get_decisionqueue(solv, &decided);
+	for (int i = 0; i < decided.count; i++)
+		if (decided.elements[i] > 0)
+			MAPSET(&inst, decided.elements[i]);
+	for (int i = 0; i < decided.count; i++) {
+		Id p = decided.elements[i];
+
+		if (p <= 0 || p == SYSTEMSOLVABLE)
+			continue;
+		queue_empty(&reqs);
+		solvable_lookup_deparray(pool->solvables + p, SOLVABLE_REQUIRES, &reqs, -1);
+		for (int k = 0; k < reqs.count; k++) {
+			Id want = 0, pp, q;
+			int satisfied_by_earlier = 0;
+
+			if (reqs.elements[k] == SOLVABLE_PREREQMARKER)
+				continue;
+			queue_empty(&alts);
+			flatten_or(pool, reqs.elements[k], &alts);
+			for (int a = 0; a < alts.count && !want; a++) {
+				FOR_PROVIDES(q, pp, alts.elements[a])
+					if (MAPTST(&inst, q) && pool->solvables[q].name == dep_name(pool, alts.elements[a]))
+						satisfied_by_earlier = 1;
+				if (satisfied_by_earlier)
+					break;
+				want = apt_candidate(pool, alts.elements[a]);
+			}
+			if (satisfied_by_earlier || !want || MAPTST(&inst, want))
+				continue;
+			/* only when the dependency has a real choice */
+			if (alts.count == 1) {
+				int n = 0;
+
+				FOR_PROVIDES(q, pp, alts.elements[0])
+					n++;
+				if (n < 2)
+					continue;
+			}
+			{
+				int known = 0;
+
+				for (int f = 1; f < favors->count; f += 2)
+					if (favors->elements[f] == want)
+						known = 1;
+				if (!known) {
+					queue_push2(favors, SOLVER_FAVOR | SOLVER_SOLVABLE, want);
+					added++;
+				}
+			}
+		}
+	}
+	map_free(&inst);
+	queue_free(&decided);
+	queue_free(&alts);
+	queue_free(&reqs);
+	return added;
+}
+
 int deb_solve(struct pkgimg_ctx *ctx, struct deb_pool *dp, const struct deb_request *req,
 	      struct deb_pkglist *out)
 {
@@ -607,11 +724,39 @@ int deb_solve(struct pkgimg_ctx *ctx, struct deb_pool *dp, const struct deb_requ
 		if (r < 0)
 			goto out;
 	}
-	solv = solver_create(pool);
-	solver_set_flag(solv, SOLVER_FLAG_IGNORE_RECOMMENDED, req->install_recommends ? 0 : 1);
-	if (solver_solve(solv, &job) != 0) {
-		r = explain_problems(ctx, solv, "apt");
-		goto out;
+	{
+		Queue full, favors;
+		int problems = 0;
+
+		queue_init(&full);
+		queue_init(&favors);
+		for (int round = 0; round < 8; round++) {
+			if (solv)
+				solver_free(solv);
+			queue_init_clone(&full, &job);
+			for (int f = 0; f < favors.count; f++)
+				queue_push(&full, favors.elements[f]);
+			solv = solver_create(pool);
+			solver_set_flag(solv, SOLVER_FLAG_IGNORE_RECOMMENDED,
+					req->install_recommends ? 0 : 1);
+			problems = solver_solve(solv, &full);
+			queue_free(&full);
+			if (problems || !add_apt_favors(solv, &favors))
+				break;
+		}
+		if (problems && favors.count) {
+			/* the favoured choices clash: the plain solve tells why best */
+			solver_free(solv);
+			solv = solver_create(pool);
+			solver_set_flag(solv, SOLVER_FLAG_IGNORE_RECOMMENDED,
+					req->install_recommends ? 0 : 1);
+			problems = solver_solve(solv, &job);
+		}
+		queue_free(&favors);
+		if (problems) {
+			r = explain_problems(ctx, solv, "apt");
+			goto out;
+		}
 	}
 	trans = solver_create_transaction(solv);
 	for (int i = 0; i < trans->steps.count; i++) {
