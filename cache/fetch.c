@@ -410,43 +410,40 @@ static void finish_index(struct xfer *x, long status)
 	int r;
 
 	if (status == 304) {
-		if (exists(it->dest)) {
-			it->not_modified = 1;
-			it->result = 0;
-			x->state = X_DONE;
-		} else {
+		if (!exists(it->dest)) {
 			xfer_set(x, -PKGIMG_E_HTTP, true, "%s: [fetch] HTTP 304 (not modified) but "
 				 "'%s' is gone; remove '%s.validators' and retry", it->url, it->dest,
 				 it->dest);
+			goto out;
 		}
-		xfer_release(x);
-		return;
+		it->not_modified = 1;
+		goto done;
 	}
-	if (close(x->fd) < 0) {
-		x->fd = -1;
+	r = close(x->fd);
+	x->fd = -1;
+	if (r < 0) {
 		xfer_set(x, -errno, true, "%s: [fetch] cannot write '%s': %s", it->url, x->tmp,
 			 strerror(errno));
-		xfer_release(x);
-		return;
+		goto out;
 	}
-	x->fd = -1;
 	if (rename(x->tmp, it->dest) < 0) {
 		xfer_set(x, -errno, true, "%s: [fetch] cannot rename '%s' to '%s': %s", it->url,
 			 x->tmp, it->dest, strerror(errno));
-		xfer_release(x);
-		return;
+		goto out;
 	}
 	free(x->tmp);
 	x->tmp = NULL;
+	/* after dest: a crash in between leaves old validators, which only cost a 200 */
 	r = validators_write(ctx, it->dest, x->is_file ? NULL : x->etag,
 			     x->is_file ? NULL : x->lastmod);
 	if (r < 0) {
 		xfer_set(x, r, true, "%s: [fetch] %s", it->url, ctx->errmsg);
-		xfer_release(x);
-		return;
+		goto out;
 	}
+done:
 	it->result = 0;
 	x->state = X_DONE;
+out:
 	xfer_release(x);
 }
 
@@ -455,6 +452,7 @@ static void finish_artifact(struct xfer *x)
 	struct store *st = x->run->st;
 	struct fetch_item *it = x->item;
 	char got[HASH_HEX_MAX], rel[96];
+	int r;
 
 	hasher_final_hex(&x->h, got);
 	memcpy(it->sha256_got, got, sizeof it->sha256_got - 1);
@@ -463,41 +461,34 @@ static void finish_artifact(struct xfer *x)
 		xfer_set(x, -PKGIMG_E_CHECKSUM, true, "%s: [verify] size mismatch: expected %lld "
 			 "bytes, got %llu (the mirror served different bytes; retry, or check "
 			 "the index)", it->url, (long long)it->size, (unsigned long long)x->got);
-		xfer_release(x);
-		return;
+		goto out;
 	}
 	if (strcmp(got, it->sha256)) {
 		xfer_set(x, -PKGIMG_E_CHECKSUM, true, "%s: [verify] sha256 mismatch: expected %s, "
 			 "got %s (the mirror served different bytes; retry, or check the index)",
 			 it->url, it->sha256, got);
-		xfer_release(x);
-		return;
+		goto out;
 	}
-	if (fchmod(x->fd, 0444) < 0) {
-		xfer_set(x, -errno, true, "%s: [fetch] cannot chmod '%s': %s", it->url, x->tmp,
-			 strerror(errno));
-		xfer_release(x);
-		return;
-	}
-	if (close(x->fd) < 0) {
-		x->fd = -1;
-		xfer_set(x, -errno, true, "%s: [fetch] cannot write '%s': %s", it->url, x->tmp,
-			 strerror(errno));
-		xfer_release(x);
-		return;
-	}
+	r = fchmod(x->fd, 0444) < 0 ? -errno : 0;	/* blobs are immutable */
+	if (close(x->fd) < 0 && r == 0)
+		r = -errno;
 	x->fd = -1;
+	if (r < 0) {
+		xfer_set(x, r, true, "%s: [fetch] cannot write '%s': %s", it->url, x->tmp,
+			 strerror(-r));
+		goto out;
+	}
 	snprintf(rel, sizeof rel, "blobs/sha256/%s", it->sha256);
 	if (renameat(AT_FDCWD, x->tmp, st->rootfd, rel) < 0) {
 		xfer_set(x, -errno, true, "%s: [fetch] cannot move '%s' to '%s/%s': %s", it->url,
 			 x->tmp, st->root, rel, strerror(errno));
-		xfer_release(x);
-		return;
+		goto out;
 	}
 	free(x->tmp);
 	x->tmp = NULL;
 	it->result = 0;
 	x->state = X_DONE;
+out:
 	xfer_release(x);
 }
 

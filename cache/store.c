@@ -1408,95 +1408,126 @@ out:
 
 static int apply_dir(struct mat *m, int sfd, int dfd, const char *rel);
 
+/* A directory of the layer: merged into what is there, or replacing it when
+ * it is opaque or what is there is not a directory. */
+static int apply_subdir(struct mat *m, int sfd, int dfd, const char *name,
+			const struct stat *sb, bool exists, const struct stat *db,
+			const char *rel)
+{
+	int cs = -1, cd = -1, r = 0;
+	ssize_t vn;
+	char v[4];
+
+	cs = openat(sfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (cs < 0) {
+		r = mat_err(m, errno, rel, "cannot read layer directory for");
+		goto out;
+	}
+	vn = fgetxattr(cs, OPAQUE_XATTR, v, sizeof v);
+	if (exists && (!S_ISDIR(db->st_mode) || (vn == 1 && v[0] == 'y'))) {
+		r = fs_rm_rf(m->ctx, dfd, name);
+		if (r < 0) {
+			r = pkgimg_err_wrap(m->ctx, r, "%s: [materialize] %s", m->key, rel);
+			goto out;
+		}
+		exists = false;
+	}
+	if (!exists && mkdirat(dfd, name, 0700) < 0) {
+		r = mat_err(m, errno, rel, "cannot create");
+		goto out;
+	}
+	cd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (cd < 0) {
+		r = mat_err(m, errno, rel, "cannot open");
+		goto out;
+	}
+	r = apply_dir(m, cs, cd, rel);
+	if (r == 0)	/* after the children, so that the mtime sticks */
+		r = set_meta_fd(m, cs, cd, sb, rel);
+out:
+	if (cd >= 0)
+		close(cd);
+	if (cs >= 0)
+		close(cs);
+	return r;
+}
+
+/* A symlink, device, fifo or socket. */
+static int apply_special(struct mat *m, int sfd, int dfd, const char *name,
+			 const struct stat *sb, const char *rel)
+{
+	struct timespec ts[2] = { sb->st_atim, sb->st_mtim };
+	char target[PATH_MAX];
+	int r = 0;
+
+	if (S_ISLNK(sb->st_mode)) {
+		ssize_t n = readlinkat(sfd, name, target, sizeof target - 1);
+
+		if (n < 0) {
+			r = mat_err(m, errno, rel, "cannot read the link for");
+			goto out;
+		}
+		target[n] = 0;
+		if (symlinkat(target, dfd, name) < 0) {
+			r = mat_err(m, errno, rel, "cannot create");
+			goto out;
+		}
+	} else if (mknodat(dfd, name, sb->st_mode, sb->st_rdev) < 0) {
+		r = mat_err(m, errno, rel, "cannot create");
+		goto out;
+	}
+	if (fchownat(dfd, name, sb->st_uid, sb->st_gid, AT_SYMLINK_NOFOLLOW) < 0 &&
+	    errno != EPERM) {
+		r = mat_err(m, errno, rel, "cannot chown");
+		goto out;
+	}
+	if (!S_ISLNK(sb->st_mode) && fchmodat(dfd, name, sb->st_mode & 07777, 0) < 0) {
+		r = mat_err(m, errno, rel, "cannot chmod");
+		goto out;
+	}
+	utimensat(dfd, name, ts, AT_SYMLINK_NOFOLLOW);
+out:
+	return r;
+}
+
 static int apply_entry(struct mat *m, int sfd, int dfd, const char *name, const char *rel)
 {
 	struct stat sb, db;
 	bool exists;
 	int r = 0;
 
-	if (fstatat(sfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
-		return mat_err(m, errno, rel, "cannot read layer entry for");
+	if (fstatat(sfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
+		r = mat_err(m, errno, rel, "cannot read layer entry for");
+		goto out;
+	}
 	exists = fstatat(dfd, name, &db, AT_SYMLINK_NOFOLLOW) == 0;
-
 	if (S_ISCHR(sb.st_mode) && sb.st_rdev == makedev(0, 0)) {
 		/* whiteout: delete what the layers below put here */
 		r = fs_rm_rf(m->ctx, dfd, name);
-		return r < 0 ? pkgimg_err_wrap(m->ctx, r, "%s: [materialize] %s", m->key, rel) : 0;
+		if (r < 0)
+			r = pkgimg_err_wrap(m->ctx, r, "%s: [materialize] %s", m->key, rel);
+		goto out;
 	}
 	if (S_ISDIR(sb.st_mode)) {
-		char v[4];
-		ssize_t vn;
-		int cs = -1, cd = -1;
-
-		cs = openat(sfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (cs < 0)
-			return mat_err(m, errno, rel, "cannot read layer directory for");
-		vn = fgetxattr(cs, OPAQUE_XATTR, v, sizeof v);
-		if (exists && (!S_ISDIR(db.st_mode) || (vn == 1 && v[0] == 'y'))) {
-			r = fs_rm_rf(m->ctx, dfd, name);
-			if (r < 0) {
-				r = pkgimg_err_wrap(m->ctx, r, "%s: [materialize] %s", m->key, rel);
-				goto dir_out;
-			}
-			exists = false;
-		}
-		if (!exists && mkdirat(dfd, name, 0700) < 0) {
-			r = mat_err(m, errno, rel, "cannot create");
-			goto dir_out;
-		}
-		cd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (cd < 0) {
-			r = mat_err(m, errno, rel, "cannot open");
-			goto dir_out;
-		}
-		r = apply_dir(m, cs, cd, rel);
-		if (r == 0)
-			r = set_meta_fd(m, cs, cd, &sb, rel);
-dir_out:
-		if (cd >= 0)
-			close(cd);
-		close(cs);
-		return r;
+		r = apply_subdir(m, sfd, dfd, name, &sb, exists, &db, rel);
+		goto out;
 	}
 	if (exists && S_ISDIR(db.st_mode)) {
 		r = fs_rm_rf(m->ctx, dfd, name);
-		if (r < 0)
-			return pkgimg_err_wrap(m->ctx, r, "%s: [materialize] %s", m->key, rel);
+		if (r < 0) {
+			r = pkgimg_err_wrap(m->ctx, r, "%s: [materialize] %s", m->key, rel);
+			goto out;
+		}
 	} else if (exists && unlinkat(dfd, name, 0) < 0) {
-		return mat_err(m, errno, rel, "cannot replace");
+		r = mat_err(m, errno, rel, "cannot replace");
+		goto out;
 	}
 	if (S_ISREG(sb.st_mode))
-		return copy_reg(m, sfd, dfd, name, &sb, rel);
-	if (S_ISLNK(sb.st_mode)) {
-		char target[PATH_MAX];
-		struct timespec ts[2] = { sb.st_atim, sb.st_mtim };
-		ssize_t n = readlinkat(sfd, name, target, sizeof target - 1);
-
-		if (n < 0)
-			return mat_err(m, errno, rel, "cannot read the link for");
-		target[n] = 0;
-		if (symlinkat(target, dfd, name) < 0)
-			return mat_err(m, errno, rel, "cannot create");
-		if (fchownat(dfd, name, sb.st_uid, sb.st_gid, AT_SYMLINK_NOFOLLOW) < 0 &&
-		    errno != EPERM)
-			return mat_err(m, errno, rel, "cannot chown");
-		utimensat(dfd, name, ts, AT_SYMLINK_NOFOLLOW);
-		return 0;
-	}
-	/* devices, fifos, sockets */
-	{
-		struct timespec ts[2] = { sb.st_atim, sb.st_mtim };
-
-		if (mknodat(dfd, name, sb.st_mode, sb.st_rdev) < 0)
-			return mat_err(m, errno, rel, "cannot create");
-		if (fchownat(dfd, name, sb.st_uid, sb.st_gid, AT_SYMLINK_NOFOLLOW) < 0 &&
-		    errno != EPERM)
-			return mat_err(m, errno, rel, "cannot chown");
-		if (fchmodat(dfd, name, sb.st_mode & 07777, 0) < 0)
-			return mat_err(m, errno, rel, "cannot chmod");
-		utimensat(dfd, name, ts, AT_SYMLINK_NOFOLLOW);
-	}
-	return 0;
+		r = copy_reg(m, sfd, dfd, name, &sb, rel);
+	else
+		r = apply_special(m, sfd, dfd, name, &sb, rel);
+out:
+	return r;
 }
 
 static int apply_dir(struct mat *m, int sfd, int dfd, const char *rel)

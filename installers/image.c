@@ -23,7 +23,10 @@ static char *configure_script(struct debinst_pkg *pkgs, int n)
 {
 	struct sbuf s = SBUF_INIT;
 
-	sbuf_adds(&s, "set -e\ncd /\n");
+	sbuf_adds(&s, "set -e\ncd /\n"
+		  "export DPKG_ADMINDIR=/var/lib/dpkg DPKG_ROOT= DPKG_MAINTSCRIPT_NAME=preinst "
+		  "DPKG_MAINTSCRIPT_DEBUG=0 DPKG_MAINTSCRIPT_PACKAGE_REFCOUNT=1\n"
+		  "export DPKG_RUNNING_VERSION=$(dpkg-query -W -f='${Version}' dpkg 2>/dev/null || echo 1.21)\n");
 	for (int i = 0; i < n; i++) {
 		const char *name = pkgs[i].name;
 
@@ -31,7 +34,8 @@ static char *configure_script(struct debinst_pkg *pkgs, int n)
 			sbuf_addf(&s, "f=/var/lib/dpkg/info/%s:%s.preinst\n", name, pkgs[i].arch);
 		else
 			sbuf_addf(&s, "f=/var/lib/dpkg/info/%s.preinst\n", name);
-		sbuf_adds(&s, "if [ -x \"$f\" ]; then \"$f\" install; fi\n");
+		sbuf_addf(&s, "if [ -x \"$f\" ]; then DPKG_MAINTSCRIPT_PACKAGE=%s "
+			  "DPKG_MAINTSCRIPT_ARCH=%s \"$f\" install; fi\n", name, pkgs[i].arch);
 	}
 	sbuf_adds(&s, "dpkg --configure -a --force-confdef --force-confold\n");
 	return sbuf_detach(&s);

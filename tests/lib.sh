@@ -33,6 +33,7 @@
 #                                Debian "deb" source (deb822 .sources or sources.list);
 #                                --all: one line per URI and suite of every deb source
 #   archive_reachable            true if URI/dists/SUITE/InRelease downloads within 10 s
+#   fetch_url URL OUT [SECS]     downloads URL to OUT with curl (or python3)
 #
 # JSON:
 #   json_get FILE EXPR           prints the Python expression EXPR evaluated with `j`
@@ -288,16 +289,21 @@ for uri, suite, comp, keyring in (found if sys.argv[1:] == ["--all"] else found[
 EOF
 }
 
+# fetch_url URL OUT [SECONDS]: downloads URL to OUT (curl, else python3); quiet
+fetch_url() {
+	if command -v curl >/dev/null; then
+		curl -fsS --max-time "${3:-10}" -o "$2" "$1" 2>/dev/null
+	else
+		"$PY" -c 'import sys, urllib.request; open(sys.argv[2], "wb").write(urllib.request.urlopen(sys.argv[1], timeout=float(sys.argv[3])).read())' \
+			"$1" "$2" "${3:-10}" 2>/dev/null
+	fi
+}
+
 archive_reachable() {
 	local m uri suite
 	m=$(archive_mirror) || return 1
 	read -r uri suite _ _ <<<"$m"
-	if command -v curl >/dev/null; then
-		curl -fsS --max-time 10 -o /dev/null "$uri/dists/$suite/InRelease" 2>/dev/null
-	else
-		"$PY" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=10).read()' \
-			"$uri/dists/$suite/InRelease" 2>/dev/null
-	fi
+	fetch_url "$uri/dists/$suite/InRelease" /dev/null 10
 }
 
 # ---- store inspection ----------------------------------------------------

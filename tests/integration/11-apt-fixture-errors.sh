@@ -39,7 +39,7 @@ refused "pin to a version that does not exist names package and version" 'libgre
 
 fx "$S" lock --apt needs-both -o "$T/x.lock"
 refused "unsatisfiable request: the chain (needs-both depends on conflict-a and conflict-b, which conflict) in words" \
-	'needs-both' 'conflict-a' 'conflict-b' 'conflict([^-]|$)' 'depend'
+	'needs-both' 'conflict-a' 'conflict-b' 'conflict([^-]|$)' 'depend|require'
 
 fx "$S" lock --apt needs-missing -o "$T/x.lock"
 refused "missing dependency names it" 'needs-missing' 'does-not-exist'
@@ -102,7 +102,22 @@ gzip -9n <"$b/Packages" >"$b/Packages.gz"
 xz -T1 <"$b/Packages" >"$b/Packages.xz"
 newstore
 FX_URL=$HTTP_URL/tampered-packages fx "$S" lock --apt hello-fixture -o "$T/x.lock"
-refused "Packages not matching the signed Release is refused" 'sha-?256|checksum|hash|digest' 'Packages'
+refused "Packages with an added stanza (not the signed size) is refused" \
+	'sha-?256|checksum|hash|digest|size|signed Release' 'Packages'
+
+# same sizes, different bytes: only the sha256 can tell
+d=$(fixture_variant tampered-packages-samesize)
+b=$d/dists/$SUITE/main/binary-$ARCH
+"$PY" - "$b/Packages" "$b/Packages.gz" "$b/Packages.xz" <<'EOF'
+import sys
+for p in sys.argv[1:]:
+    b = bytearray(open(p, "rb").read())
+    b[len(b) // 2] ^= 0x01
+    open(p, "wb").write(b)
+EOF
+newstore
+FX_URL=$HTTP_URL/tampered-packages-samesize fx "$S" lock --apt hello-fixture -o "$T/x.lock"
+refused "Packages of the signed size but other bytes is refused (sha256)" 'sha-?256|checksum|hash|digest' 'Packages'
 
 # ---- tampered .deb: install fails, names URL + hashes, commits nothing -------------------
 d=$(fixture_variant tampered-deb)

@@ -344,6 +344,14 @@ static double mono(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static void drop_blob(struct store *st, const char *sha)
+{
+	char *p = store_blob_path(st, sha);
+
+	unlink(p);
+	free(p);
+}
+
 /* ---- tests ------------------------------------------------------------ */
 
 static void test_artifact(struct pkgimg_ctx *ctx, struct store *st, const char *fixed_sha)
@@ -376,7 +384,10 @@ static void test_mismatch(struct pkgimg_ctx *ctx, struct store *st, const char *
 	const char *wrong = "0000000000000000000000000000000000000000000000000000000000000000";
 	char *u = url("/fixed"), *tmpdir = xasprintf("%s/tmp", st->root);
 	struct fetch_item it = artifact(u, wrong, -1);
-	int r = fetch_all(ctx, st, &it, 1);
+	int r;
+
+	drop_blob(st, fixed_sha);
+	r = fetch_all(ctx, st, &it, 1);
 
 	check(r == -PKGIMG_E_CHECKSUM && it.result == -PKGIMG_E_CHECKSUM, "mismatch: -PKGIMG_E_CHECKSUM",
 	      "r=%d msg=%s", r, ctx->errmsg);
@@ -404,7 +415,10 @@ static void test_retry(struct pkgimg_ctx *ctx, struct store *st, const char *fix
 	char *u = url("/flaky/2"), *u2 = url("/partial/3"), *u3 = url("/always500/4");
 	struct fetch_item it = artifact(u, fixed_sha, -1);
 	double t0;
-	int r = fetch_all(ctx, st, &it, 1);
+	int r;
+
+	drop_blob(st, fixed_sha);
+	r = fetch_all(ctx, st, &it, 1);
 
 	check(r == 0 && store_has_blob(st, fixed_sha) && sh->hits[2] == 2,
 	      "retry: 500 then 200 succeeds", "r=%d hits=%d msg=%s", r, sh->hits[2], ctx->errmsg);

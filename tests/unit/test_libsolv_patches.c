@@ -628,6 +628,14 @@ test_inrelease(const char *path, const char *keyring)
       solvsig_free(ss);
     }
   free(tampered);
+  if (nsigs > 0 && nbad == 0 && nknown == 0)
+    {
+      /* e.g. a third-party repository: nothing to verify against */
+      char name[4096];
+      snprintf(name, sizeof(name), "inrelease %s", base);
+      skip(name, "no signature by a key of the keyring");
+      goto out;
+    }
   check(nsigs > 0 && nbad == 0 && nverified == nknown && nverified > 0,
 	"inrelease %s: %d of %d signatures verified against %s (%d by subkeys)",
 	base, nverified, nsigs, keyring, nsubkey);

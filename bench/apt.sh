@@ -1,0 +1,63 @@
+#!/bin/bash
+# pkgimg vs apt-get (resolution) and vs mmdebstrap (rootfs), warm caches for
+# both, on the host's Debian sources.  Prints the times and the ratios.
+#   bench/apt.sh [RUNS]        (default 5 runs each; the median is reported)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${1:-5}
+PKGIMG=${PKGIMG:-$PWD/pkgimg}
+deps/ensure-packages.sh mmdebstrap python3 >/dev/null
+[ -x "$PKGIMG" ] || make -s pkgimg
+work=$(mktemp -d /tmp/pkgimg-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+store=$work/store
+PKGS=(python3 build-essential git cmake libopenblas-dev)
+
+now() { date +%s.%N; }
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+timeit() {	# timeit CMD... -> seconds of the median run
+	local i t0 t1
+	for ((i = 0; i < RUNS; i++)); do
+		t0=$(now); "$@" >/dev/null 2>&1; t1=$(now)
+		awk -v a="$t1" -v b="$t0" 'BEGIN { printf "%.4f\n", a - b }'
+	done | median
+}
+
+echo "== resolution: ${PKGS[*]} (empty system, no recommends, warm indexes)"
+touch "$work/empty-status"; mkdir -p "$work/aptcache"
+apt_s() {
+	apt-get -o Dir::State::status="$work/empty-status" -o Dir::Cache="$work/aptcache" \
+		-o Debug::NoLocking=1 -o APT::Install-Recommends=0 install -s "${PKGS[@]}"
+}
+lock_args=(--base scratch); for p in "${PKGS[@]}"; do lock_args+=(--apt "$p"); done
+"$PKGIMG" --store "$store" lock "${lock_args[@]}" -o "$work/warm.lock" >/dev/null  # warm the index cache
+apt_s >/dev/null 2>&1
+t_apt=$(timeit apt_s)
+t_pk=$(timeit "$PKGIMG" --store "$store" lock "${lock_args[@]}" -o "$work/l.lock")
+printf 'apt-get install -s : %8.3f s\npkgimg lock        : %8.3f s\nratio              : %8.1fx faster\n' \
+	"$t_apt" "$t_pk" "$(awk -v a="$t_apt" -v b="$t_pk" 'BEGIN { print a / b }')"
+
+echo
+echo "== rootfs: essential + apt + python3 (warm package caches)"
+debcache=$work/debs; mkdir -p "$debcache"
+suite=$(. /etc/os-release; echo "$VERSION_CODENAME")
+mirror=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)
+[ -n "$mirror" ] || mirror=$(awk '$1 == "deb" {print $2; exit}' /etc/apt/sources.list)
+mm() {
+	rm -rf "$work/mm.tar"
+	mmdebstrap --quiet --variant=apt --include=python3 --skip=cleanup/apt/cache \
+		--setup-hook='mkdir -p "$1"/var/cache/apt/archives/' \
+		--setup-hook="sync-in $debcache /var/cache/apt/archives/" \
+		--customize-hook="sync-out /var/cache/apt/archives $debcache" \
+		"$suite" "$work/mm.tar" "deb $mirror $suite main"
+}
+mm >/dev/null 2>&1 || { echo "mmdebstrap failed:"; mm; }
+pk() {	# a fresh build of both layers, with the blobs and indexes warm
+	rm -rf "$store/layers" "$store/tags"
+	"$PKGIMG" --store "$store" install --apt apt --apt python3 --force-build
+}
+pk >/dev/null
+t_mm=$(timeit mm)
+t_pki=$(timeit pk)
+printf 'mmdebstrap         : %8.3f s\npkgimg install     : %8.3f s\nratio              : %8.1fx faster\n' \
+	"$t_mm" "$t_pki" "$(awk -v a="$t_mm" -v b="$t_pki" 'BEGIN { print a / b }')"
