@@ -1345,15 +1345,21 @@ static void copy_xattrs(int sfd, int dfd)
 static int set_meta_fd(struct mat *m, int sfd, int dfd, const struct stat *sb, const char *rel)
 {
 	struct timespec ts[2] = { sb->st_atim, sb->st_mtim };
+	int r = 0;
 
+	/* chown before chmod (chown clears set-id bits), xattrs (capabilities)
+	 * after both, times last */
 	if (fchown(dfd, sb->st_uid, sb->st_gid) < 0 && errno != EPERM)
-		return mat_err(m, errno, rel, "cannot chown");
-	if (fchmod(dfd, sb->st_mode & 07777) < 0)
-		return mat_err(m, errno, rel, "cannot chmod");
+		r = mat_err(m, errno, rel, "cannot chown");
+	else if (fchmod(dfd, sb->st_mode & 07777) < 0)
+		r = mat_err(m, errno, rel, "cannot chmod");
+	if (r < 0)
+		goto out;
 	copy_xattrs(sfd, dfd);
 	if (futimens(dfd, ts) < 0)
-		return mat_err(m, errno, rel, "cannot set times of");
-	return 0;
+		r = mat_err(m, errno, rel, "cannot set times of");
+out:
+	return r;
 }
 
 static int copy_reg(struct mat *m, int sdir, int ddir, const char *name,
@@ -1364,8 +1370,10 @@ static int copy_reg(struct mat *m, int sdir, int ddir, const char *name,
 	ssize_t n;
 
 	in = openat(sdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (in < 0)
-		return mat_err(m, errno, rel, "cannot read layer file for");
+	if (in < 0) {
+		r = mat_err(m, errno, rel, "cannot read layer file for");
+		goto out;
+	}
 	out = openat(ddir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (out < 0) {
 		r = mat_err(m, errno, rel, "cannot create");
@@ -1402,7 +1410,8 @@ static int copy_reg(struct mat *m, int sdir, int ddir, const char *name,
 out:
 	if (out >= 0)
 		close(out);
-	close(in);
+	if (in >= 0)
+		close(in);
 	return r;
 }
 

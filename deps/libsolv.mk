@@ -83,10 +83,11 @@ endef
 
 libsolv: $(LIBSOLV_STAMP)
 
-# The stamp is the whole build: fetch (cached in $(LIBSOLV_SRCDIR)), copy the
-# pristine tree, patch, configure, build the two libraries, install.
+# The stamp is the whole build: fetch (cached in $(LIBSOLV_SRCDIR); first, so
+# that its apt-get update also serves the build-deps install), install build
+# deps, copy the pristine tree, patch, configure, build the two libraries,
+# install.
 $(LIBSOLV_STAMP): $(LIBSOLV_PATCHES) $(LIBSOLV_MK_DIR)/libsolv.mk $(LIBSOLV_MK_DIR)/fetch-source.sh
-	$(call libsolv_ensure_pkgs,$(LIBSOLV_BUILD_DEPS))
 	@set -e; \
 	src="$(LIBSOLV_SRCDIR)/libsolv-$(LIBSOLV_VERSION)"; \
 	if [ ! -f "$$src/CMakeLists.txt" ]; then \
@@ -101,6 +102,7 @@ $(LIBSOLV_STAMP): $(LIBSOLV_PATCHES) $(LIBSOLV_MK_DIR)/libsolv.mk $(LIBSOLV_MK_D
 	  mv "$$tmp/libsolv-$(LIBSOLV_VERSION)" "$$src"; \
 	  rm -rf "$$tmp"; \
 	fi
+	$(call libsolv_ensure_pkgs,$(LIBSOLV_BUILD_DEPS))
 	@echo "libsolv: patching and building $(LIBSOLV_VERSION)"
 	@set -e; \
 	work="$(LIBSOLV_WORKDIR)"; \

@@ -1249,7 +1249,8 @@ int debinst_unpack(struct pkgimg_ctx *ctx, int rootfd, const char *deb_path,
 	if (archive_read_open_filename(outer, deb_path, DEB_BUF) != ARCHIVE_OK) {
 		int e = archive_errno(outer);
 
-		r = pkgimg_err(ctx, e > 0 ? -e : -PKGIMG_E_ARCHIVE, "%s: [read] cannot open: %s",
+		r = pkgimg_err(ctx, e > 0 && e != EILSEQ ? -e : -PKGIMG_E_ARCHIVE,
+			       "%s: [read] cannot open: %s",
 			       u->thing, archive_error_string(outer));
 		goto out;
 	}

@@ -116,6 +116,49 @@ static int configure_without_dpkg(struct pkgimg_ctx *ctx, int rootfd, struct deb
 	return 0;
 }
 
+/* Runs the sandbox with its output going to a log file (shown with -v on
+ * stderr as it comes, never on stdout, which carries pkgimg's result);
+ * *tail gets the last lines for an error message. */
+static int run_logged(struct pkgimg_ctx *ctx, const struct sandbox_opts *so, const char *scratch,
+		      int *status, struct sbuf *tail)
+{
+	char *path = xasprintf("%s.log", scratch);
+	int verbose = ctx->flags & PKGIMG_F_VERBOSE;
+	int logfd, saved1, saved2, r;
+
+	logfd = verbose ? dup(2) : open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (logfd < 0) {
+		r = pkgimg_err(ctx, -errno, "%s: [configure] cannot create log: %m", path);
+		free(path);
+		return r;
+	}
+	fflush(stdout);
+	fflush(stderr);
+	saved1 = dup(1);
+	saved2 = dup(2);
+	dup2(logfd, 1);
+	dup2(logfd, 2);
+	r = sandbox_run(ctx, so, status);
+	dup2(saved1, 1);
+	dup2(saved2, 2);
+	close(saved1);
+	close(saved2);
+	if (!verbose) {
+		struct sbuf all = SBUF_INIT;
+
+		if (fs_read_file(NULL, AT_FDCWD, path, &all) == 0 && all.len) {
+			size_t from = all.len > 3000 ? all.len - 3000 : 0;
+
+			sbuf_add(tail, all.buf + from, all.len - from);
+		}
+		sbuf_free(&all);
+		unlink(path);
+	}
+	close(logfd);
+	free(path);
+	return r;
+}
+
 static int build_apt_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock_layer *l,
 			   char **chain, int nchain, const struct install_opts *o,
 			   const char *key, const char *parent, const char *step, const char *section)
@@ -125,6 +168,7 @@ static int build_apt_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock
 	char *tmp = NULL, *tree = NULL, *status = NULL, *scratch = NULL, *script = NULL;
 	const char **lowers = NULL;
 	struct layer_meta meta = { 0 };
+	struct sbuf log = SBUF_INIT;
 	int r, rootfd = -1, npk = 0;
 
 	for (int i = 0; i < l->npkgs; i++) {
@@ -198,15 +242,16 @@ static int build_apt_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock
 			so.env = env;
 			so.network = 0;
 			pkgimg_progress(ctx, "configure", NULL, 0, 0, 0);
-			r = sandbox_run(ctx, &so, &status_code);
+			r = run_logged(ctx, &so, scratch, &status_code, &log);
 			if (r < 0)
 				goto out;
 			pkgimg_progress(ctx, "configure", NULL, 1, 1, 1);
 			if (status_code != 0) {
 				r = pkgimg_err(ctx, -PKGIMG_E_SCRIPT,
-					       "%s: [configure] `dpkg --configure -a` failed with status "
-					       "%d (its output is above); pass --no-scripts to skip "
-					       "maintainer scripts", step, status_code);
+					       "%s: [configure] maintainer scripts failed with status %d; "
+					       "pass --no-scripts to leave the packages unpacked. The last "
+					       "lines they printed:\n%s", step, status_code,
+					       log.buf ? log.buf : "");
 				goto out;
 			}
 		} else {
@@ -248,6 +293,7 @@ out:
 	free(status);
 	free(scratch);
 	free(script);
+	sbuf_free(&log);
 	return r;
 }
 

@@ -9,7 +9,8 @@
  *                             forwards signals to the command, reaps orphans and
  *                             exits with the command's status (which kills what
  *                             the command left running)
- *          --fork--> command  restores the caller's signal state and execs
+ *          --fork--> command  default signal dispositions, empty mask, fds
+ *                             past stderr closed on exec; execs
  *   Setup errors are formatted on the child's copy of ctx and sent to the
  *   caller through a CLOEXEC pipe as {code, length, text}; the caller puts the
  *   text on its ctx.  Signals that the terminal sends to the whole foreground
@@ -122,8 +123,6 @@ struct sb {
 	pid_t caller;
 	int errfd;		/* write end of the report pipe */
 	sigset_t waitset;	/* SIGCHLD + forwarded signals */
-	sigset_t oldmask;	/* the caller's, restored for the command */
-	struct sigaction oldchld;
 };
 
 /* ---- child side: reporting, waiting ---- */
@@ -802,11 +801,20 @@ static int sb_find_cmd(struct sb *sb, char **out)
 
 static __attribute__((noreturn)) void sb_command(struct sb *sb, const char *path)
 {
+	struct sigaction dfl;
 	const char *hint = "";
-	int e;
+	sigset_t none;
+	int e, sig;
 
-	sigaction(SIGCHLD, &sb->oldchld, NULL);
-	sigprocmask(SIG_SETMASK, &sb->oldmask, NULL);
+	/* a clean signal state, whatever the caller ignores (SIGPIPE, for
+	 * libcurl) or blocks: `yes | head` must behave as on any system */
+	memset(&dfl, 0, sizeof dfl);
+	dfl.sa_handler = SIG_DFL;
+	for (sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			sigaction(sig, &dfl, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* nothing of the caller's (store locks, sockets) leaks into the image */
 	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
 	execve(path, sb->o->argv, sb->env);
@@ -853,10 +861,10 @@ static __attribute__((noreturn)) void sb_helper(struct sb *sb)
 	int r;
 
 	/* the signals arrive in sb_wait() from now on */
-	sigprocmask(SIG_BLOCK, &sb->waitset, &sb->oldmask);
+	sigprocmask(SIG_BLOCK, &sb->waitset, NULL);
 	memset(&dfl, 0, sizeof dfl);
 	dfl.sa_handler = SIG_DFL;
-	sigaction(SIGCHLD, &dfl, &sb->oldchld);
+	sigaction(SIGCHLD, &dfl, NULL);	/* SIG_IGN would reap init for us */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != sb->caller)
 		_exit(SB_SETUP_FAILED);

@@ -9,7 +9,7 @@ need_pkgimg
 setup_fixture
 S=$T/store R=$T/root
 
-is_id() { grep -qxE 'sha256:[0-9a-f]{64}' <<<"$1"; }
+is_id() { [[ $1 =~ ^sha256:[0-9a-f]{64}$ ]]; }	# the whole string, one line
 # dpkg_state ROOT: "name version status" per package of ROOT's dpkg database
 dpkg_state() {
 	dpkg-query --admindir="$1/var/lib/dpkg" -W -f='${Package} ${Version} ${db:Status-Status}\n' 2>&1 | sort

@@ -42,9 +42,16 @@ for i in $(seq $N); do
 done
 if [ -z "$bad" ]; then ok "every tag names the id"; else fail "every tag names the id" "$bad"; fi
 
-blobs=$(find "$S/blobs" -type f 2>/dev/null | wc -l)
-if [ "$blobs" -eq 2 ]; then ok "each .deb stored once (2 blobs)"
-else fail "each .deb stored once (2 blobs)" "$(find "$S/blobs" -type f 2>&1)"; fi
+# blobs/sha256/<hex> holds exactly the bytes that hash to <hex> (no torn writes)
+bad=
+for f in "$S"/blobs/sha256/*; do
+	[ -f "$f" ] && [ "$(sha256_of "$f")" = "$(basename "$f")" ] || bad+="$f"$'\n'
+done
+for deb in pool/main/h/hello-fixture/hello-fixture_1.0_amd64.deb pool/main/l/libgreet/libgreet_1.1_amd64.deb; do
+	[ -f "$S/blobs/sha256/$(sha256_of "$REPO_DIR/$deb")" ] || bad+="no blob for $deb"$'\n'
+done
+if [ -z "$bad" ]; then ok "blobs: both .debs, each file named by its sha256"
+else fail "blobs: both .debs, each file named by its sha256" "$bad"; fi
 
 # ---- round 2: different requests and a lock at once ---------------------------------------
 "$PKGIMG" --store "$S" install "${src[@]}" --apt pre-dep --tag p >"$T/p.out" 2>"$T/p.err" </dev/null & p1=$!

@@ -22,8 +22,12 @@ t0=$(date +%s%N)
 pk --store "$S" install --apt python3 --tag py --root "$R"
 t1=$(date +%s%N)
 ID=$(cat "$PK_OUT")
-if [ "$PK_RC" -eq 0 ] && grep -qxE 'sha256:[0-9a-f]{64}' <<<"$ID"; then
-	ok "install --apt python3 --tag py --root R ($(( (t1 - t0) / 1000000 )) ms)"
+if [ "$PK_RC" -eq 0 ] && [[ $ID =~ ^sha256:[0-9a-f]{64}$ ]]; then
+	ok "install --apt python3 --tag py --root R ($(( (t1 - t0) / 1000000 )) ms) prints only the snapshot id"
+elif [ "$PK_RC" -eq 0 ]; then
+	fail "install --apt python3 --tag py --root R ($(( (t1 - t0) / 1000000 )) ms) prints only the snapshot id" \
+		"stdout must be the id alone (maintainer-script output belongs on stderr):" "$(tail -n 5 "$PK_OUT")"
+	ID=$(tail -n 1 "$PK_OUT")
 else
 	archive_reachable || { skip "install python3 from the archive and run it" "archive unreachable"; finish; }
 	bail "install --apt python3 --tag py --root R" "$(pk_detail)"

@@ -483,12 +483,14 @@ static void fill_lower(const char *tree, void *arg)
 	put(tree, "swap", "was a file", 0644);
 	put(tree, "bin/tool", "#!/bin/sh\n", 0755);
 	p = xasprintf("%s/bin/tool", tree);
-	chown(p, 1234, 5678);
+	if (chown(p, 1234, 5678) < 0)
+		perror("chown");
 	chmod(p, 04755);
 	utimensat(AT_FDCWD, p, ts, 0);
 	free(p);
 	p = xasprintf("%s/lnk", tree);
-	symlink("etc/a", p);
+	if (symlink("etc/a", p) < 0)
+		perror("symlink");
 	free(p);
 }
 
