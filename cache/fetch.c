@@ -623,9 +623,10 @@ static int plan(struct run *run, struct fetch_item *items)
 					it->not_modified = 1;
 					x->state = X_DONE;
 				} else {
-					xfer_set(x, -PKGIMG_E_OFFLINE, true, "%s: [fetch] no cached copy "
-						 "and --offline was given; run once without --offline",
-						 it->url);
+					/* an optional file may just not exist: not a failure */
+					xfer_set(x, -PKGIMG_E_OFFLINE, !it->optional, "%s: [fetch] no "
+						 "cached copy and --offline was given; run once without "
+						 "--offline", it->url);
 				}
 				continue;
 			}

@@ -39,7 +39,8 @@ struct fetch_item {
 /* Fetches every item; returns 0 if all succeeded (optional 404s count as
  * success), else the first failure's code with its message on ctx.  With
  * PKGIMG_F_OFFLINE, a missing artifact or an index with no cached copy fails
- * with -PKGIMG_E_OFFLINE; cached index files are used as they are. */
+ * with -PKGIMG_E_OFFLINE (an optional one only sets its result); cached index
+ * files are used as they are; file:// URLs are read (they are local). */
 int fetch_all(struct pkgimg_ctx *ctx, struct store *st, struct fetch_item *items, int n);
 
 /* Global init/cleanup of libcurl (call once from main). */

@@ -174,7 +174,7 @@ static int build_apt_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock
 	for (int i = 0; i < l->npkgs; i++) {
 		items[i].url = l->pkgs[i].url;
 		items[i].sha256 = l->pkgs[i].sha256;
-		items[i].size = (int64_t)l->pkgs[i].size;
+		items[i].size = l->pkgs[i].size ? (int64_t)l->pkgs[i].size : -1;
 		items[i].label = l->pkgs[i].name;
 	}
 	r = fetch_all(ctx, st, items, l->npkgs);

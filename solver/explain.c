@@ -20,13 +20,31 @@ int explain_problems(struct pkgimg_ctx *ctx, Solver *solv, const char *ecosystem
 	for (Id problem = 1; problem <= count; problem++) {
 		struct strv seen = { 0 };
 
-		sbuf_addf(&msg, "\n  %s%s", count > 1 ? "" : "", solver_problem2str(solv, problem));
+		const char *head = solver_problem2str(solv, problem);
+
+		sbuf_addf(&msg, "\n  %s", head);
+		strv_add(&seen, head);
 		solver_findallproblemrules(solv, problem, &rules);
+		/* the user's own requests first, then the rules that chain them */
+		for (int pass = 0; pass < 2; pass++)
 		for (int i = 0; i < rules.count; i++) {
 			Id source, target, dep, rid = rules.elements[i];
 			SolverRuleinfo type = solver_ruleinfo(solv, rid, &source, &target, &dep);
-			const char *line = solver_problemruleinfo2str(solv, type, source, target, dep);
+			const char *line;
+			char buf[1024];
 			bool dup = false;
+
+			if ((pass == 0) != (type == SOLVER_RULE_JOB))
+				continue;
+			if (type == SOLVER_RULE_JOB) {
+				Id what = 0, how = solver_rule2job(solv, rid, &what);
+
+				snprintf(buf, sizeof buf, "%s was requested",
+					 solver_select2str(solv->pool, how & SOLVER_SELECTMASK, what));
+				line = buf;
+			} else {
+				line = solver_problemruleinfo2str(solv, type, source, target, dep);
+			}
 
 			for (size_t k = 0; k < seen.n; k++)
 				if (!strcmp(seen.v[k], line))
@@ -34,7 +52,7 @@ int explain_problems(struct pkgimg_ctx *ctx, Solver *solv, const char *ecosystem
 			if (dup)
 				continue;
 			strv_add(&seen, line);
-			sbuf_addf(&msg, "\n    because %s", line);
+			sbuf_addf(&msg, "\n    %s %s", pass == 0 ? "-" : "because", line);
 		}
 		strv_free(&seen);
 	}

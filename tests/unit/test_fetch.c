@@ -618,6 +618,11 @@ static void test_offline_and_net(struct pkgimg_ctx *ctx, struct store *st)
 	r = fetch_all(ctx, st, &it, 1);
 	check(r == -PKGIMG_E_OFFLINE && sh->hits[0] == before, "offline: uncached index refused",
 	      "r=%d msg=%s", r, ctx->errmsg);
+	it.optional = 1;
+	r = fetch_all(ctx, st, &it, 1);
+	check(r == 0 && it.result == -PKGIMG_E_OFFLINE && sh->hits[0] == before,
+	      "offline: uncached optional index is absent, not a failure", "r=%d result=%d", r,
+	      it.result);
 	ctx->flags &= ~PKGIMG_F_OFFLINE;
 
 	/* a port nobody listens on: connect fails, is retried, then -PKGIMG_E_NET */
