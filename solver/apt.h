@@ -53,7 +53,8 @@ int apt_release_parse(struct pkgimg_ctx *ctx, const char *what, const char *text
 void apt_release_free(struct apt_release *rel);
 
 /* Verifies a clearsigned InRelease (RFC 4880 §7) against the keyring: on
- * success *signed_text is the canonical message (owned). */
+ * success *signed_text is the canonical message (owned).  With keyring NULL
+ * the text is only extracted (for bytes verified before). */
 int apt_verify_inrelease(struct pkgimg_ctx *ctx, const char *what, const char *data,
 			 size_t len, const char *keyring, char **signed_text);
 /* Verifies Release against a detached (armored or binary) Release.gpg. */

@@ -53,7 +53,6 @@ T_PASS=0 T_FAIL=0 T_SKIP=0
 _T_PIDS=()
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/pkgimg-test.XXXXXX")
-export TMPDIR_TEST=$T
 
 _t_cleanup() {
 	local pid
@@ -159,8 +158,7 @@ start_http_server() {
 		>"$T/http.$n.stderr" 2>&1 &
 	HTTP_PID=$!
 	_T_PIDS+=("$HTTP_PID")
-	local i
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		[ -s "$pf" ] && break
 		kill -0 "$HTTP_PID" 2>/dev/null || break
 		sleep 0.05
