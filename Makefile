@@ -8,7 +8,7 @@ CPPFLAGS += -I. -D_GNU_SOURCE
 
 BUILD_PKGS := gcc make pkg-config libcurl4-openssl-dev libarchive-dev libssl-dev \
 	libzstd-dev libyaml-dev libjansson-dev liblzma-dev libbz2-dev zlib1g-dev
-TEST_PKGS  := gnupg dpkg-dev apt-utils python3 fakeroot file
+TEST_PKGS  := gnupg dpkg-dev apt-utils python3 fakeroot file busybox-static xz-utils curl
 
 include deps/libsolv.mk
 

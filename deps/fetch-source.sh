@@ -160,7 +160,7 @@ fi
 if ! command -v dpkg-source >/dev/null 2>&1; then
     log "installing dpkg-dev"
     # shellcheck disable=SC2086
-    apt-get $APT_OPTS -q install -y --no-install-recommends dpkg-dev >/dev/null ||
+    apt-get $APT_OPTS -q install -y --no-install-recommends dpkg-dev >/dev/null 2>&1 ||
         { apt_update; apt-get $APT_OPTS -q install -y --no-install-recommends dpkg-dev >/dev/null; }
 fi
 

@@ -36,9 +36,10 @@
  * the overlay (fsopen + "lowerdir+" per layer, any number of layers, on
  * Linux >= 6.8; mount(2) with one option string of at most a page before);
  * a new procfs; /dev a tmpfs holding binds of the host's null, zero, full,
- * random, urandom, tty, a new devpts instance, /dev/shm; /tmp a tmpfs; the
- * host's /sys read-only; the host's /etc/resolv.conf and SB/hosts read-only;
- * the caller's binds.  Host-side mounts are cloned with open_tree() before
+ * random, urandom, tty, a new devpts instance, /dev/shm; /tmp a tmpfs;
+ * /proc/sys, /proc/sysrq-trigger, /proc/irq, /proc/bus read-only; the host's
+ * /sys read-only; the host's /etc/resolv.conf and SB/hosts read-only; the
+ * caller's binds.  Host-side mounts are cloned with open_tree() before
  * pivot_root and attached with move_mount() after it, so bind destinations
  * (and symlinks on the way to them) are resolved inside the image, never on
  * the host.
@@ -52,7 +53,9 @@
  * show as nobody.  Needs unprivileged user namespaces and Linux >= 5.11 for
  * overlayfs in them.  Kernel needs: open_tree/move_mount (5.2), mount_setattr
  * (5.12).  Root without CAP_SYS_ADMIN (an unprivileged container) falls back
- * to a user namespace too. */
+ * to a user namespace too.  Run as root, the command keeps root's capabilities:
+ * the sandbox keeps builds from touching the host by accident, it is no
+ * boundary against hostile code (that takes the rootless mode). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -576,7 +579,7 @@ static int sb_enter_root(struct sb *sb)
 /* Makes dst exist inside (a dir or a file, as its source), resolving in the
  * image.  Normally the skeleton layer has it; an image that hides it gets it
  * created, in the upper (or in /dev's or /tmp's tmpfs).  Returns 1 when dst is
- * missing and optional. */
+ * optional and missing or of the other type (the image keeps its own). */
 static int sb_bind_target(struct pkgimg_ctx *ctx, const char *dst, int isdir, int optional)
 {
 	struct stat st;
@@ -584,16 +587,19 @@ static int sb_bind_target(struct pkgimg_ctx *ctx, const char *dst, int isdir, in
 	int fd, r = 0;
 
 	if (stat(dst, &st) == 0) {
-		if (!!S_ISDIR(st.st_mode) != !!isdir)
-			return pkgimg_err(ctx, -PKGIMG_E_SANDBOX,
-					  "%s: [sandbox] bind mount: the image has a %s there but "
-					  "the source is a %s", dst, isdir ? "file" : "directory",
-					  isdir ? "directory" : "file");
-		return 0;
+		if (!!S_ISDIR(st.st_mode) == !!isdir)
+			return 0;
+		if (optional)
+			return 1;
+		return pkgimg_err(ctx, -PKGIMG_E_SANDBOX,
+				  "%s: [sandbox] bind mount: the image has a %s there but "
+				  "the source is a %s", dst, isdir ? "file" : "directory",
+				  isdir ? "directory" : "file");
 	}
-	if (errno != ENOENT || optional)
-		return errno == ENOENT ? 1
-			: pkgimg_err(ctx, -PKGIMG_E_SANDBOX, "%s: [sandbox] bind mount: %m", dst);
+	if (optional)
+		return 1;
+	if (errno != ENOENT)
+		return pkgimg_err(ctx, -PKGIMG_E_SANDBOX, "%s: [sandbox] bind mount: %m", dst);
 	parent = xstrdup(dst);
 	*strrchr(parent, '/') = 0;
 	if (parent[0])
@@ -631,6 +637,30 @@ static int sb_lo_up(struct pkgimg_ctx *ctx)
 out:
 	close(fd);
 	return r;
+}
+
+/* The parts of the new /proc that reach the host's kernel (sysctls, sysrq)
+ * are made read-only, so that a maintainer script's `sysctl -w` cannot change
+ * the host as real root.  In a user namespace the kernel guards them anyway;
+ * failures there are ignored. */
+static int sb_proc_readonly(struct sb *sb)
+{
+	static const char *const paths[] = {
+		"/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus",
+	};
+	int i, fd, r = 0;
+
+	for (i = 0; i < (int)(sizeof paths / sizeof paths[0]) && r == 0; i++) {
+		if (access(paths[i], F_OK) < 0)
+			continue;
+		r = sb_clone(sb->ctx, paths[i], 1, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+			     MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, &fd);
+		if (r < 0)
+			break;
+		r = sb_attach(sb->ctx, fd, paths[i], "read-only");
+		close(fd);
+	}
+	return sb->userns ? 0 : r;
 }
 
 /* Everything init does before it starts the command. */
@@ -690,6 +720,8 @@ static int sb_setup(struct sb *sb)
 	r = sb_bind_target(ctx, "/proc", 1, 0);
 	if (r == 0)
 		r = sb_attach(ctx, procfd, "/proc", "proc");
+	if (r == 0)
+		r = sb_proc_readonly(sb);
 	if (r < 0)
 		goto out;
 	r = sb_bind_target(ctx, "/dev", 1, 0);
@@ -709,7 +741,7 @@ static int sb_setup(struct sb *sb)
 		if (r < 0)
 			goto out;
 	}
-	/* the image's own files win where it made them symlinks we cannot follow */
+	/* where the image has no such file (a dangling symlink) it keeps its own */
 	if (resolvfd >= 0) {
 		r = sb_bind_target(ctx, "/etc/resolv.conf", 0, 1);
 		if (r == 0)

@@ -415,6 +415,9 @@ static void t_pidns(void)
 	      "pid namespace: the command is pid 2 and sees only its own processes",
 	      RES_FMT, RES_ARG(res));
 	result_free(&res);
+	run_sh("grep -q proc /proc/mounts && echo 1 2>/dev/null > /proc/sys/vm/drop_caches", &res);
+	check(ran(&res, 1), "/proc/sys is read-only", RES_FMT, RES_ARG(res));
+	result_free(&res);
 }
 
 static void t_hostname(void)
@@ -784,9 +787,13 @@ static void t_signals(void)
 		helper = child_of(p);
 	if (helper)
 		kill(helper, SIGTERM);
-	else
+	for (i = 0; i < 200 && waitpid(p, &st, WNOHANG) == 0; i++)
+		usleep(50000);
+	if (i == 200) {
+		/* not passed on: the sandbox dies with its caller (PDEATHSIG) */
 		kill(p, SIGKILL);
-	waitpid(p, &st, 0);
+		waitpid(p, &st, 0);
+	}
 	check(helper && WIFEXITED(st) && WEXITSTATUS(st) == 7,
 	      "a signal sent to the sandbox reaches the command",
 	      "helper=%d wait status=0x%x", (int)helper, st);
