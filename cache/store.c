@@ -23,7 +23,11 @@
 #define KEY_PREFIX_LEN 7
 #define TAG_NAME_MAX 128
 #define CHAIN_MAX 4096
-#define OPAQUE_XATTR "trusted.overlay.opaque"
+/* The sandbox mounts overlays with "userxattr" (root and rootless alike), so
+ * opaque directories carry user.overlay.opaque; trusted.* is read too, for
+ * trees made by a kernel overlay without that option. */
+#define OPAQUE_XATTR "user.overlay.opaque"
+#define OPAQUE_XATTR_TRUSTED "trusted.overlay.opaque"
 
 static const char *const store_subdirs[] = {
 	"blobs", "blobs/sha256", "index", "unpacked", "layers", "tags", "tmp", "locks",
@@ -1333,7 +1337,7 @@ static void copy_xattrs(int sfd, int dfd)
 		const char *nm = names + i;
 		ssize_t vn;
 
-		if (!strncmp(nm, "trusted.overlay.", 16))
+		if (!strncmp(nm, "trusted.overlay.", 16) || !strncmp(nm, "user.overlay.", 13))
 			continue;
 		vn = fgetxattr(sfd, nm, val, sizeof val);
 		if (vn >= 0)
@@ -1433,6 +1437,8 @@ static int apply_subdir(struct mat *m, int sfd, int dfd, const char *name,
 		goto out;
 	}
 	vn = fgetxattr(cs, OPAQUE_XATTR, v, sizeof v);
+	if (vn != 1)
+		vn = fgetxattr(cs, OPAQUE_XATTR_TRUSTED, v, sizeof v);
 	if (exists && (!S_ISDIR(db->st_mode) || (vn == 1 && v[0] == 'y'))) {
 		r = fs_rm_rf(m->ctx, dfd, name);
 		if (r < 0) {
