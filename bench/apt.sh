@@ -18,7 +18,9 @@ median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 timeit() {	# timeit CMD... -> seconds of the median run
 	local i t0 t1
 	for ((i = 0; i < RUNS; i++)); do
-		t0=$(now); "$@" >/dev/null 2>&1; t1=$(now)
+		t0=$(now)
+		"$@" >/dev/null 2>"$work/err" || { echo "bench: failed: $*" >&2; cat "$work/err" >&2; exit 1; }
+		t1=$(now)
 		awk -v a="$t1" -v b="$t0" 'BEGIN { printf "%.4f\n", a - b }'
 	done | median
 }
