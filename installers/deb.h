@@ -27,7 +27,8 @@ struct debinst_pkg {
 	char *version;
 	int multiarch_same;	/* Multi-Arch: same → info files named name:arch */
 	char *control;		/* the control stanza as shipped (no trailing blank line) */
-	char **conffiles;	/* NULL-terminated absolute paths */
+	char **conffiles;	/* NULL-terminated absolute paths (those shipped:
+				 * "remove-on-upgrade" entries are left out) */
 	uint64_t installed_size;
 };
 
@@ -41,9 +42,12 @@ void debinst_pkg_free(struct debinst_pkg *p);
 /* Writes var/lib/dpkg/status in the tree at rootfd: the entries of
  * parent_status (the status file of the layers below; may be NULL) plus one
  * entry per package with "Status: install ok <state>" (state "unpacked" or
- * "installed"), sorted by package name then arch, as dpkg writes it.  Also
- * creates the other files dpkg expects (available, diversions, statoverride,
- * triggers/, updates/, info/format, arch). */
+ * "installed"), sorted by package name then arch, as dpkg writes it.  With
+ * "installed", each conffile's "<path>.dpkg-new" is moved into place and its
+ * md5 recorded (as `dpkg --configure` would).  Also creates the other files
+ * dpkg expects (triggers/, updates/; and when parent_status is NULL or empty,
+ * available, diversions, statoverride, info/format, arch: over a parent they
+ * would hide the parent's). */
 int debinst_write_status(struct pkgimg_ctx *ctx, int rootfd, const char *parent_status,
 			 struct debinst_pkg *pkgs, int n, const char *state, const char *arch);
 

@@ -76,9 +76,10 @@ static int image_has(struct store *st, const char *tree, char **chain, int n, co
 	return found;
 }
 
-/* No dpkg in the image (a scratch image): finish what `dpkg --configure`
- * would do for packages that have no maintainer scripts: move conffiles
- * into place; refuse packages that need their scripts. */
+/* No dpkg in the image (a scratch image): packages without maintainer
+ * scripts are configured by writing their status "installed" (which also
+ * moves their conffiles into place, see debinst_write_status); packages
+ * that need their scripts are refused. */
 static int configure_without_dpkg(struct pkgimg_ctx *ctx, int rootfd, struct debinst_pkg *pkgs, int n)
 {
 	for (int i = 0; i < n; i++) {
@@ -97,20 +98,6 @@ static int configure_without_dpkg(struct pkgimg_ctx *ctx, int rootfd, struct deb
 						  "dpkg to run it; add --apt dpkg (or use the debian-slim "
 						  "base), or pass --no-scripts to leave it unpacked",
 						  pkgs[i].name, scripts[k]);
-		}
-		for (char **c = pkgs[i].conffiles; c && *c; c++) {
-			char *to = xstrdup(*c + 1), *from = xasprintf("%s.dpkg-new", *c + 1);
-
-			if (renameat(rootfd, from, rootfd, to) < 0 && errno != ENOENT) {
-				int e = -errno;
-
-				free(to);
-				free(from);
-				return pkgimg_err(ctx, e, "%s: [configure] cannot install conffile %s: %s",
-						  pkgs[i].name, *c, strerror(-e));
-			}
-			free(to);
-			free(from);
 		}
 	}
 	return 0;

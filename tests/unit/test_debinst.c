@@ -138,6 +138,15 @@ static bool streq(const char *a, const char *b)
 	return a && b && !strcmp(a, b);
 }
 
+static bool file_is(const char *rel, const char *want)
+{
+	char *got = slurp("%s/%s", tmp, rel);
+	bool same = streq(got, want);
+
+	free(got);
+	return same;
+}
+
 static int open_root(const char *name)
 {
 	char *p;
@@ -392,8 +401,8 @@ static void test_dpkg_deb(void)
 	      lstat_at("A", "var/lib/dpkg/diversions", &st) && S_ISREG(st.st_mode) &&
 	      lstat_at("A", "var/lib/dpkg/statoverride", &st) &&
 	      lstat_at("A", "var/lib/dpkg/available", &st) &&
-	      streq(slurp("%s/A/var/lib/dpkg/info/format", tmp), "1\n") &&
-	      streq(slurp("%s/A/var/lib/dpkg/arch", tmp), "amd64\n"),
+	      file_is("A/var/lib/dpkg/info/format", "1\n") &&
+	      file_is("A/var/lib/dpkg/arch", "amd64\n"),
 	      "database files dpkg expects", "%s", "one of them is missing");
 
 	/* Status merging: replace our entry, keep the others, sort like dpkg. */
@@ -757,7 +766,7 @@ static void test_real_deb(void)
 	char *deb, *a, *b;
 	int root, r;
 
-	deb = sh_out("cd %s && timeout 120 apt-get download hello >/dev/null 2>&1 && ls hello_*.deb",
+	deb = sh_out("cd %s && timeout 60 apt-get download hello >/dev/null 2>&1 && ls hello_*.deb",
 		     tmp);
 	if (!deb)
 		deb = sh_out("ls /var/cache/apt/archives/hello_*.deb 2>/dev/null | head -1");
