@@ -399,7 +399,7 @@ int deb_pool_open(struct pkgimg_ctx *ctx, struct store *st, const struct apt_sou
 		if (r < 0)
 			goto out;
 	}
-	pool_addfileprovides(dp->pool);
+	/* Debian dependencies name packages, never files: no pool_addfileprovides() */
 	pool_createwhatprovides(dp->pool);
 	/* lockfile metadata */
 	dp->idx = xcalloc((size_t)srcs->n, sizeof *dp->idx);
@@ -692,6 +692,58 @@ static int add_apt_favors(Solver *solv, Queue *favors)
 	return added;
 }
 
+/* apt's own walk, without conflict handling: from the requested packages
+ * follow every dependency, taking what apt takes for each one not yet
+ * satisfied.  Favouring the result before the first solve usually makes
+ * that solve final (each extra round costs a full solver_solve). */
+static void greedy_favors(Pool *pool, const Queue *job, Queue *favors)
+{
+	Queue sel, alts, reqs;
+	Map in;
+
+	queue_init(&sel);
+	queue_init(&alts);
+	queue_init(&reqs);
+	map_init(&in, pool->nsolvables);
+	for (int i = 0; i + 1 < job->count; i += 2) {
+		Id how = job->elements[i] & SOLVER_SELECTMASK, what = job->elements[i + 1];
+		Id p = how == SOLVER_SOLVABLE ? what : how == SOLVER_SOLVABLE_NAME ? apt_candidate(pool, what) : 0;
+
+		if (p && !MAPTST(&in, p)) {
+			MAPSET(&in, p);
+			queue_push(&sel, p);
+		}
+	}
+	for (int i = 0; i < sel.count; i++) {
+		queue_empty(&reqs);
+		solvable_lookup_deparray(pool->solvables + sel.elements[i], SOLVABLE_REQUIRES, &reqs, -1);
+		for (int k = 0; k < reqs.count; k++) {
+			Id want = 0, q, pp;
+			int satisfied = 0;
+
+			if (reqs.elements[k] == SOLVABLE_PREREQMARKER)
+				continue;
+			queue_empty(&alts);
+			flatten_or(pool, reqs.elements[k], &alts);
+			for (int a = 0; a < alts.count && !satisfied; a++)
+				FOR_PROVIDES(q, pp, alts.elements[a])
+					if (MAPTST(&in, q))
+						satisfied = 1;
+			for (int a = 0; a < alts.count && !satisfied && !want; a++)
+				want = apt_candidate(pool, alts.elements[a]);
+			if (satisfied || !want)
+				continue;
+			MAPSET(&in, want);
+			queue_push(&sel, want);
+			queue_push2(favors, SOLVER_FAVOR | SOLVER_SOLVABLE, want);
+		}
+	}
+	map_free(&in);
+	queue_free(&sel);
+	queue_free(&alts);
+	queue_free(&reqs);
+}
+
 int deb_solve(struct pkgimg_ctx *ctx, struct deb_pool *dp, const struct deb_request *req,
 	      struct deb_pkglist *out)
 {
@@ -755,6 +807,7 @@ int deb_solve(struct pkgimg_ctx *ctx, struct deb_pool *dp, const struct deb_requ
 
 		queue_init(&full);
 		queue_init(&favors);
+		greedy_favors(pool, &job, &favors);
 		for (int round = 0; round < 8; round++) {
 			if (solv)
 				solver_free(solv);
