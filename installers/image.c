@@ -103,15 +103,16 @@ static int configure_without_dpkg(struct pkgimg_ctx *ctx, int rootfd, struct deb
 	return 0;
 }
 
-/* Runs the sandbox with its output going to a log file (shown with -v on
- * stderr as it comes, never on stdout, which carries pkgimg's result);
- * *tail gets the last lines for an error message. */
+/* Runs the sandbox with the command's output going to a log file (to
+ * stderr with -v, never to stdout, which carries pkgimg's result); *tail
+ * gets the last lines for an error message. */
 static int run_logged(struct pkgimg_ctx *ctx, const struct sandbox_opts *so, const char *scratch,
 		      int *status, struct sbuf *tail)
 {
 	char *path = xasprintf("%s.log", scratch);
 	int verbose = ctx->flags & PKGIMG_F_VERBOSE;
-	int logfd, saved1, saved2, r;
+	struct sandbox_opts o = *so;
+	int logfd, r;
 
 	logfd = verbose ? dup(2) : open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (logfd < 0) {
@@ -119,17 +120,14 @@ static int run_logged(struct pkgimg_ctx *ctx, const struct sandbox_opts *so, con
 		free(path);
 		return r;
 	}
-	fflush(stdout);
-	fflush(stderr);
-	saved1 = dup(1);
-	saved2 = dup(2);
-	dup2(logfd, 1);
-	dup2(logfd, 2);
-	r = sandbox_run(ctx, so, status);
-	dup2(saved1, 1);
-	dup2(saved2, 2);
-	close(saved1);
-	close(saved2);
+	if (logfd <= 2) {	/* keep it clear of the standard fds */
+		int fd = fcntl(logfd, F_DUPFD_CLOEXEC, 3);
+
+		close(logfd);
+		logfd = fd;
+	}
+	o.output_fd = logfd;
+	r = sandbox_run(ctx, &o, status);
 	if (!verbose) {
 		struct sbuf all = SBUF_INIT;
 
@@ -141,7 +139,8 @@ static int run_logged(struct pkgimg_ctx *ctx, const struct sandbox_opts *so, con
 		sbuf_free(&all);
 		unlink(path);
 	}
-	close(logfd);
+	if (logfd >= 0)
+		close(logfd);
 	free(path);
 	return r;
 }

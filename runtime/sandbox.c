@@ -848,6 +848,10 @@ static __attribute__((noreturn)) void sb_command(struct sb *sb, const char *path
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* nothing of the caller's (store locks, sockets) leaks into the image */
+	if (sb->o->output_fd > 2) {
+		dup2(sb->o->output_fd, 1);
+		dup2(sb->o->output_fd, 2);
+	}
 	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
 	execve(path, sb->o->argv, sb->env);
 	e = errno;

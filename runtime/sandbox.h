@@ -29,6 +29,8 @@ struct sandbox_opts {
 	int nbinds;
 	int network;			/* 1 = host network (default), 0 = new empty netns */
 	const char *hostname;		/* NULL = "pkgimg" */
+	int output_fd;			/* > 2: the command's stdout and stderr go to this
+					   fd (e.g. a log); 0 = inherit the caller's */
 };
 
 /* Runs argv; *status gets the exit code (128+signal when killed).  Returns 0
