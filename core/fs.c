@@ -1,13 +1,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "core/ctx.h"
@@ -174,97 +171,5 @@ int fs_tree_size(struct pkgimg_ctx *ctx, int dirfd, const char *path, unsigned l
 
 	if (r == 0)
 		*bytes = n;
-	return r;
-}
-
-static int copy_file(struct pkgimg_ctx *ctx, const char *src, const char *dst,
-		     const struct stat *st)
-{
-	char buf[65536];
-	ssize_t n;
-	int in, out, r = 0;
-
-	in = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (in < 0)
-		return pkgimg_err(ctx, -errno, "%s: [copy] %m", src);
-	unlink(dst);
-	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, st->st_mode & 07777);
-	if (out < 0) {
-		r = pkgimg_err(ctx, -errno, "%s: [copy] %m", dst);
-		close(in);
-		return r;
-	}
-	while ((n = read(in, buf, sizeof buf)) > 0) {
-		if (write(out, buf, (size_t)n) != n) {
-			r = pkgimg_err(ctx, -errno, "%s: [copy] %m", dst);
-			break;
-		}
-	}
-	if (n < 0 && r == 0)
-		r = pkgimg_err(ctx, -errno, "%s: [copy] %m", src);
-	if (r == 0) {
-		if (fchown(out, st->st_uid, st->st_gid) < 0 && errno != EPERM)
-			r = pkgimg_err(ctx, -errno, "%s: [copy] chown: %m", dst);
-		fchmod(out, st->st_mode & 07777);
-	}
-	close(in);
-	close(out);
-	return r;
-}
-
-int fs_copy_tree(struct pkgimg_ctx *ctx, const char *src, const char *dst)
-{
-	struct dirent *de;
-	struct stat st;
-	DIR *d;
-	int r = 0;
-
-	if (lstat(src, &st) < 0)
-		return pkgimg_err(ctx, -errno, "%s: [copy] %m", src);
-	if (S_ISDIR(st.st_mode)) {
-		if (mkdir(dst, st.st_mode & 07777) < 0 && errno != EEXIST)
-			return pkgimg_err(ctx, -errno, "%s: [copy] %m", dst);
-		if (lchown(dst, st.st_uid, st.st_gid) < 0 && errno != EPERM)
-			return pkgimg_err(ctx, -errno, "%s: [copy] chown: %m", dst);
-		chmod(dst, st.st_mode & 07777);
-		d = opendir(src);
-		if (!d)
-			return pkgimg_err(ctx, -errno, "%s: [copy] %m", src);
-		while ((de = readdir(d)) && r == 0) {
-			char *s, *t;
-
-			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-				continue;
-			s = xasprintf("%s/%s", src, de->d_name);
-			t = xasprintf("%s/%s", dst, de->d_name);
-			r = fs_copy_tree(ctx, s, t);
-			free(s);
-			free(t);
-		}
-		closedir(d);
-	} else if (S_ISLNK(st.st_mode)) {
-		char target[PATH_MAX];
-		ssize_t n = readlink(src, target, sizeof target - 1);
-
-		if (n < 0)
-			return pkgimg_err(ctx, -errno, "%s: [copy] %m", src);
-		target[n] = 0;
-		unlink(dst);
-		if (symlink(target, dst) < 0)
-			return pkgimg_err(ctx, -errno, "%s: [copy] %m", dst);
-		if (lchown(dst, st.st_uid, st.st_gid) < 0 && errno != EPERM)
-			return pkgimg_err(ctx, -errno, "%s: [copy] chown: %m", dst);
-	} else if (S_ISREG(st.st_mode)) {
-		r = copy_file(ctx, src, dst, &st);
-	} else {
-		unlink(dst);
-		if (mknod(dst, st.st_mode, st.st_rdev) < 0)
-			return pkgimg_err(ctx, -errno, "%s: [copy] mknod: %m", dst);
-	}
-	if (r == 0 && !S_ISLNK(st.st_mode)) {
-		struct timespec ts[2] = { st.st_atim, st.st_mtim };
-
-		utimensat(AT_FDCWD, dst, ts, AT_SYMLINK_NOFOLLOW);
-	}
 	return r;
 }

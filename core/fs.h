@@ -19,8 +19,5 @@ int fs_write_file(struct pkgimg_ctx *ctx, int dirfd, const char *path,
 		  const void *data, size_t len, mode_t mode);
 /* Disk usage of a tree in bytes (regular files' sizes, symlinks' lengths). */
 int fs_tree_size(struct pkgimg_ctx *ctx, int dirfd, const char *path, unsigned long long *bytes);
-/* Copies src (file, dir, symlink) to dst recursively, keeping modes,
- * ownership and xattr-free content; device nodes and overlay whiteouts too. */
-int fs_copy_tree(struct pkgimg_ctx *ctx, const char *src, const char *dst);
 
 #endif

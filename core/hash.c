@@ -1,7 +1,5 @@
 #include <errno.h>
-#include <fcntl.h>
 #include <openssl/evp.h>
-#include <unistd.h>
 
 #include "core/ctx.h"
 #include "core/hash.h"
@@ -56,31 +54,4 @@ void hash_sha256_hex(const void *data, size_t len, char hex[65])
 	hasher_init(&h, "sha256");
 	hasher_update(&h, data, len);
 	hasher_final_hex(&h, hex);
-}
-
-int hash_file_hex(struct pkgimg_ctx *ctx, int dirfd, const char *path,
-		  const char *algo, char *hex)
-{
-	char buf[65536];
-	struct hasher h;
-	ssize_t n;
-	int fd, r;
-
-	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return pkgimg_err(ctx, -errno, "%s: [hash] cannot open: %m", path);
-	r = hasher_init(&h, algo);
-	if (r < 0)
-		goto out;
-	while ((n = read(fd, buf, sizeof buf)) > 0)
-		hasher_update(&h, buf, (size_t)n);
-	if (n < 0) {
-		r = pkgimg_err(ctx, -errno, "%s: [hash] read failed: %m", path);
-		hasher_free(&h);
-		goto out;
-	}
-	hasher_final_hex(&h, hex);
-out:
-	close(fd);
-	return r;
 }

@@ -4,8 +4,6 @@
 
 #include <stddef.h>
 
-struct pkgimg_ctx;
-
 #define HASH_HEX_MAX 129
 
 struct hasher {
@@ -20,8 +18,5 @@ void hasher_final_hex(struct hasher *h, char *hex);
 void hasher_free(struct hasher *h);
 
 void hash_sha256_hex(const void *data, size_t len, char hex[65]);
-/* Hashes a file (dirfd may be AT_FDCWD). */
-int hash_file_hex(struct pkgimg_ctx *ctx, int dirfd, const char *path,
-		  const char *algo, char *hex);
 
 #endif

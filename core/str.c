@@ -75,13 +75,6 @@ bool blob_eq_str(struct blob b, const char *s)
 	return b.len == n && memcmp(b.ptr, s, n) == 0;
 }
 
-bool blob_starts(struct blob b, const char *prefix)
-{
-	size_t n = strlen(prefix);
-
-	return b.len >= n && memcmp(b.ptr, prefix, n) == 0;
-}
-
 static bool is_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';

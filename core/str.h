@@ -19,7 +19,6 @@ struct blob {
 #define BLOB_ARG(b) (int)(b).len, (b).ptr
 
 bool blob_eq_str(struct blob b, const char *s);
-bool blob_starts(struct blob b, const char *prefix);
 struct blob blob_trim(struct blob b);
 /* Splits b at the first c: *head gets what comes before, b what comes after.
  * Returns false (head = all of b, b empty) when c does not occur. */

@@ -577,6 +577,22 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+/* What every non-directory entry does first: its times and owner, its
+ * parent directory (created safely), and no old entry in its place. */
+static int entry_begin(struct unpack *u, struct archive_entry *e, struct timespec ts[2],
+		       uid_t *uid, gid_t *gid, int *dirfd, const char **name)
+{
+	int r;
+
+	entry_times(e, ts);
+	r = entry_owner(u, e, uid, gid);
+	if (r == 0)
+		r = unpack_parent(u, u->disk.buf, dirfd, name);
+	if (r == 0)
+		r = remove_existing(u, *dirfd, *name, u->disk.buf);
+	return r;
+}
+
 static int unpack_file(struct unpack *u, struct archive *a, struct archive_entry *e)
 {
 	mode_t mode = archive_entry_perm(e) & 07777;
@@ -587,14 +603,7 @@ static int unpack_file(struct unpack *u, struct archive *a, struct archive_entry
 	uid_t uid;
 	gid_t gid;
 
-	entry_times(e, ts);
-	r = entry_owner(u, e, &uid, &gid);
-	if (r < 0)
-		goto out;
-	r = unpack_parent(u, disk, &dirfd, &name);
-	if (r < 0)
-		goto out;
-	r = remove_existing(u, dirfd, name, disk);
+	r = entry_begin(u, e, ts, &uid, &gid, &dirfd, &name);
 	if (r < 0)
 		goto out;
 	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -730,14 +739,7 @@ static int unpack_symlink(struct unpack *u, struct archive_entry *e)
 	if (!target || !*target)
 		return pkgimg_err(u->ctx, -PKGIMG_E_ARCHIVE, "%s: [unpack] symlink '%s' has no target",
 				  u->thing, u->ship.buf);
-	entry_times(e, ts);
-	r = entry_owner(u, e, &uid, &gid);
-	if (r < 0)
-		return r;
-	r = unpack_parent(u, disk, &dirfd, &name);
-	if (r < 0)
-		return r;
-	r = remove_existing(u, dirfd, name, disk);
+	r = entry_begin(u, e, ts, &uid, &gid, &dirfd, &name);
 	if (r < 0)
 		return r;
 	if (symlinkat(target, dirfd, name) < 0)
@@ -762,14 +764,7 @@ static int unpack_node(struct unpack *u, struct archive_entry *e, mode_t type)
 	uid_t uid;
 	gid_t gid;
 
-	entry_times(e, ts);
-	r = entry_owner(u, e, &uid, &gid);
-	if (r < 0)
-		return r;
-	r = unpack_parent(u, disk, &dirfd, &name);
-	if (r < 0)
-		return r;
-	r = remove_existing(u, dirfd, name, disk);
+	r = entry_begin(u, e, ts, &uid, &gid, &dirfd, &name);
 	if (r < 0)
 		return r;
 	if (mknodat(dirfd, name, type | 0600, type == S_IFIFO ? 0 : dev) < 0)

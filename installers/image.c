@@ -244,8 +244,6 @@ static int build_apt_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock
 			r = configure_without_dpkg(ctx, rootfd, pkgs, npk);
 			if (r < 0)
 				goto out;
-			free(status);
-			status = parent_status(ctx, st, chain, nchain);
 			r = debinst_write_status(ctx, rootfd, status, pkgs, npk, "installed", ctx->arch);
 			if (r < 0)
 				goto out;

@@ -232,7 +232,7 @@ static char **field_slot(struct stanza_fields *f, struct blob key)
 static int parse_sources_file(struct pkgimg_ctx *ctx, const char *path, struct apt_sources *out)
 {
 	struct stanza_fields f = { 0 };
-	struct sbuf text = SBUF_INIT, *cur = NULL, val = SBUF_INIT;
+	struct sbuf text = SBUF_INIT, val = SBUF_INIT;
 	char **slot = NULL;
 	struct blob rest, line;
 	int r, lineno = 0;
@@ -240,7 +240,6 @@ static int parse_sources_file(struct pkgimg_ctx *ctx, const char *path, struct a
 	r = fs_read_file(ctx, AT_FDCWD, path, &text);
 	if (r < 0)
 		return r;
-	(void)cur;
 	rest = (struct blob){ text.buf, text.len };
 	for (;;) {
 		bool more = rest.len > 0;

@@ -66,11 +66,6 @@ static char *source_id(const struct apt_source *src, const char *arch)
 	return xstrdup(hex);
 }
 
-static int read_whole(struct pkgimg_ctx *ctx, const char *path, struct sbuf *out)
-{
-	return fs_read_file(ctx, AT_FDCWD, path, out);
-}
-
 /* Checking an OpenPGP signature costs tens of milliseconds with libsolv's
  * verifier; the same InRelease bytes checked against the same keyring bytes
  * need no second check.  The stamp names both digests; NULL when the
@@ -99,7 +94,7 @@ static int verify_release(struct pkgimg_ctx *ctx, struct src_state *s)
 	int r;
 
 	if (s->inrel.result == 0) {
-		r = read_whole(ctx, s->inrel.dest, &data);
+		r = fs_read_file(ctx, AT_FDCWD, s->inrel.dest, &data);
 		if (r < 0)
 			goto out;
 		hash_sha256_hex(data.buf, data.len, s->release.inrelease_sha256);
@@ -124,12 +119,12 @@ static int verify_release(struct pkgimg_ctx *ctx, struct src_state *s)
 		if (r < 0)
 			goto out;
 	} else {
-		r = read_whole(ctx, s->rel.dest, &data);
+		r = fs_read_file(ctx, AT_FDCWD, s->rel.dest, &data);
 		if (r < 0)
 			goto out;
 		hash_sha256_hex(data.buf, data.len, s->release.inrelease_sha256);
 		if (s->relgpg.result == 0) {
-			r = read_whole(ctx, s->relgpg.dest, &sig);
+			r = fs_read_file(ctx, AT_FDCWD, s->relgpg.dest, &sig);
 			if (r == 0)
 				r = apt_verify_detached(ctx, s->rel.url, data.buf, data.len, sig.buf,
 							sig.len, s->keyring);
