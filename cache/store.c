@@ -8,8 +8,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
-#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 #include <yaml.h>
@@ -18,16 +16,12 @@
 #include "core/ctx.h"
 #include "core/fs.h"
 #include "core/str.h"
+#include "core/tree.h"
 
 #define KEY_PREFIX "sha256:"
 #define KEY_PREFIX_LEN 7
 #define TAG_NAME_MAX 128
 #define CHAIN_MAX 4096
-/* The sandbox mounts overlays with "userxattr" (root and rootless alike), so
- * opaque directories carry user.overlay.opaque; trusted.* is read too, for
- * trees made by a kernel overlay without that option. */
-#define OPAQUE_XATTR "user.overlay.opaque"
-#define OPAQUE_XATTR_TRUSTED "trusted.overlay.opaque"
 
 static const char *const store_subdirs[] = {
 	"blobs", "blobs/sha256", "index", "unpacked", "layers", "tags", "tmp", "locks",
@@ -1316,272 +1310,10 @@ out:
 
 /* ---- materialize ------------------------------------------------------ */
 
-struct mat {
-	struct pkgimg_ctx *ctx;
-	const char *key;	/* the layer being applied */
-	const char *dir;	/* the target */
-};
-
-static int mat_err(struct mat *m, int e, const char *rel, const char *what)
-{
-	return pkgimg_err(m->ctx, -e, "%s: [materialize] %s '%s/%s': %s", m->key, what, m->dir,
-			  rel, strerror(e));
-}
-
-static void copy_xattrs(int sfd, int dfd)
-{
-	char names[8192], val[65536];
-	ssize_t n = flistxattr(sfd, names, sizeof names);
-
-	for (ssize_t i = 0; n > 0 && i < n; i += (ssize_t)strlen(names + i) + 1) {
-		const char *nm = names + i;
-		ssize_t vn;
-
-		if (!strncmp(nm, "trusted.overlay.", 16) || !strncmp(nm, "user.overlay.", 13))
-			continue;
-		vn = fgetxattr(sfd, nm, val, sizeof val);
-		if (vn >= 0)
-			fsetxattr(dfd, nm, val, (size_t)vn, 0);	/* best effort */
-	}
-}
-
-/* Owner, mode, xattrs, times of an open file or directory. */
-static int set_meta_fd(struct mat *m, int sfd, int dfd, const struct stat *sb, const char *rel)
-{
-	struct timespec ts[2] = { sb->st_atim, sb->st_mtim };
-	int r = 0;
-
-	/* chown before chmod (chown clears set-id bits), xattrs (capabilities)
-	 * after both, times last */
-	if (fchown(dfd, sb->st_uid, sb->st_gid) < 0 && errno != EPERM)
-		r = mat_err(m, errno, rel, "cannot chown");
-	else if (fchmod(dfd, sb->st_mode & 07777) < 0)
-		r = mat_err(m, errno, rel, "cannot chmod");
-	if (r < 0)
-		goto out;
-	copy_xattrs(sfd, dfd);
-	if (futimens(dfd, ts) < 0)
-		r = mat_err(m, errno, rel, "cannot set times of");
-out:
-	return r;
-}
-
-static int copy_reg(struct mat *m, int sdir, int ddir, const char *name,
-		    const struct stat *sb, const char *rel)
-{
-	int in, out = -1, r = 0;
-	char buf[65536];
-	ssize_t n;
-
-	in = openat(sdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (in < 0) {
-		r = mat_err(m, errno, rel, "cannot read layer file for");
-		goto out;
-	}
-	out = openat(ddir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (out < 0) {
-		r = mat_err(m, errno, rel, "cannot create");
-		goto out;
-	}
-	for (;;) {
-		ssize_t w = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
-
-		if (w > 0)
-			continue;
-		if (w == 0)
-			break;
-		if (errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP) {
-			r = mat_err(m, errno, rel, "cannot write");
-			goto out;
-		}
-		while ((n = read(in, buf, sizeof buf)) > 0) {
-			for (ssize_t off = 0; off < n; ) {
-				ssize_t k = write(out, buf + off, (size_t)(n - off));
-
-				if (k < 0) {
-					r = mat_err(m, errno, rel, "cannot write");
-					goto out;
-				}
-				off += k;
-			}
-		}
-		if (n < 0)
-			r = mat_err(m, errno, rel, "cannot read layer file for");
-		break;
-	}
-	if (r == 0)
-		r = set_meta_fd(m, in, out, sb, rel);
-out:
-	if (out >= 0)
-		close(out);
-	if (in >= 0)
-		close(in);
-	return r;
-}
-
-static int apply_dir(struct mat *m, int sfd, int dfd, const char *rel);
-
-/* A directory of the layer: merged into what is there, or replacing it when
- * it is opaque or what is there is not a directory. */
-static int apply_subdir(struct mat *m, int sfd, int dfd, const char *name,
-			const struct stat *sb, bool exists, const struct stat *db,
-			const char *rel)
-{
-	int cs = -1, cd = -1, r = 0;
-	ssize_t vn;
-	char v[4];
-
-	cs = openat(sfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (cs < 0) {
-		r = mat_err(m, errno, rel, "cannot read layer directory for");
-		goto out;
-	}
-	vn = fgetxattr(cs, OPAQUE_XATTR, v, sizeof v);
-	if (vn != 1)
-		vn = fgetxattr(cs, OPAQUE_XATTR_TRUSTED, v, sizeof v);
-	if (exists && (!S_ISDIR(db->st_mode) || (vn == 1 && v[0] == 'y'))) {
-		r = fs_rm_rf(m->ctx, dfd, name);
-		if (r < 0) {
-			r = pkgimg_err_wrap(m->ctx, r, "%s: [materialize] %s", m->key, rel);
-			goto out;
-		}
-		exists = false;
-	}
-	if (!exists && mkdirat(dfd, name, 0700) < 0) {
-		r = mat_err(m, errno, rel, "cannot create");
-		goto out;
-	}
-	cd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (cd < 0) {
-		r = mat_err(m, errno, rel, "cannot open");
-		goto out;
-	}
-	r = apply_dir(m, cs, cd, rel);
-	if (r == 0)	/* after the children, so that the mtime sticks */
-		r = set_meta_fd(m, cs, cd, sb, rel);
-out:
-	if (cd >= 0)
-		close(cd);
-	if (cs >= 0)
-		close(cs);
-	return r;
-}
-
-/* A symlink, device, fifo or socket. */
-static int apply_special(struct mat *m, int sfd, int dfd, const char *name,
-			 const struct stat *sb, const char *rel)
-{
-	struct timespec ts[2] = { sb->st_atim, sb->st_mtim };
-	char target[PATH_MAX];
-	int r = 0;
-
-	if (S_ISLNK(sb->st_mode)) {
-		ssize_t n = readlinkat(sfd, name, target, sizeof target - 1);
-
-		if (n < 0) {
-			r = mat_err(m, errno, rel, "cannot read the link for");
-			goto out;
-		}
-		target[n] = 0;
-		if (symlinkat(target, dfd, name) < 0) {
-			r = mat_err(m, errno, rel, "cannot create");
-			goto out;
-		}
-	} else if (mknodat(dfd, name, sb->st_mode, sb->st_rdev) < 0) {
-		r = mat_err(m, errno, rel, "cannot create");
-		goto out;
-	}
-	if (fchownat(dfd, name, sb->st_uid, sb->st_gid, AT_SYMLINK_NOFOLLOW) < 0 &&
-	    errno != EPERM) {
-		r = mat_err(m, errno, rel, "cannot chown");
-		goto out;
-	}
-	if (!S_ISLNK(sb->st_mode) && fchmodat(dfd, name, sb->st_mode & 07777, 0) < 0) {
-		r = mat_err(m, errno, rel, "cannot chmod");
-		goto out;
-	}
-	utimensat(dfd, name, ts, AT_SYMLINK_NOFOLLOW);
-out:
-	return r;
-}
-
-static int apply_entry(struct mat *m, int sfd, int dfd, const char *name, const char *rel)
-{
-	struct stat sb, db;
-	bool exists;
-	int r = 0;
-
-	if (fstatat(sfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
-		r = mat_err(m, errno, rel, "cannot read layer entry for");
-		goto out;
-	}
-	exists = fstatat(dfd, name, &db, AT_SYMLINK_NOFOLLOW) == 0;
-	if (S_ISCHR(sb.st_mode) && sb.st_rdev == makedev(0, 0)) {
-		/* whiteout: delete what the layers below put here */
-		r = fs_rm_rf(m->ctx, dfd, name);
-		if (r < 0)
-			r = pkgimg_err_wrap(m->ctx, r, "%s: [materialize] %s", m->key, rel);
-		goto out;
-	}
-	if (S_ISDIR(sb.st_mode)) {
-		r = apply_subdir(m, sfd, dfd, name, &sb, exists, &db, rel);
-		goto out;
-	}
-	if (exists && S_ISDIR(db.st_mode)) {
-		r = fs_rm_rf(m->ctx, dfd, name);
-		if (r < 0) {
-			r = pkgimg_err_wrap(m->ctx, r, "%s: [materialize] %s", m->key, rel);
-			goto out;
-		}
-	} else if (exists && unlinkat(dfd, name, 0) < 0) {
-		r = mat_err(m, errno, rel, "cannot replace");
-		goto out;
-	}
-	if (S_ISREG(sb.st_mode))
-		r = copy_reg(m, sfd, dfd, name, &sb, rel);
-	else
-		r = apply_special(m, sfd, dfd, name, &sb, rel);
-out:
-	return r;
-}
-
-static int apply_dir(struct mat *m, int sfd, int dfd, const char *rel)
-{
-	struct strv names = { 0 };
-	struct dirent *de;
-	DIR *d = NULL;
-	int fd, r = 0;
-
-	fd = dup(sfd);
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		r = mat_err(m, errno, rel, "cannot list layer directory for");
-		if (fd >= 0)
-			close(fd);
-		goto out;
-	}
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			strv_add(&names, de->d_name);
-	strv_sort(&names);
-	for (size_t i = 0; i < names.n && r == 0; i++) {
-		char *crel = *rel ? xasprintf("%s/%s", rel, names.v[i]) : xstrdup(names.v[i]);
-
-		r = apply_entry(m, sfd, dfd, names.v[i], crel);
-		free(crel);
-	}
-out:
-	if (d)
-		closedir(d);
-	strv_free(&names);
-	return r;
-}
-
 int store_materialize(struct pkgimg_ctx *ctx, struct store *st, char **keys, int n,
 		      const char *dir)
 {
-	struct mat m = { ctx, NULL, dir };
 	struct dirent *de;
-	struct stat sb;
 	DIR *d = NULL;
 	int dfd = -1, sfd = -1, r;
 
@@ -1619,7 +1351,6 @@ int store_materialize(struct pkgimg_ctx *ctx, struct store *st, char **keys, int
 			r = bad_key(ctx, keys[i], "materialize");
 			goto out;
 		}
-		m.key = keys[i];
 		snprintf(rel, sizeof rel, "layers/%s/tree", hex);
 		sfd = openat(st->rootfd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (sfd < 0) {
@@ -1630,9 +1361,7 @@ int store_materialize(struct pkgimg_ctx *ctx, struct store *st, char **keys, int
 					     keys[i], st->root, rel);
 			goto out;
 		}
-		r = apply_dir(&m, sfd, dfd, "");
-		if (r == 0 && fstat(sfd, &sb) == 0)
-			r = set_meta_fd(&m, sfd, dfd, &sb, ".");
+		r = tree_apply(ctx, sfd, dfd, TREE_COPY, 1, keys[i], "materialize", dir);
 		close(sfd);
 		sfd = -1;
 		if (r < 0)

@@ -1178,26 +1178,29 @@ static int check_debian_binary(struct unpack *u, struct archive *outer)
 }
 
 /* Fills out from the parsed control stanza. */
-static int fill_pkg(struct unpack *u, struct debinst_pkg *p)
+/* A debinst_pkg from a parsed control stanza and its conffiles. */
+static int pkg_from_fields(struct pkgimg_ctx *ctx, const char *thing, const struct fields *f,
+			   struct blob stanza, char *const *conffiles, size_t nconf,
+			   struct debinst_pkg *p)
 {
 	char *ma = NULL, *isz = NULL;
 	int r = 0;
 
 	memset(p, 0, sizeof *p);
-	p->name = fields_dup(&u->fields, "Package");
-	p->version = fields_dup(&u->fields, "Version");
-	p->arch = fields_dup(&u->fields, "Architecture");
+	p->name = fields_dup(f, "Package");
+	p->version = fields_dup(f, "Version");
+	p->arch = fields_dup(f, "Architecture");
 	if (!name_ok(p->name, false) || !name_ok(p->arch, true) || !p->version ||
 	    !*p->version || strpbrk(p->version, " \t\n")) {
-		r = pkgimg_err(u->ctx, -PKGIMG_E_PARSE,
+		r = pkgimg_err(ctx, -PKGIMG_E_PARSE,
 			       "%s: [control] missing or invalid %s field",
-			       u->thing, !name_ok(p->name, false) ? "Package" :
+			       thing, !name_ok(p->name, false) ? "Package" :
 			       !name_ok(p->arch, true) ? "Architecture" : "Version");
 		goto out;
 	}
-	ma = fields_dup(&u->fields, "Multi-Arch");
+	ma = fields_dup(f, "Multi-Arch");
 	p->multiarch_same = ma && !strcmp(ma, "same");
-	isz = fields_dup(&u->fields, "Installed-Size");
+	isz = fields_dup(f, "Installed-Size");
 	if (isz) {
 		char *end;
 		unsigned long long v = strtoull(isz, &end, 10);
@@ -1205,15 +1208,74 @@ static int fill_pkg(struct unpack *u, struct debinst_pkg *p)
 		if (end != isz && !*end)
 			p->installed_size = v;
 	}
-	p->control = blob_dup(u->stanza);
-	p->conffiles = xcalloc(u->conffiles.n + 1, sizeof *p->conffiles);
-	for (size_t i = 0; i < u->conffiles.n; i++)
-		p->conffiles[i] = xstrdup(u->conffiles.v[i]);
+	p->control = blob_dup(stanza);
+	p->conffiles = xcalloc(nconf + 1, sizeof *p->conffiles);
+	for (size_t i = 0; i < nconf; i++)
+		p->conffiles[i] = xstrdup(conffiles[i]);
 out:
 	if (r < 0)
 		debinst_pkg_free(p);
 	free(ma);
 	free(isz);
+	return r;
+}
+
+static int fill_pkg(struct unpack *u, struct debinst_pkg *p)
+{
+	return pkg_from_fields(u->ctx, u->thing, &u->fields, u->stanza, u->conffiles.v,
+			       u->conffiles.n, p);
+}
+
+int debinst_pkg_save(struct pkgimg_ctx *ctx, int dirfd, const char *path,
+		     const struct debinst_pkg *p)
+{
+	struct sbuf s = SBUF_INIT;
+	int r;
+
+	sbuf_addf(&s, "%s\n\n", p->control);
+	for (char **c = p->conffiles; c && *c; c++)
+		sbuf_addf(&s, "%s\n", *c);
+	r = fs_write_file(ctx, dirfd, path, s.buf, s.len, 0644);
+	sbuf_free(&s);
+	return r;
+}
+
+int debinst_pkg_load(struct pkgimg_ctx *ctx, int dirfd, const char *path, const char *thing,
+		     struct debinst_pkg *out)
+{
+	struct sbuf s = SBUF_INIT;
+	struct fields f = { 0 };
+	struct strv conf = { 0 };
+	struct blob all, stanza, line;
+	const char *sep;
+	int r;
+
+	r = fs_read_file(ctx, dirfd, path, &s);
+	if (r < 0)
+		goto out;
+	sep = s.len ? memmem(s.buf, s.len, "\n\n", 2) : NULL;
+	if (!sep) {
+		r = pkgimg_err(ctx, -PKGIMG_E_PARSE, "%s: [unpack] %s is damaged; remove it",
+			       thing, path);
+		goto out;
+	}
+	stanza = (struct blob){ s.buf, (size_t)(sep - s.buf) };
+	all = (struct blob){ sep + 2, s.len - (size_t)(sep + 2 - s.buf) };
+	while (all.len) {
+		blob_split(&all, '\n', &line);
+		if (line.len)
+			strv_push(&conf, blob_dup(line));
+	}
+	if (!stanza_parse(stanza, &f)) {
+		r = pkgimg_err(ctx, -PKGIMG_E_PARSE, "%s: [unpack] %s is damaged; remove it",
+			       thing, path);
+		goto out;
+	}
+	r = pkg_from_fields(ctx, thing, &f, stanza, conf.v, conf.n, out);
+out:
+	free(f.v);
+	strv_free(&conf);
+	sbuf_free(&s);
 	return r;
 }
 

@@ -39,6 +39,13 @@ int debinst_unpack(struct pkgimg_ctx *ctx, int rootfd, const char *deb_path,
 		   int merged_usr, struct debinst_pkg *out);
 void debinst_pkg_free(struct debinst_pkg *p);
 
+/* What debinst_unpack() returned, kept in a file next to a cached unpacked
+ * tree (the control stanza, a blank line, the conffiles) and read back. */
+int debinst_pkg_save(struct pkgimg_ctx *ctx, int dirfd, const char *path,
+		     const struct debinst_pkg *p);
+int debinst_pkg_load(struct pkgimg_ctx *ctx, int dirfd, const char *path, const char *thing,
+		     struct debinst_pkg *out);
+
 /* Writes var/lib/dpkg/status in the tree at rootfd: the entries of
  * parent_status (the status file of the layers below; may be NULL) plus one
  * entry per package with "Status: install ok <state>" (state "unpacked" or

@@ -12,7 +12,9 @@
 #include "core/fs.h"
 #include "core/lockfile.h"
 #include "core/str.h"
+#include "core/tree.h"
 #include "installers/deb.h"
+#include "installers/debcache.h"
 #include "installers/image.h"
 #include "runtime/sandbox.h"
 
@@ -145,13 +147,43 @@ static int run_logged(struct pkgimg_ctx *ctx, const struct sandbox_opts *so, con
 	return r;
 }
 
+/* Workers for unpacking: one per core, at most --jobs. */
+static int unpack_jobs(const struct pkgimg_ctx *ctx)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 1)
+		n = 1;
+	if (ctx->jobs > 0 && n > ctx->jobs)
+		n = ctx->jobs;
+	return (int)n;
+}
+
+/* What the maintainer scripts wrote (the overlay upper at `upper`) becomes
+ * part of the layer's tree: files renamed over the composed ones, whiteouts
+ * deleting, opaque directories replacing. */
+static int fold_upper(struct pkgimg_ctx *ctx, const char *upper, int rootfd, const char *tree,
+		      const char *step)
+{
+	int fd = open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r;
+
+	if (fd < 0)
+		return pkgimg_err(ctx, -errno, "%s: [configure] %m", upper);
+	r = tree_apply(ctx, fd, rootfd, TREE_MOVE, 0, step, "configure", tree);
+	close(fd);
+	if (r == 0)
+		r = fs_rm_rf(ctx, AT_FDCWD, upper);
+	return r;
+}
+
 static int build_apt_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock_layer *l,
 			   char **chain, int nchain, const struct install_opts *o,
 			   const char *key, const char *parent, const char *step, const char *section)
 {
 	struct fetch_item *items = xcalloc((size_t)l->npkgs + 1, sizeof *items);
 	struct debinst_pkg *pkgs = xcalloc((size_t)l->npkgs + 1, sizeof *pkgs);
-	char *tmp = NULL, *tree = NULL, *status = NULL, *scratch = NULL, *script = NULL;
+	char *tmp = NULL, *tree = NULL, *upper = NULL, *status = NULL, *scratch = NULL, *script = NULL;
+	char **shas = NULL, **labels = NULL;
 	const char **lowers = NULL;
 	struct layer_meta meta = { 0 };
 	struct sbuf log = SBUF_INIT;
@@ -166,17 +198,26 @@ static int build_apt_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock
 	r = fetch_all(ctx, st, items, l->npkgs);
 	if (r < 0)
 		goto out;
+	shas = xcalloc((size_t)l->npkgs + 1, sizeof *shas);
+	labels = xcalloc((size_t)l->npkgs + 1, sizeof *labels);
+	for (int i = 0; i < l->npkgs; i++) {
+		shas[i] = l->pkgs[i].sha256;
+		labels[i] = l->pkgs[i].name;
+	}
+	r = debcache_fill(ctx, st, shas, labels, l->npkgs, unpack_jobs(ctx));
+	if (r < 0)
+		goto out;
 	r = store_mktemp_dir(ctx, st, "layer", &tmp);
 	if (r < 0)
 		goto out;
 	tree = xasprintf("%s/tree", tmp);
 	if (mkdir(tree, 0755) < 0) {
-		r = pkgimg_err(ctx, -errno, "%s: [unpack] %m", tree);
+		r = pkgimg_err(ctx, -errno, "%s: [compose] %m", tree);
 		goto out;
 	}
 	rootfd = open(tree, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0) {
-		r = pkgimg_err(ctx, -errno, "%s: [unpack] %m", tree);
+		r = pkgimg_err(ctx, -errno, "%s: [compose] %m", tree);
 		goto out;
 	}
 	if (nchain == 0) {
@@ -185,18 +226,13 @@ static int build_apt_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock
 			goto out;
 	}
 	for (int i = 0; i < l->npkgs; i++) {
-		char *blob = store_blob_path(st, l->pkgs[i].sha256);
-
-		pkgimg_progress(ctx, "unpack", l->pkgs[i].name, (uint64_t)i, (uint64_t)l->npkgs, 0);
-		r = debinst_unpack(ctx, rootfd, blob, 1, &pkgs[npk]);
-		free(blob);
+		r = debcache_link(ctx, st, l->pkgs[i].sha256, l->pkgs[i].name, rootfd, tree, &pkgs[npk]);
 		if (r < 0) {
 			pkgimg_err_wrap(ctx, r, "%s %s", l->pkgs[i].name, l->pkgs[i].version);
 			goto out;
 		}
 		npk++;
 	}
-	pkgimg_progress(ctx, "unpack", NULL, (uint64_t)npk, (uint64_t)npk, 1);
 	status = parent_status(ctx, st, chain, nchain);
 	r = debinst_write_status(ctx, rootfd, status, pkgs, npk, "unpacked", ctx->arch);
 	if (r < 0)
@@ -212,17 +248,27 @@ static int build_apt_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock
 			struct sandbox_opts so = { 0 };
 			int status_code = 0;
 
-			lowers = xcalloc((size_t)nchain + 1, sizeof *lowers);
+			/* the composed tree shares its inodes with the
+			 * unpacked cache: it is a lower, the scripts write
+			 * to a separate upper folded in afterwards */
+			lowers = xcalloc((size_t)nchain + 2, sizeof *lowers);
+			lowers[0] = xstrdup(tree);
 			for (int i = 0; i < nchain; i++)
-				lowers[i] = store_layer_tree(st, chain[i]);
+				lowers[i + 1] = store_layer_tree(st, chain[i]);
+			upper = xasprintf("%s/upper", tmp);
+			if (mkdir(upper, 0755) < 0) {
+				r = pkgimg_err(ctx, -errno, "%s: [configure] %m", upper);
+				goto out;
+			}
 			r = store_mktemp_dir(ctx, st, "sandbox", &scratch);
 			if (r < 0)
 				goto out;
 			script = configure_script(pkgs, npk);
 			argv[2] = script;
 			so.lowers = lowers;
-			so.nlowers = nchain;
-			so.upper = tree;
+			so.nlowers = nchain + 1;
+			so.upper = upper;
+			so.build = 1;
 			so.scratch = scratch;
 			so.argv = argv;
 			so.env = env;
@@ -240,6 +286,9 @@ static int build_apt_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock
 					       log.buf ? log.buf : "");
 				goto out;
 			}
+			r = fold_upper(ctx, upper, rootfd, tree, step);
+			if (r < 0)
+				goto out;
 		} else {
 			r = configure_without_dpkg(ctx, rootfd, pkgs, npk);
 			if (r < 0)
@@ -265,7 +314,7 @@ out:
 		fs_rm_rf(NULL, AT_FDCWD, tmp);
 	if (scratch)
 		fs_rm_rf(NULL, AT_FDCWD, scratch);
-	for (int i = 0; lowers && i < nchain; i++)
+	for (int i = 0; lowers && i <= nchain; i++)
 		free((char *)lowers[i]);
 	free(lowers);
 	for (int i = 0; i < npk; i++)
@@ -274,6 +323,9 @@ out:
 	free(items);
 	free(tmp);
 	free(tree);
+	free(upper);
+	free(shas);
+	free(labels);
 	free(status);
 	free(scratch);
 	free(script);

@@ -31,6 +31,13 @@ struct sandbox_opts {
 	const char *hostname;		/* NULL = "pkgimg" */
 	int output_fd;			/* > 2: the command's stdout and stderr go to this
 					   fd (e.g. a log); 0 = inherit the caller's */
+	int build;			/* 1 = maintainer scripts of a layer being built:
+					   fsync() and its kin return at once (the layer is
+					   committed by rename; a crash leaves only tmp/),
+					   and pid 1 keeps its root apart so that the
+					   command is in a chroot as `ischroot` sees it,
+					   the way images are built (scripts then skip
+					   re-executing init and restarting services) */
 };
 
 /* Runs argv; *status gets the exit code (128+signal when killed).  Returns 0

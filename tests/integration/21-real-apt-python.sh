@@ -62,6 +62,34 @@ pk --store "$S" run py -- dpkg --audit
 if [ "$PK_RC" -eq 0 ] && [ ! -s "$PK_OUT" ]; then ok "dpkg --audit inside the image finds nothing wrong"
 else fail "dpkg --audit inside the image finds nothing wrong" "$(pk_detail)"; fi
 
+# the unpacked cache: the layer's files are hard links of it, and no
+# maintainer script wrote through to it (every cached file still matches its
+# package's md5sums), nor does a command run in the image
+sha=$(awk '/name: python3.11-minimal$/ {f=1} f && /sha256:/ {print $2; exit}' "$T/py.lock")
+c=$S/unpacked/$sha/tree/usr/bin/python3.11
+l=$(ls -d "$S"/layers/*/tree/usr/bin/python3.11 2>/dev/null | head -n 1)
+if [ -n "$sha" ] && [ -f "$c" ] && [ -n "$l" ] && [ "$(stat -c %i "$c")" = "$(stat -c %i "$l")" ]; then
+	ok "the layer's usr/bin/python3.11 is a hard link of the unpacked cache's"
+else
+	fail "the layer's usr/bin/python3.11 is a hard link of the unpacked cache's" "sha=$sha cache=$c layer=$l"
+fi
+bad=$(cd "$S/unpacked" && for d in */; do
+	(cd "$d/tree" && for m in var/lib/dpkg/info/*.md5sums; do
+		[ -e "$m" ] || continue
+		# md5sums name shipped paths; the cache holds them under usr/ (merged /usr)
+		sed -E 's#  (bin|sbin|lib|lib32|lib64|libx32)/#  usr/\1/#' "$m" | md5sum --quiet -c - 2>&1
+	done)
+done | grep -v '^$' | head -n 5)
+if [ -z "$bad" ]; then ok "every file in the unpacked cache still matches its package's md5sums after the scripts ran"
+else fail "every file in the unpacked cache still matches its package's md5sums after the scripts ran" "$bad"; fi
+before=$(md5sum <"$c")
+pk --store "$S" run py -- sh -c 'echo garbage >> /usr/bin/python3.11'
+if [ "$(md5sum <"$c")" = "$before" ] && [ "$(md5sum <"$l")" = "$before" ]; then
+	ok "a command writing in place to an image file changes neither the layer nor the cache"
+else
+	fail "a command writing in place to an image file changes neither the layer nor the cache"
+fi
+
 # the lockfile written just before installs to the same id, offline, from the warm store
 pk --store "$S" install --lock "$T/py.lock" --offline --tag py2
 if [ "$PK_RC" -eq 0 ] && [ "$(cat "$PK_OUT")" = "$ID" ]; then ok "install --lock py.lock --offline gives the same id"

@@ -420,6 +420,32 @@ static void t_pidns(void)
 	result_free(&res);
 }
 
+/* Build mode (maintainer scripts): pid 1's root is not the command's, as in
+ * a build chroot, and the sync calls are filtered; a plain run is neither. */
+static void t_build(void)
+{
+	const char *probe = "a=$(stat -L -c %d:%i /proc/1/root); b=$(stat -c %d:%i /); "
+			    "sc=$(grep '^Seccomp:' /proc/self/status | tr -dc 0-9); "
+			    "[ \"$a\" = \"$b\" ] && echo same$sc || echo apart$sc; sync && echo synced";
+	char *argv[] = { "sh", "-c", (char *)probe, NULL };
+	struct sandbox_opts o;
+	struct result res;
+
+	opts_init(&o, argv);
+	run(&o, &res);
+	check(ran(&res, 0) && res.out && !strcmp(res.out, "same0\nsynced\n"),
+	      "plain run: pid 1 shares the command's root, no seccomp filter",
+	      RES_FMT, RES_ARG(res));
+	result_free(&res);
+	o.build = 1;
+	run(&o, &res);
+	check(ran(&res, 0) && res.out && !strcmp(res.out, "apart2\nsynced\n"),
+	      "build run: /proc/1/root is not the command's root (ischroot says yes), "
+	      "sync calls filtered by seccomp and still succeed",
+	      RES_FMT, RES_ARG(res));
+	result_free(&res);
+}
+
 static void t_hostname(void)
 {
 	char *argv[] = { "hostname", NULL };
@@ -872,6 +898,7 @@ static const struct {
 	{ "layers and upper", t_layers },
 	{ "scratch upper", t_scratch_upper },
 	{ "pid namespace", t_pidns },
+	{ "build mode", t_build },
 	{ "hostname", t_hostname },
 	{ "/dev", t_dev },
 	{ "/tmp", t_tmp },

@@ -1,0 +1,321 @@
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "core/ctx.h"
+#include "core/error.h"
+#include "core/fs.h"
+#include "core/str.h"
+#include "core/tree.h"
+
+#define OPAQUE_XATTR "user.overlay.opaque"
+#define OPAQUE_XATTR_TRUSTED "trusted.overlay.opaque"
+
+struct tree {
+	struct pkgimg_ctx *ctx;
+	enum tree_mode mode;
+	const char *what, *phase, *dst;
+};
+
+static int t_err(struct tree *t, int e, const char *rel, const char *action)
+{
+	return pkgimg_err(t->ctx, -e, "%s: [%s] %s '%s/%s': %s", t->what, t->phase, action,
+			  t->dst, rel, strerror(e));
+}
+
+static bool overlay_xattr(const char *name)
+{
+	return !strncmp(name, "trusted.overlay.", 16) || !strncmp(name, "user.overlay.", 13);
+}
+
+static void copy_xattrs(int sfd, int dfd)
+{
+	char names[8192], val[65536];
+	ssize_t n = flistxattr(sfd, names, sizeof names);
+
+	for (ssize_t i = 0; n > 0 && i < n; i += (ssize_t)strlen(names + i) + 1) {
+		const char *nm = names + i;
+		ssize_t vn;
+
+		if (overlay_xattr(nm))
+			continue;
+		vn = fgetxattr(sfd, nm, val, sizeof val);
+		if (vn >= 0)
+			fsetxattr(dfd, nm, val, (size_t)vn, 0);	/* best effort */
+	}
+}
+
+/* A file moved out of an overlay upper keeps overlayfs' bookkeeping
+ * (origin, impure): drop it. */
+static void strip_overlay_xattrs(int dirfd, const char *name)
+{
+	char path[64 + NAME_MAX], names[8192];
+	ssize_t n;
+
+	snprintf(path, sizeof path, "/proc/self/fd/%d/%s", dirfd, name);
+	n = llistxattr(path, names, sizeof names);
+	for (ssize_t i = 0; n > 0 && i < n; i += (ssize_t)strlen(names + i) + 1)
+		if (overlay_xattr(names + i))
+			lremovexattr(path, names + i);
+}
+
+/* Owner, mode, xattrs, times of an open directory or file. */
+static int set_meta_fd(struct tree *t, int sfd, int dfd, const struct stat *sb, const char *rel)
+{
+	struct timespec ts[2] = { sb->st_atim, sb->st_mtim };
+	int r = 0;
+
+	/* chown before chmod (chown clears set-id bits), xattrs (capabilities)
+	 * after both, times last */
+	if (fchown(dfd, sb->st_uid, sb->st_gid) < 0 && errno != EPERM)
+		r = t_err(t, errno, rel, "cannot chown");
+	else if (fchmod(dfd, sb->st_mode & 07777) < 0)
+		r = t_err(t, errno, rel, "cannot chmod");
+	if (r < 0)
+		goto out;
+	copy_xattrs(sfd, dfd);
+	if (futimens(dfd, ts) < 0)
+		r = t_err(t, errno, rel, "cannot set times of");
+out:
+	return r;
+}
+
+static int copy_reg(struct tree *t, int sdir, int ddir, const char *name,
+		    const struct stat *sb, const char *rel)
+{
+	int in, out = -1, r = 0;
+	char buf[65536];
+	ssize_t n;
+
+	in = openat(sdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (in < 0) {
+		r = t_err(t, errno, rel, "cannot read the source of");
+		goto out;
+	}
+	out = openat(ddir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (out < 0) {
+		r = t_err(t, errno, rel, "cannot create");
+		goto out;
+	}
+	for (;;) {
+		ssize_t w = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
+
+		if (w > 0)
+			continue;
+		if (w == 0)
+			break;
+		if (errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP) {
+			r = t_err(t, errno, rel, "cannot write");
+			goto out;
+		}
+		while ((n = read(in, buf, sizeof buf)) > 0) {
+			for (ssize_t off = 0; off < n; ) {
+				ssize_t k = write(out, buf + off, (size_t)(n - off));
+
+				if (k < 0) {
+					r = t_err(t, errno, rel, "cannot write");
+					goto out;
+				}
+				off += k;
+			}
+		}
+		if (n < 0)
+			r = t_err(t, errno, rel, "cannot read the source of");
+		break;
+	}
+	if (r == 0)
+		r = set_meta_fd(t, in, out, sb, rel);
+out:
+	if (out >= 0)
+		close(out);
+	if (in >= 0)
+		close(in);
+	return r;
+}
+
+/* A symlink, device, fifo or socket, recreated. */
+static int copy_special(struct tree *t, int sfd, int dfd, const char *name,
+			const struct stat *sb, const char *rel)
+{
+	struct timespec ts[2] = { sb->st_atim, sb->st_mtim };
+	char target[PATH_MAX];
+
+	if (S_ISLNK(sb->st_mode)) {
+		ssize_t n = readlinkat(sfd, name, target, sizeof target - 1);
+
+		if (n < 0)
+			return t_err(t, errno, rel, "cannot read the link for");
+		target[n] = 0;
+		if (symlinkat(target, dfd, name) < 0)
+			return t_err(t, errno, rel, "cannot create");
+	} else if (mknodat(dfd, name, sb->st_mode, sb->st_rdev) < 0) {
+		return t_err(t, errno, rel, "cannot create");
+	}
+	if (fchownat(dfd, name, sb->st_uid, sb->st_gid, AT_SYMLINK_NOFOLLOW) < 0 && errno != EPERM)
+		return t_err(t, errno, rel, "cannot chown");
+	if (!S_ISLNK(sb->st_mode) && fchmodat(dfd, name, sb->st_mode & 07777, 0) < 0)
+		return t_err(t, errno, rel, "cannot chmod");
+	utimensat(dfd, name, ts, AT_SYMLINK_NOFOLLOW);
+	return 0;
+}
+
+static int apply_dir(struct tree *t, int sfd, int dfd, const char *rel);
+
+/* A directory of the source: merged into what is there, or replacing it when
+ * it is opaque or what is there is not a directory. */
+static int apply_subdir(struct tree *t, int sfd, int dfd, const char *name,
+			const struct stat *sb, bool exists, const struct stat *db,
+			const char *rel)
+{
+	int cs = -1, cd = -1, r = 0;
+	ssize_t vn;
+	char v[4];
+
+	cs = openat(sfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (cs < 0) {
+		r = t_err(t, errno, rel, "cannot read the source of");
+		goto out;
+	}
+	vn = fgetxattr(cs, OPAQUE_XATTR, v, sizeof v);
+	if (vn != 1)
+		vn = fgetxattr(cs, OPAQUE_XATTR_TRUSTED, v, sizeof v);
+	if (exists && t->mode == TREE_LINK && S_ISLNK(db->st_mode)) {
+		r = pkgimg_err(t->ctx, -PKGIMG_E_UNSAFE,
+			       "%s: [%s] refusing to write '%s/': it would be written through "
+			       "the symlink '%s/%s'", t->what, t->phase, rel, t->dst, rel);
+		goto out;
+	}
+	if (exists && (!S_ISDIR(db->st_mode) || (vn == 1 && v[0] == 'y'))) {
+		r = fs_rm_rf(t->ctx, dfd, name);
+		if (r < 0) {
+			r = pkgimg_err_wrap(t->ctx, r, "%s: [%s] %s", t->what, t->phase, rel);
+			goto out;
+		}
+		exists = false;
+	}
+	if (!exists && mkdirat(dfd, name, 0700) < 0) {
+		r = t_err(t, errno, rel, "cannot create");
+		goto out;
+	}
+	cd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (cd < 0) {
+		r = t_err(t, errno, rel, "cannot open");
+		goto out;
+	}
+	r = apply_dir(t, cs, cd, rel);
+	if (r == 0)	/* after the entries, so that the mtime sticks */
+		r = set_meta_fd(t, cs, cd, sb, rel);
+out:
+	if (cd >= 0)
+		close(cd);
+	if (cs >= 0)
+		close(cs);
+	return r;
+}
+
+static int apply_entry(struct tree *t, int sfd, int dfd, const char *name, const char *rel)
+{
+	struct stat sb, db;
+	bool exists;
+	int r = 0;
+
+	if (fstatat(sfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+		return t_err(t, errno, rel, "cannot read the source of");
+	exists = fstatat(dfd, name, &db, AT_SYMLINK_NOFOLLOW) == 0;
+	if (S_ISCHR(sb.st_mode) && sb.st_rdev == makedev(0, 0)) {
+		/* whiteout: delete what the layers below put here */
+		r = fs_rm_rf(t->ctx, dfd, name);
+		if (r < 0)
+			r = pkgimg_err_wrap(t->ctx, r, "%s: [%s] %s", t->what, t->phase, rel);
+		return r;
+	}
+	if (S_ISDIR(sb.st_mode))
+		return apply_subdir(t, sfd, dfd, name, &sb, exists, &db, rel);
+	if (exists && S_ISDIR(db.st_mode)) {
+		/* unpacking replaces an empty directory only; an overlay
+		 * upper replaces whatever is there */
+		r = t->mode == TREE_LINK
+			? (unlinkat(dfd, name, AT_REMOVEDIR) < 0 ? -errno : 0)
+			: fs_rm_rf(t->ctx, dfd, name);
+		if (r < 0)
+			return t->mode == TREE_LINK
+				? t_err(t, -r, rel, "cannot replace the directory")
+				: pkgimg_err_wrap(t->ctx, r, "%s: [%s] %s", t->what, t->phase, rel);
+	} else if (exists && t->mode != TREE_MOVE && unlinkat(dfd, name, 0) < 0) {
+		return t_err(t, errno, rel, "cannot replace");
+	}
+	switch (t->mode) {
+	case TREE_LINK:
+		if (linkat(sfd, name, dfd, name, 0) < 0)
+			r = t_err(t, errno, rel, "cannot link");
+		break;
+	case TREE_MOVE:
+		if (renameat(sfd, name, dfd, name) < 0)
+			r = t_err(t, errno, rel, "cannot move");
+		else if (S_ISREG(sb.st_mode))
+			strip_overlay_xattrs(dfd, name);
+		break;
+	case TREE_COPY:
+		r = S_ISREG(sb.st_mode) ? copy_reg(t, sfd, dfd, name, &sb, rel)
+					: copy_special(t, sfd, dfd, name, &sb, rel);
+		break;
+	}
+	return r;
+}
+
+static int apply_dir(struct tree *t, int sfd, int dfd, const char *rel)
+{
+	struct strv names = { 0 };
+	struct dirent *de;
+	DIR *d = NULL;
+	int fd, r = 0;
+
+	fd = dup(sfd);
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		r = t_err(t, errno, rel, "cannot list the source of");
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			strv_add(&names, de->d_name);
+	strv_sort(&names);
+	for (size_t i = 0; i < names.n && r == 0; i++) {
+		char *crel = *rel ? xasprintf("%s/%s", rel, names.v[i]) : xstrdup(names.v[i]);
+
+		r = apply_entry(t, sfd, dfd, names.v[i], crel);
+		free(crel);
+	}
+out:
+	if (d)
+		closedir(d);
+	strv_free(&names);
+	return r;
+}
+
+int tree_apply(struct pkgimg_ctx *ctx, int srcfd, int dstfd, enum tree_mode mode, int root_meta,
+	       const char *what, const char *phase, const char *dst)
+{
+	struct tree t = { ctx, mode, what, phase, dst };
+	struct stat sb;
+	int r;
+
+	r = apply_dir(&t, srcfd, dstfd, "");
+	if (r == 0 && root_meta) {
+		if (fstat(srcfd, &sb) < 0)
+			r = t_err(&t, errno, ".", "cannot read the source of");
+		else
+			r = set_meta_fd(&t, srcfd, dstfd, &sb, ".");
+	}
+	return r;
+}
