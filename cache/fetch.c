@@ -7,6 +7,7 @@
  * after their digest and size matched; index files go to dest.part.<pid> and
  * are renamed over dest. */
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -75,6 +76,93 @@ struct run {
 	bool any_started;
 	const char *cainfo, *capath;
 };
+
+/* Where Linux distributions keep the CA bundle (as curl and Go look). */
+static const char *const ca_files[] = {
+	"/etc/ssl/certs/ca-certificates.crt",			/* Debian, Ubuntu, Arch */
+	"/etc/pki/tls/certs/ca-bundle.crt",			/* Fedora, RHEL */
+	"/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",	/* RHEL 7 and later */
+	"/etc/ssl/ca-bundle.pem",				/* openSUSE */
+	"/etc/pki/tls/cacert.pem",				/* OpenELEC */
+	"/etc/ssl/cert.pem",					/* Alpine */
+	NULL
+};
+static const char *const ca_dirs[] = { "/etc/ssl/certs", "/etc/pki/tls/certs", NULL };
+
+static bool is_file(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static bool dir_has_entries(const char *p)
+{
+	DIR *d = opendir(p);
+	struct dirent *de;
+	bool any = false;
+
+	while (d && !any && (de = readdir(d)))
+		any = de->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return any;
+}
+
+/* The CA certificates HTTPS is verified with: --ca-bundle, SSL_CERT_FILE,
+ * SSL_CERT_DIR, else the first of the usual places that exists.  `url` is
+ * the first https URL, for the message when there are none. */
+static int find_ca(struct pkgimg_ctx *ctx, const char *url, const char **file, const char **dir)
+{
+	const char *f = ctx->ca_bundle, *d;
+	struct sbuf looked = SBUF_INIT;
+	int r;
+
+	*file = *dir = NULL;
+	if (f) {
+		if (!is_file(f))
+			return pkgimg_err(ctx, -PKGIMG_E_NOTFOUND, "--ca-bundle %s: [fetch] no such "
+					  "file; give a PEM file of CA certificates", f);
+		*file = f;
+		return 0;
+	}
+	f = getenv("SSL_CERT_FILE");
+	if (f && *f) {
+		if (!is_file(f))
+			return pkgimg_err(ctx, -PKGIMG_E_NOTFOUND, "SSL_CERT_FILE=%s: [fetch] no such "
+					  "file; point it at a PEM file of CA certificates, or unset it", f);
+		*file = f;
+		return 0;
+	}
+	d = getenv("SSL_CERT_DIR");
+	if (d && *d) {
+		if (!dir_has_entries(d))
+			return pkgimg_err(ctx, -PKGIMG_E_NOTFOUND, "SSL_CERT_DIR=%s: [fetch] no "
+					  "certificates there; point it at a directory of hashed CA "
+					  "certificates, or unset it", d);
+		*dir = d;
+		return 0;
+	}
+	for (int i = 0; ca_files[i]; i++) {
+		if (is_file(ca_files[i])) {
+			*file = ca_files[i];
+			return 0;
+		}
+		sbuf_addf(&looked, "%s%s", i ? ", " : "", ca_files[i]);
+	}
+	for (int i = 0; ca_dirs[i]; i++) {
+		if (dir_has_entries(ca_dirs[i])) {
+			*dir = ca_dirs[i];
+			return 0;
+		}
+		sbuf_addf(&looked, ", %s/", ca_dirs[i]);
+	}
+	r = pkgimg_err(ctx, -PKGIMG_E_NOTFOUND, "%s: [fetch] no CA certificates to verify HTTPS "
+		       "with (looked for %s); install the ca-certificates package, or give "
+		       "--ca-bundle FILE or SSL_CERT_FILE", url, looked.buf);
+	sbuf_free(&looked);
+	return r;
+}
 
 static int64_t now_ms(void)
 {
@@ -315,10 +403,11 @@ static int xfer_start(struct xfer *x)
 	curl_easy_setopt(x->easy, CURLOPT_CONNECTTIMEOUT, (long)FETCH_CONNECT_TIMEOUT_S);
 	curl_easy_setopt(x->easy, CURLOPT_LOW_SPEED_LIMIT, (long)FETCH_LOW_SPEED_BYTES);
 	curl_easy_setopt(x->easy, CURLOPT_LOW_SPEED_TIME, (long)FETCH_LOW_SPEED_TIME_S);
-	if (run->cainfo)
+	if (run->cainfo || run->capath) {
+		/* exactly what find_ca() chose, never libcurl's built-in default */
 		curl_easy_setopt(x->easy, CURLOPT_CAINFO, run->cainfo);
-	if (run->capath)
 		curl_easy_setopt(x->easy, CURLOPT_CAPATH, run->capath);
+	}
 	if (!x->artifact && !x->is_file && exists(it->dest)) {
 		char *etag, *lastmod;
 
@@ -545,7 +634,7 @@ static void xfer_done(struct xfer *x, CURLcode cc)
 			hint = "; check the network and proxy settings, or use --offline with a "
 			       "warm store";
 		else if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE)
-			hint = "; check the CA certificates (SSL_CERT_FILE)";
+			hint = "; check the CA certificates (--ca-bundle, SSL_CERT_FILE)";
 		xfer_set(x, -PKGIMG_E_NET, true, "%s: [fetch] %s%s%s", it->url,
 			 x->errbuf[0] ? x->errbuf : curl_easy_strerror(cc), after, hint);
 	}
@@ -650,14 +739,16 @@ int fetch_all(struct pkgimg_ctx *ctx, struct store *st, struct fetch_item *items
 	run.st = st;
 	run.n = n;
 	run.x = xcalloc((size_t)n, sizeof *run.x);
-	run.cainfo = getenv("SSL_CERT_FILE");
-	run.capath = getenv("SSL_CERT_DIR");
-	if (run.cainfo && !*run.cainfo)
-		run.cainfo = NULL;
-	if (run.capath && !*run.capath)
-		run.capath = NULL;
 	if (plan(&run, items) == 0)
 		goto results;
+	for (int i = 0; i < n; i++) {
+		if (run.x[i].state == X_PENDING && !strncasecmp(items[i].url, "https:", 6)) {
+			r = find_ca(ctx, items[i].url, &run.cainfo, &run.capath);
+			if (r < 0)
+				goto out;
+			break;
+		}
+	}
 	run.multi = curl_multi_init();
 	if (!run.multi) {
 		r = pkgimg_err(ctx, -ENOMEM, "[fetch] cannot set up libcurl");

@@ -50,6 +50,8 @@ static void usage(FILE *f)
 		"                else ~/.cache/pkgimg)\n"
 		"  --jobs N      parallel downloads (default 8)\n"
 		"  --offline     never use the network\n"
+		"  --ca-bundle FILE   CA certificates for HTTPS (default $SSL_CERT_FILE, else\n"
+		"                the system's bundle, e.g. /etc/ssl/certs/ca-certificates.crt)\n"
 		"  --json        print results as JSON\n"
 		"  -q, -v        quieter, more verbose\n"
 		"  --version\n");
@@ -164,6 +166,7 @@ int main(int argc, char **argv)
 		{ "store", required_argument, NULL, 's' },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "offline", no_argument, NULL, 'o' },
+		{ "ca-bundle", required_argument, NULL, 'C' },
 		{ "json", no_argument, NULL, 'J' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -203,6 +206,7 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'o': c.ctx.flags |= PKGIMG_F_OFFLINE; break;
+		case 'C': c.ctx.ca_bundle = optarg; break;
 		case 'J': c.ctx.flags |= PKGIMG_F_JSON; break;
 		case 'q': c.ctx.flags |= PKGIMG_F_QUIET; break;
 		case 'v': c.ctx.flags |= PKGIMG_F_VERBOSE; break;

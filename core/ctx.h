@@ -27,6 +27,7 @@ struct pkgimg_ctx {
 	int jobs;		/* parallel transfers / workers */
 	unsigned flags;		/* PKGIMG_F_* */
 	const char *arch;	/* Debian architecture of the target, "amd64" */
+	const char *ca_bundle;	/* --ca-bundle: CA certificates for HTTPS, or NULL */
 
 	char errmsg[8192];	/* the message of the last error */
 
