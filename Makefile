@@ -6,11 +6,17 @@ CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Werror -std=gnu11
 CPPFLAGS += -I. -D_GNU_SOURCE
 
-BUILD_PKGS := gcc make pkg-config libcurl4-openssl-dev libarchive-dev libssl-dev \
+# Static archives: libsolv, libcurl and libarchive are built from Debian's
+# source packages (deps/*.mk); the rest are Debian's own .a files.
+BUILD_PKGS := gcc make pkg-config libssl-dev libnghttp2-dev \
 	libzstd-dev libyaml-dev libjansson-dev liblzma-dev libbz2-dev zlib1g-dev
 TEST_PKGS  := gnupg dpkg-dev apt-utils python3 fakeroot file busybox-static xz-utils curl
 
 include deps/libsolv.mk
+include deps/curl.mk
+include deps/libarchive.mk
+DEP_STAMPS := $(LIBSOLV_STAMP) $(CURL_STAMP) $(LIBARCHIVE_STAMP)
+DEP_CFLAGS := $(LIBSOLV_CFLAGS) $(CURL_CFLAGS) $(LIBARCHIVE_CFLAGS)
 
 ENGINE_SRC := $(sort $(wildcard core/*.c cache/*.c solver/*.c installers/*.c runtime/*.c pyc/*.c))
 CLI_SRC    := $(sort $(wildcard cli/*.c))
@@ -19,10 +25,23 @@ CLI_OBJ    := $(CLI_SRC:%.c=build/obj/%.o)
 UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
 
-LIBS := $(LIBSOLV_LIBS) -lcurl -larchive -lyaml -ljansson -lssl -lcrypto \
-	-lzstd -llzma -lbz2 -lz -lpthread
+LIBS := $(LIBSOLV_LIBS) $(CURL_LIBS) $(LIBARCHIVE_LIBS) -lyaml -ljansson -lnghttp2 \
+	-lssl -lcrypto -lzstd -llzma -lbz2 -lz -lpthread
+# the binary that ships, and that every test runs: fully static
+STATIC_LDFLAGS := -static
 
-.PHONY: all deps check demo unit clean distclean
+# `make asan` (alias `make dev`): a dynamic build with AddressSanitizer and
+# UndefinedBehaviorSanitizer in build/asan/, for debugging; `make check` runs
+# the unit tests under it too.  nonnull-attribute is left out: with it GCC
+# sees a NULL format on the sanitizer's own error path and -Wformat-truncation
+# fails the build.
+ASAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize=nonnull-attribute -fno-sanitize-recover=undefined
+ASAN_ENGINE_OBJ := $(ENGINE_SRC:%.c=build/asan/obj/%.o)
+ASAN_CLI_OBJ    := $(CLI_SRC:%.c=build/asan/obj/%.o)
+ASAN_UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%)
+
+.PHONY: all deps check demo unit asan dev clean distclean
 all: pkgimg
 
 build/.build-deps: deps/ensure-packages.sh
@@ -30,33 +49,55 @@ build/.build-deps: deps/ensure-packages.sh
 	deps/ensure-packages.sh $(BUILD_PKGS)
 	@touch $@
 
-deps: build/.build-deps $(LIBSOLV_STAMP)
+deps: build/.build-deps $(DEP_STAMPS)
 
-$(LIBSOLV_STAMP): | build/.build-deps
+$(DEP_STAMPS): | build/.build-deps
 
-build/obj/%.o: %.c | build/.build-deps $(LIBSOLV_STAMP)
+build/obj/%.o: %.c | build/.build-deps $(DEP_STAMPS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(LIBSOLV_CFLAGS) $(CFLAGS) $(WARN) -MMD -MP -c $< -o $@
+	$(CC) $(CPPFLAGS) $(DEP_CFLAGS) $(CFLAGS) $(WARN) -MMD -MP -c $< -o $@
 
 build/libpkgimg.a: $(ENGINE_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-pkgimg: $(CLI_OBJ) build/libpkgimg.a
-	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) build/libpkgimg.a $(LIBS)
+# glibc warns that getaddrinfo & co. in a static binary want its NSS modules
+# at run time: since glibc 2.34 "files" and "dns" are built in, which is all
+# pkgimg uses (tests/integration/30-static-binary.sh proves it in a chroot).
+pkgimg: $(CLI_OBJ) build/libpkgimg.a $(DEP_STAMPS)
+	$(CC) $(CFLAGS) $(STATIC_LDFLAGS) -o $@ $(CLI_OBJ) build/libpkgimg.a $(LIBS) 2>build/link.log \
+		|| { cat build/link.log >&2; exit 1; }
+	@grep -v "statically linked applications requires at runtime\|: in function\|^collect2" build/link.log >&2 || true
 
-build/tests/%: tests/unit/%.c build/libpkgimg.a
+build/tests/%: tests/unit/%.c build/libpkgimg.a $(DEP_STAMPS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(LIBSOLV_CFLAGS) $(CFLAGS) $(WARN) -o $@ $< build/libpkgimg.a $(LIBS)
+	$(CC) $(CPPFLAGS) $(DEP_CFLAGS) $(CFLAGS) $(WARN) -o $@ $< build/libpkgimg.a $(LIBS)
 
 unit: $(UNIT_BIN)
+
+build/asan/obj/%.o: %.c | build/.build-deps $(DEP_STAMPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(DEP_CFLAGS) $(ASAN_CFLAGS) $(WARN) -MMD -MP -c $< -o $@
+
+build/asan/libpkgimg.a: $(ASAN_ENGINE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/asan/pkgimg: $(ASAN_CLI_OBJ) build/asan/libpkgimg.a $(DEP_STAMPS)
+	$(CC) $(ASAN_CFLAGS) -o $@ $(ASAN_CLI_OBJ) build/asan/libpkgimg.a $(LIBS)
+
+build/asan/tests/%: tests/unit/%.c build/asan/libpkgimg.a $(DEP_STAMPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(DEP_CFLAGS) $(ASAN_CFLAGS) $(WARN) -o $@ $< build/asan/libpkgimg.a $(LIBS)
+
+asan dev: build/asan/pkgimg $(ASAN_UNIT_BIN)
 
 build/.test-deps: deps/ensure-packages.sh
 	@mkdir -p build
 	deps/ensure-packages.sh $(TEST_PKGS)
 	@touch $@
 
-check: pkgimg unit build/.test-deps
+check: pkgimg unit asan build/.test-deps
 	tests/run.sh
 
 demo: pkgimg
@@ -64,9 +105,9 @@ demo: pkgimg
 	./pkgimg run demo-python -- python3 -c 'import sys; print("hello from python", sys.version.split()[0], "inside pkgimg image demo-python")'
 
 clean:
-	rm -rf build/obj build/tests build/libpkgimg.a pkgimg
+	rm -rf build/obj build/tests build/asan build/libpkgimg.a build/link.log pkgimg
 
 distclean:
 	rm -rf build pkgimg
 
--include $(ENGINE_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+-include $(ENGINE_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(ASAN_ENGINE_OBJ:.o=.d) $(ASAN_CLI_OBJ:.o=.d)

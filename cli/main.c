@@ -1,6 +1,7 @@
 /* pkgimg: global options, then one subcommand from the table. */
 #include <errno.h>
 #include <getopt.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,6 +179,11 @@ int main(int argc, char **argv)
 	int opt, rc = 2;
 	const char *e;
 
+	/* libarchive converts entry names through the locale's charset: UTF-8
+	 * keeps non-ASCII names (pax, zip) intact.  A static glibc loads C.UTF-8
+	 * from /usr/lib/locale; without it, plain C. */
+	if (!setlocale(LC_CTYPE, "C.UTF-8"))
+		setlocale(LC_CTYPE, "C");
 	memset(&c, 0, sizeof c);
 	pkgimg_ctx_init(&c.ctx);
 	c.ctx.progress = on_progress;

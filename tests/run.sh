@@ -15,9 +15,8 @@ rm -rf "$LOGDIR"; mkdir -p "$LOGDIR"
 pass=0 fail=0 skip=0
 filter=${1:-}
 
-run_one() {
-	local t=$1 name log rc p f s
-	name=$(basename "$t")
+run_one() {	# run_one EXECUTABLE [NAME]
+	local t=$1 name=${2:-$(basename "$1")} log rc p f s
 	[ -n "$filter" ] && [[ "$name" != *$filter* ]] && return
 	log="$LOGDIR/$name.log"
 	timeout 1800 "$t" >"$log" 2>&1
@@ -39,6 +38,9 @@ run_one() {
 }
 
 for t in build/tests/test_*; do [ -x "$t" ] && run_one "$t"; done
+# the same unit tests built with AddressSanitizer + UBSan (make asan)
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0} UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+for t in build/asan/tests/test_*; do [ -x "$t" ] && run_one "$t" "asan-$(basename "$t")"; done
 for t in tests/integration/*.sh; do [ -x "$t" ] && run_one "$t"; done
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]
