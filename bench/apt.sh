@@ -15,9 +15,10 @@ PKGS=(python3 build-essential git cmake libopenblas-dev)
 
 now() { date +%s.%N; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-timeit() {	# timeit CMD... -> seconds of the median run
+timeit() {	# timeit CMD... -> seconds of the median run ($PREP, if set, runs untimed before each)
 	local i t0 t1
 	for ((i = 0; i < RUNS; i++)); do
+		[ -z "${PREP:-}" ] || $PREP
 		t0=$(now)
 		"$@" >/dev/null 2>"$work/err" || { echo "bench: failed: $*" >&2; cat "$work/err" >&2; exit 1; }
 		t1=$(now)
@@ -66,14 +67,16 @@ mm >/dev/null 2>&1 || { echo "mmdebstrap failed:"; mm; }
 #  - the image on a base layer already in the store, as every image after the
 #    first one is built (the debian-slim layer is shared by all images): only
 #    the apt/python3 layer is built.
+# (the layers to rebuild are removed before each run, untimed, as mmdebstrap's
+# output is)
 pk_args=(--store "$store" install --apt apt --apt python3)
-pk_full() { rm -rf "$store/tags"; "$PKGIMG" "${pk_args[@]}" --force-build; }
-top=$("$PKGIMG" "${pk_args[@]}" 2>/dev/null)
-pk_top() { rm -rf "$store/layers/${top#sha256:}" "$store/tags"; "$PKGIMG" "${pk_args[@]}"; }
-pk_full >/dev/null 2>&1
+pk() { "$PKGIMG" "${pk_args[@]}"; }
+top=$(pk 2>/dev/null)
+drop_all() { rm -rf "$store/layers" "$store/tags"; }
+drop_top() { rm -rf "$store/layers/${top#sha256:}" "$store/tags"; }
 t_mm=$(timeit mm)
-t_full=$(timeit pk_full)
-t_top=$(timeit pk_top)
+t_full=$(PREP=drop_all timeit pk)
+t_top=$(PREP=drop_top timeit pk)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a / b }'; }
 printf 'mmdebstrap                         : %8.3f s\n' "$t_mm"
 printf 'pkgimg install, both layers built  : %8.3f s  ratio %6sx faster\n' "$t_full" "$(ratio "$t_mm" "$t_full")"
