@@ -90,6 +90,14 @@ if pk_failed_cleanly && err_has 'no CA certificates' && err_has 'ca-certificates
 else
 	fail "in the chroot: https without CA certificates fails saying so and how to fix it" "$(pk_detail)"
 fi
+# SSL_CERT_FILE naming a missing file is an error naming it (not a silent fallback)
+src "https://fixture-host.test:$HTTP_PORT/repo/"
+SSL_CERT_FILE=/no/such/ca.pem pk --store "$T/store-ssl" lock "${SRCARGS[@]/\/repo\/keyring.gpg/$KEYRING}" --apt hello-fixture -o "$T/s.lock"
+if pk_failed_cleanly && err_has 'SSL_CERT_FILE=/no/such/ca.pem' && err_has 'unset it'; then
+	ok "SSL_CERT_FILE naming a missing file fails naming it"
+else
+	fail "SSL_CERT_FILE naming a missing file fails naming it" "$(pk_detail)"
+fi
 # and --ca-bundle pointing at the host's bundle copied in gets past that point
 if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
 	cp /etc/ssl/certs/ca-certificates.crt "$C/ca.pem"
