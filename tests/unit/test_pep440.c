@@ -13,27 +13,7 @@
 #include "core/str.h"
 #include "solver/pep440.h"
 
-static int passed, failures;
-
-static void check(bool ok, const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void check(bool ok, const char *name, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ok) {
-		passed++;
-		printf("ok - %s\n", name);
-	} else {
-		failures++;
-		printf("not ok - %s\n# ", name);
-		va_start(ap, fmt);
-		vprintf(fmt, ap);
-		va_end(ap);
-		printf("\n");
-	}
-	fflush(stdout);
-}
+#include "tests/unit/check.h"
 
 static int cmp_sign(int c)
 {

@@ -14,47 +14,7 @@
 #include "solver/pep440.h"
 #include "solver/pep508.h"
 
-static int passed, failures;
-
-/* A test name on one line: control characters as \n, \t, \xHH. */
-static void print_escaped(const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '\n')
-			fputs("\\n", stdout);
-		else if (*s == '\t')
-			fputs("\\t", stdout);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\x%02x", (unsigned char)*s);
-		else
-			putchar(*s);
-	}
-}
-
-static void check(bool ok, const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void check(bool ok, const char *name, const char *fmt, ...)
-{
-	char detail[2048];
-	va_list ap;
-
-	if (ok)
-		passed++;
-	else
-		failures++;
-	printf("%s - ", ok ? "ok" : "not ok");
-	print_escaped(name);
-	printf("\n");
-	if (!ok) {
-		va_start(ap, fmt);
-		vsnprintf(detail, sizeof detail, fmt, ap);
-		va_end(ap);
-		printf("# ");
-		print_escaped(detail);
-		printf("\n");
-	}
-	fflush(stdout);
-}
+#include "tests/unit/check.h"
 
 static bool streq(const char *a, const char *b)
 {
