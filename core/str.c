@@ -68,6 +68,25 @@ char *xasprintf(const char *fmt, ...)
 	return s.buf;
 }
 
+bool blob_ieq_str(struct blob b, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (b.len != n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char x = b.ptr[i], y = s[i];
+
+		if (x >= 'A' && x <= 'Z')
+			x = (char)(x - 'A' + 'a');
+		if (y >= 'A' && y <= 'Z')
+			y = (char)(y - 'A' + 'a');
+		if (x != y)
+			return false;
+	}
+	return true;
+}
+
 bool blob_eq_str(struct blob b, const char *s)
 {
 	size_t n = strlen(s);
@@ -159,6 +178,25 @@ void sbuf_adds(struct sbuf *s, const char *str)
 void sbuf_addc(struct sbuf *s, char c)
 {
 	sbuf_add(s, &c, 1);
+}
+
+void sbuf_add_utf8(struct sbuf *s, uint32_t cp)
+{
+	if (cp < 0x80) {
+		sbuf_addc(s, (char)cp);
+	} else if (cp < 0x800) {
+		sbuf_addc(s, (char)(0xc0 | (cp >> 6)));
+		sbuf_addc(s, (char)(0x80 | (cp & 0x3f)));
+	} else if (cp < 0x10000) {
+		sbuf_addc(s, (char)(0xe0 | (cp >> 12)));
+		sbuf_addc(s, (char)(0x80 | ((cp >> 6) & 0x3f)));
+		sbuf_addc(s, (char)(0x80 | (cp & 0x3f)));
+	} else {
+		sbuf_addc(s, (char)(0xf0 | (cp >> 18)));
+		sbuf_addc(s, (char)(0x80 | ((cp >> 12) & 0x3f)));
+		sbuf_addc(s, (char)(0x80 | ((cp >> 6) & 0x3f)));
+		sbuf_addc(s, (char)(0x80 | (cp & 0x3f)));
+	}
 }
 
 void sbuf_addf(struct sbuf *s, const char *fmt, ...)

@@ -5,6 +5,7 @@
 #define PKGIMG_STR_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -19,6 +20,8 @@ struct blob {
 #define BLOB_ARG(b) (int)(b).len, (b).ptr
 
 bool blob_eq_str(struct blob b, const char *s);
+/* The same, ASCII letters compared without case. */
+bool blob_ieq_str(struct blob b, const char *s);
 struct blob blob_trim(struct blob b);
 /* Splits b at the first c: *head gets what comes before, b what comes after.
  * Returns false (head = all of b, b empty) when c does not occur. */
@@ -39,6 +42,9 @@ void sbuf_grow(struct sbuf *s, size_t extra);
 void sbuf_add(struct sbuf *s, const void *data, size_t len);
 void sbuf_adds(struct sbuf *s, const char *str);
 void sbuf_addc(struct sbuf *s, char c);
+/* Appends code point cp as UTF-8 (1 to 4 bytes; cp must be a valid
+ * Unicode scalar value, the caller decides what replaces the others). */
+void sbuf_add_utf8(struct sbuf *s, uint32_t cp);
 void sbuf_addf(struct sbuf *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void sbuf_reset(struct sbuf *s);

@@ -448,25 +448,6 @@ static size_t ident_at(const struct parser *p, size_t i)
 
 /* --- quoted strings ------------------------------------------------------- */
 
-static void add_utf8(struct sbuf *sb, uint32_t cp)
-{
-	if (cp < 0x80) {
-		sbuf_addc(sb, (char)cp);
-	} else if (cp < 0x800) {
-		sbuf_addc(sb, (char)(0xc0 | (cp >> 6)));
-		sbuf_addc(sb, (char)(0x80 | (cp & 0x3f)));
-	} else if (cp < 0x10000) {
-		sbuf_addc(sb, (char)(0xe0 | (cp >> 12)));
-		sbuf_addc(sb, (char)(0x80 | ((cp >> 6) & 0x3f)));
-		sbuf_addc(sb, (char)(0x80 | (cp & 0x3f)));
-	} else {
-		sbuf_addc(sb, (char)(0xf0 | (cp >> 18)));
-		sbuf_addc(sb, (char)(0x80 | ((cp >> 12) & 0x3f)));
-		sbuf_addc(sb, (char)(0x80 | ((cp >> 6) & 0x3f)));
-		sbuf_addc(sb, (char)(0x80 | (cp & 0x3f)));
-	}
-}
-
 /* Decodes the body of a Python string literal (ast.literal_eval).  Returns
  * NULL, with *why set, where Python would fail or the value cannot be a C
  * string. */
@@ -549,7 +530,7 @@ static char *decode_literal(struct blob b, const char **why)
 			*why = "a lone surrogate";
 			goto out;
 		}
-		add_utf8(&sb, cp);
+		sbuf_add_utf8(&sb, cp);
 	}
 	res = sbuf_detach(&sb);
 out:

@@ -1,0 +1,229 @@
+/* Core metadata headers (METADATA / PKG-INFO).  See pymeta.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/ctx.h"
+#include "core/error.h"
+#include "core/str.h"
+#include "solver/pep440.h"
+#include "solver/pep508.h"
+#include "solver/pymeta.h"
+
+static char lower(char c)
+{
+	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+}
+
+/* One line of data from *pos, without its "\n" and a "\r" before it. */
+static struct blob next_line(const char *data, size_t len, size_t *pos)
+{
+	const char *nl = memchr(data + *pos, '\n', len - *pos);
+	size_t end = nl ? (size_t)(nl - data) : len;
+	struct blob l = { data + *pos, end - *pos };
+
+	*pos = nl ? end + 1 : len;
+	if (l.len > 0 && l.ptr[l.len - 1] == '\r')
+		l.len--;
+	return l;
+}
+
+static bool is_wsp(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+void pymeta_free(struct pymeta *m)
+{
+	size_t i;
+
+	free(m->metadata_version);
+	free(m->name);
+	free(m->norm);
+	free(m->version);
+	pep440_version_free(&m->ver);
+	free(m->requires_python);
+	pep440_specset_free(&m->python_spec);
+	for (i = 0; i < m->nrequires; i++)
+		pep508_req_free(&m->requires[i]);
+	free(m->requires);
+	strv_free(&m->extras);
+	strv_free(&m->dynamic);
+	memset(m, 0, sizeof *m);
+}
+
+/* A single-use field: a second one is an error. */
+static int set_once(struct pkgimg_ctx *ctx, const char *what, size_t line, const char *field,
+		    char **slot, const char *value)
+{
+	if (*slot)
+		return pkgimg_err(ctx, -PKGIMG_E_PARSE,
+				  "%s: [metadata] line %zu: a second %s field", what, line, field);
+	*slot = xstrdup(value);
+	return 0;
+}
+
+/* Handles one unfolded field. */
+static int field(struct pkgimg_ctx *ctx, const char *what, size_t line, struct blob name,
+		 const char *value, struct pymeta *m)
+{
+	int r = 0;
+
+	if (blob_ieq_str(name, "Metadata-Version")) {
+		r = set_once(ctx, what, line, "Metadata-Version", &m->metadata_version, value);
+	} else if (blob_ieq_str(name, "Name")) {
+		r = set_once(ctx, what, line, "Name", &m->name, value);
+	} else if (blob_ieq_str(name, "Version")) {
+		if ((r = set_once(ctx, what, line, "Version", &m->version, value)) < 0)
+			return r;
+		r = pep440_parse(ctx, value, &m->ver);
+		if (r < 0)
+			return pkgimg_err_wrap(ctx, r, "%s: [metadata] line %zu: Version", what,
+					       line);
+	} else if (blob_ieq_str(name, "Requires-Python")) {
+		if ((r = set_once(ctx, what, line, "Requires-Python", &m->requires_python,
+				  value)) < 0)
+			return r;
+		r = pep440_spec_parse(ctx, value, &m->python_spec);
+		if (r < 0)
+			return pkgimg_err_wrap(ctx, r, "%s: [metadata] line %zu: Requires-Python",
+					       what, line);
+	} else if (blob_ieq_str(name, "Requires-Dist")) {
+		struct pep508_req req;
+		r = pep508_req_parse(ctx, value, &req);
+		if (r < 0)
+			return pkgimg_err_wrap(ctx, r, "%s: [metadata] line %zu: Requires-Dist",
+					       what, line);
+		m->requires = xrealloc(m->requires, (m->nrequires + 1) * sizeof *m->requires);
+		m->requires[m->nrequires++] = req;
+	} else if (blob_ieq_str(name, "Provides-Extra")) {
+		char *norm;
+		if (!*value)
+			return pkgimg_err(ctx, -PKGIMG_E_PARSE,
+					  "%s: [metadata] line %zu: empty Provides-Extra", what,
+					  line);
+		norm = pep503_normalize(value);
+		if (!pymeta_has_extra(m, norm))
+			strv_push(&m->extras, norm);
+		else
+			free(norm);
+	} else if (blob_ieq_str(name, "Dynamic")) {
+		char *d = xstrdup(value), *p;
+		for (p = d; *p; p++)
+			*p = lower(*p);
+		strv_push(&m->dynamic, d);
+	}
+	return r;
+}
+
+int pymeta_parse(struct pkgimg_ctx *ctx, const char *what, const char *data, size_t len,
+		 struct pymeta *out)
+{
+	struct pymeta m;
+	struct sbuf val = SBUF_INIT;
+	struct blob name = BLOB_NULL, l = BLOB_NULL;
+	size_t pos = 0, lineno = 0, field_line = 0;
+	int r = 0;
+
+	memset(&m, 0, sizeof m);
+	if (!data)
+		len = 0;
+	if (len && memchr(data, '\0', len)) {
+		r = pkgimg_err(ctx, -PKGIMG_E_PARSE, "%s: [metadata] contains a NUL byte", what);
+		goto out;
+	}
+	for (;;) {
+		bool end = pos >= len;
+		if (!end) {
+			l = next_line(data, len, &pos);
+			lineno++;
+			if (l.len > 0 && is_wsp(l.ptr[0])) {
+				if (!name.ptr) {
+					r = pkgimg_err(ctx, -PKGIMG_E_PARSE,
+						       "%s: [metadata] line %zu: a continuation "
+						       "line before any field", what, lineno);
+					goto out;
+				}
+				/* RFC 5322 unfolding: the line break goes, the
+				 * whitespace stays */
+				sbuf_add(&val, l.ptr, l.len);
+				continue;
+			}
+		}
+		if (name.ptr) {
+			struct blob v = blob_trim((struct blob){ val.buf ? val.buf : "", val.len });
+			char *value = blob_dup(v);
+			r = field(ctx, what, field_line, name, value, &m);
+			free(value);
+			if (r < 0)
+				goto out;
+			name = BLOB_NULL;
+		}
+		if (end || l.len == 0)
+			break;	/* the body (description) follows a blank line */
+		{
+			const char *colon = memchr(l.ptr, ':', l.len);
+			size_t i;
+			if (!colon || colon == l.ptr) {
+				r = pkgimg_err(ctx, -PKGIMG_E_PARSE,
+					       "%s: [metadata] line %zu: not a 'Field: value' header: "
+					       "'%.*s'", what, lineno, (int)(l.len > 80 ? 80 : l.len),
+					       l.ptr);
+				goto out;
+			}
+			name = (struct blob){ l.ptr, (size_t)(colon - l.ptr) };
+			for (i = 0; i < name.len; i++)
+				if ((unsigned char)name.ptr[i] <= ' ' ||
+				    (unsigned char)name.ptr[i] >= 0x7f) {
+					r = pkgimg_err(ctx, -PKGIMG_E_PARSE,
+						       "%s: [metadata] line %zu: bad field name '"
+						       BLOB_FMT "'", what, lineno, BLOB_ARG(name));
+					goto out;
+				}
+			field_line = lineno;
+			sbuf_reset(&val);
+			sbuf_add(&val, colon + 1, l.len - name.len - 1);
+		}
+	}
+	if (!m.name || !*m.name || !m.version) {
+		r = pkgimg_err(ctx, -PKGIMG_E_PARSE, "%s: [metadata] no %s field in the headers",
+			       what, (!m.name || !*m.name) ? "Name" : "Version");
+		goto out;
+	}
+	m.norm = pep503_normalize(m.name);
+	*out = m;
+	memset(&m, 0, sizeof m);
+out:
+	sbuf_free(&val);
+	pymeta_free(&m);
+	return r;
+}
+
+bool pymeta_has_extra(const struct pymeta *m, const char *extra)
+{
+	char *norm = pep503_normalize(extra);
+	size_t i;
+	bool found = false;
+
+	for (i = 0; i < m->extras.n && !found; i++)
+		found = strcmp(m->extras.v[i], norm) == 0;
+	free(norm);
+	return found;
+}
+
+int pymeta_deps_for(const struct pymeta *m, const struct pep508_env *env,
+		    const char *const *extras, const struct pep508_req ***out)
+{
+	const struct pep508_req **v = xcalloc(m->nrequires + 1, sizeof *v);
+	size_t i, j, n = 0;
+
+	for (i = 0; i < m->nrequires; i++) {
+		const struct pep508_req *r = &m->requires[i];
+		bool take = pep508_marker_eval(r->marker, env, "") == 1;
+		for (j = 0; !take && extras && extras[j]; j++)
+			take = pep508_marker_eval(r->marker, env, extras[j]) == 1;
+		if (take)
+			v[n++] = r;
+	}
+	*out = v;
+	return (int)n;
+}
