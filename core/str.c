@@ -74,16 +74,9 @@ bool blob_ieq_str(struct blob b, const char *s)
 
 	if (b.len != n)
 		return false;
-	for (size_t i = 0; i < n; i++) {
-		char x = b.ptr[i], y = s[i];
-
-		if (x >= 'A' && x <= 'Z')
-			x = (char)(x - 'A' + 'a');
-		if (y >= 'A' && y <= 'Z')
-			y = (char)(y - 'A' + 'a');
-		if (x != y)
+	for (size_t i = 0; i < n; i++)
+		if (ascii_lower(b.ptr[i]) != ascii_lower(s[i]))
 			return false;
-	}
 	return true;
 }
 

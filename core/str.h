@@ -9,6 +9,37 @@
 #include <stddef.h>
 #include <string.h>
 
+/* ASCII character classes, the same whatever the locale (<ctype.h> is not:
+ * the CLI sets LC_CTYPE, and package metadata is ASCII by its specs). */
+static inline char ascii_lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+static inline bool ascii_isdigit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static inline bool ascii_isalpha(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static inline bool ascii_isalnum(char c)
+{
+	return ascii_isdigit(c) || ascii_isalpha(c);
+}
+
+/* The value of a hex digit (either case), or -1. */
+static inline int ascii_hexval(char c)
+{
+	if (ascii_isdigit(c))
+		return c - '0';
+	c = ascii_lower(c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
 struct blob {
 	const char *ptr;
 	size_t len;

@@ -53,25 +53,9 @@ static bool is_ws(char c)
 	return u == ' ' || (u >= '\t' && u <= '\r') || (u >= 0x1c && u <= 0x1f);
 }
 
-static bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
 static bool is_sep(char c)
 {
 	return c == '.' || c == '-' || c == '_';
-}
-
-static char lower(char c)
-{
-	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
-
-static bool is_alnum(char c)
-{
-	c = lower(c);
-	return is_digit(c) || (c >= 'a' && c <= 'z');
 }
 
 /* Not blob_trim(): Python's str.strip() (which packaging uses) also strips
@@ -96,7 +80,7 @@ static size_t match_label(const char *p, const char *end, const struct label *ta
 		n = strlen(tab->word);
 		if ((size_t)(end - p) < n)
 			continue;
-		for (i = 0; i < n && lower(p[i]) == tab->word[i]; i++)
+		for (i = 0; i < n && ascii_lower(p[i]) == tab->word[i]; i++)
 			;
 		if (i == n) {
 			*value = tab->value;
@@ -113,10 +97,10 @@ static int read_num(const char **pp, const char *end, uint64_t *out, char **why)
 	uint64_t v = 0;
 	unsigned d;
 
-	while (p < end && is_digit(*p)) {
+	while (p < end && ascii_isdigit(*p)) {
 		d = (unsigned)(*p - '0');
 		if (v > (UINT64_MAX - d) / 10) {
-			while (p < end && is_digit(*p))
+			while (p < end && ascii_isdigit(*p))
 				p++;
 			*why = xasprintf("number '%.*s' is too large (the limit is %" PRIu64 ")",
 					 (int)(p - *pp), *pp, UINT64_MAX);
@@ -147,7 +131,7 @@ static int read_labelled(const char **pp, const char *end, const struct label *t
 	if (p < end && is_sep(*p))
 		p++;
 	*num = 0;
-	if (p < end && is_digit(*p) && read_num(&p, end, num, why) < 0)
+	if (p < end && ascii_isdigit(*p) && read_num(&p, end, num, why) < 0)
 		return -1;
 	*found = true;
 	*pp = p;
@@ -166,8 +150,8 @@ static int read_local(const char **pp, const char *end, char **out, char **why)
 	for (;;) {
 		seg = p;
 		digits = true;
-		while (p < end && is_alnum(*p)) {
-			digits = digits && is_digit(*p);
+		while (p < end && ascii_isalnum(*p)) {
+			digits = digits && ascii_isdigit(*p);
 			p++;
 		}
 		if (p == seg) {
@@ -184,7 +168,7 @@ static int read_local(const char **pp, const char *end, char **out, char **why)
 			sbuf_add(&sb, seg, (size_t)(p - seg));
 		} else {
 			for (; seg < p; seg++)
-				sbuf_addc(&sb, lower(*seg));
+				sbuf_addc(&sb, ascii_lower(*seg));
 		}
 		if (p < end && is_sep(*p)) {
 			p++;
@@ -220,7 +204,7 @@ static int parse_version(struct blob s, struct pep440_version *out, char **why)
 	if (*p == 'v' || *p == 'V')
 		p++;
 	/* epoch */
-	for (q = p; q < end && is_digit(*q); q++)
+	for (q = p; q < end && ascii_isdigit(*q); q++)
 		;
 	if (q > p && q < end && *q == '!') {
 		if (read_num(&p, end, &v.epoch, why) < 0)
@@ -228,7 +212,7 @@ static int parse_version(struct blob s, struct pep440_version *out, char **why)
 		p++;
 	}
 	/* release */
-	if (p == end || !is_digit(*p)) {
+	if (p == end || !ascii_isdigit(*p)) {
 		*why = xasprintf("expected a release number at '%.*s' "
 				 "(a version looks like [N!]N[.N...][{a|b|rc}N][.postN][.devN][+local])",
 				 (int)(end - p), p);
@@ -242,7 +226,7 @@ static int parse_version(struct blob s, struct pep440_version *out, char **why)
 			v.release = xrealloc(v.release, cap * sizeof *v.release);
 		}
 		v.release[v.nrelease++] = num;
-		if (end - p >= 2 && *p == '.' && is_digit(p[1])) {
+		if (end - p >= 2 && *p == '.' && ascii_isdigit(p[1])) {
 			p++;
 			continue;
 		}
@@ -254,7 +238,7 @@ static int parse_version(struct blob s, struct pep440_version *out, char **why)
 	if (found)
 		v.pre = (enum pep440_pre)value;
 	/* post-release: "-N" or [sep](post|rev|r)[sep][N] */
-	if (end - p >= 2 && *p == '-' && is_digit(p[1])) {
+	if (end - p >= 2 && *p == '-' && ascii_isdigit(p[1])) {
 		p++;
 		if (read_num(&p, end, &v.post, why) < 0)
 			goto out;
@@ -428,7 +412,7 @@ static bool all_digits(const char *s, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (!is_digit(s[i]))
+		if (!ascii_isdigit(s[i]))
 			return false;
 	return true;
 }

@@ -24,23 +24,6 @@
 
 /* --- characters ----------------------------------------------------------- */
 
-static bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static char lower(char c)
-{
-	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
-
-static bool is_alnum(char c)
-{
-	char l = lower(c);
-
-	return is_digit(c) || (l >= 'a' && l <= 'z');
-}
-
 static bool is_sep(char c)
 {
 	return c == '-' || c == '_' || c == '.';
@@ -50,7 +33,7 @@ static bool is_sep(char c)
  * every non-ASCII character. */
 static bool is_word(char c)
 {
-	return is_alnum(c) || c == '_' || (unsigned char)c >= 0x80;
+	return ascii_isalnum(c) || c == '_' || (unsigned char)c >= 0x80;
 }
 
 /* Python's \s and str.isspace() on ASCII. */
@@ -59,18 +42,6 @@ static bool is_pyspace(char c)
 	unsigned char u = (unsigned char)c;
 
 	return u == ' ' || (u >= '\t' && u <= '\r') || (u >= 0x1c && u <= 0x1f);
-}
-
-static bool is_hex(char c)
-{
-	char l = lower(c);
-
-	return is_digit(c) || (l >= 'a' && l <= 'f');
-}
-
-static unsigned hex_value(char c)
-{
-	return is_digit(c) ? (unsigned)(c - '0') : (unsigned)(lower(c) - 'a' + 10);
 }
 
 /* --- names ---------------------------------------------------------------- */
@@ -86,7 +57,7 @@ char *pep503_normalize(const char *name)
 				p++;
 			sbuf_addc(&sb, '-');
 		} else {
-			sbuf_addc(&sb, lower(*p));
+			sbuf_addc(&sb, ascii_lower(*p));
 		}
 	}
 	return sbuf_detach(&sb);
@@ -96,10 +67,10 @@ bool pep508_name_valid(const char *name)
 {
 	size_t i, n = strlen(name);
 
-	if (!n || !is_alnum(name[0]) || !is_alnum(name[n - 1]))
+	if (!n || !ascii_isalnum(name[0]) || !ascii_isalnum(name[n - 1]))
 		return false;
 	for (i = 1; i + 1 < n; i++)
-		if (!is_alnum(name[i]) && !is_sep(name[i]))
+		if (!ascii_isalnum(name[i]) && !is_sep(name[i]))
 			return false;
 	return true;
 }
@@ -437,9 +408,9 @@ static size_t ident_at(const struct parser *p, size_t i)
 {
 	size_t n = 1;
 
-	if (!is_alnum(peek(p, i)) || !boundary(p, i))
+	if (!ascii_isalnum(peek(p, i)) || !boundary(p, i))
 		return 0;
-	while (i + n < p->len && (is_alnum(p->s[i + n]) || is_sep(p->s[i + n])))
+	while (i + n < p->len && (ascii_isalnum(p->s[i + n]) || is_sep(p->s[i + n])))
 		n++;
 	while (n && !boundary(p, i + n))	/* the regex backtracks to a \b */
 		n--;
@@ -497,11 +468,11 @@ static char *decode_literal(struct blob b, const char **why)
 		case 'x': case 'u': case 'U':
 			ndig = e == 'x' ? 2 : e == 'u' ? 4 : 8;
 			for (cp = 0, k = 0; k < ndig; k++) {
-				if (i + 1 + k >= b.len || !is_hex(b.ptr[i + 1 + k])) {
+				if (i + 1 + k >= b.len || ascii_hexval(b.ptr[i + 1 + k]) < 0) {
 					*why = "a truncated \\x, \\u or \\U escape";
 					goto out;
 				}
-				cp = cp * 16 + hex_value(b.ptr[i + 1 + k]);
+				cp = cp * 16 + (uint32_t)ascii_hexval(b.ptr[i + 1 + k]);
 				if (cp > 0x10ffff) {
 					*why = "a \\U escape past U+10FFFF";
 					goto out;
@@ -976,9 +947,9 @@ static size_t spec_token_at(const struct parser *p, size_t i)
 		goto out;
 	}
 	/* a version starts with a digit or 'v'; pep440_spec_parse checks the rest */
-	if (!is_digit(peek(p, j)) && lower(peek(p, j)) != 'v')
+	if (!ascii_isdigit(peek(p, j)) && ascii_lower(peek(p, j)) != 'v')
 		goto out;
-	while (j < p->len && (is_alnum(p->s[j]) || is_sep(p->s[j]) || p->s[j] == '!' ||
+	while (j < p->len && (ascii_isalnum(p->s[j]) || is_sep(p->s[j]) || p->s[j] == '!' ||
 			      p->s[j] == '+' || p->s[j] == '*'))
 		j++;
 	len = j - i;

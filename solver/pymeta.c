@@ -9,11 +9,6 @@
 #include "solver/pep508.h"
 #include "solver/pymeta.h"
 
-static char lower(char c)
-{
-	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-}
-
 /* One line of data from *pos, without its "\n" and a "\r" before it. */
 static struct blob next_line(const char *data, size_t len, size_t *pos)
 {
@@ -109,7 +104,7 @@ static int field(struct pkgimg_ctx *ctx, const char *what, size_t line, struct b
 	} else if (blob_ieq_str(name, "Dynamic")) {
 		char *d = xstrdup(value), *p;
 		for (p = d; *p; p++)
-			*p = lower(*p);
+			*p = ascii_lower(*p);
 		strv_push(&m->dynamic, d);
 	}
 	return r;

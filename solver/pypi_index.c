@@ -18,21 +18,6 @@
 /* Attributes kept from one tag; more are ignored. */
 #define HTML_MAX_ATTRS 32
 
-static char lower(char c)
-{
-	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-}
-
-static bool is_alpha(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
 static bool is_html_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
@@ -41,17 +26,6 @@ static bool is_html_space(char c)
 static bool is_ctl(unsigned char c)
 {
 	return c < 0x20 || c == 0x7f;
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 static bool ends_with_ci(const char *s, const char *suffix)
@@ -119,23 +93,23 @@ static int hashes_add(struct pkgimg_ctx *ctx, struct pypi_hashes *h, struct blob
 				  page, file, what, BLOB_ARG(algo));
 	for (i = 0; i < algo.len; i++) {
 		char c = algo.ptr[i];
-		if (!is_alpha(c) && !is_digit(c) && c != '_' && c != '-')
+		if (!ascii_isalpha(c) && !ascii_isdigit(c) && c != '_' && c != '-')
 			return pkgimg_err(ctx, -PKGIMG_E_PARSE,
 					  "%s: [index] %s: %s: bad hash algorithm name '" BLOB_FMT
 					  "'", page, file, what, BLOB_ARG(algo));
 	}
 	a = xstrndup(algo.ptr, algo.len);
 	for (i = 0; a[i]; i++)
-		a[i] = lower(a[i]);
+		a[i] = ascii_lower(a[i]);
 	x = xstrndup(hex.ptr, hex.len);
 	for (i = 0; i < hex.len; i++) {
-		if (hexval(x[i]) < 0) {
+		if (ascii_hexval(x[i]) < 0) {
 			r = pkgimg_err(ctx, -PKGIMG_E_PARSE,
 				       "%s: [index] %s: %s: %s digest is not hexadecimal",
 				       page, file, what, a);
 			goto out;
 		}
-		x[i] = lower(x[i]);
+		x[i] = ascii_lower(x[i]);
 	}
 	want = known_hexlen(a);
 	if (hex.len == 0 || (want && hex.len != want)) {
@@ -168,10 +142,10 @@ static bool scheme_valid(struct blob s)
 {
 	size_t i;
 
-	if (s.len == 0 || !is_alpha(s.ptr[0]))
+	if (s.len == 0 || !ascii_isalpha(s.ptr[0]))
 		return false;
 	for (i = 1; i < s.len; i++)
-		if (!is_alpha(s.ptr[i]) && !is_digit(s.ptr[i]) && s.ptr[i] != '+' &&
+		if (!ascii_isalpha(s.ptr[i]) && !ascii_isdigit(s.ptr[i]) && s.ptr[i] != '+' &&
 		    s.ptr[i] != '-' && s.ptr[i] != '.')
 			return false;
 	return true;
@@ -278,7 +252,7 @@ int pypi_url_resolve(struct pkgimg_ctx *ctx, const char *base, const char *ref, 
 				  "cannot resolve URL '%s' against '%s': the base is not an "
 				  "absolute URL", ref, base);
 	for (i = 0; i < (r.has_scheme ? r.scheme : b.scheme).len; i++)
-		sbuf_addc(&sb, lower((r.has_scheme ? r.scheme : b.scheme).ptr[i]));
+		sbuf_addc(&sb, ascii_lower((r.has_scheme ? r.scheme : b.scheme).ptr[i]));
 	sbuf_addc(&sb, ':');
 	if (r.has_scheme || r.has_auth) {
 		if (r.has_auth) {
@@ -372,9 +346,9 @@ static char *url_basename(const char *url, size_t *len)
 	sbuf_add(&sb, "", 0);	/* NUL-terminated even when empty */
 	for (i = k; i < u.path.len; i++) {
 		char c = u.path.ptr[i];
-		if (c == '%' && i + 2 < u.path.len && hexval(u.path.ptr[i + 1]) >= 0 && hexval(u.path.ptr[i + 2]) >= 0) {
-			sbuf_addc(&sb, (char)(hexval(u.path.ptr[i + 1]) * 16 +
-					      hexval(u.path.ptr[i + 2])));
+		if (c == '%' && i + 2 < u.path.len && ascii_hexval(u.path.ptr[i + 1]) >= 0 && ascii_hexval(u.path.ptr[i + 2]) >= 0) {
+			sbuf_addc(&sb, (char)(ascii_hexval(u.path.ptr[i + 1]) * 16 +
+					      ascii_hexval(u.path.ptr[i + 2])));
 			i += 2;
 		} else {
 			sbuf_addc(&sb, c);
@@ -426,7 +400,7 @@ static size_t decode_ref(struct sbuf *sb, const char *s, size_t len)
 		bool hex = (s[2] == 'x' || s[2] == 'X'), any = false;
 		i = hex ? 3 : 2;
 		for (; i < len; i++) {
-			int d = hex ? hexval(s[i]) : (is_digit(s[i]) ? s[i] - '0' : -1);
+			int d = hex ? ascii_hexval(s[i]) : (ascii_isdigit(s[i]) ? s[i] - '0' : -1);
 			if (d < 0)
 				break;
 			any = true;
@@ -556,7 +530,7 @@ static int file_classify(struct page_state *st, struct pypi_file *f)
 		if (stem[k] != '-')
 			continue;
 		if (!st->project) {
-			if (!is_digit(stem[k + 1]))
+			if (!ascii_isdigit(stem[k + 1]))
 				continue;
 		}
 		name = xstrndup(stem, k);
@@ -630,7 +604,7 @@ static int file_set_url(struct page_state *st, struct pypi_file *f, const char *
 				char k[33];
 				size_t j;
 				for (j = 0; j < key.len; j++)
-					k[j] = lower(key.ptr[j]);
+					k[j] = ascii_lower(key.ptr[j]);
 				k[key.len] = '\0';
 				if (!known_hexlen(k))
 					continue;
@@ -655,10 +629,10 @@ static int api_version_check(struct page_state *st, const char *v, struct pypi_p
 	unsigned long major, minor;
 	char *end;
 
-	if (!is_digit(v[0]))
+	if (!ascii_isdigit(v[0]))
 		goto bad;
 	major = strtoul(v, &end, 10);
-	if (*end != '.' || !is_digit(end[1]))
+	if (*end != '.' || !ascii_isdigit(end[1]))
 		goto bad;
 	minor = strtoul(end + 1, &end, 10);
 	if (*end != '\0' || major > 1000000 || minor > 1000000)
@@ -1099,7 +1073,7 @@ static int parse_html(struct page_state *st, const char *s, size_t len, struct p
 			continue;
 		}
 		if (len - i >= 2 && (s[i + 1] == '!' || s[i + 1] == '?' ||
-				     (s[i + 1] == '/' && len - i >= 3 && is_alpha(s[i + 2])))) {
+				     (s[i + 1] == '/' && len - i >= 3 && ascii_isalpha(s[i + 2])))) {
 			/* doctype, CDATA, processing instruction, end tag */
 			end = memchr(s + i, '>', len - i);
 			if (!end) {
@@ -1111,7 +1085,7 @@ static int parse_html(struct page_state *st, const char *s, size_t len, struct p
 			i = (size_t)(end - s) + 1;
 			continue;
 		}
-		if (len - i < 2 || !is_alpha(s[i + 1])) {
+		if (len - i < 2 || !ascii_isalpha(s[i + 1])) {
 			i++;	/* a literal '<' */
 			continue;
 		}

@@ -95,16 +95,6 @@ static bool is_space(char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
-static bool is_hex(char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-static char lower(char c)
-{
-	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-}
-
 static int line_err(struct rf_state *st, const struct rf_file *f, size_t line,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static int line_err(struct rf_state *st, const struct rf_file *f, size_t line,
@@ -399,14 +389,14 @@ static int add_hash(struct rf_state *st, const struct rf_file *f, size_t line,
 				"sha256, sha384 or sha512", value, (int)alen, value);
 	n = strlen(hex);
 	for (i = 0; i < n; i++)
-		if (!is_hex(hex[i]))
+		if (ascii_hexval(hex[i]) < 0)
 			break;
 	if (i < n || n != algos[k].hexlen)
 		return line_err(st, f, line, "--hash=%s: a %s digest is %zu hex digits", value,
 				algos[k].name, algos[k].hexlen);
 	h = xasprintf("%s:%s", algos[k].name, hex);
 	for (i = alen + 1; h[i]; i++)
-		h[i] = lower(h[i]);
+		h[i] = ascii_lower(h[i]);
 	for (i = 0; i < hashes->n; i++)
 		if (!strcmp(hashes->v[i], h)) {
 			free(h);

@@ -18,26 +18,11 @@
  * a later major (_LAST_GLIBC_MINOR's default). */
 #define GLIBC_LAST_MINOR_GUESS 50
 
-static char lower(char c)
-{
-	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-}
-
-static bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static bool is_alnum(char c)
-{
-	return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
 /* --- the tag list and its index ------------------------------------------ */
 
 static uint64_t fnv_step(uint64_t h, char c)
 {
-	return (h ^ (unsigned char)lower(c)) * 0x100000001b3ull;
+	return (h ^ (unsigned char)ascii_lower(c)) * 0x100000001b3ull;
 }
 
 static uint64_t fnv_str(uint64_t h, const char *s)
@@ -64,7 +49,7 @@ static bool eat_part(const char **s, const char *part, char end)
 	const char *p = *s;
 
 	for (; *part; part++, p++)
-		if (*p != lower(*part))
+		if (*p != ascii_lower(*part))
 			return false;
 	if (*p != end)
 		return false;
@@ -210,7 +195,7 @@ static int check_target(struct pkgimg_ctx *ctx, const struct wheel_target *t)
 	if (!t->arch || !*t->arch)
 		return pkgimg_err(ctx, -PKGIMG_E_USAGE, "[wheel tags] no target architecture given");
 	for (p = t->arch; *p; p++)
-		if (!(is_digit(*p) || (*p >= 'a' && *p <= 'z') || *p == '_'))
+		if (!(ascii_isdigit(*p) || (*p >= 'a' && *p <= 'z') || *p == '_'))
 			return pkgimg_err(ctx, -PKGIMG_E_USAGE,
 					  "architecture '%s': [wheel tags] not a platform tag word "
 					  "(lowercase letters, digits, '_'): use e.g. 'x86_64'",
@@ -357,7 +342,7 @@ static int parse_tagset(struct pkgimg_ctx *ctx, const char *filename, const char
 					  "'%s': [wheel name] empty %s tag in '" BLOB_FMT "'",
 					  filename, what, BLOB_ARG(whole));
 		for (i = 0; i < part.len; i++)
-			if (!is_alnum(part.ptr[i]) && part.ptr[i] != '_')
+			if (!ascii_isalnum(part.ptr[i]) && part.ptr[i] != '_')
 				return pkgimg_err(ctx, -PKGIMG_E_PARSE,
 						  "'%s': [wheel name] %s tag '" BLOB_FMT "' may hold "
 						  "only letters, digits and '_'",
@@ -368,7 +353,7 @@ static int parse_tagset(struct pkgimg_ctx *ctx, const char *filename, const char
 					  WHEEL_MAX_TAGSET, what);
 		s = blob_dup(part);
 		for (i = 0; s[i]; i++)
-			s[i] = lower(s[i]);
+			s[i] = ascii_lower(s[i]);
 		strv_push(set, s);
 		if (!more)
 			return 0;
@@ -381,11 +366,11 @@ static int parse_build(struct pkgimg_ctx *ctx, const char *filename, struct blob
 	unsigned long long n = 0;
 	size_t i;
 
-	if (!b.len || !is_digit(b.ptr[0]))
+	if (!b.len || !ascii_isdigit(b.ptr[0]))
 		return pkgimg_err(ctx, -PKGIMG_E_PARSE,
 				  "'%s': [wheel name] build tag '" BLOB_FMT "' does not start "
 				  "with a digit", filename, BLOB_ARG(b));
-	for (i = 0; i < b.len && is_digit(b.ptr[i]); i++) {
+	for (i = 0; i < b.len && ascii_isdigit(b.ptr[i]); i++) {
 		unsigned d = (unsigned)(b.ptr[i] - '0');
 
 		if (n > (ULLONG_MAX - d) / 10)
@@ -436,7 +421,7 @@ int wheel_filename_parse(struct pkgimg_ctx *ctx, const char *filename, struct wh
 	for (i = 0; i < parts[0].len; i++) {
 		char c = parts[0].ptr[i];
 
-		if ((!is_alnum(c) && c != '_' && c != '.') ||
+		if ((!ascii_isalnum(c) && c != '_' && c != '.') ||
 		    (c == '_' && i + 1 < parts[0].len && parts[0].ptr[i + 1] == '_')) {
 			r = pkgimg_err(ctx, -PKGIMG_E_PARSE,
 				       "'%s': [wheel name] invalid project name '" BLOB_FMT "'",
