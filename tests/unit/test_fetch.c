@@ -27,6 +27,7 @@
 #include "core/fs.h"
 #include "core/hash.h"
 #include "core/str.h"
+#include "tests/unit/check.h"
 
 #define NHITS 64
 #define BIG_LEN (256 * 1024)
@@ -44,7 +45,6 @@ struct shared {
 static struct shared *sh;
 static int port;
 static pid_t server_pid;
-static int failures;
 static char *big;
 
 /* ---- the server ------------------------------------------------------- */
@@ -258,25 +258,6 @@ static void server_stop(void)
 }
 
 /* ---- helpers ---------------------------------------------------------- */
-
-static void check(bool ok, const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void check(bool ok, const char *name, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ok) {
-		printf("ok - %s\n", name);
-	} else {
-		failures++;
-		printf("not ok - %s\n# ", name);
-		va_start(ap, fmt);
-		vprintf(fmt, ap);
-		va_end(ap);
-		printf("\n");
-	}
-	fflush(stdout);
-}
 
 static char *url(const char *path)
 {

@@ -23,28 +23,9 @@
 #include "core/ctx.h"
 #include "core/fs.h"
 #include "core/str.h"
+#include "tests/unit/check.h"
 
-static int failures;
 static char work[] = "/tmp/pkgimg-test-store-XXXXXX";
-
-static void check(bool ok, const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void check(bool ok, const char *name, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ok) {
-		printf("ok - %s\n", name);
-	} else {
-		failures++;
-		printf("not ok - %s\n# ", name);
-		va_start(ap, fmt);
-		vprintf(fmt, ap);
-		va_end(ap);
-		printf("\n");
-	}
-	fflush(stdout);
-}
 
 /* "sha256:" + 64 hex made from a short hex prefix, padded with c. */
 static const char *mkkey(char buf[STORE_KEY_MAX], const char *prefix, char c)

@@ -18,28 +18,9 @@
 #include "core/fs.h"
 #include "core/str.h"
 #include "core/tree.h"
+#include "tests/unit/check.h"
 
-static int failures;
 static char work[] = "/var/tmp/pkgimg-test-tree-XXXXXX";
-
-static void check(bool ok, const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void check(bool ok, const char *name, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ok) {
-		printf("ok - %s\n", name);
-	} else {
-		failures++;
-		printf("not ok - %s\n# ", name);
-		va_start(ap, fmt);
-		vprintf(fmt, ap);
-		va_end(ap);
-		printf("\n");
-	}
-	fflush(stdout);
-}
 
 static char *P(const char *rel)
 {
