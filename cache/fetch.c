@@ -164,14 +164,6 @@ static int find_ca(struct pkgimg_ctx *ctx, const char *url, const char **file, c
 	return r;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static bool is_hex64(const char *s)
 {
 	if (!s || strlen(s) != 64)
@@ -488,7 +480,7 @@ static void xfer_retry(struct xfer *x, const char *why)
 	pkgimg_info(x->run->ctx, "%s: [fetch] %s; retrying in %.1fs (attempt %d of %d)",
 		    x->item->url, why, (double)delay / 1000, x->attempt + 1, FETCH_RETRIES + 1);
 	xfer_release(x);
-	x->retry_at = now_ms() + delay;
+	x->retry_at = pkgimg_now_ms() + delay;
 	x->state = X_WAITING;
 }
 
@@ -646,7 +638,7 @@ static void xfer_done(struct xfer *x, CURLcode cc)
 static void report(struct run *run, int finished)
 {
 	uint64_t done = 0;
-	int64_t t = now_ms();
+	int64_t t = pkgimg_now_ms();
 
 	if (!finished && t - run->last_progress < FETCH_PROGRESS_MS)
 		return;
@@ -756,7 +748,7 @@ int fetch_all(struct pkgimg_ctx *ctx, struct store *st, struct fetch_item *items
 	}
 	curl_multi_setopt(run.multi, CURLMOPT_MAXCONNECTS, (long)jobs * 2);
 	for (;;) {
-		int64_t t = now_ms(), next_retry = -1;
+		int64_t t = pkgimg_now_ms(), next_retry = -1;
 		int active = 0, left = 0, running = 0;
 		long timeout = FETCH_PROGRESS_MS;
 		CURLMsg *msg;

@@ -1,6 +1,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/ctx.h"
 
@@ -44,4 +45,12 @@ void pkgimg_progress(struct pkgimg_ctx *ctx, const char *phase, const char *item
 
 	if (ctx->progress)
 		ctx->progress(ctx->cb_arg, &p);
+}
+
+int64_t pkgimg_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

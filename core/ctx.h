@@ -42,6 +42,8 @@ void pkgimg_warn(struct pkgimg_ctx *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void pkgimg_info(struct pkgimg_ctx *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Milliseconds of the monotonic clock, for timeouts, retries and timings. */
+int64_t pkgimg_now_ms(void);
 void pkgimg_progress(struct pkgimg_ctx *ctx, const char *phase, const char *item,
 		     uint64_t done, uint64_t total, int finished);
 

@@ -194,7 +194,8 @@ int debcache_link(struct pkgimg_ctx *ctx, struct store *st, const char *sha256,
 	fd = openat(st->rootfd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 || (tfd = openat(fd, "tree", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
 		r = pkgimg_err(ctx, errno == ENOENT ? -PKGIMG_E_NOTFOUND : -errno,
-			       "%s: [compose] %s/%s: %m", label, st->root, tree_rel);
+			       "%s: [compose] %s/%s: %m; remove %s/unpacked/%s and install again",
+			       label, st->root, tree_rel, st->root, sha256);
 		goto out;
 	}
 	r = tree_apply(ctx, tfd, rootfd, TREE_LINK, 0, label, "compose", root);

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cache/fetch.h"
@@ -148,14 +147,6 @@ static int run_logged(struct pkgimg_ctx *ctx, const struct sandbox_opts *so, con
 	return r;
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Workers for unpacking: one per core, at most --jobs. */
 static int unpack_jobs(const struct pkgimg_ctx *ctx)
 {
@@ -197,7 +188,7 @@ static int build_apt_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock
 	struct layer_meta meta = { 0 };
 	struct sbuf log = SBUF_INIT;
 	int r, rootfd = -1, npk = 0;
-	int64_t t0 = mono_ms(), t;
+	int64_t t0 = pkgimg_now_ms(), t;
 
 	for (int i = 0; i < l->npkgs; i++) {
 		items[i].url = l->pkgs[i].url;
@@ -214,13 +205,13 @@ static int build_apt_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock
 		shas[i] = l->pkgs[i].sha256;
 		labels[i] = l->pkgs[i].name;
 	}
-	t = mono_ms();
+	t = pkgimg_now_ms();
 	pkgimg_info(ctx, "fetch: %d packages in %lld ms", l->npkgs, (long long)(t - t0));
 	r = debcache_fill(ctx, st, shas, labels, l->npkgs, unpack_jobs(ctx));
 	if (r < 0)
 		goto out;
 	t0 = t;
-	t = mono_ms();
+	t = pkgimg_now_ms();
 	pkgimg_info(ctx, "unpack: cache filled in %lld ms", (long long)(t - t0));
 	r = store_mktemp_dir(ctx, st, "layer", &tmp);
 	if (r < 0)
@@ -249,7 +240,7 @@ static int build_apt_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock
 		npk++;
 	}
 	t0 = t;
-	t = mono_ms();
+	t = pkgimg_now_ms();
 	pkgimg_info(ctx, "compose: %d packages hard-linked in %lld ms", npk, (long long)(t - t0));
 	status = parent_status(ctx, st, chain, nchain);
 	r = debinst_write_status(ctx, rootfd, status, pkgs, npk, "unpacked", ctx->arch);
@@ -305,7 +296,7 @@ static int build_apt_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock
 				goto out;
 			}
 			t0 = t;
-			t = mono_ms();
+			t = pkgimg_now_ms();
 			pkgimg_info(ctx, "configure: maintainer scripts ran in %lld ms", (long long)(t - t0));
 			r = fold_upper(ctx, upper, rootfd, tree, step);
 			if (r < 0)
@@ -324,10 +315,10 @@ static int build_apt_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock
 	meta.step = (char *)step;
 	meta.lock = (char *)section;
 	t0 = t;
-	t = mono_ms();
+	t = pkgimg_now_ms();
 	pkgimg_info(ctx, "fold: in %lld ms", (long long)(t - t0));
 	r = store_layer_commit(ctx, st, tmp, &meta);
-	pkgimg_info(ctx, "commit: in %lld ms", (long long)(mono_ms() - t));
+	pkgimg_info(ctx, "commit: in %lld ms", (long long)(pkgimg_now_ms() - t));
 	if (r == 0) {
 		free(tmp);
 		tmp = NULL;

@@ -936,9 +936,10 @@ static __attribute__((noreturn)) void sb_init(struct sb *sb)
 		sb_command(sb, path);
 	}
 	if (sb->o->build) {
-		/* /proc/1/root now differs from the command's "/" */
-		if (chroot("/proc") == 0)
-			r = chdir("/");
+		/* /proc/1/root now differs from the command's "/"; best
+		 * effort: without it only `ischroot` answers differently */
+		if (chroot("/proc") < 0 || chdir("/") < 0)
+			errno = 0;
 		if (gate[0] >= 0) {
 			close(gate[0]);
 			close(gate[1]);
