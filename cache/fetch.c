@@ -59,6 +59,7 @@ struct xfer {
 	bool too_big;
 	int write_errno;
 	char *etag, *lastmod;	/* validators of the final response */
+	char *ctype;		/* its Content-Type */
 
 	bool failed;		/* result counts as a failure */
 	char *msg;		/* message that goes with result */
@@ -220,7 +221,8 @@ static void xfer_release(struct xfer *x)
 	}
 	free(x->etag);
 	free(x->lastmod);
-	x->etag = x->lastmod = NULL;
+	free(x->ctype);
+	x->etag = x->lastmod = x->ctype = NULL;
 }
 
 /* ---- curl callbacks --------------------------------------------------- */
@@ -274,7 +276,11 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *arg)
 		/* a new response (after a redirect or a 100): forget the old one */
 		free(x->etag);
 		free(x->lastmod);
-		x->etag = x->lastmod = NULL;
+		free(x->ctype);
+		x->etag = x->lastmod = x->ctype = NULL;
+	} else if ((v = header_value(line, n, "content-type"))) {
+		free(x->ctype);
+		x->ctype = v;
 	} else if ((v = header_value(line, n, "etag"))) {
 		free(x->etag);
 		x->etag = v;
@@ -287,60 +293,126 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *arg)
 
 /* ---- validators (index mode) ------------------------------------------ */
 
-static void validators_read(const char *dest, char **etag, char **lastmod)
+/* What dest + ".validators" keeps about the response dest came from: the
+ * validators for the next conditional request, and the Content-Type and
+ * final URL, so a 304 or --offline hands the body back described as it was
+ * served.  One "name: value" line each; absent ones are left out. */
+struct validators {
+	char *etag, *lastmod, *ctype, *url;
+};
+
+static void validators_free(struct validators *v)
+{
+	free(v->etag);
+	free(v->lastmod);
+	free(v->ctype);
+	free(v->url);
+	memset(v, 0, sizeof *v);
+}
+
+/* Keeps the first non-empty value of a field. */
+static bool validators_take(char **slot, const struct blob line, const char *name)
+{
+	char *v = header_value(line.ptr, line.len, name);
+
+	if (!v)
+		return false;
+	if (!*slot && *v)
+		*slot = v;
+	else
+		free(v);
+	return true;
+}
+
+static void validators_read(const char *dest, struct validators *out)
 {
 	char *path = xasprintf("%s.validators", dest);
 	struct sbuf text = SBUF_INIT;
 	struct blob b, line;
 
-	*etag = *lastmod = NULL;
+	memset(out, 0, sizeof *out);
 	if (fs_read_file(NULL, AT_FDCWD, path, &text) == 0) {
 		b = (struct blob){ text.buf, text.len };
 		while (b.len) {
-			char *v;
-
 			blob_split(&b, '\n', &line);
-			if ((v = header_value(line.ptr, line.len, "etag")) && !*etag)
-				*etag = v;
-			else if ((v = header_value(line.ptr, line.len, "last-modified")) && !*lastmod)
-				*lastmod = v;
-			else
-				free(v);
+			if (!validators_take(&out->etag, line, "etag") &&
+			    !validators_take(&out->lastmod, line, "last-modified") &&
+			    !validators_take(&out->ctype, line, "content-type"))
+				validators_take(&out->url, line, "url");
 		}
-	}
-	if (*etag && !**etag) {
-		free(*etag);
-		*etag = NULL;
-	}
-	if (*lastmod && !**lastmod) {
-		free(*lastmod);
-		*lastmod = NULL;
 	}
 	sbuf_free(&text);
 	free(path);
 }
 
-static int validators_write(struct pkgimg_ctx *ctx, const char *dest, const char *etag,
-			    const char *lastmod)
+/* A value from a response header goes on one line of its own. */
+static void validators_add(struct sbuf *sb, const char *name, const char *value)
+{
+	if (value && *value && !strpbrk(value, "\r\n"))
+		sbuf_addf(sb, "%s: %s\n", name, value);
+}
+
+static int validators_write(struct pkgimg_ctx *ctx, const char *dest, const struct validators *v)
 {
 	char *path = xasprintf("%s.validators", dest);
 	struct sbuf sb = SBUF_INIT;
 	int r = 0;
 
-	if (!etag && !lastmod) {
+	validators_add(&sb, "etag", v->etag);
+	validators_add(&sb, "last-modified", v->lastmod);
+	validators_add(&sb, "content-type", v->ctype);
+	validators_add(&sb, "url", v->url);
+	if (!sb.len) {
 		if (unlink(path) < 0 && errno != ENOENT)
 			r = pkgimg_err(ctx, -errno, "%s: [fetch] cannot remove: %m", path);
 		goto out;
 	}
-	if (etag)
-		sbuf_addf(&sb, "etag: %s\n", etag);
-	if (lastmod)
-		sbuf_addf(&sb, "last-modified: %s\n", lastmod);
 	r = fs_write_file(ctx, AT_FDCWD, path, sb.buf, sb.len, 0644);
 out:
 	sbuf_free(&sb);
 	free(path);
 	return r;
+}
+
+/* response_info of an index item whose dest is the cached copy (304 or
+ * --offline): what was saved with it. */
+static void info_from_validators(struct fetch_item *it)
+{
+	struct validators v;
+
+	if (!it->response_info)
+		return;
+	validators_read(it->dest, &v);
+	free(it->content_type);
+	free(it->effective_url);
+	it->content_type = v.ctype;
+	it->effective_url = v.url ? v.url : xstrdup(it->url);
+	v.ctype = v.url = NULL;
+	validators_free(&v);
+}
+
+/* response_info from the response just received. */
+static void info_from_response(struct xfer *x)
+{
+	struct fetch_item *it = x->item;
+	char *eff = NULL;
+
+	if (!it->response_info)
+		return;
+	free(it->content_type);
+	free(it->effective_url);
+	it->content_type = x->ctype && !x->is_file ? xstrdup(x->ctype) : NULL;
+	if (x->easy && curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &eff) == CURLE_OK && eff)
+		it->effective_url = xstrdup(eff);
+	else
+		it->effective_url = xstrdup(it->url);
+}
+
+void fetch_item_release(struct fetch_item *it)
+{
+	free(it->content_type);
+	free(it->effective_url);
+	it->content_type = it->effective_url = NULL;
 }
 
 /* ---- starting and finishing a transfer -------------------------------- */
@@ -400,27 +472,32 @@ static int xfer_start(struct xfer *x)
 		curl_easy_setopt(x->easy, CURLOPT_CAINFO, run->cainfo);
 		curl_easy_setopt(x->easy, CURLOPT_CAPATH, run->capath);
 	}
-	if (!x->artifact && !x->is_file && exists(it->dest)) {
-		char *etag, *lastmod;
+	if (it->accept && !x->is_file) {
+		char *h = xasprintf("Accept: %s", it->accept);
 
-		validators_read(it->dest, &etag, &lastmod);
-		if (etag) {
-			char *h = xasprintf("If-None-Match: %s", etag);
-
-			x->hdrs = curl_slist_append(x->hdrs, h);
-			free(h);
-		}
-		if (lastmod) {
-			char *h = xasprintf("If-Modified-Since: %s", lastmod);
-
-			x->hdrs = curl_slist_append(x->hdrs, h);
-			free(h);
-		}
-		free(etag);
-		free(lastmod);
-		if (x->hdrs)
-			curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->hdrs);
+		x->hdrs = curl_slist_append(x->hdrs, h);
+		free(h);
 	}
+	if (!x->artifact && !x->is_file && exists(it->dest)) {
+		struct validators v;
+
+		validators_read(it->dest, &v);
+		if (v.etag) {
+			char *h = xasprintf("If-None-Match: %s", v.etag);
+
+			x->hdrs = curl_slist_append(x->hdrs, h);
+			free(h);
+		}
+		if (v.lastmod) {
+			char *h = xasprintf("If-Modified-Since: %s", v.lastmod);
+
+			x->hdrs = curl_slist_append(x->hdrs, h);
+			free(h);
+		}
+		validators_free(&v);
+	}
+	if (x->hdrs)
+		curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->hdrs);
 	mc = curl_multi_add_handle(run->multi, x->easy);
 	if (mc != CURLM_OK) {
 		xfer_set(x, -PKGIMG_E_NET, true, "%s: [fetch] %s", it->url, curl_multi_strerror(mc));
@@ -498,6 +575,7 @@ static void finish_index(struct xfer *x, long status)
 			goto out;
 		}
 		it->not_modified = 1;
+		info_from_validators(it);
 		goto done;
 	}
 	r = close(x->fd);
@@ -514,9 +592,20 @@ static void finish_index(struct xfer *x, long status)
 	}
 	free(x->tmp);
 	x->tmp = NULL;
-	/* after dest: a crash in between leaves old validators, which only cost a 200 */
-	r = validators_write(ctx, it->dest, x->is_file ? NULL : x->etag,
-			     x->is_file ? NULL : x->lastmod);
+	/* after dest: a crash in between leaves old validators, which only cost a 200
+	 * (and a page read with the old Content-Type until then; pages do not
+	 * change type) */
+	info_from_response(x);
+	if (!x->is_file) {
+		char *eff = NULL;
+		struct validators v = { x->etag, x->lastmod, x->ctype, NULL };
+
+		if (curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &eff) == CURLE_OK)
+			v.url = eff;
+		r = validators_write(ctx, it->dest, &v);
+	} else {
+		r = validators_write(ctx, it->dest, &(struct validators){ 0 });
+	}
 	if (r < 0) {
 		xfer_set(x, r, true, "%s: [fetch] %s", it->url, ctx->errmsg);
 		goto out;
@@ -567,6 +656,7 @@ static void finish_artifact(struct xfer *x)
 	}
 	free(x->tmp);
 	x->tmp = NULL;
+	info_from_response(x);
 	it->result = 0;
 	x->state = X_DONE;
 out:
@@ -668,6 +758,10 @@ static int plan(struct run *run, struct fetch_item *items)
 		it->downloaded = 0;
 		it->http_status = 0;
 		it->sha256_got[0] = 0;
+		if (it->response_info)
+			fetch_item_release(it);
+		else
+			it->content_type = it->effective_url = NULL;
 		if (!it->url || !*it->url) {
 			xfer_set(x, -PKGIMG_E_USAGE, true, "%s: [fetch] no URL given",
 				 it->label ? it->label : "item");
@@ -702,6 +796,7 @@ static int plan(struct run *run, struct fetch_item *items)
 			if (offline && !x->is_file) {
 				if (exists(it->dest)) {
 					it->not_modified = 1;
+					info_from_validators(it);
 					x->state = X_DONE;
 				} else {
 					/* an optional file may just not exist: not a failure */

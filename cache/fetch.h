@@ -8,7 +8,10 @@
  *    the actual hash.
  *  - an index file (sha256 NULL, dest set): fetched conditionally with the
  *    ETag / Last-Modified kept in dest + ".validators"; on 304 the existing
- *    dest is kept and `not_modified` set.  Written to dest atomically.
+ *    dest is kept and `not_modified` set.  Written to dest atomically.  The
+ *    response's Content-Type and final URL are kept in the same file, so a
+ *    cached copy is read as what it was served as (a PyPI project page is
+ *    JSON or HTML by its Content-Type alone).
  * file://, http:// and https:// URLs.  Transient failures (connect/timeout,
  * HTTP 408/429/5xx) are retried with exponential backoff.  ctx->jobs
  * transfers run at once.  Progress goes through pkgimg_progress() ("fetch"). */
@@ -27,6 +30,9 @@ struct fetch_item {
 	const char *dest;	/* index mode: destination path */
 	const char *label;	/* name for messages/progress (e.g. package), or NULL */
 	int optional;		/* a 404 is not an error: result = -PKGIMG_E_NOTFOUND */
+	const char *accept;	/* sent as the Accept header (content negotiation), or NULL */
+	int response_info;	/* fill content_type and effective_url below; the caller
+				 * then owns them: fetch_item_release() */
 
 	/* results */
 	int result;		/* 0 or negative code */
@@ -34,6 +40,12 @@ struct fetch_item {
 	int downloaded;		/* 1 if bytes were transferred */
 	long http_status;
 	char sha256_got[65];	/* digest of what was received (artifact mode) */
+	/* with response_info only (else NULL): the Content-Type of the body in
+	 * hand and the URL it came from after redirects.  In index mode they
+	 * describe dest, also after a 304 or --offline (as saved with the
+	 * validators).  NULL when unknown; content_type is NULL for file://. */
+	char *content_type;
+	char *effective_url;
 };
 
 /* Fetches every item; returns 0 if all succeeded (optional 404s count as
@@ -42,6 +54,12 @@ struct fetch_item {
  * with -PKGIMG_E_OFFLINE (an optional one only sets its result); cached index
  * files are used as they are; file:// URLs are read (they are local). */
 int fetch_all(struct pkgimg_ctx *ctx, struct store *st, struct fetch_item *items, int n);
+
+/* Frees content_type and effective_url (and sets them NULL).  An item can be
+ * passed to fetch_all() again after it, or without it: fetch_all() releases
+ * what a previous call left in an item that asked for response_info (so
+ * start from a zeroed item). */
+void fetch_item_release(struct fetch_item *it);
 
 /* Global init/cleanup of libcurl (call once from main). */
 int fetch_global_init(void);

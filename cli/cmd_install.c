@@ -20,6 +20,15 @@
 
 struct req_args {
 	struct strv apt;
+	struct strv pip;
+	struct strv reqfiles;
+	struct strv extra_index_urls;
+	struct strv find_links;
+	const char *index_url;
+	const char *python;
+	int no_index;
+	int unsafe_best_match;
+	int pre;
 	struct strv apt_sources;
 	const char *base;
 	const char *keyring;
@@ -33,7 +42,8 @@ struct req_args {
 
 enum {
 	O_APT = 256, O_APT_SOURCE, O_BASE, O_KEYRING, O_RECOMMENDS, O_UNSIGNED, O_LOCK,
-	O_TAG, O_ROOT, O_NO_SCRIPTS, O_JSON, O_OFFLINE, O_FORCE,
+	O_TAG, O_ROOT, O_NO_SCRIPTS, O_JSON, O_OFFLINE, O_FORCE, O_PIP, O_INDEX_URL,
+	O_EXTRA_INDEX_URL, O_FIND_LINKS, O_NO_INDEX, O_INDEX_STRATEGY, O_PYTHON, O_PRE,
 };
 
 static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, int install)
@@ -41,6 +51,15 @@ static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, 
 	static const struct option opts[] = {
 		{ "apt", required_argument, NULL, O_APT },
 		{ "apt-source", required_argument, NULL, O_APT_SOURCE },
+		{ "pip", required_argument, NULL, O_PIP },
+		{ "requirement", required_argument, NULL, 'r' },
+		{ "index-url", required_argument, NULL, O_INDEX_URL },
+		{ "extra-index-url", required_argument, NULL, O_EXTRA_INDEX_URL },
+		{ "find-links", required_argument, NULL, O_FIND_LINKS },
+		{ "no-index", no_argument, NULL, O_NO_INDEX },
+		{ "index-strategy", required_argument, NULL, O_INDEX_STRATEGY },
+		{ "python", required_argument, NULL, O_PYTHON },
+		{ "pre", no_argument, NULL, O_PRE },
 		{ "base", required_argument, NULL, O_BASE },
 		{ "keyring", required_argument, NULL, O_KEYRING },
 		{ "install-recommends", no_argument, NULL, O_RECOMMENDS },
@@ -59,9 +78,27 @@ static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, 
 	const char *cmd = argv[0];
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "o:r:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case O_APT: strv_add(&a->apt, optarg); break;
+		case O_PIP: strv_add(&a->pip, optarg); break;
+		case 'r': strv_add(&a->reqfiles, optarg); break;
+		case O_INDEX_URL: a->index_url = optarg; break;
+		case O_EXTRA_INDEX_URL: strv_add(&a->extra_index_urls, optarg); break;
+		case O_FIND_LINKS: strv_add(&a->find_links, optarg); break;
+		case O_NO_INDEX: a->no_index = 1; break;
+		case O_PRE: a->pre = 1; break;
+		case O_PYTHON: a->python = optarg; break;
+		case O_INDEX_STRATEGY:
+			if (!strcmp(optarg, "unsafe-best-match")) {
+				a->unsafe_best_match = 1;
+			} else if (strcmp(optarg, "first-index")) {
+				fprintf(stderr, "pkgimg: error: %s: --index-strategy %s: unknown "
+					"strategy; use first-index (the default) or "
+					"unsafe-best-match\n", cmd, optarg);
+				return 2;
+			}
+			break;
 		case O_APT_SOURCE: strv_add(&a->apt_sources, optarg); break;
 		case O_BASE: a->base = optarg; break;
 		case O_KEYRING: a->keyring = optarg; break;
@@ -76,7 +113,10 @@ static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, 
 		case O_OFFLINE: c->ctx.flags |= PKGIMG_F_OFFLINE; break;
 		case O_FORCE: c->ctx.flags |= PKGIMG_F_FORCE_BUILD; break;
 		case 'h':
-			printf("usage: pkgimg %s REQS %s\n", cmd,
+			printf("usage: pkgimg %s [--apt PKG[=VER]]... [--pip REQ]... [-r FILE]... "
+			       "[--base debian-slim|scratch] [--python X.Y] [--index-url URL] "
+			       "[--extra-index-url URL]... [--find-links DIR|URL]... [--no-index] "
+			       "[--index-strategy first-index|unsafe-best-match] [--pre] %s\n", cmd,
 			       install ? "[--lock FILE] [--tag NAME] [--root DIR] [--no-scripts]"
 				       : "[-o pkgimg.lock]");
 			exit(0);
@@ -86,7 +126,7 @@ static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, 
 	}
 	if (optind < argc) {
 		fprintf(stderr, "pkgimg: error: %s: unexpected argument '%s' (packages are given "
-			"one per flag: --apt NAME)\n", cmd, argv[optind]);
+			"one per flag: --apt NAME, --pip REQ)\n", cmd, argv[optind]);
 		return 2;
 	}
 	if (!install && (a->lock || a->tag || a->root || a->no_scripts)) {
@@ -99,18 +139,38 @@ static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, 
 			"writes no lockfile (use --lock FILE to install one)\n");
 		return 2;
 	}
-	if (a->lock && (a->apt.n || a->apt_sources.n || a->base || a->install_recommends)) {
+	if (a->lock && (a->apt.n || a->apt_sources.n || a->base || a->install_recommends ||
+			a->pip.n || a->reqfiles.n || a->index_url || a->extra_index_urls.n ||
+			a->find_links.n || a->no_index || a->python || a->pre)) {
 		fprintf(stderr, "pkgimg: error: install: --lock installs exactly the lockfile; "
-			"drop the request options (--apt, --base, ...) or drop --lock\n");
+			"drop the request options (--apt, --pip, --base, ...) or drop --lock\n");
+		return 2;
+	}
+	if (!a->pip.n && !a->reqfiles.n && (a->index_url || a->extra_index_urls.n ||
+					    a->find_links.n || a->no_index || a->pre ||
+					    a->unsafe_best_match)) {
+		fprintf(stderr, "pkgimg: error: %s: the index options (--index-url, "
+			"--find-links, ...) need PyPI packages: add --pip NAME or -r FILE\n", cmd);
 		return 2;
 	}
 	return 0;
+}
+
+static void req_args_free(struct req_args *a)
+{
+	strv_free(&a->apt);
+	strv_free(&a->apt_sources);
+	strv_free(&a->pip);
+	strv_free(&a->reqfiles);
+	strv_free(&a->extra_index_urls);
+	strv_free(&a->find_links);
 }
 
 static int plan(struct cli *c, struct req_args *a, struct lockfile *lf)
 {
 	struct apt_sources srcs = { 0 };
 	struct plan_opts po = { 0 };
+	struct pypi_request pip = { 0 };
 	int r = 0;
 
 	if (a->apt_sources.n) {
@@ -129,6 +189,22 @@ static int plan(struct cli *c, struct req_args *a, struct lockfile *lf)
 	po.apt = (const char *const *)a->apt.v;
 	po.napt = (int)a->apt.n;
 	po.install_recommends = a->install_recommends;
+	po.python = a->python;
+	if (a->pip.n || a->reqfiles.n) {
+		pip.reqs = (const char *const *)a->pip.v;
+		pip.nreqs = a->pip.n;
+		pip.reqfiles = (const char *const *)a->reqfiles.v;
+		pip.nreqfiles = a->reqfiles.n;
+		pip.index_url = a->index_url;
+		pip.extra_index_urls = (const char *const *)a->extra_index_urls.v;
+		pip.nextra = a->extra_index_urls.n;
+		pip.find_links = (const char *const *)a->find_links.v;
+		pip.nfind = a->find_links.n;
+		pip.no_index = a->no_index;
+		pip.unsafe_best_match = a->unsafe_best_match;
+		pip.pre = a->pre;
+		po.pip = &pip;
+	}
 	r = plan_lock(&c->ctx, &c->st, &po, lf);
 out:
 	apt_sources_free(&srcs);
@@ -209,8 +285,7 @@ int cmd_lock(struct cli *c, int argc, char **argv)
 done:
 	lockfile_free(&lf);
 	sbuf_free(&text);
-	strv_free(&a.apt);
-	strv_free(&a.apt_sources);
+	req_args_free(&a);
 	return r;
 }
 
@@ -288,7 +363,6 @@ int cmd_install(struct cli *c, int argc, char **argv)
 	}
 done:
 	lockfile_free(&lf);
-	strv_free(&a.apt);
-	strv_free(&a.apt_sources);
+	req_args_free(&a);
 	return r;
 }

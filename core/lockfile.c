@@ -189,6 +189,10 @@ int lockfile_emit(struct pkgimg_ctx *ctx, struct lockfile *lf, struct sbuf *out)
 	e_kv(&em, "version", num);
 	e_kv(&em, "platform", lf->platform);
 	e_kv(&em, "base", lf->base);
+	if (lf->python) {
+		e_str(&em, "python");
+		e_quoted(&em, lf->python);
+	}
 	e_str(&em, "sources");
 	e_seq_start(&em, 0);
 	for (int i = 0; i < lf->nsources; i++) {
@@ -197,15 +201,17 @@ int lockfile_emit(struct pkgimg_ctx *ctx, struct lockfile *lf, struct sbuf *out)
 		e_map_start(&em, 0);
 		e_kv(&em, "type", s->type);
 		e_kv(&em, "uri", s->uri);
-		e_kv(&em, "suite", s->suite);
-		e_str(&em, "components");
-		e_seq_start(&em, 1);
-		for (char **c = s->components; c && *c; c++)
-			e_str(&em, *c);
-		e_seq_end(&em);
-		e_kv(&em, "inrelease_sha256", s->inrelease_sha256);
-		e_str(&em, "date");
-		e_quoted(&em, s->date);
+		if (!strcmp(s->type, "apt")) {
+			e_kv(&em, "suite", s->suite);
+			e_str(&em, "components");
+			e_seq_start(&em, 1);
+			for (char **c = s->components; c && *c; c++)
+				e_str(&em, *c);
+			e_seq_end(&em);
+			e_kv(&em, "inrelease_sha256", s->inrelease_sha256);
+			e_str(&em, "date");
+			e_quoted(&em, s->date);
+		}
 		e_map_end(&em);
 	}
 	e_seq_end(&em);
@@ -339,6 +345,8 @@ int lockfile_parse(struct pkgimg_ctx *ctx, const char *what, const char *text, s
 	if ((r = want_str(&d, root, "platform", &lf.platform)) < 0 ||
 	    (r = want_str(&d, root, "base", &lf.base)) < 0)
 		goto out;
+	if (map_get(&d, root, "python") && (r = want_str(&d, root, "python", &lf.python)) < 0)
+		goto out;
 	n = map_get(&d, root, "sources");
 	if (n && n->type == YAML_SEQUENCE_NODE) {
 		int cnt = (int)(n->data.sequence.items.top - n->data.sequence.items.start);
@@ -350,8 +358,11 @@ int lockfile_parse(struct pkgimg_ctx *ctx, const char *what, const char *text, s
 			int nc;
 
 			if ((r = want_str(&d, sn, "type", &s->type)) < 0 ||
-			    (r = want_str(&d, sn, "uri", &s->uri)) < 0 ||
-			    (r = want_str(&d, sn, "suite", &s->suite)) < 0 ||
+			    (r = want_str(&d, sn, "uri", &s->uri)) < 0)
+				goto out;
+			if (strcmp(s->type, "apt"))
+				continue;
+			if ((r = want_str(&d, sn, "suite", &s->suite)) < 0 ||
 			    (r = want_str(&d, sn, "inrelease_sha256", &s->inrelease_sha256)) < 0 ||
 			    (r = want_str(&d, sn, "date", &s->date)) < 0)
 				goto out;
@@ -409,6 +420,7 @@ void lockfile_free(struct lockfile *lf)
 {
 	free(lf->platform);
 	free(lf->base);
+	free(lf->python);
 	for (int i = 0; i < lf->nsources; i++) {
 		struct lock_source *s = &lf->sources[i];
 

@@ -14,8 +14,10 @@ struct sbuf;
 #define LOCKFILE_VERSION 1
 
 struct lock_pkg {
-	char *ecosystem;	/* "apt" */
-	char *name, *version, *arch;
+	char *ecosystem;	/* "apt", "pypi" */
+	char *name, *version;
+	char *arch;		/* apt: Architecture; pypi: the wheel's tags
+				 * ("cp311-cp311-manylinux_2_17_x86_64") */
 	char *url;
 	char *sha256;
 	uint64_t size;
@@ -29,8 +31,10 @@ struct lock_layer {
 };
 
 struct lock_source {
-	char *type;		/* "apt" */
-	char *uri, *suite;
+	char *type;		/* "apt", "pypi" (an index or find-links location) */
+	char *uri;
+	/* apt only (NULL for pypi) */
+	char *suite;
 	char **components;	/* NULL-terminated */
 	char *inrelease_sha256;
 	char *date;
@@ -40,6 +44,8 @@ struct lockfile {
 	int version;
 	char *platform;		/* "linux/amd64" */
 	char *base;		/* "debian-slim", "scratch", or an image id */
+	char *python;		/* the target interpreter's version ("3.11.2") when a
+				 * layer installs PyPI packages, else NULL */
 	struct lock_source *sources;
 	int nsources;
 	struct lock_layer *layers;

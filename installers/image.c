@@ -16,6 +16,7 @@
 #include "installers/deb.h"
 #include "installers/debcache.h"
 #include "installers/image.h"
+#include "installers/wheel.h"
 #include "runtime/sandbox.h"
 
 /* A shell script run in the sandbox after unpacking: the preinst of every
@@ -349,6 +350,142 @@ out:
 	return r;
 }
 
+/* "3.11.2" -> "3.11" (the X.Y of the install scheme's paths). */
+static char *python_xy(const char *full)
+{
+	const char *dot = strchr(full, '.');
+	size_t n = dot ? strcspn(dot + 1, ".") + (size_t)(dot - full) + 1 : strlen(full);
+
+	return xstrndup(full, n);
+}
+
+/* The file name a URL ends in, percent-decoded ("torch-2.2.1%2Bcu121-..."
+ * is "torch-2.2.1+cu121-..."). */
+static char *url_file_name(const char *url)
+{
+	const char *p = strrchr(url, '/');
+	struct sbuf s = SBUF_INIT;
+
+	for (p = p ? p + 1 : url; *p && *p != '?' && *p != '#'; p++) {
+		if (*p == '%' && ascii_hexval(p[1]) >= 0 && ascii_hexval(p[2]) >= 0) {
+			char c = (char)(ascii_hexval(p[1]) * 16 + ascii_hexval(p[2]));
+
+			sbuf_add(&s, &c, 1);
+			p += 2;
+		} else {
+			sbuf_add(&s, p, 1);
+		}
+	}
+	return sbuf_detach(&s);
+}
+
+/* A top-level requirement (pip writes REQUESTED for those). */
+static bool pip_requested(const struct lock_pkg *p)
+{
+	return p->requested_by && (!strncmp(p->requested_by, "--pip", 5) ||
+				   !strncmp(p->requested_by, "-r ", 3));
+}
+
+/* A PyPI layer: the locked wheels, fetched and verified, installed into the
+ * site-packages of Debian's interpreter (pip's posix_local scheme, as `pip
+ * install` run as root writes them). */
+static int build_pip_layer(struct pkgimg_ctx *ctx, struct store *st, const struct lockfile *lf,
+			   struct lock_layer *l, const char *key, const char *parent,
+			   const char *step, const char *section)
+{
+	struct fetch_item *items = xcalloc((size_t)l->npkgs + 1, sizeof *items);
+	char *tmp = NULL, *tree = NULL, *xy = NULL, *site = NULL, *inc = NULL, *interp = NULL;
+	struct layer_meta meta = { 0 };
+	int r, rootfd = -1;
+	int64_t t0 = pkgimg_now_ms(), t;
+
+	if (!lf->python) {
+		r = pkgimg_err(ctx, -PKGIMG_E_PARSE, "%s: [install] the lockfile names no python "
+			       "version for its PyPI layer; regenerate it with `pkgimg lock`", step);
+		goto out;
+	}
+	xy = python_xy(lf->python);
+	site = xasprintf("usr/local/lib/python%s/dist-packages", xy);
+	inc = xasprintf("usr/local/include/python%s", xy);
+	interp = xasprintf("/usr/bin/python%s", xy);
+	for (int i = 0; i < l->npkgs; i++) {
+		items[i].url = l->pkgs[i].url;
+		items[i].sha256 = l->pkgs[i].sha256;
+		items[i].size = l->pkgs[i].size ? (int64_t)l->pkgs[i].size : -1;
+		items[i].label = l->pkgs[i].name;
+	}
+	r = fetch_all(ctx, st, items, l->npkgs);
+	if (r < 0)
+		goto out;
+	t = pkgimg_now_ms();
+	pkgimg_info(ctx, "fetch: %d wheels in %lld ms", l->npkgs, (long long)(t - t0));
+	r = store_mktemp_dir(ctx, st, "layer", &tmp);
+	if (r < 0)
+		goto out;
+	tree = xasprintf("%s/tree", tmp);
+	if (mkdir(tree, 0755) < 0) {
+		r = pkgimg_err(ctx, -errno, "%s: [install] %m", tree);
+		goto out;
+	}
+	rootfd = open(tree, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0) {
+		r = pkgimg_err(ctx, -errno, "%s: [install] %m", tree);
+		goto out;
+	}
+	for (int i = 0; i < l->npkgs; i++) {
+		struct wheel_scheme sc = {
+			.purelib = site, .platlib = site, .scripts = "usr/local/bin",
+			.headers = inc, .data = "usr/local", .python = interp, .py_version = xy,
+		};
+		char *fname = url_file_name(l->pkgs[i].url);
+		struct wheel_install_opts wo = {
+			.filename = fname,
+			.requested = pip_requested(&l->pkgs[i]), .installer = "pkgimg", .mtime = 0,
+		};
+		struct wheel_installed w = { 0 };
+		char *blob = store_blob_path(st, l->pkgs[i].sha256);
+
+		r = wheel_install(ctx, blob, rootfd, &sc, &wo, &w);
+		free(blob);
+		free(fname);
+		wheel_installed_free(&w);
+		if (r < 0) {
+			pkgimg_err_wrap(ctx, r, "%s %s", l->pkgs[i].name, l->pkgs[i].version);
+			goto out;
+		}
+	}
+	t0 = t;
+	t = pkgimg_now_ms();
+	pkgimg_info(ctx, "install: %d wheels in %lld ms", l->npkgs, (long long)(t - t0));
+	snprintf(meta.key, sizeof meta.key, "%s", key);
+	snprintf(meta.parent, sizeof meta.parent, "%s", parent ? parent : "");
+	meta.step = (char *)step;
+	meta.lock = (char *)section;
+	r = store_layer_commit(ctx, st, tmp, &meta);
+	if (r == 0) {
+		free(tmp);
+		tmp = NULL;
+	}
+out:
+	if (rootfd >= 0)
+		close(rootfd);
+	if (tmp)
+		fs_rm_rf(NULL, AT_FDCWD, tmp);
+	free(items);
+	free(tmp);
+	free(tree);
+	free(xy);
+	free(site);
+	free(inc);
+	free(interp);
+	return r;
+}
+
+static bool is_pip_layer(const struct lock_layer *l)
+{
+	return !strncmp(l->step, "pip:", 4);
+}
+
 int image_install_lock(struct pkgimg_ctx *ctx, struct store *st, struct lockfile *lf,
 		       const struct install_opts *o, struct install_result *res)
 {
@@ -367,7 +504,8 @@ int image_install_lock(struct pkgimg_ctx *ctx, struct store *st, struct lockfile
 		r = lockfile_layer_text(ctx, l, &section);
 		if (r < 0)
 			return r;
-		step = xasprintf("%s%s", l->step, o->no_scripts ? " [no-scripts]" : "");
+		step = xasprintf("%s%s", l->step,
+				 o->no_scripts && !is_pip_layer(l) ? " [no-scripts]" : "");
 		lockfile_layer_key(parent, step, section.buf, key);
 		if (store_has_layer(st, key) && !(ctx->flags & PKGIMG_F_FORCE_BUILD)) {
 			out.layers_cached++;
@@ -386,7 +524,11 @@ int image_install_lock(struct pkgimg_ctx *ctx, struct store *st, struct lockfile
 				goto next;
 		}
 		pkgimg_info(ctx, "building layer %s (%s)", key, step);
-		r = build_apt_layer(ctx, st, l, chain, nchain, o, key, parent, step, section.buf);
+		if (is_pip_layer(l))
+			r = build_pip_layer(ctx, st, lf, l, key, parent, step, section.buf);
+		else
+			r = build_apt_layer(ctx, st, l, chain, nchain, o, key, parent, step,
+					    section.buf);
 		if (r == 0)
 			out.layers_built++;
 next:

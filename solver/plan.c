@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -5,6 +6,7 @@
 #include "core/str.h"
 #include "solver/deb.h"
 #include "solver/plan.h"
+#include "solver/pypi_plan.h"
 
 static void layer_from_debs(struct lock_layer *l, const char *step, const struct deb_pkglist *d)
 {
@@ -45,6 +47,72 @@ static char *apt_step(const struct plan_opts *o)
 	return sbuf_detach(&s);
 }
 
+/* The interpreter package among the locked ones: "python3.11", or NULL. */
+static const struct deb_pkg *find_python(const struct deb_pkglist *a, const struct deb_pkglist *b,
+					 const char *want)
+{
+	const struct deb_pkglist *l[2] = { a, b };
+
+	for (int k = 0; k < 2; k++) {
+		for (int i = 0; i < l[k]->n; i++) {
+			const char *n = l[k]->v[i].name;
+
+			if (want ? !strcmp(n + 6, want) && !strncmp(n, "python", 6)
+				 : !strncmp(n, "python3.", 8) && n[8] && strspn(n + 8, "0123456789") == strlen(n + 8))
+				return &l[k]->v[i];
+		}
+	}
+	return NULL;
+}
+
+/* The upstream part of a Debian version: "3.11.2-6+deb12u9" -> "3.11.2",
+ * "1:2.36-9" -> "2.36", "3.12.0~rc1-1" -> "3.12.0rc1". */
+static char *upstream_version(const char *v)
+{
+	const char *colon = strchr(v, ':'), *dash;
+	struct sbuf s = SBUF_INIT;
+
+	if (colon)
+		v = colon + 1;
+	dash = strrchr(v, '-');
+	for (const char *p = v; *p && p != dash; p++)
+		if (*p != '~' && *p != '+')
+			sbuf_add(&s, p, 1);
+		else if (*p == '+')
+			break;
+	return sbuf_detach(&s);
+}
+
+/* The PyPI layer's target: the interpreter and the C library the apt layers
+ * lock (a wheel's tags and markers are those of the image, not the host). */
+static int pip_target(struct pkgimg_ctx *ctx, const struct deb_pkglist *base,
+		      const struct deb_pkglist *apt, const char *want, struct pypi_target *t)
+{
+	const struct deb_pkg *py = find_python(base, apt, want), *libc = NULL;
+	const struct deb_pkglist *l[2] = { base, apt };
+
+	for (int k = 0; k < 2 && !libc; k++)
+		for (int i = 0; i < l[k]->n && !libc; i++)
+			if (!strcmp(l[k]->v[i].name, "libc6"))
+				libc = &l[k]->v[i];
+	if (!py)
+		return pkgimg_err(ctx, -PKGIMG_E_SOLVE, "[lock] the image has no Python "
+				  "interpreter for the PyPI packages; add --apt python3");
+	t->python = upstream_version(py->version);
+	t->interpreter = xasprintf("/usr/bin/%s", py->name);
+	t->machine = xstrdup(!strcmp(ctx->arch, "amd64") ? "x86_64"
+			     : !strcmp(ctx->arch, "arm64") ? "aarch64"
+			     : !strcmp(ctx->arch, "i386") ? "i686" : ctx->arch);
+	if (libc) {
+		char *v = upstream_version(libc->version);
+
+		if (sscanf(v, "%d.%d", &t->glibc_major, &t->glibc_minor) != 2)
+			t->glibc_major = t->glibc_minor = 0;
+		free(v);
+	}
+	return 0;
+}
+
 int plan_lock(struct pkgimg_ctx *ctx, struct store *st, const struct plan_opts *o,
 	      struct lockfile *out)
 {
@@ -58,9 +126,9 @@ int plan_lock(struct pkgimg_ctx *ctx, struct store *st, const struct plan_opts *
 	if (!slim && strcmp(base, "scratch"))
 		return pkgimg_err(ctx, -PKGIMG_E_USAGE,
 				  "--base %s: [plan] unknown base; use debian-slim or scratch", base);
-	if (!slim && o->napt == 0)
+	if (!slim && o->napt == 0 && !o->pip)
 		return pkgimg_err(ctx, -PKGIMG_E_USAGE,
-				  "[plan] nothing to install: --base scratch with no --apt package");
+				  "[plan] nothing to install: --base scratch with no --apt or --pip package");
 	r = deb_pool_open(ctx, st, o->sources, o->keyring, &dp);
 	if (r < 0)
 		return r;
@@ -84,7 +152,7 @@ int plan_lock(struct pkgimg_ctx *ctx, struct store *st, const struct plan_opts *
 		s->inrelease_sha256 = xstrdup(idx[i].inrelease_sha256);
 		s->date = xstrdup(idx[i].date);
 	}
-	lf.layers = xcalloc(3, sizeof *lf.layers);
+	lf.layers = xcalloc(4, sizeof *lf.layers);
 	if (slim) {
 		struct deb_request req = { .essential = 1 };
 
@@ -95,20 +163,58 @@ int plan_lock(struct pkgimg_ctx *ctx, struct store *st, const struct plan_opts *
 		}
 		layer_from_debs(&lf.layers[lf.nlayers++], "base: debian-slim", &basepkgs);
 	}
-	if (o->napt) {
+	if (o->python && (strlen(o->python) < 3 || strncmp(o->python, "3.", 2) ||
+			  strspn(o->python + 2, "0123456789") != strlen(o->python + 2))) {
+		r = pkgimg_err(ctx, -PKGIMG_E_USAGE, "--python %s: [lock] expected a CPython "
+			       "3 version as X.Y, e.g. --python 3.11", o->python);
+		goto out;
+	}
+	if (o->napt || o->pip) {
+		struct plan_opts ao = *o;
 		struct deb_request req = {
 			.names = o->apt, .nnames = o->napt,
 			.install_recommends = o->install_recommends,
 			.below = slim ? &basepkgs : NULL,
 		};
-		char *step;
+		const char **names = NULL;
+		char *step, *want = o->python ? xasprintf("python%s", o->python) : NULL;
 
-		r = deb_solve(ctx, dp, &req, &aptpkgs);
+		if (o->napt)
+			r = deb_solve(ctx, dp, &req, &aptpkgs);
+		if (r == 0 && o->pip && !find_python(&basepkgs, &aptpkgs, o->python)) {
+			/* --pip with no interpreter in the image: Debian's */
+			names = xcalloc((size_t)o->napt + 2, sizeof *names);
+			memcpy(names, o->apt, (size_t)o->napt * sizeof *names);
+			names[o->napt] = want ? want : "python3";
+			ao.apt = names;
+			ao.napt = o->napt + 1;
+			req.names = names;
+			req.nnames = ao.napt;
+			deb_pkglist_free(&aptpkgs);
+			r = deb_solve(ctx, dp, &req, &aptpkgs);
+			if (r < 0 && want)
+				pkgimg_err_wrap(ctx, r, "--python %s: the apt sources have no %s "
+						"(Debian's python3 is the interpreter pkgimg installs "
+						"for --pip; pick the version the sources ship)",
+						o->python, want);
+		}
+		if (r == 0 && ao.napt) {
+			step = apt_step(&ao);
+			layer_from_debs(&lf.layers[lf.nlayers++], step, &aptpkgs);
+			free(step);
+		}
+		free(names);
+		free(want);
 		if (r < 0)
 			goto out;
-		step = apt_step(o);
-		layer_from_debs(&lf.layers[lf.nlayers++], step, &aptpkgs);
-		free(step);
+	}
+	if (o->pip) {
+		struct pypi_target t = { 0 };
+
+		r = pip_target(ctx, &basepkgs, &aptpkgs, o->python, &t);
+		if (r == 0)
+			r = pypi_lock_layer(ctx, st, o->pip, &t, &lf);
+		pypi_target_free(&t);
 	}
 out:
 	deb_pkglist_free(&basepkgs);

@@ -2,11 +2,29 @@
 #ifndef PKGIMG_SOLVER_PLAN_H
 #define PKGIMG_SOLVER_PLAN_H
 
+#include <stddef.h>
+
 #include "core/lockfile.h"
 #include "solver/apt.h"
 
 struct pkgimg_ctx;
 struct store;
+
+/* What `--pip`, `-r` and the index options ask for. */
+struct pypi_request {
+	const char *const *reqs;		/* --pip REQ, PEP 508 */
+	size_t nreqs;
+	const char *const *reqfiles;		/* -r FILE */
+	size_t nreqfiles;
+	const char *index_url;			/* --index-url, else $PKGIMG_INDEX_URL, else PyPI */
+	const char *const *extra_index_urls;	/* --extra-index-url, in order */
+	size_t nextra;
+	const char *const *find_links;		/* --find-links DIR|URL */
+	size_t nfind;
+	int no_index;				/* --no-index: find-links only */
+	int unsafe_best_match;			/* --index-strategy unsafe-best-match */
+	int pre;				/* --pre: pre-releases allowed */
+};
 
 struct plan_opts {
 	const char *base;		/* "debian-slim" (default) or "scratch" */
@@ -15,11 +33,15 @@ struct plan_opts {
 	const char *const *apt;		/* "NAME" or "NAME=VERSION" */
 	int napt;
 	int install_recommends;
+	const struct pypi_request *pip;	/* NULL: no PyPI layer */
+	const char *python;		/* --python X.Y, or NULL for Debian's python3 */
 };
 
 /* Resolves the request: a "base: debian-slim" layer holding every Essential
  * package and its dependencies (unless base is scratch), then an "apt: ..."
- * layer with the rest. */
+ * layer with the rest (and Debian's python3, or pythonX.Y, when PyPI
+ * packages are asked for and the apt layers hold no interpreter), then a
+ * "pip: ..." layer with the PyPI packages, resolved for that interpreter. */
 int plan_lock(struct pkgimg_ctx *ctx, struct store *st, const struct plan_opts *o,
 	      struct lockfile *out);
 

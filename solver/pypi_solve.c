@@ -506,6 +506,8 @@ static bool *pre_flags(const struct pypi_universe *u, const size_t *top, size_t 
 {
 	bool *pre = xcalloc(u->np + 1, sizeof *pre);
 
+	for (size_t i = 0; u->pre && i <= u->np; i++)
+		pre[i] = true;
 	for (size_t i = 0; i < ntop; i++) {
 		long pi = proj_find(u, u->deps[top[i]].name);
 

@@ -84,6 +84,8 @@ struct pypi_project {
 struct pypi_universe {
 	char *python;			/* target Python full version, "3.11.2" */
 	struct pep440_version python_ver;
+	bool pre;			/* --pre: pre-releases are candidates for every
+					 * requirement, as final releases are */
 	struct pypi_project *p;		/* in the order first added */
 	size_t np;
 	struct pypi_dep *deps;		/* every distinct requirement seen */

@@ -1,0 +1,648 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache/store.h"
+#include "core/ctx.h"
+#include "core/fs.h"
+#include "core/str.h"
+#include "installers/wheel.h"
+#include "solver/pep440.h"
+#include "solver/pep508.h"
+#include "solver/pymeta.h"
+#include "solver/pypi_client.h"
+#include "solver/pypi_plan.h"
+#include "solver/pypi_solve.h"
+#include "solver/reqfile.h"
+#include "solver/wheeltags.h"
+
+void pypi_target_free(struct pypi_target *t)
+{
+	free(t->python);
+	free(t->interpreter);
+	free(t->machine);
+	memset(t, 0, sizeof *t);
+}
+
+/* One top-level requirement or constraint, with where it was written. */
+struct top_req {
+	struct pep508_req req;
+	char *origin;		/* "--pip torch==2.2.1", "-r requirements.txt:3" */
+	struct strv hashes;	/* "sha256:<hex>" allowed for its files (-r --hash) */
+};
+
+/* A looked-up project: per version added to the universe, the file pip
+ * would install (NULL: no wheel for the target). */
+struct proj {
+	struct pypi_project_files files;
+	struct pypi_file **byver;
+	char **versions;		/* as added (pointers into files.page) */
+	size_t nver;
+};
+
+struct plan {
+	struct pkgimg_ctx *ctx;
+	struct store *st;
+	const struct pypi_target *t;
+	struct pep508_env env;
+	struct wheel_tags tags;
+	struct pypi_client client;
+	struct pypi_universe u;
+	struct top_req *top;		/* requirements, then constraints */
+	size_t ntop, ncons;
+	const struct pep508_req **active;	/* the requirements whose markers hold */
+	size_t nactive;
+	struct proj *p;
+	size_t np;
+	bool hash_mode;
+	struct strv reqfile_names;	/* for the step text */
+};
+
+static void top_free(struct top_req *t)
+{
+	pep508_req_free(&t->req);
+	free(t->origin);
+	strv_free(&t->hashes);
+}
+
+static struct top_req *top_new(struct plan *pl)
+{
+	pl->top = xrealloc(pl->top, (pl->ntop + pl->ncons + 1) * sizeof *pl->top);
+	memset(&pl->top[pl->ntop + pl->ncons], 0, sizeof *pl->top);
+	return &pl->top[pl->ntop + pl->ncons];
+}
+
+/* --pip REQ and -r FILE into pl->top; index options of the files merged
+ * into *co (the command line wins for --index-url, as in pip). */
+static int gather(struct plan *pl, const struct pypi_request *rq, struct pypi_client_opts *co,
+		  struct strv *extra, struct strv *links, bool *pre)
+{
+	struct reqfile *rfs = xcalloc(rq->nreqfiles + 1, sizeof *rfs);
+	size_t nrf = 0;
+	int r = 0;
+
+	for (size_t i = 0; i < rq->nreqs && r == 0; i++) {
+		struct top_req *t = top_new(pl);
+
+		r = pep508_req_parse(pl->ctx, rq->reqs[i], &t->req);
+		if (r < 0) {
+			pkgimg_err_wrap(pl->ctx, r, "--pip %s: [lock]", rq->reqs[i]);
+			break;
+		}
+		t->origin = xasprintf("--pip %s", rq->reqs[i]);
+		pl->ntop++;
+	}
+	for (size_t i = 0; i < rq->nreqfiles && r == 0; i++) {
+		struct reqfile *rf = &rfs[nrf];
+
+		r = reqfile_parse(pl->ctx, rq->reqfiles[i], rf);
+		if (r < 0)
+			break;
+		nrf++;
+		strv_add(&pl->reqfile_names, rq->reqfiles[i]);
+		if (rf->index_url && !co->index_url)
+			co->index_url = rf->index_url;
+		for (size_t k = 0; k < rf->extra_index_urls.n; k++)
+			strv_add(extra, rf->extra_index_urls.v[k]);
+		for (size_t k = 0; k < rf->find_links.n; k++)
+			strv_add(links, rf->find_links.v[k]);
+		co->no_index |= rf->no_index;
+		*pre |= rf->pre;
+		pl->hash_mode |= rf->require_hashes;
+		for (size_t k = 0; k < rf->nreqs; k++) {
+			struct top_req *t = top_new(pl);
+
+			t->req = rf->reqs[k].req;
+			memset(&rf->reqs[k].req, 0, sizeof rf->reqs[k].req);
+			t->origin = xasprintf("-r %s", rf->reqs[k].origin);
+			t->hashes = rf->reqs[k].hashes;
+			memset(&rf->reqs[k].hashes, 0, sizeof rf->reqs[k].hashes);
+			pl->hash_mode |= t->hashes.n > 0;
+			pl->ntop++;
+		}
+	}
+	/* constraints after every requirement */
+	for (size_t i = 0; i < nrf && r == 0; i++) {
+		for (size_t k = 0; k < rfs[i].nconstraints; k++) {
+			struct top_req *t = top_new(pl);
+
+			t->req = rfs[i].constraints[k].req;
+			memset(&rfs[i].constraints[k].req, 0, sizeof rfs[i].constraints[k].req);
+			t->origin = xasprintf("-c %s", rfs[i].constraints[k].origin);
+			t->hashes = rfs[i].constraints[k].hashes;
+			memset(&rfs[i].constraints[k].hashes, 0, sizeof rfs[i].constraints[k].hashes);
+			pl->ncons++;
+		}
+	}
+	/* the index URLs of the files are kept alive by co: copy them */
+	if (r == 0 && co->index_url && !rq->index_url)
+		co->index_url = xstrdup(co->index_url);
+	else if (r == 0)
+		co->index_url = rq->index_url ? xstrdup(rq->index_url) : NULL;
+	for (size_t i = 0; i < nrf; i++)
+		reqfile_free(&rfs[i]);
+	free(rfs);
+	return r;
+}
+
+/* The requirements that apply to the target (markers evaluated for it).
+ * Requirements by URL are refused: pkgimg resolves names on indexes. */
+static int activate(struct plan *pl)
+{
+	pl->active = xcalloc(pl->ntop + 1, sizeof *pl->active);
+	for (size_t i = 0; i < pl->ntop; i++) {
+		const struct top_req *t = &pl->top[i];
+		int on = t->req.marker ? pep508_marker_eval(t->req.marker, &pl->env, "") : 1;
+
+		if (t->req.url)
+			return pkgimg_err(pl->ctx, -PKGIMG_E_USAGE,
+					  "%s: [lock] a requirement by URL is not resolved on "
+					  "an index; download the wheel and pass --find-links DIR "
+					  "with the plain name", t->origin);
+		if (on < 0)
+			return pkgimg_err_wrap(pl->ctx, on, "%s: [lock]", t->origin);
+		if (on)
+			pl->active[pl->nactive++] = &t->req;
+	}
+	if (pl->nactive == 0)
+		return pkgimg_err(pl->ctx, -PKGIMG_E_USAGE,
+				  "[lock] no PyPI requirement applies to the target (Python %s "
+				  "on %s): every marker is false", pl->t->python, pl->t->machine);
+	return 0;
+}
+
+/* The hashes allowed for a project in hash-checking mode (NULL: any). */
+static const struct strv *allowed_hashes(const struct plan *pl, const char *norm)
+{
+	for (size_t i = 0; i < pl->ntop + pl->ncons; i++)
+		if (pl->top[i].hashes.n && !strcmp(pl->top[i].req.norm, norm))
+			return &pl->top[i].hashes;
+	return NULL;
+}
+
+static bool hash_allowed(const struct strv *ok, const struct pypi_file *f)
+{
+	const char *hex = pypi_hashes_get(&f->hashes, "sha256");
+
+	if (!ok)
+		return true;
+	for (size_t i = 0; hex && i < ok->n; i++)
+		if (!strncmp(ok->v[i], "sha256:", 7) && !strcmp(ok->v[i] + 7, hex))
+			return true;
+	return false;
+}
+
+/* Whether a version passes the constraints (-c) on its project. */
+static bool constrained_out(const struct plan *pl, const char *norm, const struct pep440_version *v)
+{
+	for (size_t i = pl->ntop; i < pl->ntop + pl->ncons; i++)
+		if (!strcmp(pl->top[i].req.norm, norm) &&
+		    !pep440_spec_contains(&pl->top[i].req.spec, v, true))
+			return true;
+	return false;
+}
+
+/* Is a better than b for one version, as pip ranks a release's files: a
+ * supported tag of higher priority, then a higher build tag; a yanked file
+ * only when nothing else is there. */
+static bool better(const struct plan *pl, const struct pypi_file *a, const struct pypi_file *b)
+{
+	int ra, rb;
+
+	if (!b)
+		return true;
+	if (a->yanked != b->yanked)
+		return !a->yanked;
+	ra = wheel_best_rank(&pl->tags, &a->wheel);
+	rb = wheel_best_rank(&pl->tags, &b->wheel);
+	if (ra != rb)
+		return ra < rb;
+	return wheel_build_cmp(&a->wheel, &b->wheel) > 0;
+}
+
+/* Whether Requires-Python of a file admits the target (an unparsable one
+ * does not, as pip skips such files). */
+static bool python_ok(const struct plan *pl, const struct pypi_file *f)
+{
+	struct pep440_specset set;
+	bool ok;
+
+	if (!f->requires_python || !*f->requires_python)
+		return true;
+	if (pep440_spec_parse(NULL, f->requires_python, &set) < 0)
+		return false;
+	ok = pep440_spec_contains(&set, &pl->u.python_ver, true);
+	pep440_specset_free(&set);
+	return ok;
+}
+
+/* Adds one looked-up project to the universe: every version once, as a
+ * candidate when a wheel of it fits the target. */
+static int add_project(struct plan *pl, struct proj *pj)
+{
+	struct pypi_page *pg = &pj->files.page;
+	const struct strv *ok = allowed_hashes(pl, pj->files.name);
+	bool *done = xcalloc(pg->nfiles + 1, sizeof *done);
+	int r = 0;
+
+	pypi_universe_add_project(&pl->u, pj->files.name);
+	for (size_t i = 0; i < pg->nfiles && r == 0; i++) {
+		struct pypi_file *best = NULL, *rp_file = NULL;
+		bool all_yanked = true;
+		struct pep440_specset rp = { 0 };
+		unsigned flags = 0;
+
+		if (done[i])
+			continue;
+		for (size_t k = i; k < pg->nfiles; k++) {
+			struct pypi_file *f = &pg->files[k];
+
+			if (done[k] || pep440_cmp(&f->ver, &pg->files[i].ver))
+				continue;
+			done[k] = true;
+			if (f->kind != PYPI_FILE_WHEEL || wheel_best_rank(&pl->tags, &f->wheel) < 0 ||
+			    !hash_allowed(ok, f))
+				continue;
+			if (!python_ok(pl, f)) {
+				rp_file = f;
+				continue;
+			}
+			if (!f->yanked)
+				all_yanked = false;
+			if (better(pl, f, best))
+				best = f;
+		}
+		if (constrained_out(pl, pj->files.name, &pg->files[i].ver))
+			continue;
+		if (best)
+			flags = PYPI_CAND_WHEEL | (all_yanked ? PYPI_CAND_YANKED : 0);
+		else if (rp_file && pep440_spec_parse(NULL, rp_file->requires_python, &rp) == 0)
+			flags = PYPI_CAND_WHEEL;	/* excluded by Requires-Python, said so */
+		r = pypi_universe_add(pl->ctx, &pl->u, pj->files.name, pg->files[i].version, flags,
+				      rp.n ? &rp : NULL);
+		pep440_specset_free(&rp);
+		if (r < 0)
+			break;
+		pj->byver = xrealloc(pj->byver, (pj->nver + 1) * sizeof *pj->byver);
+		pj->versions = xrealloc(pj->versions, (pj->nver + 1) * sizeof *pj->versions);
+		pj->byver[pj->nver] = best;
+		pj->versions[pj->nver] = pg->files[i].version;
+		pj->nver++;
+	}
+	free(done);
+	return r;
+}
+
+static struct proj *proj_find(struct plan *pl, const char *norm)
+{
+	for (size_t i = 0; i < pl->np; i++)
+		if (!strcmp(pl->p[i].files.name, norm))
+			return &pl->p[i];
+	return NULL;
+}
+
+static struct pypi_file *pick_file(struct plan *pl, const char *norm, const char *version)
+{
+	struct proj *pj = proj_find(pl, norm);
+	struct pep440_version v;
+	struct pypi_file *f = NULL;
+
+	if (!pj || pep440_parse(NULL, version, &v) < 0)
+		return NULL;
+	for (size_t i = 0; i < pj->nver && !f; i++) {
+		struct pep440_version w;
+
+		if (pep440_parse(NULL, pj->versions[i], &w) < 0)
+			continue;
+		if (!pep440_cmp(&v, &w))
+			f = pj->byver[i];
+		pep440_version_free(&w);
+	}
+	pep440_version_free(&v);
+	return f;
+}
+
+/* Looks up the projects the universe lacks, in one client call. */
+static int lookup(struct plan *pl, const struct strv *names)
+{
+	struct pypi_project_files *out = xcalloc(names->n + 1, sizeof *out);
+	int r;
+
+	r = pypi_client_lookup(&pl->client, (const char *const *)names->v, names->n, out);
+	if (r < 0) {
+		free(out);
+		return r;
+	}
+	pl->p = xrealloc(pl->p, (pl->np + names->n) * sizeof *pl->p);
+	for (size_t i = 0; i < names->n; i++) {
+		struct proj *pj = &pl->p[pl->np++];
+
+		memset(pj, 0, sizeof *pj);
+		pj->files = out[i];
+		if (r == 0)
+			r = add_project(pl, pj);
+	}
+	free(out);
+	return r;
+}
+
+/* Fetches and reads the metadata of the picks whose dependencies are not
+ * known yet (one parallel batch). */
+static int learn(struct plan *pl, const struct pypi_solution *sol)
+{
+	const struct pypi_file **files = xcalloc(sol->nunknown + 1, sizeof *files);
+	struct pypi_meta *meta = xcalloc(sol->nunknown + 1, sizeof *meta);
+	size_t n = 0;
+	int r = 0;
+
+	for (size_t i = 0; i < sol->nunknown; i++) {
+		const struct pypi_pick *pk = &sol->v[sol->unknown[i]];
+
+		files[n] = pick_file(pl, pk->name, pk->version);
+		if (!files[n]) {
+			r = pkgimg_err(pl->ctx, -PKGIMG_E_SOLVE, "%s %s: [lock] chosen, but no "
+				       "wheel of it was seen", pk->name, pk->version);
+			goto out;
+		}
+		n++;
+	}
+	r = pypi_client_metadata(&pl->client, files, n, meta);
+	if (r < 0)
+		goto out;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		struct sbuf data = SBUF_INIT;
+		struct pymeta m;
+
+		r = meta[i].from_wheel ? wheel_read_metadata(pl->ctx, meta[i].path,
+								       files[i]->filename, &data)
+				       : fs_read_file(pl->ctx, AT_FDCWD, meta[i].path, &data);
+		if (r == 0)
+			r = pymeta_parse(pl->ctx, files[i]->filename, data.buf ? data.buf : "",
+					 data.len, &m);
+		if (r == 0) {
+			r = pypi_universe_set_meta(pl->ctx, &pl->u, &m, &pl->env);
+			pymeta_free(&m);
+		}
+		if (r < 0)
+			pkgimg_err_wrap(pl->ctx, r, "%s: [lock] metadata", files[i]->filename);
+		sbuf_free(&data);
+	}
+	for (size_t i = 0; i < n; i++)
+		pypi_meta_free(&meta[i]);
+out:
+	free(files);
+	free(meta);
+	return r;
+}
+
+/* After a failed solve, appended to the message: the projects no source
+ * has, and those with files but no wheel for the target (sdist-only, or
+ * wheels for other platforms), with the tags that were looked for. */
+static void explain_missing(struct plan *pl, int r)
+{
+	struct sbuf s = SBUF_INIT;
+
+	for (size_t i = 0; i < pl->np; i++) {
+		struct proj *pj = &pl->p[i];
+		size_t nw = 0, sd = 0;
+		bool any = false;
+
+		if (!pj->files.found) {
+			sbuf_addf(&s, "\n  %s is on none of the indexes (", pj->files.name);
+			for (size_t k = 0; k < pl->client.nsrc; k++)
+				sbuf_addf(&s, "%s%s", k ? ", " : "", pl->client.src[k].url);
+			sbuf_adds(&s, "); check the name, or add the index that has it "
+				  "(--index-url, --extra-index-url, --find-links)");
+			continue;
+		}
+		for (size_t k = 0; k < pj->nver; k++)
+			any |= pj->byver[k] != NULL;
+		if (any || pj->files.page.nfiles == 0)
+			continue;
+		for (size_t k = 0; k < pj->files.page.nfiles; k++) {
+			if (pj->files.page.files[k].kind == PYPI_FILE_WHEEL)
+				nw++;
+			else
+				sd++;
+		}
+		sbuf_addf(&s, "\n  %s has no wheel for this image (%zu sdist%s, %zu wheel%s "
+			  "for other targets); pkgimg installs wheels only, tagged %s, %s, ... "
+			  "%s: build one and pass --find-links DIR", pj->files.name, sd,
+			  sd == 1 ? "" : "s", nw, nw == 1 ? "" : "s", pl->tags.tags.v[0],
+			  pl->tags.tags.n > 1 ? pl->tags.tags.v[1] : "",
+			  pl->tags.tags.v[pl->tags.tags.n - 1]);
+	}
+	if (s.len) {
+		char *msg = xstrdup(pl->ctx->errmsg);
+
+		pkgimg_err(pl->ctx, r, "%s%s", msg, s.buf);
+		free(msg);
+	}
+	sbuf_free(&s);
+}
+
+/* The tags part of a wheel's file name: "cp311-cp311-manylinux_2_17_x86_64". */
+static char *file_tags(const char *filename)
+{
+	size_t len = strlen(filename);
+	const char *end = filename + (len > 4 ? len - 4 : len), *p = end;
+	int dashes = 0;
+
+	while (p > filename && dashes < 3)
+		if (*--p == '-')
+			dashes++;
+	return xstrndup(p + 1, (size_t)(end - p - 1));
+}
+
+static const char *requested_by(const struct plan *pl, const char *norm)
+{
+	for (size_t i = 0; i < pl->ntop; i++)
+		if (!strcmp(pl->top[i].req.norm, norm))
+			return pl->top[i].origin;
+	return "dependency";
+}
+
+/* "pip: numpy>=1.26 torch==2.2.1 -r requirements.txt" (sorted, so the order
+ * of the flags does not change the key). */
+static char *step_text(const struct plan *pl, const struct pypi_request *rq)
+{
+	struct strv v = { 0 };
+	struct sbuf s = SBUF_INIT;
+
+	for (size_t i = 0; i < rq->nreqs; i++)
+		strv_add(&v, rq->reqs[i]);
+	strv_sort(&v);
+	sbuf_adds(&s, "pip:");
+	for (size_t i = 0; i < v.n; i++)
+		if (i == 0 || strcmp(v.v[i], v.v[i - 1]))
+			sbuf_addf(&s, " %s", v.v[i]);
+	for (size_t i = 0; i < pl->reqfile_names.n; i++)
+		sbuf_addf(&s, " -r %s", pl->reqfile_names.v[i]);
+	if (rq->pre)
+		sbuf_adds(&s, " --pre");
+	strv_free(&v);
+	return sbuf_detach(&s);
+}
+
+static int to_layer(struct plan *pl, const struct pypi_request *rq,
+		    const struct pypi_solution *sol, struct lockfile *lf)
+{
+	struct lock_layer *l = &lf->layers[lf->nlayers];
+	int r = 0;
+
+	memset(l, 0, sizeof *l);
+	l->pkgs = xcalloc(sol->n + 1, sizeof *l->pkgs);
+	for (size_t i = 0; i < sol->n && r == 0; i++) {
+		const struct pypi_pick *pk = &sol->v[i];
+		const struct pypi_file *f = pick_file(pl, pk->name, pk->version);
+		const char *sha = f ? pypi_hashes_get(&f->hashes, "sha256") : NULL;
+		struct lock_pkg *p = &l->pkgs[l->npkgs];
+
+		if (!f)
+			return pkgimg_err(pl->ctx, -PKGIMG_E_SOLVE, "%s %s: [lock] chosen, but no "
+					  "wheel of it was seen", pk->name, pk->version);
+		if (!sha)
+			return pkgimg_err(pl->ctx, -PKGIMG_E_PARSE,
+					  "%s: [lock] the index gives no sha256 for it; pkgimg "
+					  "locks every file by its hash (use an index that lists "
+					  "hashes, or --find-links DIR)", f->url);
+		if (pl->hash_mode && !allowed_hashes(pl, pk->name))
+			return pkgimg_err(pl->ctx, -PKGIMG_E_USAGE,
+					  "%s %s: [lock] hash-checking mode (--hash in a "
+					  "requirements file) needs a --hash for every package, "
+					  "dependencies included; add \"%s==%s --hash=sha256:%s\"",
+					  pk->name, pk->version, pk->name, pk->version, sha);
+		p->ecosystem = xstrdup("pypi");
+		p->name = xstrdup(pk->name);
+		p->version = xstrdup(pk->version);
+		p->arch = file_tags(f->filename);
+		p->url = xstrdup(f->url);
+		p->sha256 = xstrdup(sha);
+		p->size = f->has_size ? f->size : 0;
+		p->requested_by = xstrdup(requested_by(pl, pk->name));
+		l->npkgs++;
+	}
+	l->step = step_text(pl, rq);
+	lf->nlayers++;
+	return r;
+}
+
+static void add_sources(const struct plan *pl, struct lockfile *lf)
+{
+	lf->sources = xrealloc(lf->sources, (size_t)(lf->nsources + (int)pl->client.nsrc + 1) *
+			       sizeof *lf->sources);
+	for (size_t i = 0; i < pl->client.nsrc; i++) {
+		struct lock_source *s = &lf->sources[lf->nsources++];
+
+		memset(s, 0, sizeof *s);
+		s->type = xstrdup("pypi");
+		s->uri = xstrdup(pl->client.src[i].url);
+	}
+}
+
+static int parse_target(struct plan *pl)
+{
+	struct wheel_target wt = { 0 };
+
+	if (sscanf(pl->t->python, "%d.%d", &wt.py_major, &wt.py_minor) != 2)
+		return pkgimg_err(pl->ctx, -PKGIMG_E_USAGE, "python %s: [lock] not a version",
+				  pl->t->python);
+	wt.arch = pl->t->machine;
+	wt.glibc_major = pl->t->glibc_major;
+	wt.glibc_minor = pl->t->glibc_minor;
+	pep508_env_linux(&pl->env, pl->t->python, pl->t->machine, NULL, NULL);
+	return wheel_supported_tags(pl->ctx, &wt, &pl->tags);
+}
+
+int pypi_lock_layer(struct pkgimg_ctx *ctx, struct store *st, const struct pypi_request *rq,
+		    const struct pypi_target *t, struct lockfile *lf)
+{
+	struct plan pl = { .ctx = ctx, .st = st, .t = t };
+	struct pypi_client_opts co = { 0 };
+	struct strv extra = { 0 }, links = { 0 }, missing = { 0 };
+	struct pypi_solution sol = { 0 };
+	bool pre = rq->pre, client_up = false;
+	int r;
+
+	pep508_env_init(&pl.env);
+	for (size_t i = 0; i < rq->nextra; i++)
+		strv_add(&extra, rq->extra_index_urls[i]);
+	for (size_t i = 0; i < rq->nfind; i++)
+		strv_add(&links, rq->find_links[i]);
+	co.no_index = rq->no_index;
+	r = gather(&pl, rq, &co, &extra, &links, &pre);
+	if (r == 0)
+		r = parse_target(&pl);
+	if (r == 0)
+		r = activate(&pl);
+	if (r < 0)
+		goto out;
+	co.extra_index_urls = (const char *const *)extra.v;
+	co.nextra = extra.n;
+	co.find_links = (const char *const *)links.v;
+	co.nfind_links = links.n;
+	co.strategy = rq->unsafe_best_match ? PYPI_UNSAFE_BEST_MATCH : PYPI_FIRST_INDEX;
+	r = pypi_client_init(ctx, st, &co, &pl.client);
+	if (r < 0)
+		goto out;
+	client_up = true;
+	r = pypi_universe_init(ctx, &pl.u, t->python);
+	if (r < 0)
+		goto out;
+	pl.u.pre = pre;
+	for (;;) {
+		r = pypi_universe_missing(ctx, &pl.u, pl.active, pl.nactive, &missing);
+		if (r < 0)
+			break;
+		if (missing.n) {
+			r = lookup(&pl, &missing);
+			if (r < 0)
+				break;
+			continue;
+		}
+		pypi_solution_free(&sol);
+		r = pypi_solve(ctx, &pl.u, pl.active, pl.nactive, &sol);
+		if (r < 0) {
+			explain_missing(&pl, r);
+			break;
+		}
+		if (sol.nunknown == 0)
+			break;
+		r = learn(&pl, &sol);
+		if (r < 0)
+			break;
+	}
+	if (r == 0)
+		r = to_layer(&pl, rq, &sol, lf);
+	if (r == 0) {
+		add_sources(&pl, lf);
+		free(lf->python);
+		lf->python = xstrdup(t->python);
+	}
+out:
+	pypi_solution_free(&sol);
+	strv_free(&missing);
+	strv_free(&extra);
+	strv_free(&links);
+	strv_free(&pl.reqfile_names);
+	for (size_t i = 0; i < pl.ntop + pl.ncons; i++)
+		top_free(&pl.top[i]);
+	free(pl.top);
+	free(pl.active);
+	for (size_t i = 0; i < pl.np; i++) {
+		pypi_project_files_free(&pl.p[i].files);
+		free(pl.p[i].byver);
+		free(pl.p[i].versions);
+	}
+	free(pl.p);
+	if (pl.u.names)
+		pypi_universe_free(&pl.u);
+	if (client_up)
+		pypi_client_free(&pl.client);
+	wheel_tags_free(&pl.tags);
+	pep508_env_free(&pl.env);
+	free((char *)co.index_url);
+	return r;
+}
