@@ -15,6 +15,7 @@
 #include "core/lockfile.h"
 #include "core/str.h"
 #include "installers/image.h"
+#include "runtime/gpu.h"
 #include "solver/apt.h"
 #include "solver/plan.h"
 
@@ -26,6 +27,9 @@ struct req_args {
 	struct strv find_links;
 	const char *index_url;
 	const char *python;
+	const char *cuda;
+	const char *cuda_index;
+	int gpu;
 	int no_index;
 	int unsafe_best_match;
 	int pre;
@@ -44,6 +48,7 @@ enum {
 	O_APT = 256, O_APT_SOURCE, O_BASE, O_KEYRING, O_RECOMMENDS, O_UNSIGNED, O_LOCK,
 	O_TAG, O_ROOT, O_NO_SCRIPTS, O_JSON, O_OFFLINE, O_FORCE, O_PIP, O_INDEX_URL,
 	O_EXTRA_INDEX_URL, O_FIND_LINKS, O_NO_INDEX, O_INDEX_STRATEGY, O_PYTHON, O_PRE,
+	O_CUDA, O_CUDA_INDEX, O_GPU,
 };
 
 static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, int install)
@@ -60,6 +65,9 @@ static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, 
 		{ "index-strategy", required_argument, NULL, O_INDEX_STRATEGY },
 		{ "python", required_argument, NULL, O_PYTHON },
 		{ "pre", no_argument, NULL, O_PRE },
+		{ "cuda", required_argument, NULL, O_CUDA },
+		{ "cuda-index-url", required_argument, NULL, O_CUDA_INDEX },
+		{ "gpu", optional_argument, NULL, O_GPU },
 		{ "base", required_argument, NULL, O_BASE },
 		{ "keyring", required_argument, NULL, O_KEYRING },
 		{ "install-recommends", no_argument, NULL, O_RECOMMENDS },
@@ -89,6 +97,9 @@ static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, 
 		case O_NO_INDEX: a->no_index = 1; break;
 		case O_PRE: a->pre = 1; break;
 		case O_PYTHON: a->python = optarg; break;
+		case O_CUDA: a->cuda = optarg; break;
+		case O_CUDA_INDEX: a->cuda_index = optarg; break;
+		case O_GPU: a->gpu = 1; break;
 		case O_INDEX_STRATEGY:
 			if (!strcmp(optarg, "unsafe-best-match")) {
 				a->unsafe_best_match = 1;
@@ -116,7 +127,8 @@ static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, 
 			printf("usage: pkgimg %s [--apt PKG[=VER]]... [--pip REQ]... [-r FILE]... "
 			       "[--base debian-slim|scratch] [--python X.Y] [--index-url URL] "
 			       "[--extra-index-url URL]... [--find-links DIR|URL]... [--no-index] "
-			       "[--index-strategy first-index|unsafe-best-match] [--pre] %s\n", cmd,
+			       "[--index-strategy first-index|unsafe-best-match] [--pre] [--gpu] [--cuda X.Y] "
+			       "[--cuda-index-url TEMPLATE] %s\n", cmd,
 			       install ? "[--lock FILE] [--tag NAME] [--root DIR] [--no-scripts]"
 				       : "[-o pkgimg.lock]");
 			exit(0);
@@ -141,14 +153,15 @@ static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, 
 	}
 	if (a->lock && (a->apt.n || a->apt_sources.n || a->base || a->install_recommends ||
 			a->pip.n || a->reqfiles.n || a->index_url || a->extra_index_urls.n ||
-			a->find_links.n || a->no_index || a->python || a->pre)) {
+			a->find_links.n || a->no_index || a->python || a->pre || a->cuda ||
+			a->cuda_index)) {
 		fprintf(stderr, "pkgimg: error: install: --lock installs exactly the lockfile; "
 			"drop the request options (--apt, --pip, --base, ...) or drop --lock\n");
 		return 2;
 	}
 	if (!a->pip.n && !a->reqfiles.n && (a->index_url || a->extra_index_urls.n ||
 					    a->find_links.n || a->no_index || a->pre ||
-					    a->unsafe_best_match)) {
+					    a->unsafe_best_match || a->cuda_index)) {
 		fprintf(stderr, "pkgimg: error: %s: the index options (--index-url, "
 			"--find-links, ...) need PyPI packages: add --pip NAME or -r FILE\n", cmd);
 		return 2;
@@ -171,6 +184,7 @@ static int plan(struct cli *c, struct req_args *a, struct lockfile *lf)
 	struct apt_sources srcs = { 0 };
 	struct plan_opts po = { 0 };
 	struct pypi_request pip = { 0 };
+	char cuda[16] = "";
 	int r = 0;
 
 	if (a->apt_sources.n) {
@@ -190,6 +204,17 @@ static int plan(struct cli *c, struct req_args *a, struct lockfile *lf)
 	po.napt = (int)a->apt.n;
 	po.install_recommends = a->install_recommends;
 	po.python = a->python;
+	if (a->gpu) {
+		/* --gpu: there must be one; its driver's CUDA picks the
+		 * CUDA builds unless --cuda says otherwise */
+		struct gpu_info g;
+
+		r = gpu_detect(&c->ctx, "--gpu", &g);
+		if (r < 0)
+			goto out;
+		snprintf(cuda, sizeof cuda, "%s", g.cuda);
+		gpu_info_free(&g);
+	}
 	if (a->pip.n || a->reqfiles.n) {
 		pip.reqs = (const char *const *)a->pip.v;
 		pip.nreqs = a->pip.n;
@@ -203,6 +228,8 @@ static int plan(struct cli *c, struct req_args *a, struct lockfile *lf)
 		pip.no_index = a->no_index;
 		pip.unsafe_best_match = a->unsafe_best_match;
 		pip.pre = a->pre;
+		pip.cuda = a->cuda ? a->cuda : cuda[0] ? cuda : NULL;
+		pip.cuda_index = a->cuda_index;
 		po.pip = &pip;
 	}
 	r = plan_lock(&c->ctx, &c->st, &po, lf);

@@ -151,6 +151,10 @@ static void emit_pkg(struct emitter *em, const struct lock_pkg *p)
 	snprintf(num, sizeof num, "%llu", (unsigned long long)p->size);
 	e_kv(em, "size", num);
 	e_kv(em, "requested_by", p->requested_by);
+	if (p->filename)
+		e_kv(em, "filename", p->filename);
+	if (p->index)
+		e_kv(em, "index", p->index);
 	e_map_end(em);
 }
 
@@ -192,6 +196,10 @@ int lockfile_emit(struct pkgimg_ctx *ctx, struct lockfile *lf, struct sbuf *out)
 	if (lf->python) {
 		e_str(&em, "python");
 		e_quoted(&em, lf->python);
+	}
+	if (lf->cuda) {
+		e_str(&em, "cuda");
+		e_quoted(&em, lf->cuda);
 	}
 	e_str(&em, "sources");
 	e_seq_start(&em, 0);
@@ -297,6 +305,10 @@ static int parse_pkg(struct ydoc *d, yaml_node_t *n, struct lock_pkg *p)
 	    (r = want_str(d, n, "size", &size)) < 0 ||
 	    (r = want_str(d, n, "requested_by", &p->requested_by)) < 0)
 		goto out;
+	if (!strcmp(p->ecosystem, "pypi") &&
+	    ((r = want_str(d, n, "filename", &p->filename)) < 0 ||
+	     (r = want_str(d, n, "index", &p->index)) < 0))
+		goto out;
 	p->size = strtoull(size, NULL, 10);
 	if (strlen(p->sha256) != 64 || strspn(p->sha256, "0123456789abcdef") != 64)
 		r = pkgimg_err(d->ctx, -PKGIMG_E_PARSE,
@@ -346,6 +358,8 @@ int lockfile_parse(struct pkgimg_ctx *ctx, const char *what, const char *text, s
 	    (r = want_str(&d, root, "base", &lf.base)) < 0)
 		goto out;
 	if (map_get(&d, root, "python") && (r = want_str(&d, root, "python", &lf.python)) < 0)
+		goto out;
+	if (map_get(&d, root, "cuda") && (r = want_str(&d, root, "cuda", &lf.cuda)) < 0)
 		goto out;
 	n = map_get(&d, root, "sources");
 	if (n && n->type == YAML_SEQUENCE_NODE) {
@@ -421,6 +435,7 @@ void lockfile_free(struct lockfile *lf)
 	free(lf->platform);
 	free(lf->base);
 	free(lf->python);
+	free(lf->cuda);
 	for (int i = 0; i < lf->nsources; i++) {
 		struct lock_source *s = &lf->sources[i];
 
@@ -447,6 +462,8 @@ void lockfile_free(struct lockfile *lf)
 			free(p->url);
 			free(p->sha256);
 			free(p->requested_by);
+			free(p->filename);
+			free(p->index);
 		}
 		free(l->pkgs);
 		free(l->step);

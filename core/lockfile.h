@@ -22,6 +22,9 @@ struct lock_pkg {
 	char *sha256;
 	uint64_t size;
 	char *requested_by;
+	/* pypi only (NULL for apt) */
+	char *filename;		/* the wheel's file name */
+	char *index;		/* the index or find-links location it came from */
 };
 
 struct lock_layer {
@@ -46,6 +49,7 @@ struct lockfile {
 	char *base;		/* "debian-slim", "scratch", or an image id */
 	char *python;		/* the target interpreter's version ("3.11.2") when a
 				 * layer installs PyPI packages, else NULL */
+	char *cuda;		/* the CUDA version builds were chosen for ("12.1"), or NULL */
 	struct lock_source *sources;
 	int nsources;
 	struct lock_layer *layers;

@@ -437,7 +437,8 @@ static int build_pip_layer(struct pkgimg_ctx *ctx, struct store *st, const struc
 			.purelib = site, .platlib = site, .scripts = "usr/local/bin",
 			.headers = inc, .data = "usr/local", .python = interp, .py_version = xy,
 		};
-		char *fname = url_file_name(l->pkgs[i].url);
+		char *fname = l->pkgs[i].filename ? xstrdup(l->pkgs[i].filename)
+						  : url_file_name(l->pkgs[i].url);
 		struct wheel_install_opts wo = {
 			.filename = fname,
 			.requested = pip_requested(&l->pkgs[i]), .installer = "pkgimg", .mtime = 0,

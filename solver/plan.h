@@ -24,6 +24,10 @@ struct pypi_request {
 	int no_index;				/* --no-index: find-links only */
 	int unsafe_best_match;			/* --index-strategy unsafe-best-match */
 	int pre;				/* --pre: pre-releases allowed */
+	const char *cuda;			/* --cuda X.Y (or detected by --gpu): CUDA
+						 * builds of the torch family, from the
+						 * CUDA index first; NULL: none */
+	const char *cuda_index;			/* --cuda-index-url template, or NULL */
 };
 
 struct plan_opts {

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cache/store.h"
 #include "core/ctx.h"
@@ -36,6 +37,7 @@ struct top_req {
 /* A looked-up project: per version added to the universe, the file pip
  * would install (NULL: no wheel for the target). */
 struct proj {
+	struct pypi_client *cl;		/* the client that looked it up */
 	struct pypi_project_files files;
 	struct pypi_file **byver;
 	char **versions;		/* as added (pointers into files.page) */
@@ -49,6 +51,9 @@ struct plan {
 	struct pep508_env env;
 	struct wheel_tags tags;
 	struct pypi_client client;
+	struct pypi_client cuda;	/* --cuda: the CUDA index first, for the torch family */
+	bool has_cuda;
+	char *cuda_local;		/* "cu121": the local version label of the CUDA builds */
 	struct pypi_universe u;
 	struct top_req *top;		/* requirements, then constraints */
 	size_t ntop, ncons;
@@ -238,6 +243,18 @@ static bool python_ok(const struct plan *pl, const struct pypi_file *f)
 	return ok;
 }
 
+/* With --cuda X.Y: a local version that names another CUDA build
+ * ("2.2.1+cu118" when cu121 is asked for) is no candidate. */
+static bool other_cuda_build(const struct plan *pl, const char *version)
+{
+	const char *plus = strchr(version, '+');
+
+	if (!pl->has_cuda || !plus || ascii_lower(plus[1]) != 'c' || ascii_lower(plus[2]) != 'u' ||
+	    !ascii_isdigit(plus[3]))
+		return false;
+	return strcasecmp(plus + 1, pl->cuda_local) != 0;
+}
+
 /* Adds one looked-up project to the universe: every version once, as a
  * candidate when a wheel of it fits the target. */
 static int add_project(struct plan *pl, struct proj *pj)
@@ -274,7 +291,8 @@ static int add_project(struct plan *pl, struct proj *pj)
 			if (better(pl, f, best))
 				best = f;
 		}
-		if (constrained_out(pl, pj->files.name, &pg->files[i].ver))
+		if (constrained_out(pl, pj->files.name, &pg->files[i].ver) ||
+		    other_cuda_build(pl, pg->files[i].version))
 			continue;
 		if (best)
 			flags = PYPI_CAND_WHEEL | (all_yanked ? PYPI_CAND_YANKED : 0);
@@ -324,13 +342,33 @@ static struct pypi_file *pick_file(struct plan *pl, const char *norm, const char
 	return f;
 }
 
-/* Looks up the projects the universe lacks, in one client call. */
-static int lookup(struct plan *pl, const struct strv *names)
+/* The projects whose CUDA builds live on the PyTorch-style CUDA index
+ * (as uv's --torch-backend picks them): with --cuda it is asked first for
+ * these, and only for these, so that no other name can be taken from it. */
+static bool torch_family(const char *norm)
+{
+	static const char *const names[] = {
+		"torch", "torchvision", "torchaudio", "torchtext", "torchdata", "torchrec",
+		"torchao", "torchserve", "torchcsprng", "torchdistx", "torcharrow",
+		"pytorch-triton", "fbgemm-gpu", "xformers",
+	};
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (!strcmp(norm, names[i]))
+			return true;
+	return false;
+}
+
+static int lookup_with(struct plan *pl, struct pypi_client *cl, const struct strv *names)
 {
 	struct pypi_project_files *out = xcalloc(names->n + 1, sizeof *out);
 	int r;
 
-	r = pypi_client_lookup(&pl->client, (const char *const *)names->v, names->n, out);
+	if (names->n == 0) {
+		free(out);
+		return 0;
+	}
+	r = pypi_client_lookup(cl, (const char *const *)names->v, names->n, out);
 	if (r < 0) {
 		free(out);
 		return r;
@@ -340,6 +378,7 @@ static int lookup(struct plan *pl, const struct strv *names)
 		struct proj *pj = &pl->p[pl->np++];
 
 		memset(pj, 0, sizeof *pj);
+		pj->cl = cl;
 		pj->files = out[i];
 		if (r == 0)
 			r = add_project(pl, pj);
@@ -347,6 +386,24 @@ static int lookup(struct plan *pl, const struct strv *names)
 	free(out);
 	return r;
 }
+
+/* Looks up the projects the universe lacks: one client call (two with
+ * --cuda: the torch family on the CUDA index's client). */
+static int lookup(struct plan *pl, const struct strv *names)
+{
+	struct strv plain = { 0 }, torch = { 0 };
+	int r;
+
+	for (size_t i = 0; i < names->n; i++)
+		strv_add(pl->has_cuda && torch_family(names->v[i]) ? &torch : &plain, names->v[i]);
+	r = lookup_with(pl, &pl->client, &plain);
+	if (r == 0)
+		r = lookup_with(pl, &pl->cuda, &torch);
+	strv_free(&plain);
+	strv_free(&torch);
+	return r;
+}
+
 
 /* Fetches and reads the metadata of the picks whose dependencies are not
  * known yet (one parallel batch). */
@@ -456,6 +513,21 @@ static char *file_tags(const char *filename)
 	return xstrndup(p + 1, (size_t)(end - p - 1));
 }
 
+/* Which client source a file came from. */
+static size_t source_of(struct plan *pl, const char *norm, const struct pypi_file *f)
+{
+	struct proj *pj = proj_find(pl, norm);
+
+	return pj && pj->files.source ? pj->files.source[f - pj->files.page.files] : 0;
+}
+
+static struct pypi_client *client_of(struct plan *pl, const char *norm)
+{
+	struct proj *pj = proj_find(pl, norm);
+
+	return pj && pj->cl ? pj->cl : &pl->client;
+}
+
 static const char *requested_by(const struct plan *pl, const char *norm)
 {
 	for (size_t i = 0; i < pl->ntop; i++)
@@ -482,6 +554,8 @@ static char *step_text(const struct plan *pl, const struct pypi_request *rq)
 		sbuf_addf(&s, " -r %s", pl->reqfile_names.v[i]);
 	if (rq->pre)
 		sbuf_adds(&s, " --pre");
+	if (rq->cuda)
+		sbuf_addf(&s, " --cuda %s", rq->cuda);
 	strv_free(&v);
 	return sbuf_detach(&s);
 }
@@ -522,6 +596,8 @@ static int to_layer(struct plan *pl, const struct pypi_request *rq,
 		p->sha256 = xstrdup(sha);
 		p->size = f->has_size ? f->size : 0;
 		p->requested_by = xstrdup(requested_by(pl, pk->name));
+		p->filename = xstrdup(f->filename);
+		p->index = xstrdup(client_of(pl, pk->name)->src[source_of(pl, pk->name, f)].url);
 		l->npkgs++;
 	}
 	l->step = step_text(pl, rq);
@@ -529,16 +605,30 @@ static int to_layer(struct plan *pl, const struct pypi_request *rq,
 	return r;
 }
 
+/* The indexes and find-links locations, as "pypi" sources (the CUDA index
+ * first when there is one; each location once). */
 static void add_sources(const struct plan *pl, struct lockfile *lf)
 {
-	lf->sources = xrealloc(lf->sources, (size_t)(lf->nsources + (int)pl->client.nsrc + 1) *
-			       sizeof *lf->sources);
-	for (size_t i = 0; i < pl->client.nsrc; i++) {
-		struct lock_source *s = &lf->sources[lf->nsources++];
+	const struct pypi_client *cls[2] = { pl->has_cuda ? &pl->cuda : NULL, &pl->client };
 
-		memset(s, 0, sizeof *s);
-		s->type = xstrdup("pypi");
-		s->uri = xstrdup(pl->client.src[i].url);
+	for (int c = 0; c < 2; c++) {
+		for (size_t i = 0; cls[c] && i < cls[c]->nsrc; i++) {
+			const char *url = cls[c]->src[i].url;
+			struct lock_source *s;
+			bool seen = false;
+
+			for (int k = 0; k < lf->nsources && !seen; k++)
+				seen = !strcmp(lf->sources[k].type, "pypi") &&
+				       !strcmp(lf->sources[k].uri, url);
+			if (seen)
+				continue;
+			lf->sources = xrealloc(lf->sources, (size_t)(lf->nsources + 1) *
+					       sizeof *lf->sources);
+			s = &lf->sources[lf->nsources++];
+			memset(s, 0, sizeof *s);
+			s->type = xstrdup("pypi");
+			s->uri = xstrdup(url);
+		}
 	}
 }
 
@@ -554,6 +644,67 @@ static int parse_target(struct plan *pl)
 	wt.glibc_minor = pl->t->glibc_minor;
 	pep508_env_linux(&pl->env, pl->t->python, pl->t->machine, NULL, NULL);
 	return wheel_supported_tags(pl->ctx, &wt, &pl->tags);
+}
+
+/* "12.1" -> "121" (the label of PyTorch's CUDA builds and indexes). */
+static char *cuda_nodot(const char *v)
+{
+	struct sbuf s = SBUF_INIT;
+
+	for (; *v; v++)
+		if (*v != '.')
+			sbuf_add(&s, v, 1);
+	return sbuf_detach(&s);
+}
+
+/* The CUDA index URL: the template with {cuda} replaced ("121"). */
+static char *cuda_index_url(const char *tmpl, const char *nodot)
+{
+	const char *at = strstr(tmpl, "{cuda}");
+
+	if (!at)
+		return xstrdup(tmpl);
+	return xasprintf("%.*s%s%s", (int)(at - tmpl), tmpl, nodot, at + 6);
+}
+
+/* The client for the torch family: the CUDA index, then the same indexes
+ * as every other project. */
+static int cuda_client(struct plan *pl, const struct pypi_request *rq,
+		       const struct pypi_client_opts *co)
+{
+	const char *tmpl = rq->cuda_index ? rq->cuda_index : getenv(PYPI_CUDA_INDEX_ENV);
+	struct pypi_client_opts o = *co;
+	const char **extra = xcalloc(co->nextra + 2, sizeof *extra);
+	char *nodot, *url, *first;
+	int r;
+
+	if (strspn(rq->cuda, "0123456789.") != strlen(rq->cuda) || !strchr(rq->cuda, '.') ||
+	    rq->cuda[0] == '.') {
+		free(extra);
+		return pkgimg_err(pl->ctx, -PKGIMG_E_USAGE, "--cuda %s: [lock] expected a CUDA "
+				  "version as X.Y, e.g. --cuda 12.1", rq->cuda);
+	}
+	nodot = cuda_nodot(rq->cuda);
+	url = cuda_index_url(tmpl && *tmpl ? tmpl : PYPI_CUDA_INDEX_DEFAULT, nodot);
+	/* the indexes of the main client, in its order, after the CUDA one */
+	first = xstrdup(pl->client.src[0].url);
+	extra[0] = first;
+	for (size_t i = 0; i < co->nextra; i++)
+		extra[i + 1] = co->extra_index_urls[i];
+	o.index_url = url;
+	o.extra_index_urls = extra;
+	o.nextra = co->no_index ? 0 : co->nextra + 1;
+	o.no_index = false;
+	r = pypi_client_init(pl->ctx, pl->st, &o, &pl->cuda);
+	if (r == 0) {
+		pl->has_cuda = true;
+		pl->cuda_local = xasprintf("cu%s", nodot);
+	}
+	free(first);
+	free(extra);
+	free(url);
+	free(nodot);
+	return r;
 }
 
 int pypi_lock_layer(struct pkgimg_ctx *ctx, struct store *st, const struct pypi_request *rq,
@@ -588,6 +739,11 @@ int pypi_lock_layer(struct pkgimg_ctx *ctx, struct store *st, const struct pypi_
 	if (r < 0)
 		goto out;
 	client_up = true;
+	if (rq->cuda) {
+		r = cuda_client(&pl, rq, &co);
+		if (r < 0)
+			goto out;
+	}
 	r = pypi_universe_init(ctx, &pl.u, t->python);
 	if (r < 0)
 		goto out;
@@ -620,6 +776,10 @@ int pypi_lock_layer(struct pkgimg_ctx *ctx, struct store *st, const struct pypi_
 		add_sources(&pl, lf);
 		free(lf->python);
 		lf->python = xstrdup(t->python);
+		if (rq->cuda) {
+			free(lf->cuda);
+			lf->cuda = xstrdup(rq->cuda);
+		}
 	}
 out:
 	pypi_solution_free(&sol);
@@ -641,6 +801,9 @@ out:
 		pypi_universe_free(&pl.u);
 	if (client_up)
 		pypi_client_free(&pl.client);
+	if (pl.has_cuda)
+		pypi_client_free(&pl.cuda);
+	free(pl.cuda_local);
 	wheel_tags_free(&pl.tags);
 	pep508_env_free(&pl.env);
 	free((char *)co.index_url);

@@ -16,6 +16,11 @@
 struct pkgimg_ctx;
 struct store;
 
+/* --cuda: the CUDA index is this template with {cuda} = "121" for 12.1
+ * (--cuda-index-url, else $PKGIMG_CUDA_INDEX_URL, else PyTorch's). */
+#define PYPI_CUDA_INDEX_DEFAULT	"https://download.pytorch.org/whl/cu{cuda}/"
+#define PYPI_CUDA_INDEX_ENV	"PKGIMG_CUDA_INDEX_URL"
+
 /* The image the wheels are for (from the apt layers' locked packages). */
 struct pypi_target {
 	char *python;		/* full version, "3.11.2" */

@@ -13,9 +13,16 @@ need_pkgimg
 archive_reachable || { skip "PyPI install into Debian's python3" "archive unreachable"; finish; }
 S=$T/store R=$T/root
 
-PIPWHL=$(ls /usr/share/python-wheels/pip-*-py3-none-any.whl 2>/dev/null | head -n 1)
-[ -n "$PIPWHL" ] || bail "Debian's pip wheel" "/usr/share/python-wheels/pip-*.whl missing (python3-pip-whl)"
-"$PY" "$SRC/tests/fixtures/pypi_fixture.py" torch-closure "$T/idx" --add-wheel "$PIPWHL" >/dev/null \
+# Debian's real pip, setuptools and wheel wheels join the index
+mkdir -p "$T/debs"
+(cd "$T/debs" && apt-get download python3-pip-whl python3-setuptools-whl python3-wheel-whl) \
+	>"$T/dl.out" 2>&1 || { archive_reachable || { skip "PyPI install into Debian's python3" "archive unreachable"; finish; }
+	bail "apt-get download python3-pip-whl python3-setuptools-whl python3-wheel-whl" "$(cat "$T/dl.out")"; }
+for d in "$T"/debs/*.deb; do dpkg -x "$d" "$T/debs/x"; done
+ADD=()
+for w in "$T"/debs/x/usr/share/python-wheels/*.whl; do ADD+=(--add-wheel "$w"); done
+[ ${#ADD[@]} -eq 6 ] || bail "Debian's pip, setuptools and wheel wheels" "$(ls -R "$T/debs/x")"
+"$PY" "$SRC/tests/fixtures/pypi_fixture.py" torch-closure "$T/idx" "${ADD[@]}" >/dev/null \
 	|| bail "the torch closure fixture index builds"
 cat >"$T/spec.json" <<'EOF'
 {"projects": {
@@ -92,16 +99,24 @@ pk --store "$S" install --lock "$T/torch.lock"
 	|| fail "the same lock again: a key hit, nothing built" "$(pk_detail)"
 
 # pip inside the image (Debian's pip wheel, installed by pkgimg) agrees
-pk --store "$S" install --pip torch==2.2.1 --pip pip --index-url "$IDX" --tag withpip
-[ "$PK_RC" -eq 0 ] || fail "install --pip torch==2.2.1 --pip pip" "$(pk_detail)"
+pk --store "$S" install --pip torch==2.2.1 --pip pip --pip setuptools --pip wheel --index-url "$IDX" --tag withpip
+[ "$PK_RC" -eq 0 ] || fail "install --pip torch==2.2.1 --pip pip --pip setuptools --pip wheel" "$(pk_detail)"
+pk --store "$S" run withpip -- python3 -m pip list --format=freeze
+tr 'A-Z_' 'a-z-' <"$PK_OUT" | sort >"$T/inlist.set"
+(cat "$T/pk.set"; printf '%s\n' pip==23.0.1 setuptools==66.1.1 wheel==0.38.4) | sort >"$T/want.set"
+[ "$PK_RC" -eq 0 ] && cmp -s "$T/inlist.set" "$T/want.set" \
+	&& ok "python3 -m pip list in the image shows every installed distribution (25)" \
+	|| fail "python3 -m pip list in the image shows every installed distribution (25)" "$(pk_detail)" \
+		"$(diff "$T/want.set" "$T/inlist.set")"
 pk --store "$S" run withpip -- python3 -m pip check
 [ "$PK_RC" -eq 0 ] && grep -q 'No broken requirements found' "$PK_OUT" \
 	&& ok "pip check inside the image: no broken requirements" \
 	|| fail "pip check inside the image: no broken requirements" "$(pk_detail)"
-pk --store "$S" run withpip -- sh -c 'pip3 --version && python3 -m pip show torch'
-[ "$PK_RC" -eq 0 ] && grep -q '^Version: 2.2.1' "$PK_OUT" && grep -q '^Requires:.*triton' "$PK_OUT" \
-	&& ok "the pip3 launcher runs; pip show torch reads its metadata" \
-	|| fail "the pip3 launcher runs; pip show torch reads its metadata" "$(pk_detail)"
+pk --store "$S" run withpip -- sh -c 'pip3 --version && wheel version && python3 -m pip show torch'
+[ "$PK_RC" -eq 0 ] && grep -q '^pip 23.0.1 from /usr/local/lib/python3.11/dist-packages/pip' "$PK_OUT" \
+	&& grep -q '^wheel 0.38.4' "$PK_OUT" && grep -q '^Version: 2.2.1' "$PK_OUT" && grep -q '^Requires:.*triton' "$PK_OUT" \
+	&& ok "the real wheels' entry points (pip3, wheel) run; pip show torch reads its metadata" \
+	|| fail "the real wheels' entry points (pip3, wheel) run; pip show torch reads its metadata" "$(pk_detail)"
 
 # ---- a small index: console scripts, conflicts, wheels missing
 pk --store "$S" install --pip alpha --index-url "$SMALL" --tag alpha
