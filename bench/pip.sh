@@ -6,7 +6,8 @@
 # Rows:
 #   resolve       pkgimg lock            vs pip install --dry-run --report
 #   install cold  nothing cached: pkgimg's store holds only the python3 image
-#                 (as pip's host holds its python); pip --no-cache-dir
+#                 (tag py; as pip's host holds its python), installed on with
+#                 --base py; pip --no-cache-dir
 #   install warm  index pages, metadata and wheels cached (pkgimg revalidates
 #                 the pages; pip uses its HTTP cache); the layer is rebuilt
 # pip installs with --target into a fresh dir and --no-compile (pkgimg's
@@ -46,14 +47,14 @@ timeit() {	# timeit CMD... -> seconds of the median run ($PREP, if set, runs unt
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a / b }'; }
 
 # the Python image, and one full run to learn the keys and blobs
-"$PKGIMG" --store "$S" install --apt python3 >/dev/null 2>&1
-"$PKGIMG" --store "$S" lock --pip "$REQ" --index-url "$IDX" -o "$work/l.lock" >/dev/null 2>&1
-top=$("$PKGIMG" --store "$S" install --pip "$REQ" --index-url "$IDX" 2>/dev/null)
+"$PKGIMG" --store "$S" install --apt python3 --tag py >/dev/null 2>&1
+"$PKGIMG" --store "$S" lock --base py --pip "$REQ" --index-url "$IDX" -o "$work/l.lock" >/dev/null 2>&1
+top=$("$PKGIMG" --store "$S" install --base py --pip "$REQ" --index-url "$IDX" 2>/dev/null)
 blobs=$(awk '/ecosystem: pypi/ {p = 1} p && /sha256:/ {print $2; p = 0}' "$work/l.lock")
 
-pk_lock() { "$PKGIMG" --store "$S" lock --pip "$REQ" --index-url "$IDX" -o "$work/l.lock"; }
-pk_install() { "$PKGIMG" --store "$S" install --pip "$REQ" --index-url "$IDX"; }
-drop_layer() { rm -rf "$S/layers/${top#sha256:}" "$S/tags"; }
+pk_lock() { "$PKGIMG" --store "$S" lock --base py --pip "$REQ" --index-url "$IDX" -o "$work/l.lock"; }
+pk_install() { "$PKGIMG" --store "$S" install --base py --pip "$REQ" --index-url "$IDX"; }
+drop_layer() { rm -rf "$S/layers/${top#sha256:}"; }
 drop_all() {
 	drop_layer
 	rm -rf "$S"/index/pypi-*

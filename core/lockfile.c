@@ -319,27 +319,76 @@ out:
 	return r;
 }
 
+static int parse_layer(struct ydoc *d, yaml_node_t *ln, struct lock_layer *l)
+{
+	yaml_node_t *pn;
+	int np, r;
+
+	if ((r = want_str(d, ln, "step", &l->step)) < 0)
+		return r;
+	pn = map_get(d, ln, "packages");
+	np = pn && pn->type == YAML_SEQUENCE_NODE
+		? (int)(pn->data.sequence.items.top - pn->data.sequence.items.start) : 0;
+	l->pkgs = xcalloc((size_t)np + 1, sizeof *l->pkgs);
+	for (int k = 0; k < np; k++) {
+		r = parse_pkg(d, ynode(d, pn->data.sequence.items.start[k]), &l->pkgs[l->npkgs++]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* One YAML document into d (the error names what and the position). */
+static int load_doc(struct pkgimg_ctx *ctx, const char *what, const char *text, size_t len,
+		    struct ydoc *d)
+{
+	yaml_parser_t parser;
+	int r = 0;
+
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&parser, &d->doc))
+		r = pkgimg_err(ctx, -PKGIMG_E_PARSE, "%s:%lu:%lu: [lock] %s", what,
+			       (unsigned long)parser.problem_mark.line + 1,
+			       (unsigned long)parser.problem_mark.column + 1,
+			       parser.problem ? parser.problem : "invalid YAML");
+	yaml_parser_delete(&parser);
+	return r;
+}
+
+int lockfile_parse_layer(struct pkgimg_ctx *ctx, const char *what, const char *text, size_t len,
+			 struct lock_layer *out)
+{
+	struct ydoc d = { .what = what, .ctx = ctx };
+	struct lock_layer l = { 0 };
+	yaml_node_t *root;
+	int r = load_doc(ctx, what, text, len, &d);
+
+	if (r < 0)
+		return r;
+	root = yaml_document_get_root_node(&d.doc);
+	r = root && root->type == YAML_MAPPING_NODE
+		? parse_layer(&d, root, &l)
+		: pkgimg_err(ctx, -PKGIMG_E_PARSE, "%s: [lock] not a lock section", what);
+	yaml_document_delete(&d.doc);
+	if (r < 0)
+		lock_layer_free(&l);
+	else
+		*out = l;
+	return r;
+}
+
 int lockfile_parse(struct pkgimg_ctx *ctx, const char *what, const char *text, size_t len,
 		   struct lockfile *out)
 {
 	struct ydoc d = { .what = what, .ctx = ctx };
 	struct lockfile lf = { 0 };
-	yaml_parser_t parser;
 	yaml_node_t *root, *n;
 	char *ver = NULL;
-	int r = 0;
+	int r = load_doc(ctx, what, text, len, &d);
 
-	yaml_parser_initialize(&parser);
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-	if (!yaml_parser_load(&parser, &d.doc)) {
-		r = pkgimg_err(ctx, -PKGIMG_E_PARSE, "%s:%lu:%lu: [lock] %s", what,
-			       (unsigned long)parser.problem_mark.line + 1,
-			       (unsigned long)parser.problem_mark.column + 1,
-			       parser.problem ? parser.problem : "invalid YAML");
-		yaml_parser_delete(&parser);
+	if (r < 0)
 		return r;
-	}
-	yaml_parser_delete(&parser);
 	root = yaml_document_get_root_node(&d.doc);
 	if (!root || root->type != YAML_MAPPING_NODE) {
 		r = pkgimg_err(ctx, -PKGIMG_E_PARSE, "%s: [lock] not a pkgimg lockfile", what);
@@ -402,22 +451,10 @@ int lockfile_parse(struct pkgimg_ctx *ctx, const char *what, const char *text, s
 
 		lf.layers = xcalloc((size_t)cnt + 1, sizeof *lf.layers);
 		for (int i = 0; i < cnt; i++) {
-			yaml_node_t *ln = ynode(&d, n->data.sequence.items.start[i]), *pn;
-			struct lock_layer *l = &lf.layers[lf.nlayers++];
-			int np;
-
-			if ((r = want_str(&d, ln, "step", &l->step)) < 0)
+			r = parse_layer(&d, ynode(&d, n->data.sequence.items.start[i]),
+					&lf.layers[lf.nlayers++]);
+			if (r < 0)
 				goto out;
-			pn = map_get(&d, ln, "packages");
-			np = pn && pn->type == YAML_SEQUENCE_NODE
-				? (int)(pn->data.sequence.items.top - pn->data.sequence.items.start) : 0;
-			l->pkgs = xcalloc((size_t)np + 1, sizeof *l->pkgs);
-			for (int k = 0; k < np; k++) {
-				r = parse_pkg(&d, ynode(&d, pn->data.sequence.items.start[k]),
-					      &l->pkgs[l->npkgs++]);
-				if (r < 0)
-					goto out;
-			}
 		}
 	}
 out:
@@ -428,6 +465,26 @@ out:
 	else
 		*out = lf;
 	return r;
+}
+
+void lock_layer_free(struct lock_layer *l)
+{
+	for (int k = 0; k < l->npkgs; k++) {
+		struct lock_pkg *p = &l->pkgs[k];
+
+		free(p->ecosystem);
+		free(p->name);
+		free(p->version);
+		free(p->arch);
+		free(p->url);
+		free(p->sha256);
+		free(p->requested_by);
+		free(p->filename);
+		free(p->index);
+	}
+	free(l->pkgs);
+	free(l->step);
+	memset(l, 0, sizeof *l);
 }
 
 void lockfile_free(struct lockfile *lf)
@@ -449,25 +506,8 @@ void lockfile_free(struct lockfile *lf)
 		free(s->date);
 	}
 	free(lf->sources);
-	for (int i = 0; i < lf->nlayers; i++) {
-		struct lock_layer *l = &lf->layers[i];
-
-		for (int k = 0; k < l->npkgs; k++) {
-			struct lock_pkg *p = &l->pkgs[k];
-
-			free(p->ecosystem);
-			free(p->name);
-			free(p->version);
-			free(p->arch);
-			free(p->url);
-			free(p->sha256);
-			free(p->requested_by);
-			free(p->filename);
-			free(p->index);
-		}
-		free(l->pkgs);
-		free(l->step);
-	}
+	for (int i = 0; i < lf->nlayers; i++)
+		lock_layer_free(&lf->layers[i]);
 	free(lf->layers);
 	memset(lf, 0, sizeof *lf);
 }

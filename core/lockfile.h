@@ -63,6 +63,11 @@ int lockfile_layer_text(struct pkgimg_ctx *ctx, struct lock_layer *layer, struct
 int lockfile_parse(struct pkgimg_ctx *ctx, const char *what, const char *text, size_t len,
 		   struct lockfile *out);
 void lockfile_free(struct lockfile *lf);
+/* One layer's section as lockfile_layer_text() wrote it (a layer.yaml's
+ * `lock:`). */
+int lockfile_parse_layer(struct pkgimg_ctx *ctx, const char *what, const char *text, size_t len,
+			 struct lock_layer *out);
+void lock_layer_free(struct lock_layer *l);
 
 /* Layer key: sha256(parent ‖ builder version ‖ step ‖ section), "sha256:<hex>". */
 void lockfile_layer_key(const char *parent_key, const char *step, const char *section,

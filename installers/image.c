@@ -496,6 +496,15 @@ int image_install_lock(struct pkgimg_ctx *ctx, struct store *st, struct lockfile
 
 	if (lf->nlayers == 0)
 		return pkgimg_err(ctx, -PKGIMG_E_USAGE, "[install] the lockfile has no layers");
+	if (lf->base && !strncmp(lf->base, "sha256:", 7)) {
+		/* locked on top of an image of the store */
+		if (!store_has_layer(st, lf->base))
+			return pkgimg_err(ctx, -PKGIMG_E_NOTFOUND,
+					  "%s: [install] the lockfile's base image is not in this "
+					  "store; build that image here first, or lock again with "
+					  "another --base", lf->base);
+		snprintf(parent, sizeof parent, "%s", lf->base);
+	}
 	for (int i = 0; i < lf->nlayers; i++) {
 		struct lock_layer *l = &lf->layers[i];
 		struct sbuf section = SBUF_INIT;

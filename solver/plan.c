@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/ctx.h"
+#include "cache/store.h"
 #include "core/str.h"
 #include "solver/deb.h"
 #include "solver/plan.h"
@@ -113,6 +114,48 @@ static int pip_target(struct pkgimg_ctx *ctx, const struct deb_pkglist *base,
 	return 0;
 }
 
+/* The apt packages of an image (every layer's lock section), for the
+ * solver to keep as they are. */
+static int image_debs(struct pkgimg_ctx *ctx, struct store *st, const char *key,
+		      struct deb_pkglist *out)
+{
+	char **chain = NULL;
+	int n = 0, r;
+
+	r = store_layer_chain(ctx, st, key, &chain, &n);
+	for (int i = 0; r == 0 && i < n; i++) {
+		struct layer_meta m = { 0 };
+		struct lock_layer l = { 0 };
+
+		r = store_layer_read(ctx, st, chain[i], &m);
+		if (r == 0 && m.lock)
+			r = lockfile_parse_layer(ctx, chain[i], m.lock, strlen(m.lock), &l);
+		for (int k = 0; r == 0 && k < l.npkgs; k++) {
+			const struct lock_pkg *p = &l.pkgs[k];
+			struct deb_pkg *d;
+
+			if (strcmp(p->ecosystem, "apt"))
+				continue;
+			out->v = xrealloc(out->v, (size_t)(out->n + 1) * sizeof *out->v);
+			d = &out->v[out->n++];
+			memset(d, 0, sizeof *d);
+			d->name = xstrdup(p->name);
+			d->version = xstrdup(p->version);
+			d->arch = xstrdup(p->arch);
+			d->url = xstrdup(p->url);
+			snprintf(d->sha256, sizeof d->sha256, "%s", p->sha256);
+			d->size = p->size;
+			d->requested_by = xstrdup(p->requested_by);
+		}
+		lock_layer_free(&l);
+		layer_meta_free(&m);
+	}
+	for (int i = 0; i < n; i++)
+		free(chain[i]);
+	free(chain);
+	return r;
+}
+
 int plan_lock(struct pkgimg_ctx *ctx, struct store *st, const struct plan_opts *o,
 	      struct lockfile *out)
 {
@@ -120,21 +163,39 @@ int plan_lock(struct pkgimg_ctx *ctx, struct store *st, const struct plan_opts *
 	struct deb_pkglist basepkgs = { 0 }, aptpkgs = { 0 };
 	struct lockfile lf = { 0 };
 	struct deb_pool *dp = NULL;
-	int slim = !strcmp(base, "debian-slim"), r, nidx;
+	int slim = !strcmp(base, "debian-slim"), scratch = !strcmp(base, "scratch"), r, nidx;
 	const struct deb_index_meta *idx;
+	char key[STORE_KEY_MAX];
 
-	if (!slim && strcmp(base, "scratch"))
+	if (!slim && !scratch && o->napt == 0 && !o->pip)
 		return pkgimg_err(ctx, -PKGIMG_E_USAGE,
-				  "--base %s: [plan] unknown base; use debian-slim or scratch", base);
-	if (!slim && o->napt == 0 && !o->pip)
+				  "[plan] nothing to install on --base %s: give --apt or --pip "
+				  "packages", base);
+	if (scratch && o->napt == 0 && !o->pip)
 		return pkgimg_err(ctx, -PKGIMG_E_USAGE,
 				  "[plan] nothing to install: --base scratch with no --apt or --pip package");
-	r = deb_pool_open(ctx, st, o->sources, o->keyring, &dp);
-	if (r < 0)
-		return r;
 	lf.version = LOCKFILE_VERSION;
 	lf.platform = xasprintf("linux/%s", ctx->arch);
+	if (!slim && !scratch) {
+		/* an image of the store: its apt packages are kept as they are */
+		r = store_resolve(ctx, st, base, key);
+		if (r == 0)
+			r = image_debs(ctx, st, key, &basepkgs);
+		if (r < 0) {
+			pkgimg_err_wrap(ctx, r, "--base %s: [plan] not debian-slim, scratch or an "
+					"image of this store", base);
+			goto out;
+		}
+		base = key;
+	}
 	lf.base = xstrdup(base);
+	lf.layers = xcalloc(4, sizeof *lf.layers);
+	/* a PyPI request on an image that has its Python needs no apt index */
+	if (!slim && o->napt == 0 && o->pip && find_python(&basepkgs, &aptpkgs, o->python))
+		goto pip;
+	r = deb_pool_open(ctx, st, o->sources, o->keyring, &dp);
+	if (r < 0)
+		goto out;
 	idx = deb_pool_indexes(dp, &nidx);
 	lf.sources = xcalloc((size_t)nidx + 1, sizeof *lf.sources);
 	for (int i = 0; i < nidx; i++) {
@@ -152,7 +213,6 @@ int plan_lock(struct pkgimg_ctx *ctx, struct store *st, const struct plan_opts *
 		s->inrelease_sha256 = xstrdup(idx[i].inrelease_sha256);
 		s->date = xstrdup(idx[i].date);
 	}
-	lf.layers = xcalloc(4, sizeof *lf.layers);
 	if (slim) {
 		struct deb_request req = { .essential = 1 };
 
@@ -174,7 +234,7 @@ int plan_lock(struct pkgimg_ctx *ctx, struct store *st, const struct plan_opts *
 		struct deb_request req = {
 			.names = o->apt, .nnames = o->napt,
 			.install_recommends = o->install_recommends,
-			.below = slim ? &basepkgs : NULL,
+			.below = !scratch ? &basepkgs : NULL,
 		};
 		const char **names = NULL;
 		char *step, *want = o->python ? xasprintf("python%s", o->python) : NULL;
@@ -208,6 +268,7 @@ int plan_lock(struct pkgimg_ctx *ctx, struct store *st, const struct plan_opts *
 		if (r < 0)
 			goto out;
 	}
+pip:
 	if (o->pip) {
 		struct pypi_target t = { 0 };
 

@@ -140,6 +140,18 @@ pk --store "$S" lock --pip nosuchthing --index-url "$SMALL" -o "$T/x.lock"
 	&& ok "an unknown project is an error naming it; no lockfile written" \
 	|| fail "an unknown project is an error naming it; no lockfile written" "$(pk_detail)"
 
+# ---- on top of an image of the store: its Python is used, no apt index read
+pk --store "$S" lock --base torch --pip alpha --index-url "$SMALL" -o "$T/on.lock"
+grep -q '^base: sha256:' "$T/on.lock" && ! grep -q 'type: apt' "$T/on.lock" && grep -q '^python: "3\.11' "$T/on.lock" \
+	&& [ "$(grep -c '^- step:' "$T/on.lock")" -eq 1 ] \
+	&& ok "lock --base IMAGE --pip: one pip layer on the image's id, its Python, no apt source" \
+	|| fail "lock --base IMAGE --pip: one pip layer on the image's id, its Python, no apt source" "$(pk_detail)" "$(cat "$T/on.lock")"
+pk --store "$S" install --lock "$T/on.lock" --tag on
+pk --store "$S" run on -- sh -c 'alpha-hello && python3 -c "import torch; print(torch.__version__)"'
+[ "$PK_RC" -eq 0 ] && [ "$(tr '\n' ' ' <"$PK_OUT")" = "alpha 1.0 2.2.1 " ] \
+	&& ok "install --lock of it: the new layer sits on the image (alpha runs, torch imports)" \
+	|| fail "install --lock of it: the new layer sits on the image (alpha runs, torch imports)" "$(pk_detail)"
+
 # ---- requirements files with hashes
 BETA1=$(json_get "$T/small/simple/beta/index.json" '[f["hashes"]["sha256"] for f in j["files"] if "1.0" in f["filename"]]')
 printf 'beta==1.0 --hash=sha256:%s\n' "$BETA1" >"$T/good.txt"
