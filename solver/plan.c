@@ -242,21 +242,28 @@ int plan_lock(struct pkgimg_ctx *ctx, struct store *st, const struct plan_opts *
 		if (o->napt)
 			r = deb_solve(ctx, dp, &req, &aptpkgs);
 		if (r == 0 && o->pip && !find_python(&basepkgs, &aptpkgs, o->python)) {
-			/* --pip with no interpreter in the image: Debian's */
+			/* --pip with no interpreter in the image: Debian's
+			 * python3, or pythonX.Y when --python names another
+			 * version than python3's */
 			names = xcalloc((size_t)o->napt + 2, sizeof *names);
 			memcpy(names, o->apt, (size_t)o->napt * sizeof *names);
-			names[o->napt] = want ? want : "python3";
+			names[o->napt] = "python3";
 			ao.apt = names;
 			ao.napt = o->napt + 1;
 			req.names = names;
 			req.nnames = ao.napt;
 			deb_pkglist_free(&aptpkgs);
 			r = deb_solve(ctx, dp, &req, &aptpkgs);
-			if (r < 0 && want)
-				pkgimg_err_wrap(ctx, r, "--python %s: the apt sources have no %s "
-						"(Debian's python3 is the interpreter pkgimg installs "
-						"for --pip; pick the version the sources ship)",
-						o->python, want);
+			if (want && (r < 0 || !find_python(&basepkgs, &aptpkgs, o->python))) {
+				names[o->napt] = want;
+				deb_pkglist_free(&aptpkgs);
+				r = deb_solve(ctx, dp, &req, &aptpkgs);
+				if (r < 0)
+					pkgimg_err_wrap(ctx, r, "--python %s: [lock] the apt sources have "
+							"no %s, and pkgimg takes interpreters from Debian "
+							"until conda supplies them; use the version the "
+							"sources ship (that of python3)", o->python, want);
+			}
 		}
 		if (r == 0 && ao.napt) {
 			step = apt_step(&ao);

@@ -152,6 +152,16 @@ pk --store "$S" run on -- sh -c 'alpha-hello && python3 -c "import torch; print(
 	&& ok "install --lock of it: the new layer sits on the image (alpha runs, torch imports)" \
 	|| fail "install --lock of it: the new layer sits on the image (alpha runs, torch imports)" "$(pk_detail)"
 
+# ---- --python X.Y: Debian's python3 when it is that version, else a clear error
+pk --store "$S" lock --python 3.11 --pip alpha --index-url "$SMALL" -o "$T/p311.lock"
+[ "$PK_RC" -eq 0 ] && grep -q "step: 'apt: python3'" "$T/p311.lock" \
+	&& ok "--python 3.11 (what Debian ships): python3 added by the apt layer" \
+	|| fail "--python 3.11 (what Debian ships): python3 added by the apt layer" "$(pk_detail)"
+pk --store "$S" lock --python 3.12 --pip alpha --index-url "$SMALL" -o "$T/p312.lock"
+[ "$PK_RC" -ne 0 ] && grep -q -- '--python 3.12: \[lock\] the apt sources have no python3.12' "$PK_ERR" \
+	&& ok "--python 3.12 (not in Debian's sources): a clear error" \
+	|| fail "--python 3.12 (not in Debian's sources): a clear error" "$(pk_detail)"
+
 # ---- requirements files with hashes
 BETA1=$(json_get "$T/small/simple/beta/index.json" '[f["hashes"]["sha256"] for f in j["files"] if "1.0" in f["filename"]]')
 printf 'beta==1.0 --hash=sha256:%s\n' "$BETA1" >"$T/good.txt"
