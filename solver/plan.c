@@ -163,7 +163,7 @@ int plan_lock(struct pkgimg_ctx *ctx, struct store *st, const struct plan_opts *
 	struct deb_pkglist basepkgs = { 0 }, aptpkgs = { 0 };
 	struct lockfile lf = { 0 };
 	struct deb_pool *dp = NULL;
-	int slim = !strcmp(base, "debian-slim"), scratch = !strcmp(base, "scratch"), r, nidx;
+	int slim = !strcmp(base, "debian-slim"), scratch = !strcmp(base, "scratch"), r = 0, nidx;
 	const struct deb_index_meta *idx;
 	char key[STORE_KEY_MAX];
 
