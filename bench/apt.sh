@@ -13,18 +13,7 @@ trap 'rm -rf "$work"' EXIT
 store=$work/store
 PKGS=(python3 build-essential git cmake libopenblas-dev)
 
-now() { date +%s.%N; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-timeit() {	# timeit CMD... -> seconds of the median run ($PREP, if set, runs untimed before each)
-	local i t0 t1
-	for ((i = 0; i < RUNS; i++)); do
-		[ -z "${PREP:-}" ] || $PREP
-		t0=$(now)
-		"$@" >/dev/null 2>"$work/err" || { echo "bench: failed: $*" >&2; cat "$work/err" >&2; exit 1; }
-		t1=$(now)
-		awk -v a="$t1" -v b="$t0" 'BEGIN { printf "%.4f\n", a - b }'
-	done | median
-}
+. bench/lib.sh
 
 echo "== resolution: ${PKGS[*]} (empty system, no recommends, warm indexes)"
 touch "$work/empty-status"; mkdir -p "$work/aptcache"
@@ -77,7 +66,6 @@ drop_top() { rm -rf "$store/layers/${top#sha256:}" "$store/tags"; }
 t_mm=$(timeit mm)
 t_full=$(PREP=drop_all timeit pk)
 t_top=$(PREP=drop_top timeit pk)
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a / b }'; }
 printf 'mmdebstrap                         : %8.3f s\n' "$t_mm"
 printf 'pkgimg install, both layers built  : %8.3f s  ratio %6sx faster\n' "$t_full" "$(ratio "$t_mm" "$t_full")"
 printf 'pkgimg install, on the cached base : %8.3f s  ratio %6sx faster\n' "$t_top" "$(ratio "$t_mm" "$t_top")"

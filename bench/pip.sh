@@ -32,19 +32,7 @@ for _ in $(seq 50); do [ -s "$work/port" ] && break; sleep 0.1; done
 IDX=http://127.0.0.1:$(cat "$work/port")/simple/
 REQ=torch==2.2.1
 
-now() { date +%s.%N; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-timeit() {	# timeit CMD... -> seconds of the median run ($PREP, if set, runs untimed before each)
-	local i t0 t1
-	for ((i = 0; i < RUNS; i++)); do
-		[ -z "${PREP:-}" ] || $PREP
-		t0=$(now)
-		"$@" >/dev/null 2>"$work/err" || { echo "bench: failed: $*" >&2; cat "$work/err" >&2; exit 1; }
-		t1=$(now)
-		awk -v a="$t1" -v b="$t0" 'BEGIN { printf "%.4f\n", a - b }'
-	done | median
-}
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a / b }'; }
+. bench/lib.sh
 
 # the Python image, and one full run to learn the keys and blobs
 "$PKGIMG" --store "$S" install --apt python3 --tag py >/dev/null 2>&1

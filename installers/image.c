@@ -177,11 +177,46 @@ static int fold_upper(struct pkgimg_ctx *ctx, const char *upper, int rootfd, con
 	return r;
 }
 
+/* Fetches (or finds in the blob store) every artifact of a lock layer,
+ * verified by the lock's sha256 and size. */
+static int fetch_layer(struct pkgimg_ctx *ctx, struct store *st, const struct lock_layer *l)
+{
+	struct fetch_item *items = xcalloc((size_t)l->npkgs + 1, sizeof *items);
+	int r;
+
+	for (int i = 0; i < l->npkgs; i++) {
+		items[i].url = l->pkgs[i].url;
+		items[i].sha256 = l->pkgs[i].sha256;
+		items[i].size = l->pkgs[i].size ? (int64_t)l->pkgs[i].size : -1;
+		items[i].label = l->pkgs[i].name;
+	}
+	r = fetch_all(ctx, st, items, l->npkgs);
+	free(items);
+	return r;
+}
+
+/* A new layer's work dir: *tmp (under the store's tmp/) holding an empty
+ * tree/, opened as *rootfd. */
+static int new_layer_dir(struct pkgimg_ctx *ctx, struct store *st, const char *phase,
+			 char **tmp, char **tree, int *rootfd)
+{
+	int r = store_mktemp_dir(ctx, st, "layer", tmp);
+
+	if (r < 0)
+		return r;
+	*tree = xasprintf("%s/tree", *tmp);
+	if (mkdir(*tree, 0755) < 0)
+		return pkgimg_err(ctx, -errno, "%s: [%s] %m", *tree, phase);
+	*rootfd = open(*tree, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*rootfd < 0)
+		return pkgimg_err(ctx, -errno, "%s: [%s] %m", *tree, phase);
+	return 0;
+}
+
 static int build_apt_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock_layer *l,
 			   char **chain, int nchain, const struct install_opts *o,
 			   const char *key, const char *parent, const char *step, const char *section)
 {
-	struct fetch_item *items = xcalloc((size_t)l->npkgs + 1, sizeof *items);
 	struct debinst_pkg *pkgs = xcalloc((size_t)l->npkgs + 1, sizeof *pkgs);
 	char *tmp = NULL, *tree = NULL, *upper = NULL, *status = NULL, *scratch = NULL, *script = NULL;
 	char **shas = NULL, **labels = NULL;
@@ -191,13 +226,7 @@ static int build_apt_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock
 	int r, rootfd = -1, npk = 0;
 	int64_t t0 = pkgimg_now_ms(), t;
 
-	for (int i = 0; i < l->npkgs; i++) {
-		items[i].url = l->pkgs[i].url;
-		items[i].sha256 = l->pkgs[i].sha256;
-		items[i].size = l->pkgs[i].size ? (int64_t)l->pkgs[i].size : -1;
-		items[i].label = l->pkgs[i].name;
-	}
-	r = fetch_all(ctx, st, items, l->npkgs);
+	r = fetch_layer(ctx, st, l);
 	if (r < 0)
 		goto out;
 	shas = xcalloc((size_t)l->npkgs + 1, sizeof *shas);
@@ -214,19 +243,9 @@ static int build_apt_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock
 	t0 = t;
 	t = pkgimg_now_ms();
 	pkgimg_info(ctx, "unpack: cache filled in %lld ms", (long long)(t - t0));
-	r = store_mktemp_dir(ctx, st, "layer", &tmp);
+	r = new_layer_dir(ctx, st, "compose", &tmp, &tree, &rootfd);
 	if (r < 0)
 		goto out;
-	tree = xasprintf("%s/tree", tmp);
-	if (mkdir(tree, 0755) < 0) {
-		r = pkgimg_err(ctx, -errno, "%s: [compose] %m", tree);
-		goto out;
-	}
-	rootfd = open(tree, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0) {
-		r = pkgimg_err(ctx, -errno, "%s: [compose] %m", tree);
-		goto out;
-	}
 	if (nchain == 0) {
 		r = debinst_merged_usr_links(ctx, rootfd);
 		if (r < 0)
@@ -337,7 +356,6 @@ out:
 	for (int i = 0; i < npk; i++)
 		debinst_pkg_free(&pkgs[i]);
 	free(pkgs);
-	free(items);
 	free(tmp);
 	free(tree);
 	free(upper);
@@ -393,7 +411,6 @@ static int build_pip_layer(struct pkgimg_ctx *ctx, struct store *st, const struc
 			   struct lock_layer *l, const char *key, const char *parent,
 			   const char *step, const char *section)
 {
-	struct fetch_item *items = xcalloc((size_t)l->npkgs + 1, sizeof *items);
 	char *tmp = NULL, *tree = NULL, *xy = NULL, *site = NULL, *inc = NULL, *interp = NULL;
 	struct layer_meta meta = { 0 };
 	int r, rootfd = -1;
@@ -408,30 +425,14 @@ static int build_pip_layer(struct pkgimg_ctx *ctx, struct store *st, const struc
 	site = xasprintf("usr/local/lib/python%s/dist-packages", xy);
 	inc = xasprintf("usr/local/include/python%s", xy);
 	interp = xasprintf("/usr/bin/python%s", xy);
-	for (int i = 0; i < l->npkgs; i++) {
-		items[i].url = l->pkgs[i].url;
-		items[i].sha256 = l->pkgs[i].sha256;
-		items[i].size = l->pkgs[i].size ? (int64_t)l->pkgs[i].size : -1;
-		items[i].label = l->pkgs[i].name;
-	}
-	r = fetch_all(ctx, st, items, l->npkgs);
+	r = fetch_layer(ctx, st, l);
 	if (r < 0)
 		goto out;
 	t = pkgimg_now_ms();
 	pkgimg_info(ctx, "fetch: %d wheels in %lld ms", l->npkgs, (long long)(t - t0));
-	r = store_mktemp_dir(ctx, st, "layer", &tmp);
+	r = new_layer_dir(ctx, st, "install", &tmp, &tree, &rootfd);
 	if (r < 0)
 		goto out;
-	tree = xasprintf("%s/tree", tmp);
-	if (mkdir(tree, 0755) < 0) {
-		r = pkgimg_err(ctx, -errno, "%s: [install] %m", tree);
-		goto out;
-	}
-	rootfd = open(tree, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0) {
-		r = pkgimg_err(ctx, -errno, "%s: [install] %m", tree);
-		goto out;
-	}
 	for (int i = 0; i < l->npkgs; i++) {
 		struct wheel_scheme sc = {
 			.purelib = site, .platlib = site, .scripts = "usr/local/bin",
@@ -472,7 +473,6 @@ out:
 		close(rootfd);
 	if (tmp)
 		fs_rm_rf(NULL, AT_FDCWD, tmp);
-	free(items);
 	free(tmp);
 	free(tree);
 	free(xy);
