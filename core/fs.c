@@ -173,3 +173,33 @@ int fs_tree_size(struct pkgimg_ctx *ctx, int dirfd, const char *path, unsigned l
 		*bytes = n;
 	return r;
 }
+
+bool dirfd_cache_get(const struct dirfd_cache *c, const char *path, int *dirfd, const char **name)
+{
+	const char *slash = strrchr(path, '/');
+	size_t dlen = slash ? (size_t)(slash - path) : 0;
+
+	if (!c->dir || strlen(c->dir) != dlen || strncmp(c->dir, path, dlen))
+		return false;
+	*dirfd = c->fd;
+	*name = slash ? slash + 1 : path;
+	return true;
+}
+
+void dirfd_cache_set(struct dirfd_cache *c, const char *path, int fd)
+{
+	const char *slash = strrchr(path, '/');
+
+	dirfd_cache_drop(c);
+	c->dir = xstrndup(path, slash ? (size_t)(slash - path) : 0);
+	c->fd = fd;
+}
+
+void dirfd_cache_drop(struct dirfd_cache *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	free(c->dir);
+	c->dir = NULL;
+}

@@ -2,6 +2,7 @@
 #ifndef PKGIMG_FS_H
 #define PKGIMG_FS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -19,5 +20,22 @@ int fs_write_file(struct pkgimg_ctx *ctx, int dirfd, const char *path,
 		  const void *data, size_t len, mode_t mode);
 /* Disk usage of a tree in bytes (regular files' sizes, symlinks' lengths). */
 int fs_tree_size(struct pkgimg_ctx *ctx, int dirfd, const char *path, unsigned long long *bytes);
+
+/* The open parent directory of the last path written under a root, kept
+ * for the next path in the same directory (archives list a directory's
+ * entries together, so most lookups are hits). */
+struct dirfd_cache {
+	char *dir;		/* relative to the root; NULL when empty */
+	int fd;			/* owned; -1 when empty */
+};
+#define DIRFD_CACHE_INIT { NULL, -1 }
+
+/* A hit: path's parent is the cached directory; *dirfd (not owned) and
+ * *name (path's last part) are set. */
+bool dirfd_cache_get(const struct dirfd_cache *c, const char *path, int *dirfd, const char **name);
+/* Caches fd (ownership moves to the cache) as the parent of path. */
+void dirfd_cache_set(struct dirfd_cache *c, const char *path, int fd);
+/* Closes and forgets the cached directory (before it may be renamed or removed). */
+void dirfd_cache_drop(struct dirfd_cache *c);
 
 #endif

@@ -398,8 +398,7 @@ struct unpack {
 	struct dirfix *fix;
 	size_t nfix, capfix;
 
-	char *cache_dir;		/* parent dir of the last entry written */
-	int cache_fd;
+	struct dirfd_cache dirs;	/* parent dir of the last entry written */
 
 	struct sbuf ship, disk, tmp;
 	char buf[DEB_BUF];
@@ -466,35 +465,21 @@ static void disk_path(struct unpack *u, const char *ship, bool keep_top, bool co
 		sbuf_adds(out, ".dpkg-new");
 }
 
-static void cache_drop(struct unpack *u)
-{
-	if (u->cache_fd >= 0)
-		close(u->cache_fd);
-	u->cache_fd = -1;
-	free(u->cache_dir);
-	u->cache_dir = NULL;
-}
 
 /* The parent directory of disk path `disk` (created if missing), kept open
  * for the next entry: archives list a directory's entries together.  A cached
  * fd stays valid: only the current entry (a child of it) is ever removed. */
 static int unpack_parent(struct unpack *u, const char *disk, int *dirfd, const char **name)
 {
-	const char *slash = strrchr(disk, '/');
-	size_t dlen = slash ? (size_t)(slash - disk) : 0;
 	int fd, r;
 
-	if (u->cache_dir && strlen(u->cache_dir) == dlen && !strncmp(u->cache_dir, disk, dlen)) {
-		*dirfd = u->cache_fd;
-		*name = slash ? slash + 1 : disk;
+	if (dirfd_cache_get(&u->dirs, disk, dirfd, name))
 		return 0;
-	}
-	cache_drop(u);
+	dirfd_cache_drop(&u->dirs);
 	r = walk_parent(u->ctx, u->thing, "unpack", u->rootfd, disk, true, &fd, name);
 	if (r < 0)
 		return r;
-	u->cache_fd = fd;
-	u->cache_dir = xstrndup(disk, dlen);
+	dirfd_cache_set(&u->dirs, disk, fd);
 	*dirfd = fd;
 	return 0;
 }
@@ -1154,7 +1139,7 @@ static void unpack_free(struct unpack *u)
 	for (size_t i = 0; i < u->nfix; i++)
 		free(u->fix[i].path);
 	free(u->fix);
-	cache_drop(u);
+	dirfd_cache_drop(&u->dirs);
 	sbuf_free(&u->ship);
 	sbuf_free(&u->disk);
 	sbuf_free(&u->tmp);
@@ -1296,7 +1281,7 @@ int debinst_unpack(struct pkgimg_ctx *ctx, int rootfd, const char *deb_path,
 	u->thing = slash ? slash + 1 : deb_path;
 	u->rootfd = rootfd;
 	u->merged_usr = merged_usr;
-	u->cache_fd = -1;
+	u->dirs.fd = -1;
 	outer = archive_read_new();
 	if (!outer) {
 		r = pkgimg_err(ctx, -ENOMEM, "%s: [read] out of memory", u->thing);
@@ -1361,7 +1346,7 @@ int debinst_unpack(struct pkgimg_ctx *ctx, int rootfd, const char *deb_path,
 				       state == WANT_CONTROL ? "control.tar" : "debian-binary");
 		goto out;
 	}
-	cache_drop(u);
+	dirfd_cache_drop(&u->dirs);
 	base = p.multiarch_same ? xasprintf("%s:%s", p.name, p.arch) : xstrdup(p.name);
 	r = write_info(u, base);
 	if (r < 0)

@@ -377,26 +377,6 @@ static char *python_xy(const char *full)
 	return xstrndup(full, n);
 }
 
-/* The file name a URL ends in, percent-decoded ("torch-2.2.1%2Bcu121-..."
- * is "torch-2.2.1+cu121-..."). */
-static char *url_file_name(const char *url)
-{
-	const char *p = strrchr(url, '/');
-	struct sbuf s = SBUF_INIT;
-
-	for (p = p ? p + 1 : url; *p && *p != '?' && *p != '#'; p++) {
-		if (*p == '%' && ascii_hexval(p[1]) >= 0 && ascii_hexval(p[2]) >= 0) {
-			char c = (char)(ascii_hexval(p[1]) * 16 + ascii_hexval(p[2]));
-
-			sbuf_add(&s, &c, 1);
-			p += 2;
-		} else {
-			sbuf_add(&s, p, 1);
-		}
-	}
-	return sbuf_detach(&s);
-}
-
 /* A top-level requirement (pip writes REQUESTED for those). */
 static bool pip_requested(const struct lock_pkg *p)
 {
@@ -438,10 +418,8 @@ static int build_pip_layer(struct pkgimg_ctx *ctx, struct store *st, const struc
 			.purelib = site, .platlib = site, .scripts = "usr/local/bin",
 			.headers = inc, .data = "usr/local", .python = interp, .py_version = xy,
 		};
-		char *fname = l->pkgs[i].filename ? xstrdup(l->pkgs[i].filename)
-						  : url_file_name(l->pkgs[i].url);
 		struct wheel_install_opts wo = {
-			.filename = fname,
+			.filename = l->pkgs[i].filename,	/* the blob is named by its hash */
 			.requested = pip_requested(&l->pkgs[i]), .installer = "pkgimg", .mtime = 0,
 		};
 		struct wheel_installed w = { 0 };
@@ -449,7 +427,6 @@ static int build_pip_layer(struct pkgimg_ctx *ctx, struct store *st, const struc
 
 		r = wheel_install(ctx, blob, rootfd, &sc, &wo, &w);
 		free(blob);
-		free(fname);
 		wheel_installed_free(&w);
 		if (r < 0) {
 			pkgimg_err_wrap(ctx, r, "%s %s", l->pkgs[i].name, l->pkgs[i].version);

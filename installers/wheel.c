@@ -133,8 +133,7 @@ struct inst {
 	struct strv made;		/* directories created, parents first */
 	struct placed *placed;
 	size_t nplaced, capplaced;
-	char *cache_dir;		/* the directory cache_fd is open on */
-	int cache_fd;
+	struct dirfd_cache parent;	/* the parent of the last file placed */
 	char buf[WHEEL_BUF];
 };
 
@@ -1847,34 +1846,20 @@ static int finish_staged(struct inst *in)
 	return 0;
 }
 
-static void cache_drop(struct inst *in)
-{
-	if (in->cache_fd >= 0)
-		close(in->cache_fd);
-	in->cache_fd = -1;
-	free(in->cache_dir);
-	in->cache_dir = NULL;
-}
 
 /* The parent of dest, created when missing; kept open for the next file
  * (the targets come sorted, so a directory's files come together). */
 static int parent_of(struct inst *in, const char *dest, int *dirfd, const char **name)
 {
-	const char *slash = strrchr(dest, '/');
-	size_t dlen = slash ? (size_t)(slash - dest) : 0;
 	int fd, r;
 
-	if (in->cache_dir && strlen(in->cache_dir) == dlen && !strncmp(in->cache_dir, dest, dlen)) {
-		*dirfd = in->cache_fd;
-		*name = slash ? slash + 1 : dest;
+	if (dirfd_cache_get(&in->parent, dest, dirfd, name))
 		return 0;
-	}
-	cache_drop(in);
+	dirfd_cache_drop(&in->parent);
 	r = open_parent(in->ctx, in->thing, in->rootfd, dest, &in->made, &fd, name);
 	if (r < 0)
 		return r;
-	in->cache_fd = fd;
-	in->cache_dir = xstrndup(dest, dlen);
+	dirfd_cache_set(&in->parent, dest, fd);
 	*dirfd = fd;
 	return 0;
 }
@@ -1928,7 +1913,7 @@ static int date_dirs(struct inst *in)
 
 	if (in->o->mtime < 0)
 		return 0;
-	cache_drop(in);
+	dirfd_cache_drop(&in->parent);
 	for (size_t i = in->made.n; i-- > 0 && r == 0;) {
 		const char *name;
 		int dirfd;
@@ -1950,7 +1935,7 @@ static void rollback(struct inst *in)
 {
 	char *saved = xstrdup(in->ctx->errmsg);
 
-	cache_drop(in);
+	dirfd_cache_drop(&in->parent);
 	for (size_t i = in->nplaced; i-- > 0;) {
 		struct placed *p = &in->placed[i];
 		const char *name;
@@ -1988,7 +1973,7 @@ static int commit(struct inst *in)
 		r = date_dirs(in);
 	if (r < 0)
 		rollback(in);
-	cache_drop(in);
+	dirfd_cache_drop(&in->parent);
 	return r;
 }
 
@@ -2101,7 +2086,7 @@ static void inst_free(struct inst *in)
 		pymeta_free(&in->meta);
 	if (in->have_wn)
 		wheel_name_free(&in->wn);
-	cache_drop(in);
+	dirfd_cache_drop(&in->parent);
 	if (in->stagefd >= 0)
 		close(in->stagefd);
 	free(in);
@@ -2120,7 +2105,7 @@ int wheel_install(struct pkgimg_ctx *ctx, const char *wheel_path, int rootfd,
 	in->s = s;
 	in->o = o;
 	in->rootfd = rootfd;
-	in->stagefd = in->cache_fd = -1;
+	in->stagefd = in->parent.fd = -1;
 	r = inst_setup(in);
 	if (r == 0)
 		r = make_stage(in);

@@ -48,7 +48,8 @@ static char *apt_step(const struct plan_opts *o)
 	return sbuf_detach(&s);
 }
 
-/* The interpreter package among the locked ones: "python3.11", or NULL. */
+/* The interpreter package among the locked ones ("python3.11"; that of
+ * version want, "3.11", when given), or NULL. */
 static const struct deb_pkg *find_python(const struct deb_pkglist *a, const struct deb_pkglist *b,
 					 const char *want)
 {
@@ -58,8 +59,11 @@ static const struct deb_pkg *find_python(const struct deb_pkglist *a, const stru
 		for (int i = 0; i < l[k]->n; i++) {
 			const char *n = l[k]->v[i].name;
 
-			if (want ? !strcmp(n + 6, want) && !strncmp(n, "python", 6)
-				 : !strncmp(n, "python3.", 8) && n[8] && strspn(n + 8, "0123456789") == strlen(n + 8))
+			/* "python3.11": the interpreter package, "python" + X.Y */
+			if (strncmp(n, "python3.", 8) || !n[8] ||
+			    strspn(n + 8, "0123456789") != strlen(n + 8))
+				continue;
+			if (!want || !strcmp(n + 6, want))
 				return &l[k]->v[i];
 		}
 	}

@@ -80,13 +80,16 @@ static struct top_req *top_new(struct plan *pl)
 }
 
 /* --pip REQ and -r FILE into pl->top; index options of the files merged
- * into *co (the command line wins for --index-url, as in pip). */
+ * into *co. */
 static int gather(struct plan *pl, const struct pypi_request *rq, struct pypi_client_opts *co,
 		  struct strv *extra, struct strv *links, bool *pre)
 {
 	struct reqfile *rfs = xcalloc(rq->nreqfiles + 1, sizeof *rfs);
 	size_t nrf = 0;
 	int r = 0;
+
+	/* --index-url wins over a file's -i, as in pip; co owns its copy */
+	co->index_url = rq->index_url ? xstrdup(rq->index_url) : NULL;
 
 	for (size_t i = 0; i < rq->nreqs && r == 0; i++) {
 		struct top_req *t = top_new(pl);
@@ -108,7 +111,7 @@ static int gather(struct plan *pl, const struct pypi_request *rq, struct pypi_cl
 		nrf++;
 		strv_add(&pl->reqfile_names, rq->reqfiles[i]);
 		if (rf->index_url && !co->index_url)
-			co->index_url = rf->index_url;
+			co->index_url = xstrdup(rf->index_url);
 		for (size_t k = 0; k < rf->extra_index_urls.n; k++)
 			strv_add(extra, rf->extra_index_urls.v[k]);
 		for (size_t k = 0; k < rf->find_links.n; k++)
@@ -141,11 +144,6 @@ static int gather(struct plan *pl, const struct pypi_request *rq, struct pypi_cl
 			pl->ncons++;
 		}
 	}
-	/* the index URLs of the files are kept alive by co: copy them */
-	if (r == 0 && co->index_url && !rq->index_url)
-		co->index_url = xstrdup(co->index_url);
-	else if (r == 0)
-		co->index_url = rq->index_url ? xstrdup(rq->index_url) : NULL;
 	for (size_t i = 0; i < nrf; i++)
 		reqfile_free(&rfs[i]);
 	free(rfs);
@@ -257,28 +255,40 @@ static bool other_cuda_build(const struct plan *pl, const char *version)
 
 /* Adds one looked-up project to the universe: every version once, as a
  * candidate when a wheel of it fits the target. */
+/* Files in PEP 440 order of their versions, page order within one. */
+static int cmp_file_ver(const void *a, const void *b, void *arg)
+{
+	const struct pypi_page *pg = arg;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int c = pep440_cmp(&pg->files[x].ver, &pg->files[y].ver);
+
+	return c ? c : (x > y) - (x < y);
+}
+
 static int add_project(struct plan *pl, struct proj *pj)
 {
 	struct pypi_page *pg = &pj->files.page;
 	const struct strv *ok = allowed_hashes(pl, pj->files.name);
-	bool *done = xcalloc(pg->nfiles + 1, sizeof *done);
+	size_t *order = xcalloc(pg->nfiles + 1, sizeof *order);
 	int r = 0;
 
 	pypi_universe_add_project(&pl->u, pj->files.name);
-	for (size_t i = 0; i < pg->nfiles && r == 0; i++) {
+	/* a project may list thousands of files: group them by version
+	 * after one sort, not by comparing every pair */
+	for (size_t i = 0; i < pg->nfiles; i++)
+		order[i] = i;
+	qsort_r(order, pg->nfiles, sizeof *order, cmp_file_ver, pg);
+	for (size_t i = 0, next; i < pg->nfiles && r == 0; i = next) {
+		const struct pypi_file *first = &pg->files[order[i]];
 		struct pypi_file *best = NULL, *rp_file = NULL;
 		bool all_yanked = true;
 		struct pep440_specset rp = { 0 };
 		unsigned flags = 0;
 
-		if (done[i])
-			continue;
-		for (size_t k = i; k < pg->nfiles; k++) {
-			struct pypi_file *f = &pg->files[k];
+		for (next = i; next < pg->nfiles && !pep440_cmp(&pg->files[order[next]].ver,
+								 &first->ver); next++) {
+			struct pypi_file *f = &pg->files[order[next]];
 
-			if (done[k] || pep440_cmp(&f->ver, &pg->files[i].ver))
-				continue;
-			done[k] = true;
 			if (f->kind != PYPI_FILE_WHEEL || wheel_best_rank(&pl->tags, &f->wheel) < 0 ||
 			    !hash_allowed(ok, f))
 				continue;
@@ -291,14 +301,14 @@ static int add_project(struct plan *pl, struct proj *pj)
 			if (better(pl, f, best))
 				best = f;
 		}
-		if (constrained_out(pl, pj->files.name, &pg->files[i].ver) ||
-		    other_cuda_build(pl, pg->files[i].version))
+		if (constrained_out(pl, pj->files.name, &first->ver) ||
+		    other_cuda_build(pl, first->version))
 			continue;
 		if (best)
 			flags = PYPI_CAND_WHEEL | (all_yanked ? PYPI_CAND_YANKED : 0);
 		else if (rp_file && pep440_spec_parse(NULL, rp_file->requires_python, &rp) == 0)
 			flags = PYPI_CAND_WHEEL;	/* excluded by Requires-Python, said so */
-		r = pypi_universe_add(pl->ctx, &pl->u, pj->files.name, pg->files[i].version, flags,
+		r = pypi_universe_add(pl->ctx, &pl->u, pj->files.name, first->version, flags,
 				      rp.n ? &rp : NULL);
 		pep440_specset_free(&rp);
 		if (r < 0)
@@ -306,10 +316,10 @@ static int add_project(struct plan *pl, struct proj *pj)
 		pj->byver = xrealloc(pj->byver, (pj->nver + 1) * sizeof *pj->byver);
 		pj->versions = xrealloc(pj->versions, (pj->nver + 1) * sizeof *pj->versions);
 		pj->byver[pj->nver] = best;
-		pj->versions[pj->nver] = pg->files[i].version;
+		pj->versions[pj->nver] = first->version;
 		pj->nver++;
 	}
-	free(done);
+	free(order);
 	return r;
 }
 
@@ -321,25 +331,15 @@ static struct proj *proj_find(struct plan *pl, const char *norm)
 	return NULL;
 }
 
+/* The wheel chosen for a pick (its version is the string it was added as). */
 static struct pypi_file *pick_file(struct plan *pl, const char *norm, const char *version)
 {
 	struct proj *pj = proj_find(pl, norm);
-	struct pep440_version v;
-	struct pypi_file *f = NULL;
 
-	if (!pj || pep440_parse(NULL, version, &v) < 0)
-		return NULL;
-	for (size_t i = 0; i < pj->nver && !f; i++) {
-		struct pep440_version w;
-
-		if (pep440_parse(NULL, pj->versions[i], &w) < 0)
-			continue;
-		if (!pep440_cmp(&v, &w))
-			f = pj->byver[i];
-		pep440_version_free(&w);
-	}
-	pep440_version_free(&v);
-	return f;
+	for (size_t i = 0; pj && i < pj->nver; i++)
+		if (!strcmp(pj->versions[i], version))
+			return pj->byver[i];
+	return NULL;
 }
 
 /* The projects whose CUDA builds live on the PyTorch-style CUDA index
@@ -567,6 +567,8 @@ static int to_layer(struct plan *pl, const struct pypi_request *rq,
 	int r = 0;
 
 	memset(l, 0, sizeof *l);
+	lf->nlayers++;		/* counted now, so lockfile_free() frees it on error */
+	l->step = step_text(pl, rq);
 	l->pkgs = xcalloc(sol->n + 1, sizeof *l->pkgs);
 	for (size_t i = 0; i < sol->n && r == 0; i++) {
 		const struct pypi_pick *pk = &sol->v[i];
@@ -600,8 +602,6 @@ static int to_layer(struct plan *pl, const struct pypi_request *rq,
 		p->index = xstrdup(client_of(pl, pk->name)->src[source_of(pl, pk->name, f)].url);
 		l->npkgs++;
 	}
-	l->step = step_text(pl, rq);
-	lf->nlayers++;
 	return r;
 }
 

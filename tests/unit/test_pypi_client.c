@@ -871,8 +871,10 @@ static void test_parallel(struct pkgimg_ctx *ctx, struct store *st)
 		found += res[i].found && res[i].page.nfiles == 1;
 	check(r == 0 && found == NMANY, "parallel: 30 projects in one lookup", "r=%d found=%d msg=%s",
 	      r, found, ctx->errmsg);
-	/* 30 pages at 300 ms each: 9 s one by one, ~1.2 s eight at a time */
-	check(log_max_active(&srv_slow) >= 4 && log_max_active(&srv_slow) <= 8 && t0 < 4.0,
+	/* 30 pages at 300 ms each: 9 s one by one, ~1.2 s eight at a time.
+	 * The bounds leave room for a loaded 2-core machine: two requests in
+	 * flight at once already prove the batch is not serial. */
+	check(log_max_active(&srv_slow) >= 2 && log_max_active(&srv_slow) <= 8 && t0 < 6.0,
 	      "parallel: pages fetched concurrently, at most ctx->jobs at once",
 	      "max active %d, %.2fs", log_max_active(&srv_slow), t0);
 	if (r == 0)
