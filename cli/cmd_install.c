@@ -22,6 +22,9 @@
 struct req_args {
 	struct strv apt;
 	struct strv pip;
+	struct strv conda;
+	struct strv channels;
+	const char *conda_prefix;
 	struct strv reqfiles;
 	struct strv extra_index_urls;
 	struct strv find_links;
@@ -48,7 +51,7 @@ enum {
 	O_APT = 256, O_APT_SOURCE, O_BASE, O_KEYRING, O_RECOMMENDS, O_UNSIGNED, O_LOCK,
 	O_TAG, O_ROOT, O_NO_SCRIPTS, O_JSON, O_OFFLINE, O_FORCE, O_PIP, O_INDEX_URL,
 	O_EXTRA_INDEX_URL, O_FIND_LINKS, O_NO_INDEX, O_INDEX_STRATEGY, O_PYTHON, O_PRE,
-	O_CUDA, O_CUDA_INDEX, O_GPU,
+	O_CUDA, O_CUDA_INDEX, O_GPU, O_CONDA, O_CONDA_PREFIX,
 };
 
 static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, int install)
@@ -57,6 +60,9 @@ static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, 
 		{ "apt", required_argument, NULL, O_APT },
 		{ "apt-source", required_argument, NULL, O_APT_SOURCE },
 		{ "pip", required_argument, NULL, O_PIP },
+		{ "conda", required_argument, NULL, O_CONDA },
+		{ "channel", required_argument, NULL, 'c' },
+		{ "conda-prefix", required_argument, NULL, O_CONDA_PREFIX },
 		{ "requirement", required_argument, NULL, 'r' },
 		{ "index-url", required_argument, NULL, O_INDEX_URL },
 		{ "extra-index-url", required_argument, NULL, O_EXTRA_INDEX_URL },
@@ -86,10 +92,13 @@ static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, 
 	const char *cmd = argv[0];
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "o:r:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "o:r:c:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case O_APT: strv_add(&a->apt, optarg); break;
 		case O_PIP: strv_add(&a->pip, optarg); break;
+		case O_CONDA: strv_add(&a->conda, optarg); break;
+		case 'c': strv_add(&a->channels, optarg); break;
+		case O_CONDA_PREFIX: a->conda_prefix = optarg; break;
 		case 'r': strv_add(&a->reqfiles, optarg); break;
 		case O_INDEX_URL: a->index_url = optarg; break;
 		case O_EXTRA_INDEX_URL: strv_add(&a->extra_index_urls, optarg); break;
@@ -125,6 +134,7 @@ static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, 
 		case O_FORCE: c->ctx.flags |= PKGIMG_F_FORCE_BUILD; break;
 		case 'h':
 			printf("usage: pkgimg %s [--apt PKG[=VER]]... [--pip REQ]... [-r FILE]... "
+			       "[--conda SPEC]... [-c CHANNEL]... [--conda-prefix DIR] "
 			       "[--base debian-slim|scratch] [--python X.Y] [--index-url URL] "
 			       "[--extra-index-url URL]... [--find-links DIR|URL]... [--no-index] "
 			       "[--index-strategy first-index|unsafe-best-match] [--pre] [--gpu] [--cuda X.Y] "
@@ -138,7 +148,7 @@ static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, 
 	}
 	if (optind < argc) {
 		fprintf(stderr, "pkgimg: error: %s: unexpected argument '%s' (packages are given "
-			"one per flag: --apt NAME, --pip REQ)\n", cmd, argv[optind]);
+			"one per flag: --apt NAME, --pip REQ, --conda SPEC)\n", cmd, argv[optind]);
 		return 2;
 	}
 	if (!install && (a->lock || a->tag || a->root || a->no_scripts)) {
@@ -154,9 +164,10 @@ static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, 
 	if (a->lock && (a->apt.n || a->apt_sources.n || a->base || a->install_recommends ||
 			a->pip.n || a->reqfiles.n || a->index_url || a->extra_index_urls.n ||
 			a->find_links.n || a->no_index || a->python || a->pre || a->cuda ||
-			a->cuda_index)) {
+			a->cuda_index || a->conda.n || a->channels.n || a->conda_prefix)) {
 		fprintf(stderr, "pkgimg: error: install: --lock installs exactly the lockfile; "
-			"drop the request options (--apt, --pip, --base, ...) or drop --lock\n");
+			"drop the request options (--apt, --pip, --conda, --base, ...) or drop "
+			"--lock\n");
 		return 2;
 	}
 	if (!a->pip.n && !a->reqfiles.n && (a->index_url || a->extra_index_urls.n ||
@@ -164,6 +175,11 @@ static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, 
 					    a->unsafe_best_match || a->cuda_index)) {
 		fprintf(stderr, "pkgimg: error: %s: the index options (--index-url, "
 			"--find-links, ...) need PyPI packages: add --pip NAME or -r FILE\n", cmd);
+		return 2;
+	}
+	if (!a->conda.n && (a->channels.n || a->conda_prefix)) {
+		fprintf(stderr, "pkgimg: error: %s: -c and --conda-prefix need conda packages: "
+			"add --conda SPEC\n", cmd);
 		return 2;
 	}
 	return 0;
@@ -174,6 +190,8 @@ static void req_args_free(struct req_args *a)
 	strv_free(&a->apt);
 	strv_free(&a->apt_sources);
 	strv_free(&a->pip);
+	strv_free(&a->conda);
+	strv_free(&a->channels);
 	strv_free(&a->reqfiles);
 	strv_free(&a->extra_index_urls);
 	strv_free(&a->find_links);
@@ -184,10 +202,13 @@ static int plan(struct cli *c, struct req_args *a, struct lockfile *lf)
 	struct apt_sources srcs = { 0 };
 	struct plan_opts po = { 0 };
 	struct pypi_request pip = { 0 };
+	struct conda_request conda = { 0 };
 	char cuda[16] = "";
 	int r = 0;
 
-	if (a->apt_sources.n) {
+	if (a->conda.n && !a->apt.n && a->base && strcmp(a->base, "debian-slim")) {
+		/* conda on scratch or an image: no apt index is read */
+	} else if (a->apt_sources.n) {
 		for (size_t i = 0; i < a->apt_sources.n && r == 0; i++)
 			r = apt_sources_add_line(&c->ctx, a->apt_sources.v[i], &srcs);
 	} else {
@@ -232,6 +253,26 @@ static int plan(struct cli *c, struct req_args *a, struct lockfile *lf)
 		pip.cuda_index = a->cuda_index;
 		po.pip = &pip;
 	}
+	if (a->conda.n) {
+		conda.specs = (const char *const *)a->conda.v;
+		conda.nspecs = a->conda.n;
+		conda.channels = (const char *const *)a->channels.v;
+		conda.nchannels = a->channels.n;
+		conda.prefix = a->conda_prefix;
+		conda.cuda = a->cuda ? a->cuda : cuda[0] ? cuda : NULL;
+		if (!conda.cuda && !a->gpu) {
+			/* as conda: __cuda is the driver's when there is one */
+			struct gpu_info g;
+			struct pkgimg_ctx quiet = c->ctx;
+
+			if (gpu_detect(&quiet, "__cuda", &g) == 0) {
+				snprintf(cuda, sizeof cuda, "%s", g.cuda);
+				conda.cuda = cuda;
+				gpu_info_free(&g);
+			}
+		}
+		po.conda = &conda;
+	}
 	r = plan_lock(&c->ctx, &c->st, &po, lf);
 out:
 	apt_sources_free(&srcs);
@@ -246,10 +287,14 @@ static json_t *packages_json(const struct lockfile *lf)
 		for (int k = 0; k < lf->layers[i].npkgs; k++) {
 			const struct lock_pkg *p = &lf->layers[i].pkgs[k];
 
-			json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s}",
+			json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s}",
 				"ecosystem", p->ecosystem, "name", p->name, "version", p->version,
 				"url", p->url, "sha256", p->sha256, "size", (json_int_t)p->size,
-				"arch", p->arch, "requested_by", p->requested_by));
+				"arch", p->arch, "requested_by", p->requested_by);
+
+			if (p->build)
+				json_object_set_new(o, "build", json_string(p->build));
+			json_array_append_new(arr, o);
 		}
 	}
 	return arr;

@@ -155,6 +155,10 @@ static void emit_pkg(struct emitter *em, const struct lock_pkg *p)
 		e_kv(em, "filename", p->filename);
 	if (p->index)
 		e_kv(em, "index", p->index);
+	if (p->build)
+		e_kv(em, "build", p->build);
+	if (p->md5)
+		e_kv(em, "md5", p->md5);
 	e_map_end(em);
 }
 
@@ -197,6 +201,8 @@ int lockfile_emit(struct pkgimg_ctx *ctx, struct lockfile *lf, struct sbuf *out)
 		e_str(&em, "python");
 		e_quoted(&em, lf->python);
 	}
+	if (lf->python_prefix)
+		e_kv(&em, "python_prefix", lf->python_prefix);
 	if (lf->cuda) {
 		e_str(&em, "cuda");
 		e_quoted(&em, lf->cuda);
@@ -220,6 +226,8 @@ int lockfile_emit(struct pkgimg_ctx *ctx, struct lockfile *lf, struct sbuf *out)
 			e_str(&em, "date");
 			e_quoted(&em, s->date);
 		}
+		if (s->repodata_sha256)
+			e_kv(&em, "repodata_sha256", s->repodata_sha256);
 		e_map_end(&em);
 	}
 	e_seq_end(&em);
@@ -305,12 +313,19 @@ static int parse_pkg(struct ydoc *d, yaml_node_t *n, struct lock_pkg *p)
 	    (r = want_str(d, n, "size", &size)) < 0 ||
 	    (r = want_str(d, n, "requested_by", &p->requested_by)) < 0)
 		goto out;
-	if (!strcmp(p->ecosystem, "pypi") &&
+	if (strcmp(p->ecosystem, "apt") &&
 	    ((r = want_str(d, n, "filename", &p->filename)) < 0 ||
 	     (r = want_str(d, n, "index", &p->index)) < 0))
 		goto out;
+	if (!strcmp(p->ecosystem, "conda") &&
+	    ((r = want_str(d, n, "build", &p->build)) < 0 ||
+	     (map_get(d, n, "md5") && (r = want_str(d, n, "md5", &p->md5)) < 0)))
+		goto out;
 	p->size = strtoull(size, NULL, 10);
-	if (strlen(p->sha256) != 64 || strspn(p->sha256, "0123456789abcdef") != 64)
+	if (!strcmp(p->ecosystem, "conda") && !*p->sha256 && p->md5 &&
+	    strlen(p->md5) == 32 && strspn(p->md5, "0123456789abcdef") == 32)
+		;	/* an md5-only channel */
+	else if (strlen(p->sha256) != 64 || strspn(p->sha256, "0123456789abcdef") != 64)
 		r = pkgimg_err(d->ctx, -PKGIMG_E_PARSE,
 			       "%s:%lu: [lock] '%s' has a malformed sha256", d->what,
 			       (unsigned long)n->start_mark.line + 1, p->name);
@@ -408,6 +423,9 @@ int lockfile_parse(struct pkgimg_ctx *ctx, const char *what, const char *text, s
 		goto out;
 	if (map_get(&d, root, "python") && (r = want_str(&d, root, "python", &lf.python)) < 0)
 		goto out;
+	if (map_get(&d, root, "python_prefix") &&
+	    (r = want_str(&d, root, "python_prefix", &lf.python_prefix)) < 0)
+		goto out;
 	if (map_get(&d, root, "cuda") && (r = want_str(&d, root, "cuda", &lf.cuda)) < 0)
 		goto out;
 	n = map_get(&d, root, "sources");
@@ -422,6 +440,9 @@ int lockfile_parse(struct pkgimg_ctx *ctx, const char *what, const char *text, s
 
 			if ((r = want_str(&d, sn, "type", &s->type)) < 0 ||
 			    (r = want_str(&d, sn, "uri", &s->uri)) < 0)
+				goto out;
+			if (!strcmp(s->type, "conda") &&
+			    (r = want_str(&d, sn, "repodata_sha256", &s->repodata_sha256)) < 0)
 				goto out;
 			if (strcmp(s->type, "apt"))
 				continue;
@@ -481,10 +502,26 @@ void lock_layer_free(struct lock_layer *l)
 		free(p->requested_by);
 		free(p->filename);
 		free(p->index);
+		free(p->build);
+		free(p->md5);
 	}
 	free(l->pkgs);
 	free(l->step);
 	memset(l, 0, sizeof *l);
+}
+
+void lock_source_free(struct lock_source *s)
+{
+	free(s->type);
+	free(s->uri);
+	free(s->suite);
+	for (char **c = s->components; c && *c; c++)
+		free(*c);
+	free(s->components);
+	free(s->inrelease_sha256);
+	free(s->repodata_sha256);
+	free(s->date);
+	memset(s, 0, sizeof *s);
 }
 
 void lockfile_free(struct lockfile *lf)
@@ -493,18 +530,9 @@ void lockfile_free(struct lockfile *lf)
 	free(lf->base);
 	free(lf->python);
 	free(lf->cuda);
-	for (int i = 0; i < lf->nsources; i++) {
-		struct lock_source *s = &lf->sources[i];
-
-		free(s->type);
-		free(s->uri);
-		free(s->suite);
-		for (char **c = s->components; c && *c; c++)
-			free(*c);
-		free(s->components);
-		free(s->inrelease_sha256);
-		free(s->date);
-	}
+	free(lf->python_prefix);
+	for (int i = 0; i < lf->nsources; i++)
+		lock_source_free(&lf->sources[i]);
 	free(lf->sources);
 	for (int i = 0; i < lf->nlayers; i++)
 		lock_layer_free(&lf->layers[i]);

@@ -14,17 +14,22 @@ struct sbuf;
 #define LOCKFILE_VERSION 1
 
 struct lock_pkg {
-	char *ecosystem;	/* "apt", "pypi" */
+	char *ecosystem;	/* "apt", "pypi", "conda" */
 	char *name, *version;
 	char *arch;		/* apt: Architecture; pypi: the wheel's tags
-				 * ("cp311-cp311-manylinux_2_17_x86_64") */
+				 * ("cp311-cp311-manylinux_2_17_x86_64");
+				 * conda: the subdir ("linux-64", "noarch") */
 	char *url;
-	char *sha256;
+	char *sha256;		/* conda: "" when the channel gives only md5 */
 	uint64_t size;
 	char *requested_by;
-	/* pypi only (NULL for apt) */
-	char *filename;		/* the wheel's file name */
-	char *index;		/* the index or find-links location it came from */
+	/* pypi and conda (NULL for apt) */
+	char *filename;		/* the wheel's or the conda package's file name */
+	char *index;		/* the index or find-links location, or the conda
+				 * channel URL, it came from */
+	/* conda only (NULL otherwise) */
+	char *build;		/* build string ("py312heda63a1_0") */
+	char *md5;		/* the channel's md5, or NULL */
 };
 
 struct lock_layer {
@@ -34,13 +39,16 @@ struct lock_layer {
 };
 
 struct lock_source {
-	char *type;		/* "apt", "pypi" (an index or find-links location) */
+	char *type;		/* "apt", "pypi" (an index or find-links location),
+				 * "conda" (a channel's subdir: ".../conda-forge/linux-64") */
 	char *uri;
 	/* apt only (NULL for pypi) */
 	char *suite;
 	char **components;	/* NULL-terminated */
 	char *inrelease_sha256;
 	char *date;
+	/* conda only */
+	char *repodata_sha256;	/* of the repodata file as fetched */
 };
 
 struct lockfile {
@@ -49,6 +57,8 @@ struct lockfile {
 	char *base;		/* "debian-slim", "scratch", or an image id */
 	char *python;		/* the target interpreter's version ("3.11.2") when a
 				 * layer installs PyPI packages, else NULL */
+	char *python_prefix;	/* where that interpreter lives when it is not Debian's
+				 * (/usr): conda's prefix ("/opt/conda"), or NULL */
 	char *cuda;		/* the CUDA version builds were chosen for ("12.1"), or NULL */
 	struct lock_source *sources;
 	int nsources;
@@ -63,6 +73,7 @@ int lockfile_layer_text(struct pkgimg_ctx *ctx, struct lock_layer *layer, struct
 int lockfile_parse(struct pkgimg_ctx *ctx, const char *what, const char *text, size_t len,
 		   struct lockfile *out);
 void lockfile_free(struct lockfile *lf);
+void lock_source_free(struct lock_source *s);
 /* One layer's section as lockfile_layer_text() wrote it (a layer.yaml's
  * `lock:`). */
 int lockfile_parse_layer(struct pkgimg_ctx *ctx, const char *what, const char *text, size_t len,

@@ -1,3 +1,4 @@
+#include <gnu/libc-version.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,6 +161,85 @@ static int image_debs(struct pkgimg_ctx *ctx, struct store *st, const char *key,
 	return r;
 }
 
+/* The version of the C library the apt layers lock ("2.36"), or NULL. */
+static char *image_glibc(const struct deb_pkglist *base, const struct deb_pkglist *apt)
+{
+	const struct deb_pkglist *l[2] = { base, apt };
+
+	for (int k = 0; k < 2; k++)
+		for (int i = 0; i < l[k]->n; i++)
+			if (!strcmp(l[k]->v[i].name, "libc6"))
+				return upstream_version(l[k]->v[i].version);
+	return NULL;
+}
+
+/* The conda layer: __glibc is the image's; with --pip, conda's python is
+ * added to the specs when none of them brings it (the interpreter pip
+ * installs into). */
+static int conda_layer(struct pkgimg_ctx *ctx, struct store *st, const struct plan_opts *o,
+		       const struct deb_pkglist *base, const struct deb_pkglist *apt,
+		       struct lockfile *lf, struct conda_lock_info *ci)
+{
+	struct conda_request rq = *o->conda;
+	char *glibc = image_glibc(base, apt), *pyspec = NULL;
+	const char **specs = NULL;
+	int r, nlayers = lf->nlayers, nsources = lf->nsources;
+
+	if (!rq.glibc)
+		rq.glibc = glibc;
+	r = conda_lock_layer(ctx, st, &rq, lf, ci);
+	if (r == 0 && o->pip && !ci->python) {
+		/* undo the layer and solve again with python */
+		while (lf->nlayers > nlayers)
+			lock_layer_free(&lf->layers[--lf->nlayers]);
+		while (lf->nsources > nsources)
+			lock_source_free(&lf->sources[--lf->nsources]);
+		conda_lock_info_free(ci);
+		pyspec = o->python ? xasprintf("python=%s", o->python) : xstrdup("python");
+		specs = xcalloc(rq.nspecs + 2, sizeof *specs);
+		memcpy(specs, rq.specs, rq.nspecs * sizeof *specs);
+		specs[rq.nspecs++] = pyspec;
+		rq.specs = specs;
+		r = conda_lock_layer(ctx, st, &rq, lf, ci);
+	}
+	free(specs);
+	free(pyspec);
+	free(glibc);
+	return r;
+}
+
+/* The PyPI layer's target when conda's python is in the image: that
+ * interpreter, in the conda prefix; the image's C library (else the
+ * host's, as __glibc). */
+static int conda_pip_target(struct pkgimg_ctx *ctx, const struct deb_pkglist *base,
+			    const struct deb_pkglist *apt, const struct conda_lock_info *ci,
+			    const char *want, struct pypi_target *t)
+{
+	char *glibc = image_glibc(base, apt), *xy;
+	const char *dot = strchr(ci->python, '.');
+
+	xy = dot ? xstrndup(ci->python, (size_t)(dot - ci->python) + 1 + strcspn(dot + 1, "."))
+		 : xstrdup(ci->python);
+	if (want && strcmp(want, xy)) {
+		free(glibc);
+		free(xy);
+		return pkgimg_err(ctx, -PKGIMG_E_SOLVE, "--python %s: [lock] the conda layer's "
+				  "python is %s; ask conda for python=%s (or drop --python)",
+				  want, ci->python, want);
+	}
+	t->python = xstrdup(ci->python);
+	t->interpreter = xasprintf("%s/bin/python%s", ci->prefix, xy);
+	t->machine = xstrdup(!strcmp(ctx->arch, "amd64") ? "x86_64"
+			     : !strcmp(ctx->arch, "arm64") ? "aarch64"
+			     : !strcmp(ctx->arch, "i386") ? "i686" : ctx->arch);
+	if (sscanf(glibc ? glibc : gnu_get_libc_version(), "%d.%d", &t->glibc_major,
+		   &t->glibc_minor) != 2)
+		t->glibc_major = t->glibc_minor = 0;
+	free(glibc);
+	free(xy);
+	return 0;
+}
+
 int plan_lock(struct pkgimg_ctx *ctx, struct store *st, const struct plan_opts *o,
 	      struct lockfile *out)
 {
@@ -167,17 +247,19 @@ int plan_lock(struct pkgimg_ctx *ctx, struct store *st, const struct plan_opts *
 	struct deb_pkglist basepkgs = { 0 }, aptpkgs = { 0 };
 	struct lockfile lf = { 0 };
 	struct deb_pool *dp = NULL;
+	struct conda_lock_info ci = { 0 };
 	int slim = !strcmp(base, "debian-slim"), scratch = !strcmp(base, "scratch"), r = 0, nidx;
 	const struct deb_index_meta *idx;
 	char key[STORE_KEY_MAX];
 
-	if (!slim && !scratch && o->napt == 0 && !o->pip)
+	if (!slim && !scratch && o->napt == 0 && !o->pip && !o->conda)
 		return pkgimg_err(ctx, -PKGIMG_E_USAGE,
-				  "[plan] nothing to install on --base %s: give --apt or --pip "
-				  "packages", base);
-	if (scratch && o->napt == 0 && !o->pip)
+				  "[plan] nothing to install on --base %s: give --apt, --conda or "
+				  "--pip packages", base);
+	if (scratch && o->napt == 0 && !o->pip && !o->conda)
 		return pkgimg_err(ctx, -PKGIMG_E_USAGE,
-				  "[plan] nothing to install: --base scratch with no --apt or --pip package");
+				  "[plan] nothing to install: --base scratch with no --apt, --conda "
+				  "or --pip package");
 	lf.version = LOCKFILE_VERSION;
 	lf.platform = xasprintf("linux/%s", ctx->arch);
 	if (!slim && !scratch) {
@@ -194,9 +276,11 @@ int plan_lock(struct pkgimg_ctx *ctx, struct store *st, const struct plan_opts *
 	}
 	lf.base = xstrdup(base);
 	lf.layers = xcalloc(4, sizeof *lf.layers);
-	/* a PyPI request on an image that has its Python needs no apt index */
-	if (!slim && o->napt == 0 && o->pip && find_python(&basepkgs, &aptpkgs, o->python))
-		goto pip;
+	/* a PyPI request on an image that has its Python, or a conda one with
+	 * no debian-slim below it, needs no apt index */
+	if (!slim && o->napt == 0 &&
+	    (o->conda || (o->pip && find_python(&basepkgs, &aptpkgs, o->python))))
+		goto conda;
 	r = deb_pool_open(ctx, st, o->sources, o->keyring, &dp);
 	if (r < 0)
 		goto out;
@@ -233,7 +317,7 @@ int plan_lock(struct pkgimg_ctx *ctx, struct store *st, const struct plan_opts *
 			       "3 version as X.Y, e.g. --python 3.11", o->python);
 		goto out;
 	}
-	if (o->napt || o->pip) {
+	if (o->napt || (o->pip && !o->conda)) {
 		struct plan_opts ao = *o;
 		struct deb_request req = {
 			.names = o->apt, .nnames = o->napt,
@@ -245,7 +329,7 @@ int plan_lock(struct pkgimg_ctx *ctx, struct store *st, const struct plan_opts *
 
 		if (o->napt)
 			r = deb_solve(ctx, dp, &req, &aptpkgs);
-		if (r == 0 && o->pip && !find_python(&basepkgs, &aptpkgs, o->python)) {
+		if (r == 0 && o->pip && !o->conda && !find_python(&basepkgs, &aptpkgs, o->python)) {
 			/* --pip with no interpreter in the image: Debian's
 			 * python3, or pythonX.Y when --python names another
 			 * version than python3's */
@@ -279,16 +363,27 @@ int plan_lock(struct pkgimg_ctx *ctx, struct store *st, const struct plan_opts *
 		if (r < 0)
 			goto out;
 	}
-pip:
+conda:
+	if (o->conda) {
+		r = conda_layer(ctx, st, o, &basepkgs, &aptpkgs, &lf, &ci);
+		if (r < 0)
+			goto out;
+	}
 	if (o->pip) {
 		struct pypi_target t = { 0 };
 
-		r = pip_target(ctx, &basepkgs, &aptpkgs, o->python, &t);
+		if (ci.python)
+			r = conda_pip_target(ctx, &basepkgs, &aptpkgs, &ci, o->python, &t);
+		else
+			r = pip_target(ctx, &basepkgs, &aptpkgs, o->python, &t);
 		if (r == 0)
 			r = pypi_lock_layer(ctx, st, o->pip, &t, &lf);
+		if (r == 0 && ci.python)
+			lf.python_prefix = xstrdup(ci.prefix);
 		pypi_target_free(&t);
 	}
 out:
+	conda_lock_info_free(&ci);
 	deb_pkglist_free(&basepkgs);
 	deb_pkglist_free(&aptpkgs);
 	deb_pool_free(dp);

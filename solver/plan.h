@@ -6,6 +6,7 @@
 
 #include "core/lockfile.h"
 #include "solver/apt.h"
+#include "solver/conda.h"
 
 struct pkgimg_ctx;
 struct store;
@@ -39,13 +40,17 @@ struct plan_opts {
 	int install_recommends;
 	const struct pypi_request *pip;	/* NULL: no PyPI layer */
 	const char *python;		/* --python X.Y, or NULL for Debian's python3 */
+	const struct conda_request *conda;	/* NULL: no conda layer */
 };
 
 /* Resolves the request: a "base: debian-slim" layer holding every Essential
  * package and its dependencies (unless base is scratch), then an "apt: ..."
  * layer with the rest (and Debian's python3, or pythonX.Y, when PyPI
- * packages are asked for and the apt layers hold no interpreter), then a
- * "pip: ..." layer with the PyPI packages, resolved for that interpreter. */
+ * packages are asked for, the apt layers hold no interpreter and no conda
+ * layer brings one), then a "conda: ..." layer with the conda packages
+ * (and conda's python when PyPI packages are asked for), then a "pip: ..."
+ * layer with the PyPI packages, resolved for the interpreter: conda's when
+ * the conda layer has one, else Debian's. */
 int plan_lock(struct pkgimg_ctx *ctx, struct store *st, const struct plan_opts *o,
 	      struct lockfile *out);
 
