@@ -10,7 +10,10 @@ CPPFLAGS += -I. -D_GNU_SOURCE
 # source packages (deps/*.mk); the rest are Debian's own .a files.
 BUILD_PKGS := gcc make pkg-config libssl-dev libnghttp2-dev \
 	libzstd-dev libyaml-dev libjansson-dev liblzma-dev libbz2-dev zlib1g-dev
-TEST_PKGS  := gnupg dpkg-dev apt-utils python3 python3-pip python3-pip-whl fakeroot file busybox-static xz-utils curl
+TEST_PKGS  := gnupg dpkg-dev apt-utils python3 python3-pip python3-pip-whl fakeroot file busybox-static xz-utils curl zstd
+# node and npm run the conda oracle (npm's @conda-org/rattler); a machine
+# whose nodejs comes with its own npm keeps it, else Debian's are installed
+NODE_PKGS  := nodejs npm
 
 include deps/libsolv.mk
 include deps/curl.mk
@@ -95,6 +98,7 @@ asan dev: build/asan/pkgimg $(ASAN_UNIT_BIN)
 build/.test-deps: deps/ensure-packages.sh
 	@mkdir -p build
 	deps/ensure-packages.sh $(TEST_PKGS)
+	command -v node >/dev/null && command -v npm >/dev/null || deps/ensure-packages.sh $(NODE_PKGS)
 	@touch $@
 
 check: pkgimg unit asan build/.test-deps

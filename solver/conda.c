@@ -9,6 +9,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <solv/bitmap.h>
 #include <solv/pool.h>
 #include <solv/repo.h>
 #include <solv/repo_conda.h>
@@ -376,16 +377,65 @@ static Id ns_callback(Pool *pool, void *data, Id name, Id evr)
 
 		if (nid)
 			FOR_PROVIDES(p, pp, nid)
-				if (pool->solvables[p].name == nid && spec_matches(cs, m, p))
+				if (pool->solvables[p].name == nid &&
+				    (!pool->considered || MAPTST(pool->considered, p)) &&
+				    spec_matches(cs, m, p))
 					queue_push(&q, p);
 	} else {
-		for (Id p = 2; p < pool->nsolvables; p++)
-			if (pool->solvables[p].repo && spec_matches(cs, m, p))
+		Id p;
+
+		FOR_POOL_SOLVABLES(p)
+			if ((!pool->considered || MAPTST(pool->considered, p)) &&
+			    spec_matches(cs, m, p))
 				queue_push(&q, p);
 	}
 	res = q.count ? pool_queuetowhatprovides(pool, &q) : 0;
 	queue_free(&q);
 	return res;
+}
+
+/* conda's strict channel priority: a name is taken only from the first
+ * channel that has it, or, when a spec names its channel
+ * ("conda-forge::numpy"), from the first channel that has a match for it.
+ * Done through pool->considered (libsolv's STRICT_REPO_PRIORITY flag cannot
+ * let a channel:: spec through). */
+static void strict_priority(struct csolver *cs)
+{
+	Pool *pool = cs->pool;
+	int *best = xcalloc((size_t)pool->ss.nstrings, sizeof *best);
+	bool *pinned = xcalloc((size_t)pool->ss.nstrings, sizeof *pinned);
+	Solvable *s;
+	Id p;
+
+	for (size_t i = 0; i < cs->nspecs; i++) {
+		const struct matchspec *m = &cs->specs[i].m;
+		Id nid;
+
+		if (!m->channel.text || m->name.kind != MATCHSPEC_EXACT || !m->name.text ||
+		    !(nid = pool_str2id(pool, m->name.text, 0)))
+			continue;
+		pinned[nid] = true;
+		FOR_POOL_SOLVABLES(p) {
+			s = pool->solvables + p;
+			if (s->name == nid && s->repo != pool->installed &&
+			    s->repo->priority > best[nid] && spec_matches(cs, m, p))
+				best[nid] = s->repo->priority;
+		}
+	}
+	FOR_POOL_SOLVABLES(p) {
+		s = pool->solvables + p;
+		if (s->repo != pool->installed && !pinned[s->name] && s->repo->priority > best[s->name])
+			best[s->name] = s->repo->priority;
+	}
+	pool->considered = xcalloc(1, sizeof *pool->considered);
+	map_init(pool->considered, pool->nsolvables);
+	FOR_POOL_SOLVABLES(p) {
+		s = pool->solvables + p;
+		if (s->repo == pool->installed || s->repo->priority == best[s->name])
+			MAPSET(pool->considered, p);
+	}
+	free(best);
+	free(pinned);
 }
 
 /* --- the solve ----------------------------------------------------------- */
@@ -543,24 +593,37 @@ int conda_lock_layer(struct pkgimg_ctx *ctx, struct store *st, const struct cond
 	}
 	if (r < 0)
 		goto out;
+	strict_priority(&cs);
 	pool_setnamespacecallback(cs.pool, ns_callback, &cs);
 	pool_addfileprovides(cs.pool);
 	pool_createwhatprovides(cs.pool);
 	for (size_t i = 0; i < cs.nspecs; i++) {
-		if (pool_whatprovides(cs.pool, cs.specs[i].dep) == 0) {
+		Id wp = pool_whatprovides(cs.pool, cs.specs[i].dep);
+
+		/* none: libsolv would drop a namespace job that nothing provides */
+		if (!cs.pool->whatprovidesdata[wp]) {
+			struct sbuf where = SBUF_INIT;
+
+			for (size_t k = 0; k < chans.n; k++)
+				sbuf_addf(&where, "%s%s", k ? ", " : "", chans.v[k]);
 			r = pkgimg_err(ctx, -PKGIMG_E_NOTFOUND, "--conda %s: [lock] no package "
-				       "matches in the channels %s%s%s (subdirs %s, noarch); check "
-				       "the name and version, or add the channel that has it with -c",
-				       rq->specs[i], chans.v[0], chans.n > 1 ? " ..." : "",
-				       cuda ? "" : " (and no __cuda: give --cuda X.Y if it needs CUDA)",
-				       subdir);
+				       "matches it in %s (subdirs %s and noarch); check the name and "
+				       "version, or add the channel that has it with -c",
+				       rq->specs[i], where.buf, subdir);
+			sbuf_free(&where);
 			goto out;
 		}
 	}
 	solv = solver_create(cs.pool);
-	solver_set_flag(solv, SOLVER_FLAG_STRICT_REPO_PRIORITY, 1);
 	if (solver_solve(solv, &job)) {
 		r = explain_problems(ctx, solv, "conda");
+		if (!cuda && strstr(ctx->errmsg, "__cuda")) {
+			size_t n = strlen(ctx->errmsg);
+
+			snprintf(ctx->errmsg + n, sizeof ctx->errmsg - n, "\n  (__cuda is the "
+				 "CUDA driver's version, and none was found: pass --cuda X.Y, or "
+				 "--gpu on a machine with one)");
+		}
 		goto out;
 	}
 	trans = solver_create_transaction(solv);
@@ -619,6 +682,11 @@ out:
 		matchspec_free(&cs.specs[i].m);
 	free(cs.specs);
 	csubs_free(cs.subs, cs.nsubs);
+	if (cs.pool && cs.pool->considered) {
+		map_free(cs.pool->considered);
+		free(cs.pool->considered);
+		cs.pool->considered = NULL;
+	}
 	if (cs.pool)
 		pool_free(cs.pool);
 	strv_free(&chans);

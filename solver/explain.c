@@ -39,8 +39,16 @@ int explain_problems(struct pkgimg_ctx *ctx, Solver *solv, const char *ecosystem
 			if (type == SOLVER_RULE_JOB) {
 				Id what = 0, how = solver_rule2job(solv, rid, &what);
 
-				snprintf(buf, sizeof buf, "%s was requested",
-					 solver_select2str(solv->pool, how & SOLVER_SELECTMASK, what));
+				Pool *pool = solv->pool;
+
+				if ((how & SOLVER_SELECTMASK) == SOLVER_SOLVABLE_PROVIDES &&
+				    ISRELDEP(what) && GETRELDEP(pool, what)->flags == REL_NAMESPACE)
+					/* a spec answered by a namespace callback (conda) */
+					snprintf(buf, sizeof buf, "%s was requested",
+						 pool_id2str(pool, GETRELDEP(pool, what)->evr));
+				else
+					snprintf(buf, sizeof buf, "%s was requested",
+						 solver_select2str(pool, how & SOLVER_SELECTMASK, what));
 				line = buf;
 			} else {
 				line = solver_problemruleinfo2str(solv, type, source, target, dep);
