@@ -10,10 +10,12 @@
 #include "cache/store.h"
 #include "core/ctx.h"
 #include "core/fs.h"
+#include "core/hash.h"
 #include "core/lockfile.h"
 #include "core/str.h"
 #include "core/tree.h"
 #include "installers/deb.h"
+#include "installers/conda_pkg.h"
 #include "installers/debcache.h"
 #include "installers/image.h"
 #include "installers/wheel.h"
@@ -392,6 +394,7 @@ static int build_pip_layer(struct pkgimg_ctx *ctx, struct store *st, const struc
 			   const char *step, const char *section)
 {
 	char *tmp = NULL, *tree = NULL, *xy = NULL, *site = NULL, *inc = NULL, *interp = NULL;
+	char *scripts = NULL, *data = NULL;
 	struct layer_meta meta = { 0 };
 	int r, rootfd = -1;
 	int64_t t0 = pkgimg_now_ms(), t;
@@ -402,9 +405,22 @@ static int build_pip_layer(struct pkgimg_ctx *ctx, struct store *st, const struc
 		goto out;
 	}
 	xy = python_xy(lf->python);
-	site = xasprintf("usr/local/lib/python%s/dist-packages", xy);
-	inc = xasprintf("usr/local/include/python%s", xy);
-	interp = xasprintf("/usr/bin/python%s", xy);
+	if (lf->python_prefix) {
+		/* conda's python: its prefix's own scheme (posix_prefix) */
+		const char *pre = lf->python_prefix + (lf->python_prefix[0] == '/');
+
+		site = xasprintf("%s/lib/python%s/site-packages", pre, xy);
+		inc = xasprintf("%s/include/python%s", pre, xy);
+		interp = xasprintf("%s/bin/python%s", lf->python_prefix, xy);
+		scripts = xasprintf("%s/bin", pre);
+		data = xstrdup(pre);
+	} else {
+		site = xasprintf("usr/local/lib/python%s/dist-packages", xy);
+		inc = xasprintf("usr/local/include/python%s", xy);
+		interp = xasprintf("/usr/bin/python%s", xy);
+		scripts = xstrdup("usr/local/bin");
+		data = xstrdup("usr/local");
+	}
 	r = fetch_layer(ctx, st, l);
 	if (r < 0)
 		goto out;
@@ -415,8 +431,8 @@ static int build_pip_layer(struct pkgimg_ctx *ctx, struct store *st, const struc
 		goto out;
 	for (int i = 0; i < l->npkgs; i++) {
 		struct wheel_scheme sc = {
-			.purelib = site, .platlib = site, .scripts = "usr/local/bin",
-			.headers = inc, .data = "usr/local", .python = interp, .py_version = xy,
+			.purelib = site, .platlib = site, .scripts = scripts,
+			.headers = inc, .data = data, .python = interp, .py_version = xy,
 		};
 		struct wheel_install_opts wo = {
 			.filename = l->pkgs[i].filename,	/* the blob is named by its hash */
@@ -456,12 +472,230 @@ out:
 	free(site);
 	free(inc);
 	free(interp);
+	free(scripts);
+	free(data);
+	return r;
+}
+
+/* --- conda layers -------------------------------------------------------- */
+
+/* Fetches a conda layer's packages into the blob store; *shas gets each
+ * one's blob digest.  A record with only an md5 (old channels) is fetched
+ * to tmp/, checked against it, and stored under the sha256 of its bytes. */
+static int fetch_conda(struct pkgimg_ctx *ctx, struct store *st, const struct lock_layer *l,
+		       char (*shas)[65])
+{
+	struct fetch_item *items = xcalloc((size_t)l->npkgs + 1, sizeof *items);
+	char **tmps = xcalloc((size_t)l->npkgs + 1, sizeof *tmps);
+	int r;
+
+	for (int i = 0; i < l->npkgs; i++) {
+		const struct lock_pkg *p = &l->pkgs[i];
+
+		items[i].url = p->url;
+		items[i].size = p->size ? (int64_t)p->size : -1;
+		items[i].label = p->name;
+		if (*p->sha256) {
+			items[i].sha256 = p->sha256;
+			snprintf(shas[i], 65, "%s", p->sha256);
+		} else {
+			items[i].dest = tmps[i] = store_tmp_path(st, "conda-md5");
+		}
+	}
+	r = fetch_all(ctx, st, items, l->npkgs);
+	for (int i = 0; r == 0 && i < l->npkgs; i++) {
+		struct hasher md5, sha;
+		char got[HASH_HEX_MAX], buf[1 << 16], *blob;
+		ssize_t n;
+		int fd;
+
+		if (!tmps[i])
+			continue;
+		fd = open(tmps[i], O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			r = pkgimg_err(ctx, -errno, "%s: [fetch] %m", tmps[i]);
+			break;
+		}
+		hasher_init(&md5, "md5");
+		hasher_init(&sha, "sha256");
+		while ((n = read(fd, buf, sizeof buf)) > 0) {
+			hasher_update(&md5, buf, (size_t)n);
+			hasher_update(&sha, buf, (size_t)n);
+		}
+		close(fd);
+		hasher_final_hex(&md5, got);
+		hasher_final_hex(&sha, shas[i]);
+		if (n < 0 || strcmp(got, l->pkgs[i].md5 ? l->pkgs[i].md5 : "")) {
+			r = pkgimg_err(ctx, -PKGIMG_E_CHECKSUM, "%s: [fetch] md5 mismatch: expected "
+				       "%s, got %s (the channel changed the file; lock again)",
+				       l->pkgs[i].url, l->pkgs[i].md5 ? l->pkgs[i].md5 : "-", got);
+			break;
+		}
+		blob = store_blob_path(st, shas[i]);
+		if (rename(tmps[i], blob) < 0)
+			r = pkgimg_err(ctx, -errno, "%s: [fetch] %m", blob);
+		free(blob);
+	}
+	for (int i = 0; i < l->npkgs; i++) {
+		if (tmps[i])
+			unlink(tmps[i]);
+		free(tmps[i]);
+	}
+	free(tmps);
+	free(items);
+	return r;
+}
+
+/* The extracted package dir of a blob, ROOT/unpacked/<sha256>/conda,
+ * extracted once and shared. */
+static int conda_unpacked(struct pkgimg_ctx *ctx, struct store *st, const char *sha,
+			  const char *fn, char **out)
+{
+	char *dir = xasprintf("%s/unpacked/%s", st->root, sha);
+	char *dst = xasprintf("%s/conda", dir), *blob;
+	struct stat sb;
+	int r = 0;
+
+	if (stat(dst, &sb) == 0) {
+		*out = dst;
+		free(dir);
+		return 0;
+	}
+	if ((r = fs_mkdirs(ctx, AT_FDCWD, dir, 0755)) < 0)
+		goto out;
+	blob = store_blob_path(st, sha);
+	r = conda_pkg_extract(ctx, blob, fn, dst);
+	free(blob);
+	if (r == -EEXIST)
+		r = 0;	/* a concurrent pkgimg extracted it first */
+out:
+	free(dir);
+	if (r < 0)
+		free(dst);
+	else
+		*out = dst;
+	return r;
+}
+
+static const char *conda_requested(const struct lock_pkg *p)
+{
+	return p->requested_by && !strncmp(p->requested_by, "--conda ", 8)
+		? p->requested_by + 8 : NULL;
+}
+
+/* "conda: numpy python=3.12 -c conda-forge [--conda-prefix P]" -> P. */
+static char *conda_prefix_of(const char *step)
+{
+	const char *p = strstr(step, " --conda-prefix ");
+
+	if (!p)
+		return xstrdup(CONDA_DEFAULT_PREFIX);
+	p += 16;
+	return xstrndup(p, strcspn(p, " "));
+}
+
+/* A conda layer: the locked packages, fetched and verified, extracted once
+ * into the store, linked into the prefix with their conda-meta records and
+ * one conda-meta/history block, all with mtime 0. */
+static int build_conda_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock_layer *l,
+			     const char *key, const char *parent, const char *step,
+			     const char *section)
+{
+	char (*shas)[65] = xcalloc((size_t)l->npkgs + 1, sizeof *shas);
+	struct conda_linked *linked = xcalloc((size_t)l->npkgs + 1, sizeof *linked);
+	const char **specs = xcalloc((size_t)l->npkgs + 1, sizeof *specs);
+	char *tmp = NULL, *tree = NULL, *prefix = conda_prefix_of(step), *pyxy = NULL;
+	struct layer_meta meta = { 0 };
+	size_t nlinked = 0, nspecs = 0;
+	int r, rootfd = -1;
+	int64_t t0 = pkgimg_now_ms(), t;
+
+	for (int i = 0; i < l->npkgs; i++)
+		if (!strcmp(l->pkgs[i].name, "python"))
+			pyxy = python_xy(l->pkgs[i].version);
+	r = fetch_conda(ctx, st, l, shas);
+	if (r < 0)
+		goto out;
+	t = pkgimg_now_ms();
+	pkgimg_info(ctx, "fetch: %d conda packages in %lld ms", l->npkgs, (long long)(t - t0));
+	r = new_layer_dir(ctx, st, "install", &tmp, &tree, &rootfd);
+	if (r < 0)
+		goto out;
+	{
+		struct conda_link_opts lo = { .prefix = prefix, .python_version = pyxy, .mtime = 0 };
+
+		r = conda_prefix_init(ctx, rootfd, &lo);
+		for (int i = 0; r == 0 && i < l->npkgs; i++) {
+			const struct lock_pkg *p = &l->pkgs[i];
+			struct conda_pkg_info info = {
+				.channel = p->index, .url = p->url, .fn = p->filename,
+				.md5 = p->md5, .sha256 = *p->sha256 ? p->sha256 : shas[i],
+				.size = p->size, .requested_spec = conda_requested(p),
+			};
+			char *dir = NULL;
+
+			pkgimg_progress(ctx, "unpack", p->name, (uint64_t)i, (uint64_t)l->npkgs, 0);
+			r = conda_unpacked(ctx, st, shas[i], p->filename, &dir);
+			if (r == 0)
+				r = conda_pkg_link(ctx, dir, rootfd, &lo, &info, &linked[nlinked]);
+			free(dir);
+			if (r < 0) {
+				pkgimg_err_wrap(ctx, r, "%s %s", p->name, p->version);
+				break;
+			}
+			nlinked++;
+			if (info.requested_spec)
+				specs[nspecs++] = info.requested_spec;
+		}
+		pkgimg_progress(ctx, "unpack", NULL, (uint64_t)l->npkgs, (uint64_t)l->npkgs, 1);
+		if (r == 0) {
+			struct conda_history h = {
+				.time = 0, .cmd = step, .linked = linked, .nlinked = nlinked,
+				.update_specs = specs, .nupdate_specs = nspecs,
+			};
+
+			r = conda_history_append(ctx, rootfd, &lo, &h);
+		}
+	}
+	if (r < 0)
+		goto out;
+	t0 = t;
+	t = pkgimg_now_ms();
+	pkgimg_info(ctx, "install: %d conda packages in %lld ms", l->npkgs, (long long)(t - t0));
+	snprintf(meta.key, sizeof meta.key, "%s", key);
+	snprintf(meta.parent, sizeof meta.parent, "%s", parent ? parent : "");
+	meta.step = (char *)step;
+	meta.lock = (char *)section;
+	r = store_layer_commit(ctx, st, tmp, &meta);
+	if (r == 0) {
+		free(tmp);
+		tmp = NULL;
+	}
+out:
+	if (rootfd >= 0)
+		close(rootfd);
+	if (tmp)
+		fs_rm_rf(NULL, AT_FDCWD, tmp);
+	for (size_t i = 0; i < nlinked; i++)
+		conda_linked_free(&linked[i]);
+	free(linked);
+	free(specs);
+	free(shas);
+	free(tmp);
+	free(tree);
+	free(prefix);
+	free(pyxy);
 	return r;
 }
 
 static bool is_pip_layer(const struct lock_layer *l)
 {
 	return !strncmp(l->step, "pip:", 4);
+}
+
+static bool is_conda_layer(const struct lock_layer *l)
+{
+	return !strncmp(l->step, "conda:", 6);
 }
 
 int image_install_lock(struct pkgimg_ctx *ctx, struct store *st, struct lockfile *lf,
@@ -492,7 +726,8 @@ int image_install_lock(struct pkgimg_ctx *ctx, struct store *st, struct lockfile
 		if (r < 0)
 			return r;
 		step = xasprintf("%s%s", l->step,
-				 o->no_scripts && !is_pip_layer(l) ? " [no-scripts]" : "");
+				 o->no_scripts && !is_pip_layer(l) && !is_conda_layer(l)
+				 ? " [no-scripts]" : "");
 		lockfile_layer_key(parent, step, section.buf, key);
 		if (store_has_layer(st, key) && !(ctx->flags & PKGIMG_F_FORCE_BUILD)) {
 			out.layers_cached++;
@@ -513,6 +748,8 @@ int image_install_lock(struct pkgimg_ctx *ctx, struct store *st, struct lockfile
 		pkgimg_info(ctx, "building layer %s (%s)", key, step);
 		if (is_pip_layer(l))
 			r = build_pip_layer(ctx, st, lf, l, key, parent, step, section.buf);
+		else if (is_conda_layer(l))
+			r = build_conda_layer(ctx, st, l, key, parent, step, section.buf);
 		else
 			r = build_apt_layer(ctx, st, l, chain, nchain, o, key, parent, step,
 					    section.buf);

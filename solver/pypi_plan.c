@@ -563,9 +563,11 @@ static char *step_text(const struct plan *pl, const struct pypi_request *rq)
 static int to_layer(struct plan *pl, const struct pypi_request *rq,
 		    const struct pypi_solution *sol, struct lockfile *lf)
 {
-	struct lock_layer *l = &lf->layers[lf->nlayers];
+	struct lock_layer *l;
 	int r = 0;
 
+	lf->layers = xrealloc(lf->layers, (size_t)(lf->nlayers + 1) * sizeof *lf->layers);
+	l = &lf->layers[lf->nlayers];
 	memset(l, 0, sizeof *l);
 	lf->nlayers++;		/* counted now, so lockfile_free() frees it on error */
 	l->step = step_text(pl, rq);
