@@ -247,8 +247,7 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *arg)
 		}
 		off += (size_t)w;
 	}
-	if (x->artifact)
-		hasher_update(&x->h, ptr, n);
+	hasher_update(&x->h, ptr, n);
 	x->got += n;
 	x->item->downloaded = 1;
 	x->run->cur_label = x->label;
@@ -299,6 +298,7 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *arg)
  * served.  One "name: value" line each; absent ones are left out. */
 struct validators {
 	char *etag, *lastmod, *ctype, *url;
+	char *sha256;		/* of dest, so a cached copy needs no hashing */
 };
 
 static void validators_free(struct validators *v)
@@ -307,6 +307,7 @@ static void validators_free(struct validators *v)
 	free(v->lastmod);
 	free(v->ctype);
 	free(v->url);
+	free(v->sha256);
 	memset(v, 0, sizeof *v);
 }
 
@@ -337,7 +338,8 @@ static void validators_read(const char *dest, struct validators *out)
 			blob_split(&b, '\n', &line);
 			if (!validators_take(&out->etag, line, "etag") &&
 			    !validators_take(&out->lastmod, line, "last-modified") &&
-			    !validators_take(&out->ctype, line, "content-type"))
+			    !validators_take(&out->ctype, line, "content-type") &&
+			    !validators_take(&out->sha256, line, "sha256"))
 				validators_take(&out->url, line, "url");
 		}
 	}
@@ -362,6 +364,7 @@ static int validators_write(struct pkgimg_ctx *ctx, const char *dest, const stru
 	validators_add(&sb, "last-modified", v->lastmod);
 	validators_add(&sb, "content-type", v->ctype);
 	validators_add(&sb, "url", v->url);
+	validators_add(&sb, "sha256", v->sha256);
 	if (!sb.len) {
 		if (unlink(path) < 0 && errno != ENOENT)
 			r = pkgimg_err(ctx, -errno, "%s: [fetch] cannot remove: %m", path);
@@ -380,9 +383,14 @@ static void info_from_validators(struct fetch_item *it)
 {
 	struct validators v;
 
-	if (!it->response_info)
-		return;
 	validators_read(it->dest, &v);
+	it->sha256_got[0] = 0;
+	if (v.sha256 && strlen(v.sha256) == 64)
+		memcpy(it->sha256_got, v.sha256, 65);
+	if (!it->response_info) {
+		validators_free(&v);
+		return;
+	}
 	free(it->content_type);
 	free(it->effective_url);
 	it->content_type = v.ctype;
@@ -439,7 +447,7 @@ static int xfer_start(struct xfer *x)
 		x->tmp = NULL;
 		return -1;
 	}
-	if (x->artifact && hasher_init(&x->h, "sha256") < 0) {
+	if (hasher_init(&x->h, "sha256") < 0) {
 		xfer_set(x, -ENOMEM, true, "%s: [fetch] cannot set up SHA-256", it->url);
 		xfer_release(x);
 		return -1;
@@ -565,6 +573,7 @@ static void finish_index(struct xfer *x, long status)
 {
 	struct pkgimg_ctx *ctx = x->run->ctx;
 	struct fetch_item *it = x->item;
+	char got[HASH_HEX_MAX];
 	int r;
 
 	if (status == 304) {
@@ -585,6 +594,12 @@ static void finish_index(struct xfer *x, long status)
 			 strerror(errno));
 		goto out;
 	}
+	{
+		char *v = xasprintf("%s.validators", it->dest);
+
+		unlink(v);	/* they (and their sha256) describe the old dest */
+		free(v);
+	}
 	if (rename(x->tmp, it->dest) < 0) {
 		xfer_set(x, -errno, true, "%s: [fetch] cannot rename '%s' to '%s': %s", it->url,
 			 x->tmp, it->dest, strerror(errno));
@@ -592,19 +607,21 @@ static void finish_index(struct xfer *x, long status)
 	}
 	free(x->tmp);
 	x->tmp = NULL;
-	/* after dest: a crash in between leaves old validators, which only cost a 200
-	 * (and a page read with the old Content-Type until then; pages do not
-	 * change type) */
+	hasher_final_hex(&x->h, got);
+	memcpy(it->sha256_got, got, sizeof it->sha256_got - 1);
+	it->sha256_got[sizeof it->sha256_got - 1] = 0;
+	/* the old validators were removed before dest was replaced, so a crash
+	 * in between leaves none: the next fetch is a plain 200 */
 	info_from_response(x);
 	if (!x->is_file) {
 		char *eff = NULL;
-		struct validators v = { x->etag, x->lastmod, x->ctype, NULL };
+		struct validators v = { x->etag, x->lastmod, x->ctype, NULL, got };
 
 		if (curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &eff) == CURLE_OK)
 			v.url = eff;
 		r = validators_write(ctx, it->dest, &v);
 	} else {
-		r = validators_write(ctx, it->dest, &(struct validators){ 0 });
+		r = validators_write(ctx, it->dest, &(struct validators){ .sha256 = got });
 	}
 	if (r < 0) {
 		xfer_set(x, r, true, "%s: [fetch] %s", it->url, ctx->errmsg);

@@ -39,7 +39,10 @@ struct fetch_item {
 	int not_modified;	/* index mode: 304 */
 	int downloaded;		/* 1 if bytes were transferred */
 	long http_status;
-	char sha256_got[65];	/* digest of what was received (artifact mode) */
+	char sha256_got[65];	/* artifact mode: digest of what was received;
+				 * index mode: of dest (also after a 304 or
+				 * --offline, as saved with the validators), ""
+				 * when a cached copy predates that */
 	/* with response_info only (else NULL): the Content-Type of the body in
 	 * hand and the URL it came from after redirects.  In index mode they
 	 * describe dest, also after a 304 or --offline (as saved with the

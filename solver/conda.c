@@ -156,6 +156,7 @@ static int fetch_subs(struct pkgimg_ctx *ctx, struct store *st, struct csub *sub
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		if (it[i].result == 0) {
 			subs[i].file = xstrdup(dests[i]);
+			memcpy(subs[i].sha256, it[i].sha256_got, sizeof subs[i].sha256);
 			continue;
 		}
 		urls[n + m] = xasprintf("%s/repodata.json", subs[i].url);
@@ -167,6 +168,9 @@ static int fetch_subs(struct pkgimg_ctx *ctx, struct store *st, struct csub *sub
 	}
 	if (r == 0 && m)
 		r = fetch_all(ctx, st, it, (int)m);
+	for (size_t i = 0, k = 0; r == 0 && i < n; i++)
+		if (!subs[i].sha256[0])	/* the plain JSON of the second round */
+			memcpy(subs[i].sha256, it[k++].sha256_got, sizeof subs[i].sha256);
 	if (r < 0)
 		pkgimg_err_wrap(ctx, r, "[index] conda channel (check the -c URL; a channel "
 				"serves <subdir>/repodata.json for its subdirs and noarch)");
@@ -185,9 +189,11 @@ static int load_sub(struct pkgimg_ctx *ctx, Pool *pool, struct csub *s)
 {
 	char *solv, *tmp;
 	FILE *fp;
-	int r;
+	int r = 0;
 
-	if ((r = file_sha256(ctx, s->file, s->sha256)) < 0)
+	/* the fetcher keeps the digest with the validators; a copy cached
+	 * before it did is hashed here */
+	if (!s->sha256[0] && (r = file_sha256(ctx, s->file, s->sha256)) < 0)
 		return r;
 	s->repo = repo_create(pool, s->url);
 	solv = xasprintf("%s/repodata-%s-v" SOLV_FORMAT ".solv", s->dir, s->sha256);
