@@ -48,6 +48,9 @@ static const char entry_point_fmt[] =
 	"    sys.argv[0] = re.sub(r'(-script\\.pyw?|\\.exe)?$', '', sys.argv[0])\n"
 	"    sys.exit(%s())\n";
 
+/* What a NULL struct conda_link_opts means. */
+static const struct conda_link_opts default_opts = { NULL, NULL, -1 };
+
 /* ---- small helpers ---- */
 
 static bool ends_with(const char *s, const char *suffix)
@@ -1881,11 +1884,11 @@ static json_t *record_build(struct link *L)
 	json_object_set_new(rec, "channel", json_string(in->channel));
 	json_object_set_new(rec, "url", json_string(in->url));
 	json_object_set_new(rec, "fn", json_string(in->fn));
-	if (in->md5)
+	if (in->md5 && *in->md5)
 		json_object_set_new(rec, "md5", json_string(in->md5));
 	else
 		json_object_del(rec, "md5");
-	if (in->sha256)
+	if (in->sha256 && *in->sha256)
 		json_object_set_new(rec, "sha256", json_string(in->sha256));
 	else
 		json_object_del(rec, "sha256");
@@ -1943,31 +1946,55 @@ out:
 
 /* ---- linking: the end ---- */
 
-/* The created directories get the mtime, deepest first. */
-static int date_dirs(struct link *L)
+static void add_parent(struct strv *sv, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	strv_push(sv, xstrndup(path, slash ? (size_t)(slash - path) : 0));
+}
+
+/* Gives each directory of dirs (root-relative, "" the root itself) the
+ * mtime: what a file was written in changed, and a reproducible tree has
+ * the caller's time there too.  Best effort: a failure is a warning (the
+ * files are in place by now). */
+static void date_dirs(struct pkgimg_ctx *ctx, const char *thing, int rootfd, struct strv *dirs,
+		      int64_t mtime)
 {
 	struct timespec ts[2];
 
-	if (L->o->mtime < 0)
-		return 0;
-	times_of(L->o->mtime, ts);
-	dirfd_cache_drop(&L->dstc);
-	for (size_t i = L->dirs.n; i-- > 0;) {
-		const char *name;
+	if (mtime < 0)
+		return;
+	times_of(mtime, ts);
+	strv_sort(dirs);
+	for (size_t i = 0; i < dirs->n; i++) {
+		const char *d = dirs->v[i], *name;
 		int dirfd, r;
 
-		r = walk_parent(L->ctx, L->thing, "install", L->rootfd, L->dirs.v[i], NULL,
-				&dirfd, &name);
+		if (i && !strcmp(d, dirs->v[i - 1]))
+			continue;
+		if (!*d) {
+			r = futimens(rootfd, ts);
+		} else {
+			if (walk_parent(NULL, thing, "install", rootfd, d, NULL, &dirfd, &name) < 0)
+				continue;
+			r = utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW);
+			close(dirfd);
+		}
 		if (r < 0)
-			return r;
-		r = utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW) < 0 ?
-		    pkgimg_err(L->ctx, -errno, "%s: [install] cannot set the time of '/%s': %m",
-			       L->thing, L->dirs.v[i]) : 0;
-		close(dirfd);
-		if (r < 0)
-			return r;
+			pkgimg_warn(ctx, "%s: cannot set the time of '/%s': %s", thing, d,
+				    strerror(errno));
 	}
-	return 0;
+}
+
+/* The directories the link created or wrote in. */
+static void link_dirs(struct link *L, struct strv *out)
+{
+	for (size_t i = 0; i < L->dirs.n; i++) {
+		strv_add(out, L->dirs.v[i]);
+		add_parent(out, L->dirs.v[i]);
+	}
+	for (size_t i = 0; i < L->nj; i++)
+		add_parent(out, L->j[i].path);
 }
 
 static void drop_backups(struct link *L)
@@ -2064,6 +2091,8 @@ int conda_pkg_link(struct pkgimg_ctx *ctx, const char *extracted_dir, int rootfd
 	char *record = NULL;
 	int r;
 
+	if (!o)
+		o = &default_opts;
 	L->ctx = ctx;
 	L->o = o;
 	L->info = info;
@@ -2095,13 +2124,19 @@ int conda_pkg_link(struct pkgimg_ctx *ctx, const char *extracted_dir, int rootfd
 		r = place_one(L, &L->pe[i]);
 	if (r == 0)
 		r = write_record(L, &record);
-	if (r == 0)
-		r = date_dirs(L);
 	if (r < 0) {
 		rollback(L);
 		goto out;
 	}
 	drop_backups(L);
+	dirfd_cache_drop(&L->dstc);
+	{
+		struct strv dirs = { NULL, 0, 0 };
+
+		link_dirs(L, &dirs);
+		date_dirs(ctx, L->thing, rootfd, &dirs, o->mtime);
+		strv_free(&dirs);
+	}
 	memset(out, 0, sizeof *out);
 	out->name = xstrdup(L->name);
 	out->version = xstrdup(L->version);
@@ -2141,10 +2176,11 @@ void conda_linked_free(struct conda_linked *l)
 
 /* ---- files next to the records ---- */
 
-/* Opens (creating when `create`) <prefix>/conda-meta as a directory fd;
- * created directories get the mtime. */
+/* Opens (creating when `create`) <prefix>/conda-meta as a directory fd.
+ * *dirs gets the directories to date afterwards: those created, their
+ * parents, and conda-meta itself. */
 static int open_meta(struct pkgimg_ctx *ctx, const char *thing, int rootfd,
-		     const struct conda_link_opts *o, bool create, int *out)
+		     const struct conda_link_opts *o, bool create, int *out, struct strv *dirs)
 {
 	struct strv made = { NULL, 0, 0 };
 	char *prefix = NULL, *rel = NULL;
@@ -2155,21 +2191,14 @@ static int open_meta(struct pkgimg_ctx *ctx, const char *thing, int rootfd,
 	if (r < 0)
 		goto out;
 	rel = xasprintf("%s/conda-meta/x", prefix + 1);
-	r = walk_parent(ctx, thing, "conda-meta", rootfd, rel, create ? &made : NULL,
-			&fd, &name);
+	r = walk_parent(ctx, thing, "conda-meta", rootfd, rel, create ? &made : NULL, &fd, &name);
 	if (r < 0)
 		goto out;
-	if (o->mtime >= 0) {
-		struct timespec ts[2];
-
-		times_of(o->mtime, ts);
-		for (size_t i = made.n; i-- > 0;)
-			if (utimensat(rootfd, made.v[i], ts, AT_SYMLINK_NOFOLLOW) < 0) {
-				r = pkgimg_err(ctx, -errno, "%s: [conda-meta] cannot set the time of '/%s': %m",
-					       thing, made.v[i]);
-				goto out;
-			}
+	for (size_t i = 0; i < made.n; i++) {
+		strv_add(dirs, made.v[i]);
+		add_parent(dirs, made.v[i]);
 	}
+	strv_push(dirs, xasprintf("%s/conda-meta", prefix + 1));
 	*out = fd;
 	fd = -1;
 out:
@@ -2270,12 +2299,16 @@ int conda_record_add(struct pkgimg_ctx *ctx, int rootfd, const struct conda_link
 		     const struct conda_link_opts *o, const struct conda_extra_file *f, size_t n)
 {
 	const char *thing = l->record ? base_name(l->record) : "conda-meta";
-	char *name = xasprintf("%s-%s-%s.json", l->name, l->version, l->build);
+	char *name;
 	struct sbuf s = SBUF_INIT, np = SBUF_INIT;
+	struct strv dirs = { NULL, 0, 0 };
 	json_t *rec = NULL, *files, *pd, *paths;
 	int dirfd = -1, r;
 
-	r = open_meta(ctx, thing, rootfd, o, false, &dirfd);
+	if (!o)
+		o = &default_opts;
+	name = xasprintf("%s-%s-%s.json", l->name, l->version, l->build);
+	r = open_meta(ctx, thing, rootfd, o, false, &dirfd, &dirs);
 	if (r < 0)
 		goto out;
 	r = read_at(ctx, thing, dirfd, name, &s);
@@ -2327,9 +2360,12 @@ int conda_record_add(struct pkgimg_ctx *ctx, int rootfd, const struct conda_link
 		goto out;
 	}
 	r = meta_write(ctx, thing, dirfd, name, s.buf, s.len, o->mtime);
+	if (r == 0)
+		date_dirs(ctx, thing, rootfd, &dirs, o->mtime);
 out:
 	if (dirfd >= 0)
 		close(dirfd);
+	strv_free(&dirs);
 	json_decref(rec);
 	sbuf_free(&s);
 	sbuf_free(&np);
@@ -2339,22 +2375,29 @@ out:
 
 int conda_prefix_init(struct pkgimg_ctx *ctx, int rootfd, const struct conda_link_opts *o)
 {
+	struct strv dirs = { NULL, 0, 0 };
 	struct stat st;
 	int dirfd = -1, r;
 
-	r = open_meta(ctx, "conda-meta", rootfd, o, true, &dirfd);
+	if (!o)
+		o = &default_opts;
+	r = open_meta(ctx, "conda-meta", rootfd, o, true, &dirfd, &dirs);
 	if (r < 0)
-		return r;
+		goto out;
 	if (fstatat(dirfd, "history", &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (!S_ISREG(st.st_mode))
 			r = pkgimg_err(ctx, -PKGIMG_E_UNSAFE,
 				       "conda-meta/history: [conda-meta] it is not a regular file; remove it");
 	} else if (errno == ENOENT) {
 		r = meta_write(ctx, "conda-meta/history", dirfd, "history", "", 0, o->mtime);
+		if (r == 0)
+			date_dirs(ctx, "conda-meta/history", rootfd, &dirs, o->mtime);
 	} else {
 		r = pkgimg_err(ctx, -errno, "conda-meta/history: [conda-meta] %m");
 	}
 	close(dirfd);
+out:
+	strv_free(&dirs);
 	return r;
 }
 
@@ -2436,14 +2479,25 @@ int conda_history_append(struct pkgimg_ctx *ctx, int rootfd, const struct conda_
 			 const struct conda_history *h)
 {
 	struct sbuf s = SBUF_INIT;
-	struct strv lines = { NULL, 0, 0 };
+	struct strv lines = { NULL, 0, 0 }, dirs = { NULL, 0, 0 };
 	struct timespec ts[2];
 	struct tm tm;
 	time_t t = (time_t)h->time;
 	char when[64];
 	int dirfd = -1, fd = -1, r;
 
-	r = open_meta(ctx, "conda-meta/history", rootfd, o, true, &dirfd);
+	if (!o)
+		o = &default_opts;
+	for (int pass = 0; pass < 2; pass++) {
+		const struct conda_linked *v = pass ? h->linked : h->unlinked;
+		size_t n = pass ? h->nlinked : h->nunlinked;
+
+		for (size_t i = 0; i < n; i++)
+			if (!v[i].name || !v[i].version || !v[i].build)
+				return pkgimg_err(ctx, -PKGIMG_E_USAGE,
+						  "conda-meta/history: [conda-meta] a package without name, version or build");
+	}
+	r = open_meta(ctx, "conda-meta/history", rootfd, o, true, &dirfd, &dirs);
 	if (r < 0)
 		goto out;
 	if (!gmtime_r(&t, &tm) || !strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm)) {
@@ -2489,6 +2543,8 @@ int conda_history_append(struct pkgimg_ctx *ctx, int rootfd, const struct conda_
 	times_of(o->mtime, ts);
 	if (o->mtime >= 0 && futimens(fd, ts) < 0)
 		r = pkgimg_err(ctx, -errno, "conda-meta/history: [conda-meta] cannot set its time: %m");
+	if (r == 0)
+		date_dirs(ctx, "conda-meta/history", rootfd, &dirs, o->mtime);
 out:
 	if (fd >= 0 && close(fd) < 0 && r == 0)
 		r = pkgimg_err(ctx, -errno, "conda-meta/history: [conda-meta] cannot write: %m");
@@ -2496,5 +2552,6 @@ out:
 		close(dirfd);
 	sbuf_free(&s);
 	strv_free(&lines);
+	strv_free(&dirs);
 	return r;
 }

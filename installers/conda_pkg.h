@@ -45,19 +45,23 @@
  *     python_entry_point_template; noarch "generic" (or `true`) packages link
  *     as they are; any other noarch type is refused;
  *   - modes 0755 or 0644 (the exec bit of the extracted file), directories
- *     0755; every file, symlink and directory created gets o->mtime;
+ *     0755; every file, symlink and directory created, and every directory
+ *     written in (conda-meta/ included), gets o->mtime, so a tree built by
+ *     several links is reproducible;
  *   - a file already at a target path is replaced (conda's clobber) with a
  *     warning; a directory there, or a symlink on the way, is an error.
  * Nothing is byte-compiled (pyc/ does that; add what it writes to the record
  * with conda_record_add).  Paths from the package are checked as archive
- * names are (relative, no ".."), and written through O_NOFOLLOW directory fds.
+ * names are (relative, no "..", UTF-8), written through O_NOFOLLOW directory
+ * fds; two files to one target, or a package path under conda-meta/, are
+ * refused before anything is written.
  *
  * The record, ROOT/<prefix>/conda-meta/<name>-<version>-<build>.json, as conda
  * writes it (json.dumps(indent=2, sort_keys=True), ASCII, no final newline),
  * so two links give the same bytes: every field of info/index.json as it is,
  * "depends" and "constrains" (lists, [] when absent), and channel, url, fn,
  * md5, sha256, size (from struct conda_pkg_info; md5/sha256 left out when
- * NULL), requested_spec (string, or null when not requested),
+ * NULL or empty), requested_spec (string, or null when not requested),
  * extracted_package_dir "<prefix>/pkgs/<name>-<version>-<build>",
  * package_tarball_full_path "<prefix>/pkgs/<fn>", link {source: the
  * extracted_package_dir, type: 1}, files (sorted prefix-relative paths
@@ -66,16 +70,18 @@
  * ("hardlink", "softlink", "directory", "unix_python_entry_point"), sha256 and
  * size_in_bytes (of the package's file: from paths.json, else computed; for
  * an entry point, of the script), sha256_in_prefix (what is in the prefix:
- * the content written, or a symlink's target string, as rattler does), and
+ * the content written, or a symlink's target string, as rattler does; none
+ * for an entry point, as rattler), and
  * prefix_placeholder + file_mode for a rewritten file, no_link: true when set.
  * The host paths are derived from the prefix, never the real cache, so the
  * record does not depend on the machine.
  *
  * Differences from conda's record: the extracted_package_dir and
  * package_tarball_full_path above are not real paths (the package cache is
- * outside the image); conda adds a few PackageRecord defaults to old records
- * (e.g. "track_features": "" when index.json lacks it); here only index.json's
- * own fields are written.
+ * outside the image); micromamba adds keys index.json lacks ("build_string",
+ * "track_features": "", null "arch"/"platform"), rattler leaves out empty
+ * ones (constrains, requested_spec); here index.json's own fields are
+ * written, plus depends/constrains and the keys listed above.
  *
  * On any error the files and directories created so far are removed and the
  * files replaced put back (the mtimes of directories that existed before
@@ -100,12 +106,13 @@ struct conda_pkg_info {
 	const char *url;	/* the package's URL (required) */
 	const char *fn;		/* "zlib-1.2.11-h7b6447c_3.conda" (required; names
 				 * the package in messages) */
-	const char *md5;	/* hex, or NULL (key left out) */
-	const char *sha256;	/* hex, or NULL (key left out) */
+	const char *md5;	/* hex; NULL or "": key left out */
+	const char *sha256;	/* hex; NULL or "": key left out */
 	uint64_t size;		/* the package file's size */
 	const char *requested_spec;	/* the user's spec, "" or NULL: not requested */
 };
 
+/* NULL for the whole struct: the default prefix, no python, no mtime. */
 struct conda_link_opts {
 	const char *prefix;	/* absolute path of the environment inside the
 				 * image; NULL: CONDA_DEFAULT_PREFIX */
@@ -158,7 +165,9 @@ int conda_pkg_extract(struct pkgimg_ctx *ctx, const char *archive_path, const ch
 
 /* Links the extracted package dir into the tree at rootfd and writes its
  * record (see the top of this file).  On success *out is filled (free with
- * conda_linked_free); on error the root is as it was and *out untouched.
+ * conda_linked_free); on error the root is as it was (files, links and
+ * directories created removed, replaced files put back; the mtimes of
+ * directories that existed excepted) and *out untouched.
  * Codes: -PKGIMG_E_PARSE (index.json, paths.json, link.json, has_prefix),
  * -PKGIMG_E_ARCHIVE (a listed file missing or of the wrong type, an
  * unsupported noarch type or paths_version), -PKGIMG_E_CHECKSUM,
@@ -171,7 +180,8 @@ int conda_pkg_link(struct pkgimg_ctx *ctx, const char *extracted_dir, int rootfd
 void conda_linked_free(struct conda_linked *l);
 
 /* Adds files to the record of l (files and paths_data, kept sorted; a path
- * already listed is replaced) and rewrites it atomically with o->mtime. */
+ * already listed is replaced; entries {_path, path_type, sha256,
+ * size_in_bytes}) and rewrites it atomically with o->mtime. */
 int conda_record_add(struct pkgimg_ctx *ctx, int rootfd, const struct conda_linked *l,
 		     const struct conda_link_opts *o, const struct conda_extra_file *f, size_t n);
 
@@ -179,7 +189,9 @@ int conda_record_add(struct pkgimg_ctx *ctx, int rootfd, const struct conda_link
  * (what conda and micromamba take as the mark of an environment). */
 int conda_prefix_init(struct pkgimg_ctx *ctx, int rootfd, const struct conda_link_opts *o);
 
-/* Appends one block to <prefix>/conda-meta/history (created when missing),
+/* Appends one block to <prefix>/conda-meta/history (created when missing;
+ * the conda_linked entries need name, version and build, as conda_pkg_link
+ * fills them),
  * as conda's History writes it:
  *   ==> 2024-01-02 03:04:05 <==
  *   # cmd: <cmd>

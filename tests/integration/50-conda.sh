@@ -67,6 +67,25 @@ pk --store "$S" --offline lock --base scratch --conda numpy -c "$CH/forge" -o "$
 [ "$PK_RC" -eq 0 ] && cmp -s "$T/numpy.lock" "$T/numpy3.lock" \
 	&& ok "--offline locks from the cached repodata" || fail "--offline locks from the cached repodata" "$(pk_detail)"
 
+# ---- spec forms, against rattler: the same set, or both finding nothing
+# ("numpy=1.26=py312*" means version ==1.26 to conda and rattler alike)
+for spec in 'numpy 1.26.* py312*' 'numpy=1.26.4=py312*' 'numpy[version=">=1.26,<2",build=py312*]' \
+	'numpy>=1.26,<2' 'numpy=1.26=py312*' 'numpy<1.26'; do
+	pk --store "$S" lock --base scratch --conda "$spec" -c "$CH/forge" -o "$T/spec.lock" --json
+	if [ "$PK_RC" -eq 0 ]; then pkset "$PK_OUT" >"$T/pk.spec"; else : >"$T/pk.spec"; fi
+	[ -z "$RATTLER" ] && continue
+	rattler "$T/rt.spec" --channel "$CH/forge" "$spec" || : >"$T/rt.spec"
+	cmp -s "$T/pk.spec" "$T/rt.spec" \
+		&& ok "spec $spec: $( [ -s "$T/pk.spec" ] && echo "the same $(wc -l <"$T/pk.spec") packages" || echo "no solution") as rattler" \
+		|| fail "spec $spec: the same result as rattler" "pkgimg:" "$(cat "$T/pk.spec" "$PK_ERR")" "rattler:" "$(cat "$T/rt.spec" "$T/rt.spec.err")"
+done
+
+# (rattler 0.3.5's WASM build panics on any "channel::" spec: checked alone)
+pk --store "$S" lock --base scratch --conda "forge::numpy" -c "$CH/forge" -o "$T/spec.lock" --json
+[ "$PK_RC" -eq 0 ] && pkset "$PK_OUT" | cmp -s - "$T/pk.set" \
+	&& ok "spec forge::numpy: the channel by name, the same set as numpy" \
+	|| fail "spec forge::numpy: the channel by name, the same set as numpy" "$(pk_detail)"
+
 # ---- __cuda, against rattler (conda's own test records: cudatoolkit needs __cuda)
 pk --store "$S" lock --base scratch --conda cudatoolkit -c "$CH/legacy" -o "$T/cu.lock"
 [ "$PK_RC" -ne 0 ] && grep -q '__cuda >=10.0' "$PK_ERR" && grep -q -- '--cuda X.Y' "$PK_ERR" \
@@ -167,6 +186,13 @@ cmp -s "$T/rec1" "$T/zroot2/opt/conda/conda-meta/zlib-1.2.11-h7b6447c_3.json" \
 	&& diff -r "$T/zroot" "$T/zroot2" >/dev/null \
 	&& ok "a fresh store installs the same tree and byte-identical records" \
 	|| fail "a fresh store installs the same tree and byte-identical records" "$(diff -r "$T/zroot" "$T/zroot2" | head)"
+
+pk --store "$S" install --base scratch --conda zlib -c "$CH/forge" -c "$CH/zlib" --conda-prefix /usr/local/cx --root "$T/xroot"
+[ "$PK_RC" -eq 0 ] && grep -qx 'prefix=/usr/local/cx' "$T/xroot/usr/local/cx/lib/pkgconfig/zlib.pc" \
+	&& grep -q '"url": "'"$CH"'/zlib/linux-64/zlib-1.2.11-h7b6447c_3.conda"' "$T/xroot/usr/local/cx/conda-meta/zlib-1.2.11-h7b6447c_3.json" \
+	&& [ ! -e "$T/xroot/opt" ] \
+	&& ok "--conda-prefix /usr/local/cx: the placeholders and the record follow it" \
+	|| fail "--conda-prefix /usr/local/cx: the placeholders and the record follow it" "$(pk_detail)"
 
 # ---- noarch: python, and conda's python as pip's target
 pk --store "$S" install --base scratch --conda "wheel=0.38.4" -c "$CH/forge" --root "$T/wroot"
