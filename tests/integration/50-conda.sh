@@ -219,6 +219,22 @@ pk --store "$S" install --lock "$T/mix.lock" --root "$T/mroot"
 	&& ok "the wheel lands in conda's site-packages" \
 	|| fail "the wheel lands in conda's site-packages" "$(pk_detail)"
 
+# ---- on the default base (the real Debian archive): __glibc is the image's
+if archive_reachable; then
+	pk --store "$S" install --conda zlib -c "$CH/forge" -c "$CH/zlib" --tag cz
+	if [ "$PK_RC" -eq 0 ]; then
+		pk --store "$S" run cz -- /bin/sh -c 'cat /opt/conda/lib/pkgconfig/zlib.pc; ls /opt/conda/conda-meta; ls /usr/lib/x86_64-linux-gnu/libc.so.6'
+		[ "$PK_RC" -eq 0 ] && grep -qx 'prefix=/opt/conda' "$PK_OUT" && grep -qx 'zlib-1.2.11-h7b6447c_3.json' "$PK_OUT" \
+			&& ok "debian-slim + conda: the image has Debian's shell and libc, and the conda env" \
+			|| fail "debian-slim + conda: the image has Debian's shell and libc, and the conda env" "$(pk_detail)"
+	else
+		archive_reachable && fail "install --conda zlib on debian-slim" "$(pk_detail)" \
+			|| skip "conda on debian-slim" "archive unreachable"
+	fi
+else
+	skip "conda on debian-slim" "archive unreachable"
+fi
+
 # ---- errors
 pk --store "$S" lock --base scratch --conda numpy -c "$CH/nosuch" -o "$T/x.lock"
 [ "$PK_RC" -ne 0 ] && grep -q "$CH/nosuch/" "$PK_ERR" && grep -q -- '-c' "$PK_ERR" && [ ! -e "$T/x.lock" ] \
