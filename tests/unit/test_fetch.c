@@ -466,19 +466,31 @@ static void test_etag(struct pkgimg_ctx *ctx, struct store *st)
 	      "index: fetched with validators saved", "r=%d msg=%s validators=%s", r, ctx->errmsg,
 	      v.buf ? v.buf : "(none)");
 
-	r = fetch_all(ctx, st, &it, 1);
-	check(r == 0 && it.not_modified == 1 && it.http_status == 304 &&
-	      file_equals(dest, "index-v1\n", 9) && sh->hits[1] == 2,
-	      "index: ETag 304 keeps dest", "r=%d not_modified=%d status=%ld hits=%d", r,
-	      it.not_modified, it.http_status, sh->hits[1]);
+	{
+		char want[65];
+
+		hash_sha256_hex("index-v1\n", 9, want);
+		check(!strcmp(it.sha256_got, want) && strstr(v.buf ? v.buf : "", want),
+		      "index: the body's sha256 is given and kept with the validators",
+		      "got %s want %s", it.sha256_got, want);
+		memset(it.sha256_got, 0, sizeof it.sha256_got);
+		r = fetch_all(ctx, st, &it, 1);
+		check(r == 0 && it.not_modified == 1 && it.http_status == 304 &&
+		      file_equals(dest, "index-v1\n", 9) && sh->hits[1] == 2 &&
+		      !strcmp(it.sha256_got, want),
+		      "index: ETag 304 keeps dest (and gives its sha256)",
+		      "r=%d not_modified=%d status=%ld hits=%d sha=%s", r, it.not_modified,
+		      it.http_status, sh->hits[1], it.sha256_got);
+	}
 	check(count_entries(dir) == 2, "index: no .part left behind", "%d entries in %s",
 	      count_entries(dir), dir);
 
 	/* offline: the cached copy is used as it is, nothing is requested */
 	ctx->flags |= PKGIMG_F_OFFLINE;
 	r = fetch_all(ctx, st, &it, 1);
-	check(r == 0 && it.not_modified && sh->hits[1] == 2, "offline: cached index used",
-	      "r=%d hits=%d", r, sh->hits[1]);
+	check(r == 0 && it.not_modified && sh->hits[1] == 2 && strlen(it.sha256_got) == 64,
+	      "offline: cached index used (its sha256 from the validators)",
+	      "r=%d hits=%d sha=%s", r, sh->hits[1], it.sha256_got);
 	ctx->flags &= ~PKGIMG_F_OFFLINE;
 	sbuf_free(&v);
 	free(u);
