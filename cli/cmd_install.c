@@ -263,9 +263,8 @@ static int plan(struct cli *c, struct req_args *a, struct lockfile *lf)
 		if (!conda.cuda && !a->gpu) {
 			/* as conda: __cuda is the driver's when there is one */
 			struct gpu_info g;
-			struct pkgimg_ctx quiet = c->ctx;
 
-			if (gpu_detect(&quiet, "__cuda", &g) == 0) {
+			if (gpu_detect(NULL, "__cuda", &g) == 0) {	/* none: no __cuda, quietly */
 				snprintf(cuda, sizeof cuda, "%s", g.cuda);
 				conda.cuda = cuda;
 				gpu_info_free(&g);

@@ -203,3 +203,107 @@ void dirfd_cache_drop(struct dirfd_cache *c)
 	free(c->dir);
 	c->dir = NULL;
 }
+
+bool fs_path_norm(const char *raw, bool abs_ok, struct sbuf *out, const char **why)
+{
+	const char *p = raw;
+
+	sbuf_reset(out);
+	sbuf_add(out, "", 0);
+	if (!abs_ok && *raw == '/') {
+		*why = "absolute path";
+		return false;
+	}
+	if (strpbrk(raw, "\n\r")) {
+		*why = "line break in the path";
+		return false;
+	}
+	while (*p) {
+		const char *c;
+		size_t n;
+
+		while (*p == '/')
+			p++;
+		c = p;
+		while (*p && *p != '/')
+			p++;
+		n = (size_t)(p - c);
+		if (n == 0 || (n == 1 && c[0] == '.'))
+			continue;
+		if (n == 2 && c[0] == '.' && c[1] == '.') {
+			*why = "'..' in the path";
+			return false;
+		}
+		if (out->len)
+			sbuf_addc(out, '/');
+		sbuf_add(out, c, n);
+	}
+	return true;
+}
+
+int fs_open_parent(struct pkgimg_ctx *ctx, const char *thing, const char *phase, int basefd,
+		   const char *path, bool create, struct strv *made, int *dirfd,
+		   const char **name)
+{
+	char *buf = xstrdup(path), *c = buf, *slash;
+	int cur = -1, fd, r = 0;
+
+	while ((slash = strchr(c, '/'))) {
+		int at = cur >= 0 ? cur : basefd;
+		bool created = false;
+
+		*slash = 0;
+		fd = openat(at, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT && create) {
+			if (mkdirat(at, c, 0755) == 0)
+				created = true;
+			else if (errno != EEXIST) {
+				r = pkgimg_err(ctx, -errno, "%s: [%s] cannot create '%s': %m",
+					       thing, phase, buf);
+				goto out;
+			}
+			fd = openat(at, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		}
+		if (fd < 0) {
+			int e = errno;
+			struct stat st;
+
+			if ((e == ELOOP || e == ENOTDIR) &&
+			    fstatat(at, c, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+				r = pkgimg_err(ctx, -PKGIMG_E_UNSAFE,
+					       "%s: [%s] refusing to write '%s': '%s' is a symlink, and "
+					       "nothing is written through a symlink; make it a real "
+					       "directory in an earlier step, or write to the directory "
+					       "it links to", thing, phase, path, buf);
+			else
+				r = pkgimg_err(ctx, -e, "%s: [%s] cannot open '%s': '%s': %s",
+					       thing, phase, path, buf, strerror(e));
+			goto out;
+		}
+		if (created) {
+			fchmod(fd, 0755);	/* the umask must not decide the mode */
+			if (made)
+				strv_add(made, buf);
+		}
+		if (cur >= 0)
+			close(cur);
+		cur = fd;
+		*slash = '/';
+		c = slash + 1;
+	}
+	if (cur < 0) {
+		cur = fcntl(basefd, F_DUPFD_CLOEXEC, 3);
+		if (cur < 0) {
+			r = pkgimg_err(ctx, -errno, "%s: [%s] %m", thing, phase);
+			goto out;
+		}
+	}
+	*dirfd = cur;
+	*name = path + (c - buf);
+	cur = -1;
+out:
+	if (cur >= 0)
+		close(cur);
+	free(buf);
+	return r;
+}

@@ -8,6 +8,7 @@
 
 struct pkgimg_ctx;
 struct sbuf;
+struct strv;
 
 /* mkdir -p (relative to dirfd, which may be AT_FDCWD). */
 int fs_mkdirs(struct pkgimg_ctx *ctx, int dirfd, const char *path, mode_t mode);
@@ -20,6 +21,24 @@ int fs_write_file(struct pkgimg_ctx *ctx, int dirfd, const char *path,
 		  const void *data, size_t len, mode_t mode);
 /* Disk usage of a tree in bytes (regular files' sizes, symlinks' lengths). */
 int fs_tree_size(struct pkgimg_ctx *ctx, int dirfd, const char *path, unsigned long long *bytes);
+
+/* Normalises a relative path from an archive or a package's metadata: drops
+ * "." components and repeated or trailing slashes (a leading slash too when
+ * abs_ok).  Returns false with *why set for an absolute path (unless
+ * abs_ok), a ".." component, or a line break.  An empty result is allowed
+ * (an archive's "./"); callers refuse it where it matters. */
+bool fs_path_norm(const char *raw, bool abs_ok, struct sbuf *out, const char **why);
+
+/* Opens the directory that holds `path` (relative to basefd, normalised)
+ * one component at a time with O_NOFOLLOW, so a symlink on the way is never
+ * followed but refused (-PKGIMG_E_UNSAFE).  With `create`, missing
+ * directories are made, mode 0755 whatever the umask, and each one this call
+ * made is pushed on *made (its path relative to basefd) when made is not
+ * NULL.  *dirfd gets a new fd, *name the last component (inside path).
+ * Messages read "<thing>: [<phase>] ...". */
+int fs_open_parent(struct pkgimg_ctx *ctx, const char *thing, const char *phase, int basefd,
+		   const char *path, bool create, struct strv *made, int *dirfd,
+		   const char **name);
 
 /* The open parent directory of the last path written under a root, kept
  * for the next path in the same directory (archives list a directory's

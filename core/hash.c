@@ -1,4 +1,7 @@
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <openssl/evp.h>
 
 #include "core/ctx.h"
@@ -54,4 +57,34 @@ void hash_sha256_hex(const void *data, size_t len, char hex[65])
 	hasher_init(&h, "sha256");
 	hasher_update(&h, data, len);
 	hasher_final_hex(&h, hex);
+}
+
+int hash_file_sha256(int dirfd, const char *path, char hex[65])
+{
+	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+	struct hasher h;
+	char buf[1 << 16];
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	if (hasher_init(&h, "sha256") < 0) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while ((n = read(fd, buf, sizeof buf)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+
+			hasher_free(&h);
+			close(fd);
+			return -e;
+		}
+		hasher_update(&h, buf, (size_t)n);
+	}
+	close(fd);
+	hasher_final_hex(&h, hex);
+	return 0;
 }

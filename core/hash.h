@@ -18,5 +18,8 @@ void hasher_final_hex(struct hasher *h, char *hex);
 void hasher_free(struct hasher *h);
 
 void hash_sha256_hex(const void *data, size_t len, char hex[65]);
+/* The sha256 of the file at path (relative to dirfd, which may be
+ * AT_FDCWD); 0 or -errno (the caller words the message). */
+int hash_file_sha256(int dirfd, const char *path, char hex[65]);
 
 #endif

@@ -77,47 +77,6 @@ static char *path_join(const char *dir, const char *rest)
 	return *dir ? xasprintf("%s/%s", dir, rest) : xstrdup(rest);
 }
 
-/* Normalises a relative path from an archive or a package's metadata: drops
- * "." components and repeated or trailing slashes.  Returns false with *why
- * set for an absolute path, "..", or a line break.  An empty result is
- * allowed (the archive's "./"); callers refuse it where it matters. */
-static bool path_norm(const char *raw, struct sbuf *out, const char **why)
-{
-	const char *p = raw;
-
-	sbuf_reset(out);
-	sbuf_add(out, "", 0);
-	if (*raw == '/') {
-		*why = "absolute path";
-		return false;
-	}
-	if (strpbrk(raw, "\n\r")) {
-		*why = "line break in the path";
-		return false;
-	}
-	while (*p) {
-		const char *c;
-		size_t n;
-
-		while (*p == '/')
-			p++;
-		c = p;
-		while (*p && *p != '/')
-			p++;
-		n = (size_t)(p - c);
-		if (n == 0 || (n == 1 && c[0] == '.'))
-			continue;
-		if (n == 2 && c[0] == '.' && c[1] == '.') {
-			*why = "'..' in the path";
-			return false;
-		}
-		if (out->len)
-			sbuf_addc(out, '/');
-		sbuf_add(out, c, n);
-	}
-	return true;
-}
-
 static int write_all(int fd, const char *p, size_t n)
 {
 	while (n) {
@@ -140,72 +99,6 @@ static void times_of(int64_t mtime, struct timespec ts[2])
 	ts[0].tv_nsec = ts[1].tv_nsec = 0;
 }
 
-/* Opens the directory that holds `path` (relative to basefd, normalised),
- * component by component with O_NOFOLLOW, creating missing directories
- * (0755) when `made` is not NULL; each one created is added to *made (its
- * path relative to basefd).  *dirfd gets a new fd, *name the last component
- * (inside path). */
-static int walk_parent(struct pkgimg_ctx *ctx, const char *thing, const char *phase,
-		       int basefd, const char *path, struct strv *made, int *dirfd,
-		       const char **name)
-{
-	char *buf = xstrdup(path), *c = buf, *slash;
-	int cur = -1, fd, r = 0;
-
-	while ((slash = strchr(c, '/'))) {
-		int at = cur >= 0 ? cur : basefd;
-		bool created = false;
-
-		*slash = 0;
-		fd = openat(at, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0 && errno == ENOENT && made) {
-			if (mkdirat(at, c, 0755) < 0) {
-				r = pkgimg_err(ctx, -errno, "%s: [%s] cannot create '%s': %m",
-					       thing, phase, buf);
-				goto out;
-			}
-			created = true;
-			strv_push(made, xstrdup(buf));
-			fd = openat(at, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		}
-		if (fd < 0) {
-			int e = errno;
-			struct stat st;
-
-			if ((e == ELOOP || e == ENOTDIR) &&
-			    fstatat(at, c, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
-				r = pkgimg_err(ctx, -PKGIMG_E_UNSAFE,
-					       "%s: [%s] refusing to write '%s': it would be written through the symlink '%s'",
-					       thing, phase, path, buf);
-			else
-				r = pkgimg_err(ctx, -e, "%s: [%s] cannot open '%s': '%s': %s",
-					       thing, phase, path, buf, strerror(e));
-			goto out;
-		}
-		if (created)
-			fchmod(fd, 0755);
-		if (cur >= 0)
-			close(cur);
-		cur = fd;
-		*slash = '/';
-		c = slash + 1;
-	}
-	if (cur < 0) {
-		cur = fcntl(basefd, F_DUPFD_CLOEXEC, 3);
-		if (cur < 0) {
-			r = pkgimg_err(ctx, -errno, "%s: [%s] %m", thing, phase);
-			goto out;
-		}
-	}
-	*dirfd = cur;
-	*name = path + (c - buf);
-	cur = -1;
-out:
-	if (cur >= 0)
-		close(cur);
-	free(buf);
-	return r;
-}
 
 /* libarchive converts names through the thread's locale; read under
  * C.UTF-8 (this thread only) so UTF-8 names survive whatever the process's
@@ -245,7 +138,7 @@ static int unpack_parent(struct unpack *u, const char *path, int *dirfd, const c
 	if (dirfd_cache_get(&u->dirs, path, dirfd, name))
 		return 0;
 	dirfd_cache_drop(&u->dirs);
-	r = walk_parent(u->ctx, u->thing, "unpack", u->fd, path, &made, &fd, name);
+	r = fs_open_parent(u->ctx, u->thing, "unpack", u->fd, path, true, &made, &fd, name);
 	strv_free(&made);
 	if (r < 0)
 		return r;
@@ -337,7 +230,7 @@ static int unpack_entry(struct unpack *u, struct archive *a, struct archive_entr
 		return pkgimg_err(u->ctx, -PKGIMG_E_ARCHIVE,
 				  "%s: [unpack] an entry has no name; the file is corrupt, download it again",
 				  u->thing);
-	if (!path_norm(raw, &u->path, &why))
+	if (!fs_path_norm(raw, false, &u->path, &why))
 		return pkgimg_err(u->ctx, -PKGIMG_E_UNSAFE,
 				  "%s: [unpack] refusing the entry '%s': %s", u->thing, raw, why);
 	if (!u->path.len) {
@@ -373,13 +266,13 @@ static int unpack_entry(struct unpack *u, struct archive *a, struct archive_entr
 		const char *tname;
 		int tdir = -1;
 
-		if (!path_norm(hard, &target, &why) || !target.len) {
+		if (!fs_path_norm(hard, false, &target, &why) || !target.len) {
 			r = pkgimg_err(u->ctx, -PKGIMG_E_UNSAFE,
 				       "%s: [unpack] refusing the hard link '%s' to '%s': %s",
 				       u->thing, u->path.buf, hard, why ? why : "empty path");
 		} else {
-			r = walk_parent(u->ctx, u->thing, "unpack", u->fd, target.buf, NULL,
-					&tdir, &tname);
+			r = fs_open_parent(u->ctx, u->thing, "unpack", u->fd, target.buf, false,
+					   NULL, &tdir, &tname);
 			if (r == 0 && linkat(tdir, tname, dirfd, name, 0) < 0)
 				r = pkgimg_err(u->ctx, errno == ENOENT ? -PKGIMG_E_ARCHIVE : -errno,
 					       "%s: [unpack] cannot create the hard link '%s' to '%s': %m",
@@ -749,7 +642,7 @@ static int read_info(struct link *L, const char *name, bool optional, struct sbu
 	const char *leaf;
 	int dfd = -1, fd = -1, r;
 
-	r = walk_parent(L->ctx, L->thing, "install", L->srcfd, path, NULL, &dfd, &leaf);
+	r = fs_open_parent(L->ctx, L->thing, "install", L->srcfd, path, false, NULL, &dfd, &leaf);
 	if (r < 0) {
 		if (r == -ENOENT && optional)
 			r = 1;
@@ -947,7 +840,7 @@ static int add_path(struct link *L, const char *raw, enum ptype type, struct pen
 	struct pentry *p;
 	int r = 0;
 
-	if (!path_norm(raw, &n, &why) || !n.len) {
+	if (!fs_path_norm(raw, false, &n, &why) || !n.len) {
 		r = pkgimg_err(L->ctx, -PKGIMG_E_UNSAFE, "%s: [install] refusing the path '%s': %s",
 			       L->thing, raw, why);
 		goto out;
@@ -1156,7 +1049,7 @@ static int read_old_format(struct link *L)
 			strv_free(&w);
 			goto out;
 		}
-		p = path_norm(path, &n, &why) ? find_src(L, n.buf) : NULL;
+		p = fs_path_norm(path, false, &n, &why) ? find_src(L, n.buf) : NULL;
 		if (p && *ph) {
 			free(p->placeholder);
 			p->placeholder = xstrdup(ph);
@@ -1180,7 +1073,7 @@ static int read_old_format(struct link *L)
 			if (!line.len)
 				continue;
 			raw = blob_dup(line);
-			p = path_norm(raw, &n, &why) ? find_src(L, n.buf) : NULL;
+			p = fs_path_norm(raw, false, &n, &why) ? find_src(L, n.buf) : NULL;
 			if (p)
 				p->no_link = true;
 			free(raw);
@@ -1348,7 +1241,7 @@ static int dst_parent(struct link *L, const char *rel, int *dirfd, const char **
 	if (dirfd_cache_get(&L->dstc, rel, dirfd, name))
 		return 0;
 	dirfd_cache_drop(&L->dstc);
-	r = walk_parent(L->ctx, L->thing, "install", L->rootfd, rel, &L->dirs, &fd, name);
+	r = fs_open_parent(L->ctx, L->thing, "install", L->rootfd, rel, true, &L->dirs, &fd, name);
 	if (r < 0)
 		return r;
 	dirfd_cache_set(&L->dstc, rel, fd);
@@ -1602,11 +1495,6 @@ static void text_replace(const char *data, size_t len, const char *ph, const cha
 	long_shebang(out);
 }
 
-static void sha_hex(const void *data, size_t len, char hex[65])
-{
-	hash_sha256_hex(data, len, hex);
-}
-
 /* Copies a regular file of the package to rel (through its fd), rewriting
  * its placeholder, checking its sha256 and size against paths.json. */
 static int place_file(struct link *L, struct pentry *p, const char *rel, int sfd,
@@ -1614,14 +1502,14 @@ static int place_file(struct link *L, struct pentry *p, const char *rel, int sfd
 {
 	mode_t mode = (st->st_mode & 0111) ? 0755 : 0644;
 	struct sbuf data = SBUF_INIT, out = SBUF_INIT;
-	struct hasher h = { NULL }, hp = { NULL };
+	struct hasher h = { NULL };
 	struct timespec ts[2];
 	char hex[HASH_HEX_MAX];
 	const char *name;
 	int dirfd, fd = -1, r;
 	int64_t total = 0;
 
-	if (hasher_init(&h, "sha256") < 0 || hasher_init(&hp, "sha256") < 0) {
+	if (hasher_init(&h, "sha256") < 0) {
 		r = pkgimg_err(L->ctx, -ENOSYS, "%s: [install] sha256 is not available", L->thing);
 		goto out;
 	}
@@ -1650,7 +1538,6 @@ static int place_file(struct link *L, struct pentry *p, const char *rel, int sfd
 			sbuf_add(&data, L->buf, (size_t)n);
 			continue;
 		}
-		hasher_update(&hp, L->buf, (size_t)n);
 		r = write_all(fd, L->buf, (size_t)n);
 		if (r < 0) {
 			r = pkgimg_err(L->ctx, r, "%s: [install] cannot write '/%s': %s", L->thing, rel,
@@ -1688,16 +1575,16 @@ static int place_file(struct link *L, struct pentry *p, const char *rel, int sfd
 		}
 		if (!out.buf)
 			sbuf_add(&out, "", 0);
-		hasher_update(&hp, out.buf, out.len);
+		hash_sha256_hex(out.buf, out.len, p->in_prefix);
 		r = write_all(fd, out.buf, out.len);
 		if (r < 0) {
 			r = pkgimg_err(L->ctx, r, "%s: [install] cannot write '/%s': %s", L->thing, rel,
 				       strerror(-r));
 			goto out;
 		}
+	} else {
+		memcpy(p->in_prefix, hex, sizeof p->in_prefix);	/* copied as it is */
 	}
-	hasher_final_hex(&hp, p->in_prefix);
-	hp.md = NULL;
 	times_of(L->o->mtime, ts);
 	if (fchmod(fd, mode) < 0 || (L->o->mtime >= 0 && futimens(fd, ts) < 0)) {
 		r = pkgimg_err(L->ctx, -errno, "%s: [install] cannot set the mode of '/%s': %m",
@@ -1709,8 +1596,6 @@ out:
 		r = pkgimg_err(L->ctx, -errno, "%s: [install] cannot write '/%s': %m", L->thing, rel);
 	if (h.md)
 		hasher_free(&h);
-	if (hp.md)
-		hasher_free(&hp);
 	sbuf_free(&data);
 	sbuf_free(&out);
 	return r;
@@ -1723,7 +1608,7 @@ static int src_parent(struct link *L, const char *src, int *dirfd, const char **
 	if (dirfd_cache_get(&L->srcc, src, dirfd, name))
 		return 0;
 	dirfd_cache_drop(&L->srcc);
-	r = walk_parent(L->ctx, L->thing, "install", L->srcfd, src, NULL, &fd, name);
+	r = fs_open_parent(L->ctx, L->thing, "install", L->srcfd, src, false, NULL, &fd, name);
 	if (r == -ENOENT)
 		r = pkgimg_err(L->ctx, -PKGIMG_E_ARCHIVE,
 			       "%s: [install] '%s' is listed in the package but missing from the extracted package; extract it again",
@@ -1746,7 +1631,7 @@ static int place_one(struct link *L, struct pentry *p)
 	if (p->type == PT_ENTRY_POINT) {
 		r = place_bytes(L, rel, p->text, p->text_len, 0755);
 		if (r == 0) {
-			sha_hex(p->text, p->text_len, p->in_prefix);
+			hash_sha256_hex(p->text, p->text_len, p->in_prefix);
 			p->sha256 = xstrdup(p->in_prefix);
 			p->size = (int64_t)p->text_len;
 			p->in_prefix[0] = 0;	/* rattler: sha256 and size only */
@@ -1786,7 +1671,7 @@ static int place_one(struct link *L, struct pentry *p)
 		}
 		r = place_symlink(L, rel, target);
 		if (r == 0)
-			sha_hex(target, (size_t)n, p->in_prefix);
+			hash_sha256_hex(target, (size_t)n, p->in_prefix);
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
@@ -1975,7 +1860,8 @@ static void date_dirs(struct pkgimg_ctx *ctx, const char *thing, int rootfd, str
 		if (!*d) {
 			r = futimens(rootfd, ts);
 		} else {
-			if (walk_parent(NULL, thing, "install", rootfd, d, NULL, &dirfd, &name) < 0)
+			if (fs_open_parent(NULL, thing, "install", rootfd, d, false, NULL, &dirfd,
+					   &name) < 0)
 				continue;
 			r = utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW);
 			close(dirfd);
@@ -2005,8 +1891,8 @@ static void drop_backups(struct link *L)
 
 		if (!L->j[i].backup)
 			continue;
-		if (walk_parent(NULL, L->thing, "install", L->rootfd, L->j[i].backup, NULL,
-				&dirfd, &name) < 0)
+		if (fs_open_parent(NULL, L->thing, "install", L->rootfd, L->j[i].backup, false,
+				   NULL, &dirfd, &name) < 0)
 			continue;
 		unlinkat(dirfd, name, 0);
 		close(dirfd);
@@ -2024,8 +1910,8 @@ static void rollback(struct link *L)
 		const char *name;
 		int dirfd;
 
-		if (walk_parent(NULL, L->thing, "install", L->rootfd, j->path, NULL,
-				&dirfd, &name) < 0)
+		if (fs_open_parent(NULL, L->thing, "install", L->rootfd, j->path, false, NULL,
+				   &dirfd, &name) < 0)
 			continue;
 		if (j->created)
 			unlinkat(dirfd, name, 0);
@@ -2045,7 +1931,7 @@ static int prefix_norm(struct pkgimg_ctx *ctx, const char *thing, const char *ra
 
 	if (!raw)
 		raw = CONDA_DEFAULT_PREFIX;
-	if (*raw != '/' || !path_norm(raw + 1, &s, &why) || !s.len || strchr(raw, '\\')) {
+	if (*raw != '/' || !fs_path_norm(raw + 1, false, &s, &why) || !s.len || strchr(raw, '\\')) {
 		sbuf_free(&s);
 		return pkgimg_err(ctx, -PKGIMG_E_USAGE,
 				  "%s: [install] invalid conda prefix '%s': it must be an absolute path below '/' without '..'",
@@ -2191,7 +2077,8 @@ static int open_meta(struct pkgimg_ctx *ctx, const char *thing, int rootfd,
 	if (r < 0)
 		goto out;
 	rel = xasprintf("%s/conda-meta/x", prefix + 1);
-	r = walk_parent(ctx, thing, "conda-meta", rootfd, rel, create ? &made : NULL, &fd, &name);
+	r = fs_open_parent(ctx, thing, "conda-meta", rootfd, rel, create, create ? &made : NULL,
+			   &fd, &name);
 	if (r < 0)
 		goto out;
 	for (size_t i = 0; i < made.n; i++) {
@@ -2329,7 +2216,7 @@ int conda_record_add(struct pkgimg_ctx *ctx, int rootfd, const struct conda_link
 		json_t *it;
 		size_t k;
 
-		if (!f[i].path || !path_norm(f[i].path, &np, &why) || !np.len ||
+		if (!f[i].path || !fs_path_norm(f[i].path, false, &np, &why) || !np.len ||
 		    !utf8_ok(np.buf) || (f[i].sha256 && !valid_hex(f[i].sha256, 64))) {
 			r = pkgimg_err(ctx, -PKGIMG_E_USAGE,
 				       "%s: [conda-meta] cannot add '%s' to the record: %s", thing,

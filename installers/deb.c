@@ -248,69 +248,6 @@ static size_t merged_top(const char *path)
 	return 0;
 }
 
-/* Opens the directory that holds `path` (relative to rootfd, normalized),
- * component by component with O_NOFOLLOW, creating missing directories (0755)
- * when `create`.  *dirfd gets a new fd, *name the last component (inside path). */
-static int walk_parent(struct pkgimg_ctx *ctx, const char *thing, const char *phase,
-		       int rootfd, const char *path, bool create, int *dirfd,
-		       const char **name)
-{
-	char *buf = xstrdup(path), *c = buf, *slash;
-	int cur = -1, fd, r = 0;
-
-	while ((slash = strchr(c, '/'))) {
-		int at = cur >= 0 ? cur : rootfd;
-		bool made = false;
-
-		*slash = 0;
-		fd = openat(at, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0 && errno == ENOENT && create) {
-			if (mkdirat(at, c, 0755) < 0 && errno != EEXIST) {
-				r = pkgimg_err(ctx, -errno, "%s: [%s] cannot create '%s': %m",
-					       thing, phase, buf);
-				goto out;
-			}
-			made = true;
-			fd = openat(at, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		}
-		if (fd < 0) {
-			int e = errno;
-			struct stat st;
-
-			if ((e == ELOOP || e == ENOTDIR) &&
-			    fstatat(at, c, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
-				r = pkgimg_err(ctx, -PKGIMG_E_UNSAFE,
-					       "%s: [%s] refusing to write '%s': it would be written through the symlink '%s'",
-					       thing, phase, path, buf);
-			else
-				r = pkgimg_err(ctx, -e, "%s: [%s] cannot create '%s': '%s': %s",
-					       thing, phase, path, buf, strerror(e));
-			goto out;
-		}
-		if (made)
-			fchmod(fd, 0755);
-		if (cur >= 0)
-			close(cur);
-		cur = fd;
-		*slash = '/';
-		c = slash + 1;
-	}
-	if (cur < 0) {
-		cur = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
-		if (cur < 0) {
-			r = pkgimg_err(ctx, -errno, "%s: [%s] %m", thing, phase);
-			goto out;
-		}
-	}
-	*dirfd = cur;
-	*name = path + (c - buf);
-	cur = -1;
-out:
-	if (cur >= 0)
-		close(cur);
-	free(buf);
-	return r;
-}
 
 /* ---- a set of strings (the paths already listed) ---- */
 
@@ -476,7 +413,7 @@ static int unpack_parent(struct unpack *u, const char *disk, int *dirfd, const c
 	if (dirfd_cache_get(&u->dirs, disk, dirfd, name))
 		return 0;
 	dirfd_cache_drop(&u->dirs);
-	r = walk_parent(u->ctx, u->thing, "unpack", u->rootfd, disk, true, &fd, name);
+	r = fs_open_parent(u->ctx, u->thing, "unpack", u->rootfd, disk, true, NULL, &fd, name);
 	if (r < 0)
 		return r;
 	dirfd_cache_set(&u->dirs, disk, fd);
@@ -801,7 +738,8 @@ static int unpack_hardlink(struct unpack *u, const char *raw_target)
 			       u->thing, u->ship.buf);
 		goto out;
 	}
-	r = walk_parent(u->ctx, u->thing, "unpack", u->rootfd, u->tmp.buf, false, &tfd, &tname);
+	r = fs_open_parent(u->ctx, u->thing, "unpack", u->rootfd, u->tmp.buf, false, NULL, &tfd,
+			   &tname);
 	if (r < 0)
 		goto out;
 	r = unpack_parent(u, disk, &dirfd, &name);
@@ -1057,8 +995,8 @@ static int write_info(struct unpack *u, const char *base)
 	const char *dummy;
 	int dirfd = -1, r;
 
-	r = walk_parent(u->ctx, u->thing, "control", u->rootfd, DEB_INFO_DIR "/x", true,
-			&dirfd, &dummy);
+	r = fs_open_parent(u->ctx, u->thing, "control", u->rootfd, DEB_INFO_DIR "/x", true, NULL,
+			   &dirfd, &dummy);
 	if (r < 0)
 		goto out;
 	for (size_t i = 0; i < N_INFO + 2 && r == 0; i++) {
@@ -1105,7 +1043,8 @@ static int apply_dirfix(struct unpack *u)
 		const char *name;
 		int dirfd, fd, r;
 
-		r = walk_parent(u->ctx, u->thing, "unpack", u->rootfd, fx->path, false, &dirfd, &name);
+		r = fs_open_parent(u->ctx, u->thing, "unpack", u->rootfd, fx->path, false, NULL,
+				   &dirfd, &name);
 		if (r < 0)
 			return r;
 		fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -1517,10 +1456,10 @@ static int conffile_install(struct pkgimg_ctx *ctx, int rootfd, const char *pkg,
 	struct hasher h;
 
 	strcpy(hex, "newconffile");
-	r = walk_parent(ctx, pkg, "status", rootfd, rel, false, &dirfd, &name);
+	r = fs_open_parent(ctx, pkg, "status", rootfd, rel, false, NULL, &dirfd, &name);
 	if (r == -PKGIMG_E_UNSAFE && merged_top(rel)) {
 		alt = xasprintf("usr/%s", rel);
-		r = walk_parent(ctx, pkg, "status", rootfd, alt, false, &dirfd, &name);
+		r = fs_open_parent(ctx, pkg, "status", rootfd, alt, false, NULL, &dirfd, &name);
 	}
 	if (r == -ENOENT) {
 		r = 0;
@@ -1765,12 +1704,12 @@ int debinst_write_status(struct pkgimg_ctx *ctx, int rootfd, const char *parent_
 		sbuf_adds(&out, "\n\n");
 	}
 
-	r = walk_parent(ctx, "dpkg database", "status", rootfd, DEB_INFO_DIR "/x", true,
-			&infofd, &dummy);
+	r = fs_open_parent(ctx, "dpkg database", "status", rootfd, DEB_INFO_DIR "/x", true, NULL,
+			   &infofd, &dummy);
 	if (r < 0)
 		goto out;
-	r = walk_parent(ctx, "dpkg database", "status", rootfd, "var/lib/dpkg/status", true,
-			&dirfd, &dummy);
+	r = fs_open_parent(ctx, "dpkg database", "status", rootfd, "var/lib/dpkg/status", true,
+			   NULL, &dirfd, &dummy);
 	if (r < 0)
 		goto out;
 	r = fs_write_file(ctx, dirfd, "status", out.buf ? out.buf : "", out.len, 0644);
@@ -1828,7 +1767,8 @@ int debinst_merged_usr_links(struct pkgimg_ctx *ctx, int rootfd)
 		const char *name;
 		int dirfd;
 
-		r = walk_parent(ctx, "merged /usr", "setup", rootfd, dirs[i], true, &dirfd, &name);
+		r = fs_open_parent(ctx, "merged /usr", "setup", rootfd, dirs[i], true, NULL, &dirfd,
+				   &name);
 		if (r < 0)
 			break;
 		r = ensure_dir(ctx, dirfd, name);

@@ -197,6 +197,26 @@ static int fetch_layer(struct pkgimg_ctx *ctx, struct store *st, const struct lo
 	return r;
 }
 
+/* Makes the work dir *tmp (holding tree/) the layer `key`; on success *tmp
+ * is gone (freed and NULL). */
+static int commit_layer(struct pkgimg_ctx *ctx, struct store *st, char **tmp, const char *key,
+			const char *parent, const char *step, const char *section)
+{
+	struct layer_meta meta = { 0 };
+	int r;
+
+	snprintf(meta.key, sizeof meta.key, "%s", key);
+	snprintf(meta.parent, sizeof meta.parent, "%s", parent ? parent : "");
+	meta.step = (char *)step;
+	meta.lock = (char *)section;
+	r = store_layer_commit(ctx, st, *tmp, &meta);
+	if (r == 0) {
+		free(*tmp);
+		*tmp = NULL;
+	}
+	return r;
+}
+
 /* A new layer's work dir: *tmp (under the store's tmp/) holding an empty
  * tree/, opened as *rootfd. */
 static int new_layer_dir(struct pkgimg_ctx *ctx, struct store *st, const char *phase,
@@ -223,7 +243,6 @@ static int build_apt_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock
 	char *tmp = NULL, *tree = NULL, *upper = NULL, *status = NULL, *scratch = NULL, *script = NULL;
 	char **shas = NULL, **labels = NULL;
 	const char **lowers = NULL;
-	struct layer_meta meta = { 0 };
 	struct sbuf log = SBUF_INIT;
 	int r, rootfd = -1, npk = 0;
 	int64_t t0 = pkgimg_now_ms(), t;
@@ -332,19 +351,11 @@ static int build_apt_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock
 				goto out;
 		}
 	}
-	snprintf(meta.key, sizeof meta.key, "%s", key);
-	snprintf(meta.parent, sizeof meta.parent, "%s", parent ? parent : "");
-	meta.step = (char *)step;
-	meta.lock = (char *)section;
 	t0 = t;
 	t = pkgimg_now_ms();
 	pkgimg_info(ctx, "fold: in %lld ms", (long long)(t - t0));
-	r = store_layer_commit(ctx, st, tmp, &meta);
+	r = commit_layer(ctx, st, &tmp, key, parent, step, section);
 	pkgimg_info(ctx, "commit: in %lld ms", (long long)(pkgimg_now_ms() - t));
-	if (r == 0) {
-		free(tmp);
-		tmp = NULL;
-	}
 out:
 	if (rootfd >= 0)
 		close(rootfd);
@@ -395,7 +406,6 @@ static int build_pip_layer(struct pkgimg_ctx *ctx, struct store *st, const struc
 {
 	char *tmp = NULL, *tree = NULL, *xy = NULL, *site = NULL, *inc = NULL, *interp = NULL;
 	char *scripts = NULL, *data = NULL;
-	struct layer_meta meta = { 0 };
 	int r, rootfd = -1;
 	int64_t t0 = pkgimg_now_ms(), t;
 
@@ -452,15 +462,7 @@ static int build_pip_layer(struct pkgimg_ctx *ctx, struct store *st, const struc
 	t0 = t;
 	t = pkgimg_now_ms();
 	pkgimg_info(ctx, "install: %d wheels in %lld ms", l->npkgs, (long long)(t - t0));
-	snprintf(meta.key, sizeof meta.key, "%s", key);
-	snprintf(meta.parent, sizeof meta.parent, "%s", parent ? parent : "");
-	meta.step = (char *)step;
-	meta.lock = (char *)section;
-	r = store_layer_commit(ctx, st, tmp, &meta);
-	if (r == 0) {
-		free(tmp);
-		tmp = NULL;
-	}
+	r = commit_layer(ctx, st, &tmp, key, parent, step, section);
 out:
 	if (rootfd >= 0)
 		close(rootfd);
@@ -605,7 +607,6 @@ static int build_conda_layer(struct pkgimg_ctx *ctx, struct store *st, struct lo
 	struct conda_linked *linked = xcalloc((size_t)l->npkgs + 1, sizeof *linked);
 	const char **specs = xcalloc((size_t)l->npkgs + 1, sizeof *specs);
 	char *tmp = NULL, *tree = NULL, *prefix = conda_prefix_of(step), *pyxy = NULL;
-	struct layer_meta meta = { 0 };
 	size_t nlinked = 0, nspecs = 0;
 	int r, rootfd = -1;
 	int64_t t0 = pkgimg_now_ms(), t;
@@ -662,15 +663,7 @@ static int build_conda_layer(struct pkgimg_ctx *ctx, struct store *st, struct lo
 	t0 = t;
 	t = pkgimg_now_ms();
 	pkgimg_info(ctx, "install: %d conda packages in %lld ms", l->npkgs, (long long)(t - t0));
-	snprintf(meta.key, sizeof meta.key, "%s", key);
-	snprintf(meta.parent, sizeof meta.parent, "%s", parent ? parent : "");
-	meta.step = (char *)step;
-	meta.lock = (char *)section;
-	r = store_layer_commit(ctx, st, tmp, &meta);
-	if (r == 0) {
-		free(tmp);
-		tmp = NULL;
-	}
+	r = commit_layer(ctx, st, &tmp, key, parent, step, section);
 out:
 	if (rootfd >= 0)
 		close(rootfd);

@@ -164,48 +164,12 @@ static char *path_join(const char *dir, const char *rest)
 	return *dir ? xasprintf("%s/%s", dir, rest) : xstrdup(rest);
 }
 
-/* Normalises a relative path: drops "." components and repeated or trailing
- * slashes (a leading slash too when `abs_ok`).  Returns false with *why set
- * for an empty or absolute path, "..", or a line break (which RECORD, read
- * line by line as pip reads it, could not carry). */
+/* fs_path_norm(), and an empty result refused unless abs_ok (RECORD,
+ * read line by line as pip reads it, could not carry a line break). */
 static bool path_norm(const char *raw, bool abs_ok, struct sbuf *out, const char **why)
 {
-	const char *p = raw;
-
-	sbuf_reset(out);
-	sbuf_add(out, "", 0);
-	if (!abs_ok && !*raw) {
-		*why = "empty path";
+	if (!fs_path_norm(raw, abs_ok, out, why))
 		return false;
-	}
-	if (!abs_ok && *raw == '/') {
-		*why = "absolute path";
-		return false;
-	}
-	if (strpbrk(raw, "\n\r")) {
-		*why = "line break in the path";
-		return false;
-	}
-	while (*p) {
-		const char *c;
-		size_t n;
-
-		while (*p == '/')
-			p++;
-		c = p;
-		while (*p && *p != '/')
-			p++;
-		n = (size_t)(p - c);
-		if (n == 0 || (n == 1 && c[0] == '.'))
-			continue;
-		if (n == 2 && c[0] == '.' && c[1] == '.') {
-			*why = "'..' in the path";
-			return false;
-		}
-		if (out->len)
-			sbuf_addc(out, '/');
-		sbuf_add(out, c, n);
-	}
 	if (!abs_ok && !out->len) {
 		*why = "empty path";
 		return false;
@@ -476,73 +440,6 @@ static void record_text(struct rows *rs, struct sbuf *out)
 
 /* ---- walking the root safely ---- */
 
-/* Opens the directory that holds `path` (root-relative, normalised) one
- * component at a time with O_NOFOLLOW, creating missing ones (0755, pushed
- * on *made) when made is not NULL.  *dirfd gets a new fd, *name the last
- * component (inside path). */
-static int open_parent(struct pkgimg_ctx *ctx, const char *thing, int rootfd, const char *path,
-		       struct strv *made, int *dirfd, const char **name)
-{
-	char *buf = xstrdup(path), *c = buf, *slash;
-	int cur = -1, fd, r = 0;
-
-	while ((slash = strchr(c, '/'))) {
-		int at = cur >= 0 ? cur : rootfd;
-		bool created = false;
-
-		*slash = 0;
-		fd = openat(at, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0 && errno == ENOENT && made) {
-			if (mkdirat(at, c, 0755) == 0)
-				created = true;
-			else if (errno != EEXIST) {
-				r = pkgimg_err(ctx, -errno, "%s: [install] cannot create '%s': %m",
-					       thing, buf);
-				goto out;
-			}
-			fd = openat(at, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		}
-		if (fd < 0) {
-			int e = errno;
-			struct stat st;
-
-			if ((e == ELOOP || e == ENOTDIR) &&
-			    fstatat(at, c, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
-				r = pkgimg_err(ctx, -PKGIMG_E_UNSAFE,
-					       "%s: [install] refusing to write '%s': '%s' is a symlink, and nothing is written through a symlink in the image; make it a real directory in an earlier step, or point the scheme at the directory it links to",
-					       thing, path, buf);
-			else
-				r = pkgimg_err(ctx, -e, "%s: [install] cannot create '%s': '%s': %s",
-					       thing, path, buf, strerror(e));
-			goto out;
-		}
-		if (created) {
-			/* the umask must not decide the mode */
-			fchmod(fd, 0755);
-			strv_add(made, buf);
-		}
-		if (cur >= 0)
-			close(cur);
-		cur = fd;
-		*slash = '/';
-		c = slash + 1;
-	}
-	if (cur < 0) {
-		cur = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
-		if (cur < 0) {
-			r = pkgimg_err(ctx, -errno, "%s: [install] %m", thing);
-			goto out;
-		}
-	}
-	*dirfd = cur;
-	*name = path + (c - buf);
-	cur = -1;
-out:
-	if (cur >= 0)
-		close(cur);
-	free(buf);
-	return r;
-}
 
 /* ---- reading the zip ---- */
 
@@ -1856,7 +1753,8 @@ static int parent_of(struct inst *in, const char *dest, int *dirfd, const char *
 	if (dirfd_cache_get(&in->parent, dest, dirfd, name))
 		return 0;
 	dirfd_cache_drop(&in->parent);
-	r = open_parent(in->ctx, in->thing, in->rootfd, dest, &in->made, &fd, name);
+	r = fs_open_parent(in->ctx, in->thing, "install", in->rootfd, dest, true, &in->made, &fd,
+			   name);
 	if (r < 0)
 		return r;
 	dirfd_cache_set(&in->parent, dest, fd);
@@ -1918,7 +1816,8 @@ static int date_dirs(struct inst *in)
 		const char *name;
 		int dirfd;
 
-		r = open_parent(in->ctx, in->thing, in->rootfd, in->made.v[i], NULL, &dirfd, &name);
+		r = fs_open_parent(in->ctx, in->thing, "install", in->rootfd, in->made.v[i], false,
+				   NULL, &dirfd, &name);
 		if (r < 0)
 			break;
 		if (utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW) < 0)
@@ -1941,7 +1840,8 @@ static void rollback(struct inst *in)
 		const char *name;
 		int dirfd;
 
-		if (open_parent(in->ctx, in->thing, in->rootfd, p->dest, NULL, &dirfd, &name) < 0)
+		if (fs_open_parent(in->ctx, in->thing, "install", in->rootfd, p->dest, false, NULL,
+				   &dirfd, &name) < 0)
 			continue;
 		if (p->moved)
 			unlinkat(dirfd, name, 0);
@@ -1953,8 +1853,8 @@ static void rollback(struct inst *in)
 		const char *name;
 		int dirfd;
 
-		if (open_parent(in->ctx, in->thing, in->rootfd, in->made.v[i], NULL, &dirfd,
-				&name) < 0)
+		if (fs_open_parent(in->ctx, in->thing, "install", in->rootfd, in->made.v[i], false,
+				   NULL, &dirfd, &name) < 0)
 			continue;
 		unlinkat(dirfd, name, AT_REMOVEDIR);
 		close(dirfd);
@@ -2330,7 +2230,7 @@ int wheel_record_add(struct pkgimg_ctx *ctx, int rootfd, const struct wheel_inst
 
 	if (*lib)
 		lib[strlen(lib) - 1] = 0;	/* the '/' before the dist-info */
-	r = open_parent(ctx, thing, rootfd, rpath, NULL, &dirfd, &name);
+	r = fs_open_parent(ctx, thing, "install", rootfd, rpath, false, NULL, &dirfd, &name);
 	if (r == 0)
 		r = record_read_at(ctx, thing, dirfd, &text, &st);
 	if (r == 0)

@@ -111,39 +111,13 @@ void conda_lock_info_free(struct conda_lock_info *ci)
 
 /* --- fetching and loading channels --------------------------------------- */
 
-static int file_sha256(struct pkgimg_ctx *ctx, const char *path, char hex[65])
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct hasher h;
-	char buf[1 << 16];
-	ssize_t n;
-
-	if (fd < 0)
-		return pkgimg_err(ctx, -errno, "%s: [index] cannot read the cached repodata: %m",
-				  path);
-	hasher_init(&h, "sha256");
-	while ((n = read(fd, buf, sizeof buf)) > 0)
-		hasher_update(&h, buf, (size_t)n);
-	if (n < 0) {
-		int e = errno;
-
-		hasher_free(&h);
-		close(fd);
-		return pkgimg_err(ctx, -e, "%s: [index] cannot read the cached repodata: %s",
-				  path, strerror(e));
-	}
-	close(fd);
-	hasher_final_hex(&h, hex);
-	return 0;
-}
-
 /* Fetches every subdir's repodata: the .zst of all at once, then the plain
  * JSON of those that serve no .zst. */
 static int fetch_subs(struct pkgimg_ctx *ctx, struct store *st, struct csub *subs, size_t n)
 {
 	struct fetch_item *it = xcalloc(n, sizeof *it);
 	char **urls = xcalloc(n * 2, sizeof *urls), **dests = xcalloc(n * 2, sizeof *dests);
-	size_t m = 0;
+	size_t *second = xcalloc(n, sizeof *second), m = 0;
 	int r;
 
 	for (size_t i = 0; i < n; i++) {
@@ -164,13 +138,12 @@ static int fetch_subs(struct pkgimg_ctx *ctx, struct store *st, struct csub *sub
 		it[m] = (struct fetch_item){ .url = urls[n + m], .dest = dests[n + m], .size = -1,
 					     .label = subs[i].url };
 		subs[i].file = xstrdup(dests[n + m]);
-		m++;
+		second[m++] = i;
 	}
 	if (r == 0 && m)
 		r = fetch_all(ctx, st, it, (int)m);
-	for (size_t i = 0, k = 0; r == 0 && i < n; i++)
-		if (!subs[i].sha256[0])	/* the plain JSON of the second round */
-			memcpy(subs[i].sha256, it[k++].sha256_got, sizeof subs[i].sha256);
+	for (size_t k = 0; r == 0 && k < m; k++)
+		memcpy(subs[second[k]].sha256, it[k].sha256_got, sizeof subs[second[k]].sha256);
 	if (r < 0)
 		pkgimg_err_wrap(ctx, r, "[index] conda channel (check the -c URL; a channel "
 				"serves <subdir>/repodata.json for its subdirs and noarch)");
@@ -180,6 +153,7 @@ static int fetch_subs(struct pkgimg_ctx *ctx, struct store *st, struct csub *sub
 	}
 	free(urls);
 	free(dests);
+	free(second);
 	free(it);
 	return r;
 }
@@ -193,9 +167,11 @@ static int load_sub(struct pkgimg_ctx *ctx, Pool *pool, struct csub *s)
 
 	/* the fetcher keeps the digest with the validators; a copy cached
 	 * before it did is hashed here */
-	if (!s->sha256[0] && (r = file_sha256(ctx, s->file, s->sha256)) < 0)
-		return r;
+	if (!s->sha256[0] && (r = hash_file_sha256(AT_FDCWD, s->file, s->sha256)) < 0)
+		return pkgimg_err(ctx, r, "%s: [index] cannot read the cached repodata: %s; "
+				  "remove it and lock again", s->file, strerror(-r));
 	s->repo = repo_create(pool, s->url);
+	s->repo->appdata = s;
 	solv = xasprintf("%s/repodata-%s-v" SOLV_FORMAT ".solv", s->dir, s->sha256);
 	fp = fopen(solv, "re");
 	if (fp) {
@@ -316,12 +292,10 @@ static void add_virtuals(struct pkgimg_ctx *ctx, Pool *pool, const struct conda_
 
 /* --- MatchSpecs through the namespace callback --------------------------- */
 
-static const struct csub *sub_of(const struct csolver *cs, const Solvable *s)
+/* The channel subdir of a solvable (NULL for a virtual package). */
+static const struct csub *sub_of(const Solvable *s)
 {
-	for (size_t i = 0; i < cs->nsubs; i++)
-		if (cs->subs[i].repo == s->repo)
-			return &cs->subs[i];
-	return NULL;
+	return s->repo ? s->repo->appdata : NULL;
 }
 
 static const char *basename_of(const char *p)
@@ -335,7 +309,7 @@ static bool spec_matches(const struct csolver *cs, const struct matchspec *m, Id
 {
 	Pool *pool = cs->pool;
 	Solvable *s = pool->solvables + p;
-	const struct csub *sub = sub_of(cs, s);
+	const struct csub *sub = sub_of(s);
 	const char *bn = solvable_lookup_str(s, SOLVABLE_BUILDVERSION);
 	Id type = 0;
 	struct matchspec_record rec = {
@@ -477,7 +451,7 @@ static int add_pkg(struct csolver *cs, const struct conda_request *rq, Id p, str
 {
 	Pool *pool = cs->pool;
 	Solvable *s = pool->solvables + p;
-	const struct csub *sub = sub_of(cs, s);
+	const struct csub *sub = sub_of(s);
 	const char *fn = basename_of(solvable_lookup_location(s, NULL));
 	const char *sha, *md5, *build = solvable_lookup_str(s, SOLVABLE_BUILDFLAVOR);
 	Id type = 0;
@@ -534,7 +508,8 @@ int conda_lock_layer(struct pkgimg_ctx *ctx, struct store *st, const struct cond
 	/* channels: -c, else $PKGIMG_CHANNELS, else conda-forge */
 	for (size_t i = 0; i < rq->nchannels; i++)
 		strv_add(&chans, rq->channels[i]);
-	if (!chans.n && (envch = xstrdup(getenv(CONDA_CHANNELS_ENV) ? getenv(CONDA_CHANNELS_ENV) : ""))) {
+	if (!chans.n && getenv(CONDA_CHANNELS_ENV)) {
+		envch = xstrdup(getenv(CONDA_CHANNELS_ENV));
 		for (char *save = NULL, *t = strtok_r(envch, ", ", &save); t;
 		     t = strtok_r(NULL, ", ", &save))
 			strv_add(&chans, t);

@@ -89,33 +89,43 @@ static char *upstream_version(const char *v)
 	return sbuf_detach(&s);
 }
 
+/* The version of the C library the apt layers lock ("2.36"), or NULL. */
+static char *image_glibc(const struct deb_pkglist *base, const struct deb_pkglist *apt)
+{
+	const struct deb_pkglist *l[2] = { base, apt };
+
+	for (int k = 0; k < 2; k++)
+		for (int i = 0; i < l[k]->n; i++)
+			if (!strcmp(l[k]->v[i].name, "libc6"))
+				return upstream_version(l[k]->v[i].version);
+	return NULL;
+}
+
+/* The machine as wheel tags and markers name it. */
+static char *pip_machine(const char *arch)
+{
+	return xstrdup(!strcmp(arch, "amd64") ? "x86_64" : !strcmp(arch, "arm64") ? "aarch64"
+		       : !strcmp(arch, "i386") ? "i686" : arch);
+}
+
 /* The PyPI layer's target: the interpreter and the C library the apt layers
  * lock (a wheel's tags and markers are those of the image, not the host). */
 static int pip_target(struct pkgimg_ctx *ctx, const struct deb_pkglist *base,
 		      const struct deb_pkglist *apt, const char *want, struct pypi_target *t)
 {
-	const struct deb_pkg *py = find_python(base, apt, want), *libc = NULL;
-	const struct deb_pkglist *l[2] = { base, apt };
+	const struct deb_pkg *py = find_python(base, apt, want);
+	char *glibc;
 
-	for (int k = 0; k < 2 && !libc; k++)
-		for (int i = 0; i < l[k]->n && !libc; i++)
-			if (!strcmp(l[k]->v[i].name, "libc6"))
-				libc = &l[k]->v[i];
 	if (!py)
 		return pkgimg_err(ctx, -PKGIMG_E_SOLVE, "[lock] the image has no Python "
 				  "interpreter for the PyPI packages; add --apt python3");
 	t->python = upstream_version(py->version);
 	t->interpreter = xasprintf("/usr/bin/%s", py->name);
-	t->machine = xstrdup(!strcmp(ctx->arch, "amd64") ? "x86_64"
-			     : !strcmp(ctx->arch, "arm64") ? "aarch64"
-			     : !strcmp(ctx->arch, "i386") ? "i686" : ctx->arch);
-	if (libc) {
-		char *v = upstream_version(libc->version);
-
-		if (sscanf(v, "%d.%d", &t->glibc_major, &t->glibc_minor) != 2)
-			t->glibc_major = t->glibc_minor = 0;
-		free(v);
-	}
+	t->machine = pip_machine(ctx->arch);
+	glibc = image_glibc(base, apt);
+	if (!glibc || sscanf(glibc, "%d.%d", &t->glibc_major, &t->glibc_minor) != 2)
+		t->glibc_major = t->glibc_minor = 0;
+	free(glibc);
 	return 0;
 }
 
@@ -161,17 +171,6 @@ static int image_debs(struct pkgimg_ctx *ctx, struct store *st, const char *key,
 	return r;
 }
 
-/* The version of the C library the apt layers lock ("2.36"), or NULL. */
-static char *image_glibc(const struct deb_pkglist *base, const struct deb_pkglist *apt)
-{
-	const struct deb_pkglist *l[2] = { base, apt };
-
-	for (int k = 0; k < 2; k++)
-		for (int i = 0; i < l[k]->n; i++)
-			if (!strcmp(l[k]->v[i].name, "libc6"))
-				return upstream_version(l[k]->v[i].version);
-	return NULL;
-}
 
 /* The conda layer: __glibc is the image's; with --pip, conda's python is
  * added to the specs when none of them brings it (the interpreter pip
@@ -229,9 +228,7 @@ static int conda_pip_target(struct pkgimg_ctx *ctx, const struct deb_pkglist *ba
 	}
 	t->python = xstrdup(ci->python);
 	t->interpreter = xasprintf("%s/bin/python%s", ci->prefix, xy);
-	t->machine = xstrdup(!strcmp(ctx->arch, "amd64") ? "x86_64"
-			     : !strcmp(ctx->arch, "arm64") ? "aarch64"
-			     : !strcmp(ctx->arch, "i386") ? "i686" : ctx->arch);
+	t->machine = pip_machine(ctx->arch);
 	if (sscanf(glibc ? glibc : gnu_get_libc_version(), "%d.%d", &t->glibc_major,
 		   &t->glibc_minor) != 2)
 		t->glibc_major = t->glibc_minor = 0;

@@ -142,36 +142,11 @@ static int source_cache_dir(struct pkgimg_ctx *ctx, struct store *st, const char
 static int hash_file(struct pkgimg_ctx *ctx, int dirfd, const char *dir, const char *name,
 		     char hex[65])
 {
-	struct hasher h;
-	char buf[65536];
-	ssize_t k;
-	int fd, r = 0;
+	int r = hash_file_sha256(dirfd, name, hex);
 
-	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return pkgimg_err(ctx, -errno, "--find-links %s: [lock] cannot read '%s': %s", dir,
-				  name, strerror(errno));
-	r = hasher_init(&h, "sha256");
-	if (r < 0) {
-		close(fd);
-		return pkgimg_err(ctx, r, "--find-links %s: [lock] cannot set up SHA-256", dir);
-	}
-	while ((k = read(fd, buf, sizeof buf)) != 0) {
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			r = pkgimg_err(ctx, -errno, "--find-links %s: [lock] cannot read '%s': %s",
-				       dir, name, strerror(errno));
-			break;
-		}
-		hasher_update(&h, buf, (size_t)k);
-	}
-	close(fd);
-	if (r < 0) {
-		hasher_free(&h);
-		return r;
-	}
-	hasher_final_hex(&h, hex);
+	if (r < 0)
+		return pkgimg_err(ctx, r, "--find-links %s: [lock] cannot read '%s': %s", dir, name,
+				  strerror(-r));
 	return 0;
 }
 

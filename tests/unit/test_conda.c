@@ -327,7 +327,6 @@ static void test_solve(struct pkgimg_ctx *ctx, struct store *st)
 	}
 	{
 		char *solv = xasprintf("%s/store/index", work);
-		struct sbuf ls = SBUF_INIT;
 		char *cmd = xasprintf("ls %s/conda-*/ | grep -c 'repodata-.*\\.solv$'", solv);
 		FILE *p = popen(cmd, "r");
 		char buf[32] = "";
@@ -340,7 +339,6 @@ static void test_solve(struct pkgimg_ctx *ctx, struct store *st)
 		check(atoi(buf) >= 4, "cache: parsed repodata kept as .solv per subdir", "%s", buf);
 		free(cmd);
 		free(solv);
-		sbuf_free(&ls);
 	}
 	sbuf_free(&out);
 	free(ua);
