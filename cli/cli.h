@@ -13,6 +13,7 @@ struct cli {
 	int store_opened;
 	int tty;		/* stderr is a terminal: draw progress */
 	int progress_shown;
+	int jobs_given;		/* --jobs was on the command line */
 };
 
 /* Opens the store named by --store / $PKGIMG_HOME / XDG default. */
@@ -28,5 +29,6 @@ int cmd_images(struct cli *c, int argc, char **argv);
 int cmd_inspect(struct cli *c, int argc, char **argv);
 int cmd_gc(struct cli *c, int argc, char **argv);
 int cmd_tag(struct cli *c, int argc, char **argv);
+int cmd_pyc(struct cli *c, int argc, char **argv);
 
 #endif

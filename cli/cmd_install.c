@@ -45,13 +45,15 @@ struct req_args {
 	const char *root;
 	int install_recommends;
 	int no_scripts;
+	const char *pyc_mode;	/* install --pyc */
+	const char *pyc_opt;	/* install --pyc-opt */
 };
 
 enum {
 	O_APT = 256, O_APT_SOURCE, O_BASE, O_KEYRING, O_RECOMMENDS, O_UNSIGNED, O_LOCK,
 	O_TAG, O_ROOT, O_NO_SCRIPTS, O_JSON, O_OFFLINE, O_FORCE, O_PIP, O_INDEX_URL,
 	O_EXTRA_INDEX_URL, O_FIND_LINKS, O_NO_INDEX, O_INDEX_STRATEGY, O_PYTHON, O_PRE,
-	O_CUDA, O_CUDA_INDEX, O_GPU, O_CONDA, O_CONDA_PREFIX,
+	O_CUDA, O_CUDA_INDEX, O_GPU, O_CONDA, O_CONDA_PREFIX, O_PYC, O_PYC_OPT,
 };
 
 static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, int install)
@@ -83,6 +85,8 @@ static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, 
 		{ "tag", required_argument, NULL, O_TAG },
 		{ "root", required_argument, NULL, O_ROOT },
 		{ "no-scripts", no_argument, NULL, O_NO_SCRIPTS },
+		{ "pyc", required_argument, NULL, O_PYC },
+		{ "pyc-opt", required_argument, NULL, O_PYC_OPT },
 		{ "json", no_argument, NULL, O_JSON },
 		{ "offline", no_argument, NULL, O_OFFLINE },
 		{ "force-build", no_argument, NULL, O_FORCE },
@@ -129,6 +133,8 @@ static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, 
 		case O_TAG: a->tag = optarg; break;
 		case O_ROOT: a->root = optarg; break;
 		case O_NO_SCRIPTS: a->no_scripts = 1; break;
+		case O_PYC: a->pyc_mode = optarg; break;
+		case O_PYC_OPT: a->pyc_opt = optarg; break;
 		case O_JSON: c->ctx.flags |= PKGIMG_F_JSON; break;
 		case O_OFFLINE: c->ctx.flags |= PKGIMG_F_OFFLINE; break;
 		case O_FORCE: c->ctx.flags |= PKGIMG_F_FORCE_BUILD; break;
@@ -139,7 +145,8 @@ static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, 
 			       "[--extra-index-url URL]... [--find-links DIR|URL]... [--no-index] "
 			       "[--index-strategy first-index|unsafe-best-match] [--pre] [--gpu] [--cuda X.Y] "
 			       "[--cuda-index-url TEMPLATE] %s\n", cmd,
-			       install ? "[--lock FILE] [--tag NAME] [--root DIR] [--no-scripts]"
+			       install ? "[--lock FILE] [--tag NAME] [--root DIR] [--no-scripts] "
+					 "[--pyc checked-hash|unchecked-hash|timestamp|none] [--pyc-opt 0,1,2]"
 				       : "[-o pkgimg.lock]");
 			exit(0);
 		default:
@@ -151,9 +158,10 @@ static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, 
 			"one per flag: --apt NAME, --pip REQ, --conda SPEC)\n", cmd, argv[optind]);
 		return 2;
 	}
-	if (!install && (a->lock || a->tag || a->root || a->no_scripts)) {
-		fprintf(stderr, "pkgimg: error: lock: --lock, --tag, --root and --no-scripts "
-			"belong to `pkgimg install`\n");
+	if (!install && (a->lock || a->tag || a->root || a->no_scripts || a->pyc_mode ||
+			 a->pyc_opt)) {
+		fprintf(stderr, "pkgimg: error: lock: --lock, --tag, --root, --no-scripts, --pyc "
+			"and --pyc-opt belong to `pkgimg install`\n");
 		return 2;
 	}
 	if (install && a->output) {
@@ -395,6 +403,13 @@ int cmd_install(struct cli *c, int argc, char **argv)
 		r = plan(c, &a, &lf);
 	}
 	io.no_scripts = a.no_scripts;
+	io.pyc.mode = PYC_CHECKED_HASH;
+	io.pyc.levels = 1;
+	io.pyc.jobs = c->jobs_given ? c->ctx.jobs : 0;
+	if (r == 0 && a.pyc_mode)
+		r = pyc_mode_parse(&c->ctx, a.pyc_mode, &io.pyc.mode);
+	if (r == 0 && a.pyc_opt)
+		r = pyc_levels_parse(&c->ctx, a.pyc_opt, &io.pyc.levels);
 	if (r == 0)
 		r = image_install_lock(&c->ctx, &c->st, &lf, &io, &res);
 	if (r == 0 && a.tag)
@@ -421,6 +436,18 @@ int cmd_install(struct cli *c, int argc, char **argv)
 				      "layers_built", res.layers_built,
 				      "layers_cached", res.layers_cached);
 
+		json_t *failed = json_array();
+
+		for (size_t i = 0; i < res.npyc_failed; i++)
+			json_array_append_new(failed, json_pack("{s:s, s:s, s:s}", "package",
+								res.pyc_failed[i].package, "path",
+								res.pyc_failed[i].path, "error",
+								res.pyc_failed[i].error));
+		json_object_set_new(j, "pyc", json_pack("{s:s, s:I, s:I, s:o}", "mode",
+							pyc_mode_name(io.pyc.mode),
+							"compiled", (json_int_t)res.pyc_compiled,
+							"written", (json_int_t)res.pyc_written,
+							"failed", failed));
 		if (a.tag)
 			json_object_set_new(j, "tag", json_string(a.tag));
 		json_dumpf(j, stdout, JSON_INDENT(2));
@@ -433,6 +460,7 @@ int cmd_install(struct cli *c, int argc, char **argv)
 		printf("%s\n", res.snapshot);
 	}
 done:
+	install_result_free(&res);
 	lockfile_free(&lf);
 	req_args_free(&a);
 	return r;

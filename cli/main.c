@@ -25,6 +25,7 @@ static const struct command {
 	{ "inspect", cmd_inspect, "show an image's layers" },
 	{ "tag", cmd_tag, "name an image: tag IMAGE NAME" },
 	{ "gc", cmd_gc, "remove what no tagged image needs" },
+	{ "pyc", cmd_pyc, "compile Python bytecode: pyc [--python PATH] DIR..." },
 };
 
 static void usage(FILE *f)
@@ -49,7 +50,8 @@ static void usage(FILE *f)
 		"global options:\n"
 		"  --store DIR   the store (default $PKGIMG_HOME, else $XDG_CACHE_HOME/pkgimg,\n"
 		"                else ~/.cache/pkgimg)\n"
-		"  --jobs N      parallel downloads (default 8)\n"
+		"  --jobs N      parallel downloads (default 8); bytecode workers (default:\n"
+		"                the number of cores)\n"
 		"  --offline     never use the network\n"
 		"  --ca-bundle FILE   CA certificates for HTTPS (default $SSL_CERT_FILE, else\n"
 		"                the system's bundle, e.g. /etc/ssl/certs/ca-certificates.crt)\n"
@@ -206,6 +208,7 @@ int main(int argc, char **argv)
 		case 's': c.ctx.store_dir = xstrdup(optarg); break;
 		case 'j':
 			c.ctx.jobs = atoi(optarg);
+			c.jobs_given = 1;
 			if (c.ctx.jobs < 1 || c.ctx.jobs > 256) {
 				fprintf(stderr, "pkgimg: error: --jobs %s: give a number from 1 to 256\n", optarg);
 				return 2;

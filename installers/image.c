@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cache/fetch.h"
@@ -19,6 +20,7 @@
 #include "installers/debcache.h"
 #include "installers/image.h"
 #include "installers/wheel.h"
+#include "pyc/pyc.h"
 #include "runtime/sandbox.h"
 
 /* A shell script run in the sandbox after unpacking: the preinst of every
@@ -381,6 +383,216 @@ out:
 	return r;
 }
 
+/* --- bytecode ------------------------------------------------------------- */
+
+/* Whether rel is in the image (tree over the chain, top first), its last
+ * component not followed (an interpreter may be a link into another layer). */
+static int image_has_entry(struct store *st, const char *tree, char **chain, int n, const char *rel)
+{
+	struct stat sb;
+	char *p = xasprintf("%s/%s", tree, rel);
+	int found = lstat(p, &sb) == 0;
+
+	free(p);
+	for (int i = 0; i < n && !found; i++) {
+		char *t = store_layer_tree(st, chain[i]);
+
+		p = xasprintf("%s/%s", t, rel);
+		found = lstat(p, &sb) == 0;
+		free(p);
+		free(t);
+	}
+	return found;
+}
+
+/* A source file of a layer and the package (index) whose record lists it. */
+struct pyc_src {
+	char *path;		/* in the image, absolute */
+	int owner;
+	size_t seq;		/* order added: a later package's file wins */
+};
+
+static int pyc_src_cmp(const void *a, const void *b)
+{
+	const struct pyc_src *x = a, *y = b;
+	int c = strcmp(x->path, y->path);
+
+	return c ? c : x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void pyc_src_add(struct pyc_src **v, size_t *n, size_t *cap, char *path, int owner)
+{
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 256;
+		*v = xrealloc(*v, *cap * sizeof **v);
+	}
+	(*v)[*n].path = path;
+	(*v)[*n].owner = owner;
+	(*v)[*n].seq = *n;
+	(*n)++;
+}
+
+/* mtime 0 (the layer's) for a .pyc the compiler wrote, its __pycache__ and
+ * the source's directory, which the compile touched. */
+static int pyc_zero_times(struct pkgimg_ctx *ctx, int rootfd, const char *pyc, const char *step)
+{
+	static const struct timespec zero[2] = { { 0, 0 }, { 0, 0 } };
+	const char *name;
+	char *cache;
+	int dfd = -1, sfd = -1, r;
+
+	r = fs_open_parent(ctx, step, "pyc", rootfd, pyc + (*pyc == '/'), false, NULL, &dfd, &name);
+	if (r < 0)
+		return r;
+	if (utimensat(dfd, name, zero, AT_SYMLINK_NOFOLLOW) < 0 || futimens(dfd, zero) < 0)
+		r = pkgimg_err(ctx, -errno, "%s: [pyc] %s: cannot set its time: %m", step, pyc);
+	close(dfd);
+	if (r < 0)
+		return r;
+	cache = xstrndup(pyc + (*pyc == '/'), (size_t)(name - pyc - (*pyc == '/')) - 1);
+	if (*cache) {
+		r = fs_open_parent(ctx, step, "pyc", rootfd, cache, false, NULL, &sfd, &name);
+		if (r == 0 && futimens(sfd, zero) < 0)
+			r = pkgimg_err(ctx, -errno, "%s: [pyc] %s: cannot set its time: %m", step, cache);
+		if (sfd >= 0)
+			close(sfd);
+	}
+	free(cache);
+	return r;
+}
+
+/* Compiles a layer's Python sources (*srcs, sorted and made unique here)
+ * with `python`, the interpreter inside the image, in the sandbox over the
+ * layer's tree; the .pyc files are folded into the tree with mtime 0.
+ * res->items follow (*srcs)[0..*nsrcs).  An image without that interpreter,
+ * or one that does not run, is a warning and leaves res empty. */
+static int layer_pyc(struct pkgimg_ctx *ctx, struct store *st, const struct install_opts *o,
+		     const char *tmp, const char *tree, int rootfd, char **chain, int nchain,
+		     const char *python, const char *step, struct pyc_src *srcs, size_t *nsrcs,
+		     struct pyc_result *res)
+{
+	const char **lowers = NULL, **paths = NULL;
+	char *upper = NULL, *scratch = NULL;
+	struct sandbox_opts so = { 0 };
+	struct pyc_opts po = o->pyc;
+	size_t n = 0;
+	int r = 0;
+
+	memset(res, 0, sizeof *res);
+	if (*nsrcs == 0 || po.mode == PYC_NONE)
+		return 0;
+	qsort(srcs, *nsrcs, sizeof *srcs, pyc_src_cmp);
+	for (size_t i = 0; i < *nsrcs; i++) {	/* one path once: the last package's */
+		if (n && !strcmp(srcs[n - 1].path, srcs[i].path)) {
+			free(srcs[n - 1].path);
+			srcs[n - 1] = srcs[i];
+		} else {
+			srcs[n++] = srcs[i];
+		}
+	}
+	*nsrcs = n;
+	if (!image_has_entry(st, tree, chain, nchain, python + 1)) {
+		pkgimg_warn(ctx, "%s: [pyc] the image has no %s, so %zu Python files get no bytecode "
+			    "(install that interpreter in an earlier step, or pass --pyc none)",
+			    step, python, n);
+		return 0;
+	}
+	po.python = python;
+	lowers = xcalloc((size_t)nchain + 2, sizeof *lowers);
+	lowers[0] = xstrdup(tree);
+	for (int i = 0; i < nchain; i++)
+		lowers[i + 1] = store_layer_tree(st, chain[i]);
+	paths = xcalloc(n + 1, sizeof *paths);
+	for (size_t i = 0; i < n; i++)
+		paths[i] = srcs[i].path;
+	upper = xasprintf("%s/pyc-upper", tmp);
+	if (mkdir(upper, 0755) < 0) {
+		r = pkgimg_err(ctx, -errno, "%s: [pyc] %m", upper);
+		goto out;
+	}
+	r = store_mktemp_dir(ctx, st, "sandbox", &scratch);
+	if (r < 0)
+		goto out;
+	so.lowers = lowers;
+	so.nlowers = nchain + 1;
+	so.upper = upper;
+	so.scratch = scratch;
+	so.build = 1;
+	so.network = 0;
+	pkgimg_progress(ctx, "pyc", NULL, 0, n, 0);
+	r = pyc_compile_image(ctx, &po, &so, paths, n, res);
+	pkgimg_progress(ctx, "pyc", NULL, n, n, 1);
+	if (r < 0) {
+		pkgimg_warn(ctx, "%s: bytecode not compiled, the layer is built without it: %s",
+			    step, ctx->errmsg);
+		memset(res, 0, sizeof *res);
+		r = fs_rm_rf(ctx, AT_FDCWD, upper);
+		goto out;
+	}
+	r = fold_upper(ctx, upper, rootfd, tree, step);
+	for (size_t i = 0; r == 0 && i < res->n; i++)
+		for (int k = 0; r == 0 && k < res->items[i].npycs; k++)
+			r = pyc_zero_times(ctx, rootfd, res->items[i].pycs[k], step);
+out:
+	if (r < 0)
+		pyc_result_free(res);
+	if (scratch)
+		fs_rm_rf(NULL, AT_FDCWD, scratch);
+	for (int i = 0; lowers && i <= nchain; i++)
+		free((char *)lowers[i]);
+	free(lowers);
+	free(paths);
+	free(upper);
+	free(scratch);
+	return r;
+}
+
+/* The files that did not compile: into the result, and one warning per
+ * package naming the first. */
+static void pyc_report(struct pkgimg_ctx *ctx, struct install_result *out, const struct pyc_result *res,
+		       const struct pyc_src *srcs, char **labels, int nlabels)
+{
+	out->pyc_compiled += res->ncompiled;
+	out->pyc_written += res->npycs;
+	for (int p = 0; p < nlabels; p++) {
+		size_t nfail = 0, first = 0;
+
+		for (size_t i = 0; i < res->n; i++) {
+			struct install_pyc_failure *f;
+
+			if (srcs[i].owner != p || !res->items[i].error)
+				continue;
+			if (nfail++ == 0)
+				first = i;
+			out->pyc_failed = xrealloc(out->pyc_failed,
+						   (out->npyc_failed + 1) * sizeof *out->pyc_failed);
+			f = &out->pyc_failed[out->npyc_failed++];
+			f->package = xstrdup(labels[p]);
+			f->path = xstrdup(srcs[i].path);
+			f->error = xstrdup(res->items[i].error);
+		}
+		if (nfail == 1)
+			pkgimg_warn(ctx, "%s: [pyc] %s does not compile, so it gets no bytecode: %s",
+				    labels[p], srcs[first].path, res->items[first].error);
+		else if (nfail > 1)
+			pkgimg_warn(ctx, "%s: [pyc] %zu files do not compile, so they get no bytecode: "
+				    "%s (%s), and %zu more (--json lists them)", labels[p], nfail,
+				    srcs[first].path, res->items[first].error, nfail - 1);
+	}
+}
+
+void install_result_free(struct install_result *res)
+{
+	for (size_t i = 0; i < res->npyc_failed; i++) {
+		free(res->pyc_failed[i].package);
+		free(res->pyc_failed[i].path);
+		free(res->pyc_failed[i].error);
+	}
+	free(res->pyc_failed);
+	res->pyc_failed = NULL;
+	res->npyc_failed = 0;
+}
+
 /* "3.11.2" -> "3.11" (the X.Y of the install scheme's paths). */
 static char *python_xy(const char *full)
 {
@@ -401,12 +613,18 @@ static bool pip_requested(const struct lock_pkg *p)
  * site-packages of Debian's interpreter (pip's posix_local scheme, as `pip
  * install` run as root writes them). */
 static int build_pip_layer(struct pkgimg_ctx *ctx, struct store *st, const struct lockfile *lf,
-			   struct lock_layer *l, const char *key, const char *parent,
-			   const char *step, const char *section)
+			   struct lock_layer *l, char **chain, int nchain,
+			   const struct install_opts *o, struct install_result *res,
+			   const char *key, const char *parent, const char *step,
+			   const char *section)
 {
 	char *tmp = NULL, *tree = NULL, *xy = NULL, *site = NULL, *inc = NULL, *interp = NULL;
-	char *scripts = NULL, *data = NULL;
-	int r, rootfd = -1;
+	char *scripts = NULL, *data = NULL, **labels = NULL;
+	struct wheel_installed *ws = xcalloc((size_t)l->npkgs + 1, sizeof *ws);
+	struct pyc_src *srcs = NULL;
+	struct pyc_result pr = { 0 };
+	size_t nsrcs = 0, capsrcs = 0;
+	int r, rootfd = -1, nws = 0;
 	int64_t t0 = pkgimg_now_ms(), t;
 
 	if (!lf->python) {
@@ -448,22 +666,63 @@ static int build_pip_layer(struct pkgimg_ctx *ctx, struct store *st, const struc
 			.filename = l->pkgs[i].filename,	/* the blob is named by its hash */
 			.requested = pip_requested(&l->pkgs[i]), .installer = "pkgimg", .mtime = 0,
 		};
-		struct wheel_installed w = { 0 };
 		char *blob = store_blob_path(st, l->pkgs[i].sha256);
 
-		r = wheel_install(ctx, blob, rootfd, &sc, &wo, &w);
+		r = wheel_install(ctx, blob, rootfd, &sc, &wo, &ws[i]);
 		free(blob);
-		wheel_installed_free(&w);
 		if (r < 0) {
 			pkgimg_err_wrap(ctx, r, "%s %s", l->pkgs[i].name, l->pkgs[i].version);
 			goto out;
 		}
+		nws++;
 	}
 	t0 = t;
 	t = pkgimg_now_ms();
 	pkgimg_info(ctx, "install: %d wheels in %lld ms", l->npkgs, (long long)(t - t0));
+	/* the .py files of purelib and platlib, as pip compiles them */
+	labels = xcalloc((size_t)nws + 1, sizeof *labels);
+	for (int i = 0; i < nws; i++) {
+		labels[i] = xasprintf("%s %s", l->pkgs[i].name, l->pkgs[i].version);
+		for (size_t k = 0; k < ws[i].nfiles; k++) {
+			const char *f = ws[i].files[k].path;
+			size_t len = strlen(f);
+
+			if (len > 3 && !strcmp(f + len - 3, ".py") && strncmp(f, "../", 3))
+				pyc_src_add(&srcs, &nsrcs, &capsrcs, xasprintf("/%s/%s", site, f), i);
+		}
+	}
+	r = layer_pyc(ctx, st, o, tmp, tree, rootfd, chain, nchain, interp, step, srcs, &nsrcs, &pr);
+	if (r < 0)
+		goto out;
+	pyc_report(ctx, res, &pr, srcs, labels, nws);
+	for (int i = 0; i < nws && pr.npycs; i++) {
+		struct strv add = { 0 };
+
+		for (size_t k = 0; k < pr.n; k++)
+			for (int m = 0; srcs[k].owner == i && m < pr.items[k].npycs; m++)
+				strv_add(&add, pr.items[k].pycs[m]);
+		if (add.n)
+			r = wheel_record_add(ctx, rootfd, &ws[i], (const char *const *)add.v, add.n);
+		strv_free(&add);
+		if (r < 0)
+			goto out;
+	}
+	t0 = t;
+	t = pkgimg_now_ms();
+	pkgimg_info(ctx, "pyc: %zu files compiled, %zu did not, in %lld ms", pr.ncompiled,
+		    pr.nfailed, (long long)(t - t0));
 	r = commit_layer(ctx, st, &tmp, key, parent, step, section);
 out:
+	pyc_result_free(&pr);
+	for (size_t i = 0; i < nsrcs; i++)
+		free(srcs[i].path);
+	free(srcs);
+	for (int i = 0; i < nws; i++) {
+		wheel_installed_free(&ws[i]);
+		free(labels ? labels[i] : NULL);
+	}
+	free(ws);
+	free(labels);
 	if (rootfd >= 0)
 		close(rootfd);
 	if (tmp)
@@ -596,12 +855,110 @@ static char *conda_prefix_of(const char *step)
 	return xstrndup(p, strcspn(p, " "));
 }
 
+/* The .py files the packages put under <prefix>/lib/pythonX.Y/ (noarch:
+ * python ones in site-packages, and python's own library), compiled with
+ * <prefix>/bin/pythonX.Y and added to each package's record as "pyc_file"
+ * entries.  X.Y is the python of the layer, else the one of the paths. */
+static int conda_layer_pyc(struct pkgimg_ctx *ctx, struct store *st, const struct install_opts *o,
+			   struct install_result *res, const char *tmp, const char *tree,
+			   int rootfd, char **chain, int nchain, const struct conda_link_opts *lo,
+			   const struct conda_linked *linked, size_t nlinked, const char *step)
+{
+	const char *prefix = lo->prefix + (lo->prefix[0] == '/');
+	char *lib = NULL, *interp = NULL, **labels = xcalloc(nlinked + 1, sizeof *labels);
+	struct pyc_src *srcs = NULL;
+	struct pyc_result pr = { 0 };
+	size_t nsrcs = 0, capsrcs = 0, libn;
+	int r = 0;
+
+	if (lo->python_version) {
+		lib = xasprintf("lib/python%s/", lo->python_version);
+	} else {
+		for (size_t i = 0; !lib && i < nlinked; i++)
+			for (size_t k = 0; !lib && k < linked[i].nfiles; k++) {
+				const char *f = linked[i].files[k], *sl;
+				size_t len = strlen(f);
+
+				if (!strncmp(f, "lib/python", 10) && len > 3 &&
+				    !strcmp(f + len - 3, ".py") && (sl = strchr(f + 10, '/')))
+					lib = xstrndup(f, (size_t)(sl - f) + 1);
+			}
+	}
+	if (!lib)
+		goto out;
+	libn = strlen(lib);
+	interp = xasprintf("/%s/bin/%.*s", prefix, (int)(libn - 5), lib + 4);
+	for (size_t i = 0; i < nlinked; i++) {
+		labels[i] = xasprintf("%s %s", linked[i].name, linked[i].version);
+		for (size_t k = 0; k < linked[i].nfiles; k++) {
+			const char *f = linked[i].files[k];
+			size_t len = strlen(f);
+
+			if (!strncmp(f, lib, libn) && len > 3 && !strcmp(f + len - 3, ".py"))
+				pyc_src_add(&srcs, &nsrcs, &capsrcs, xasprintf("/%s/%s", prefix, f),
+					    (int)i);
+		}
+	}
+	r = layer_pyc(ctx, st, o, tmp, tree, rootfd, chain, nchain, interp, step, srcs, &nsrcs, &pr);
+	if (r < 0)
+		goto out;
+	pyc_report(ctx, res, &pr, srcs, labels, (int)nlinked);
+	for (size_t i = 0; i < nlinked && pr.npycs; i++) {
+		struct conda_extra_file *add = NULL;
+		char (*sha)[65] = NULL;
+		size_t nadd = 0, plen = strlen(prefix) + 2;
+
+		for (size_t k = 0; k < pr.n; k++)
+			if (srcs[k].owner == (int)i)
+				nadd += (size_t)pr.items[k].npycs;
+		if (!nadd)
+			continue;
+		add = xcalloc(nadd, sizeof *add);
+		sha = xcalloc(nadd, sizeof *sha);
+		nadd = 0;
+		for (size_t k = 0; r == 0 && k < pr.n; k++)
+			for (int m = 0; r == 0 && srcs[k].owner == (int)i && m < pr.items[k].npycs; m++) {
+				const char *pyc = pr.items[k].pycs[m];
+				struct stat sb;
+
+				if (fstatat(rootfd, pyc + 1, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
+				    hash_file_sha256(rootfd, pyc + 1, sha[nadd]) < 0) {
+					r = pkgimg_err(ctx, -errno, "%s: [pyc] %s: %m", labels[i], pyc);
+					break;
+				}
+				add[nadd].path = pyc + plen;	/* prefix-relative */
+				add[nadd].sha256 = sha[nadd];
+				add[nadd].size = (int64_t)sb.st_size;
+				add[nadd].path_type = "pyc_file";
+				nadd++;
+			}
+		if (r == 0)
+			r = conda_record_add(ctx, rootfd, &linked[i], lo, add, nadd);
+		free(add);
+		free(sha);
+		if (r < 0)
+			goto out;
+	}
+out:
+	pyc_result_free(&pr);
+	for (size_t i = 0; i < nsrcs; i++)
+		free(srcs[i].path);
+	free(srcs);
+	for (size_t i = 0; i < nlinked; i++)
+		free(labels[i]);
+	free(labels);
+	free(lib);
+	free(interp);
+	return r;
+}
+
 /* A conda layer: the locked packages, fetched and verified, extracted once
  * into the store, linked into the prefix with their conda-meta records and
  * one conda-meta/history block, all with mtime 0. */
 static int build_conda_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock_layer *l,
-			     const char *key, const char *parent, const char *step,
-			     const char *section)
+			     char **chain, int nchain, const struct install_opts *o,
+			     struct install_result *res, const char *key, const char *parent,
+			     const char *step, const char *section)
 {
 	char (*shas)[65] = xcalloc((size_t)l->npkgs + 1, sizeof *shas);
 	struct conda_linked *linked = xcalloc((size_t)l->npkgs + 1, sizeof *linked);
@@ -657,12 +1014,18 @@ static int build_conda_layer(struct pkgimg_ctx *ctx, struct store *st, struct lo
 
 			r = conda_history_append(ctx, rootfd, &lo, &h);
 		}
+		if (r < 0)
+			goto out;
+		t0 = t;
+		t = pkgimg_now_ms();
+		pkgimg_info(ctx, "install: %d conda packages in %lld ms", l->npkgs,
+			    (long long)(t - t0));
+		r = conda_layer_pyc(ctx, st, o, res, tmp, tree, rootfd, chain, nchain, &lo,
+				    linked, nlinked, step);
+		if (r < 0)
+			goto out;
+		pkgimg_info(ctx, "pyc: in %lld ms", (long long)(pkgimg_now_ms() - t));
 	}
-	if (r < 0)
-		goto out;
-	t0 = t;
-	t = pkgimg_now_ms();
-	pkgimg_info(ctx, "install: %d conda packages in %lld ms", l->npkgs, (long long)(t - t0));
 	r = commit_layer(ctx, st, &tmp, key, parent, step, section);
 out:
 	if (rootfd >= 0)
@@ -716,11 +1079,18 @@ int image_install_lock(struct pkgimg_ctx *ctx, struct store *st, struct lockfile
 		int nchain = 0, lockfd = -1;
 
 		r = lockfile_layer_text(ctx, l, &section);
-		if (r < 0)
+		if (r < 0) {
+			install_result_free(&out);
 			return r;
-		step = xasprintf("%s%s", l->step,
-				 o->no_scripts && !is_pip_layer(l) && !is_conda_layer(l)
-				 ? " [no-scripts]" : "");
+		}
+		if (is_pip_layer(l) || is_conda_layer(l)) {
+			char *suffix = pyc_step_suffix(&o->pyc);
+
+			step = xasprintf("%s%s", l->step, suffix);
+			free(suffix);
+		} else {
+			step = xasprintf("%s%s", l->step, o->no_scripts ? " [no-scripts]" : "");
+		}
 		lockfile_layer_key(parent, step, section.buf, key);
 		if (store_has_layer(st, key) && !(ctx->flags & PKGIMG_F_FORCE_BUILD)) {
 			out.layers_cached++;
@@ -740,9 +1110,11 @@ int image_install_lock(struct pkgimg_ctx *ctx, struct store *st, struct lockfile
 		}
 		pkgimg_info(ctx, "building layer %s (%s)", key, step);
 		if (is_pip_layer(l))
-			r = build_pip_layer(ctx, st, lf, l, key, parent, step, section.buf);
+			r = build_pip_layer(ctx, st, lf, l, chain, nchain, o, &out, key, parent,
+					    step, section.buf);
 		else if (is_conda_layer(l))
-			r = build_conda_layer(ctx, st, l, key, parent, step, section.buf);
+			r = build_conda_layer(ctx, st, l, chain, nchain, o, &out, key, parent,
+					      step, section.buf);
 		else
 			r = build_apt_layer(ctx, st, l, chain, nchain, o, key, parent, step,
 					    section.buf);
@@ -756,8 +1128,10 @@ next:
 		free(chain);
 		free(step);
 		sbuf_free(&section);
-		if (r < 0)
+		if (r < 0) {
+			install_result_free(&out);
 			return r;
+		}
 		memcpy(parent, key, sizeof parent);
 	}
 	memcpy(out.snapshot, key, sizeof out.snapshot);

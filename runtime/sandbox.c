@@ -889,6 +889,8 @@ static __attribute__((noreturn)) void sb_command(struct sb *sb, const char *path
 	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
 	if (sb->o->build)
 		sb_nosync();
+	if (sb->o->fn)
+		_exit(sb->o->fn(sb->ctx, sb->env, sb->o->fn_arg) & 0xff);
 	execve(path, sb->o->argv, sb->env);
 	e = errno;
 	if (e == ENOENT)
@@ -915,7 +917,7 @@ static __attribute__((noreturn)) void sb_init(struct sb *sb)
 	r = sb_setup(sb);
 	if (r < 0)
 		sb_fail(sb, r);
-	r = sb_find_cmd(sb, &path);
+	r = sb->o->fn ? 0 : sb_find_cmd(sb, &path);
 	if (r < 0)
 		sb_fail(sb, r);
 	if (sb->o->build && pipe2(gate, O_CLOEXEC) < 0)

@@ -38,6 +38,15 @@ struct sandbox_opts {
 					   command is in a chroot as `ischroot` sees it,
 					   the way images are built (scripts then skip
 					   re-executing init and restarting services) */
+	int (*fn)(struct pkgimg_ctx *ctx, char *const *env, void *arg);
+					/* non-NULL: instead of executing argv, the
+					   command's process calls fn(ctx, env, arg) inside
+					   the image (mounts, root, cwd and a clean signal
+					   state set up; the caller's fds still open) and
+					   exits with what it returns; argv[0] only names
+					   it in messages.  For a driver that starts and
+					   feeds several processes in one sandbox (pyc/). */
+	void *fn_arg;
 };
 
 /* Runs argv; *status gets the exit code (128+signal when killed).  Returns 0
