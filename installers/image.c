@@ -1,3 +1,4 @@
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -432,38 +433,46 @@ static void pyc_src_add(struct pyc_src **v, size_t *n, size_t *cap, char *path, 
 	(*n)++;
 }
 
-/* mtime 0 (the layer's) for a .pyc the compiler wrote, its __pycache__ and
- * the source's directory, which the compile touched. */
-static int pyc_zero_times(struct pkgimg_ctx *ctx, int rootfd, const char *pyc, const char *step)
+/* mtime 0 (the layer's) for everything in the tree at dirfd: the .pyc
+ * files, their __pycache__ and the directories the overlay copied up. */
+static int times_zero_tree(struct pkgimg_ctx *ctx, int dirfd, const char *path)
 {
 	static const struct timespec zero[2] = { { 0, 0 }, { 0, 0 } };
-	const char *name;
-	char *cache;
-	int dfd = -1, sfd = -1, r;
+	int fd = dup(dirfd), r = 0;
+	struct dirent *de;
+	DIR *d;
 
-	r = fs_open_parent(ctx, step, "pyc", rootfd, pyc + (*pyc == '/'), false, NULL, &dfd, &name);
-	if (r < 0)
-		return r;
-	if (utimensat(dfd, name, zero, AT_SYMLINK_NOFOLLOW) < 0 || futimens(dfd, zero) < 0)
-		r = pkgimg_err(ctx, -errno, "%s: [pyc] %s: cannot set its time: %m", step, pyc);
-	close(dfd);
-	if (r < 0)
-		return r;
-	cache = xstrndup(pyc + (*pyc == '/'), (size_t)(name - pyc - (*pyc == '/')) - 1);
-	if (*cache) {
-		r = fs_open_parent(ctx, step, "pyc", rootfd, cache, false, NULL, &sfd, &name);
-		if (r == 0 && futimens(sfd, zero) < 0)
-			r = pkgimg_err(ctx, -errno, "%s: [pyc] %s: cannot set its time: %m", step, cache);
-		if (sfd >= 0)
-			close(sfd);
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return pkgimg_err(ctx, -errno, "%s: [pyc] %m", path);
 	}
-	free(cache);
+	while (r == 0 && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (de->d_type == DT_DIR) {
+			int sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			char *p = xasprintf("%s/%s", path, de->d_name);
+
+			r = sub < 0 ? pkgimg_err(ctx, -errno, "%s: [pyc] %m", p)
+				: times_zero_tree(ctx, sub, p);
+			if (sub >= 0)
+				close(sub);
+			free(p);
+		}
+		if (r == 0 && utimensat(dirfd, de->d_name, zero, AT_SYMLINK_NOFOLLOW) < 0)
+			r = pkgimg_err(ctx, -errno, "%s/%s: [pyc] cannot set its time: %m", path,
+				       de->d_name);
+	}
+	closedir(d);
+	if (r == 0 && futimens(dirfd, zero) < 0)
+		r = pkgimg_err(ctx, -errno, "%s: [pyc] cannot set its time: %m", path);
 	return r;
 }
 
 /* Compiles a layer's Python sources (*srcs, sorted and made unique here)
  * with `python`, the interpreter inside the image, in the sandbox over the
- * layer's tree; the .pyc files are folded into the tree with mtime 0.
+ * layer's tree; what it wrote is folded into the tree with mtime 0.
  * res->items follow (*srcs)[0..*nsrcs).  An image without that interpreter,
  * or one that does not run, is a warning and leaves res empty. */
 static int layer_pyc(struct pkgimg_ctx *ctx, struct store *st, const struct install_opts *o,
@@ -529,10 +538,16 @@ static int layer_pyc(struct pkgimg_ctx *ctx, struct store *st, const struct inst
 		r = fs_rm_rf(ctx, AT_FDCWD, upper);
 		goto out;
 	}
-	r = fold_upper(ctx, upper, rootfd, tree, step);
-	for (size_t i = 0; r == 0 && i < res->n; i++)
-		for (int k = 0; r == 0 && k < res->items[i].npycs; k++)
-			r = pyc_zero_times(ctx, rootfd, res->items[i].pycs[k], step);
+	{
+		int ufd = open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		r = ufd < 0 ? pkgimg_err(ctx, -errno, "%s: [pyc] %m", upper)
+			: times_zero_tree(ctx, ufd, upper);
+		if (ufd >= 0)
+			close(ufd);
+	}
+	if (r == 0)
+		r = fold_upper(ctx, upper, rootfd, tree, step);
 out:
 	if (r < 0)
 		pyc_result_free(res);

@@ -2158,8 +2158,11 @@ static int record_write_at(struct pkgimg_ctx *ctx, const char *thing, int dirfd,
 {
 	char tmp[64];
 	struct timespec ts[2] = { st->st_atim, st->st_mtim };
+	struct stat dst;
 	int fd, r;
 
+	if (fstat(dirfd, &dst) < 0)
+		return pkgimg_err(ctx, -errno, "%s: [install] %m", thing);
 	snprintf(tmp, sizeof tmp, "RECORD.tmp.%d", (int)getpid());
 	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
@@ -2171,6 +2174,12 @@ static int record_write_at(struct pkgimg_ctx *ctx, const char *thing, int dirfd,
 		r = -errno;
 	if (r == 0 && renameat(dirfd, tmp, dirfd, "RECORD") < 0)
 		r = -errno;
+	if (r == 0) {	/* the .dist-info keeps its time too (reproducible trees) */
+		struct timespec dts[2] = { dst.st_atim, dst.st_mtim };
+
+		if (futimens(dirfd, dts) < 0)
+			r = -errno;
+	}
 	if (r < 0) {
 		unlinkat(dirfd, tmp, 0);
 		return pkgimg_err(ctx, r, "%s: [install] cannot write RECORD: %s", thing, strerror(-r));

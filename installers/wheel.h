@@ -156,7 +156,7 @@ int wheel_read_metadata(struct pkgimg_ctx *ctx, const char *wheel_path, const ch
  * RECORD of an installed wheel, as pip records the .pyc it compiles: a row
  * "<path>,," (no hash, no size), the path relative to the site dir; then all
  * rows are sorted again and RECORD rewritten (atomically, keeping its mode
- * and mtime).  paths[] are relative to the root (a leading '/' ignored); one
+ * and mtime and its directory's mtime).  paths[] are relative to the root (a leading '/' ignored); one
  * already listed is skipped.  w is not changed. */
 int wheel_record_add(struct pkgimg_ctx *ctx, int rootfd, const struct wheel_installed *w,
 		     const char *const *paths, size_t n);

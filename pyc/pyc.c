@@ -333,7 +333,8 @@ static int pyc_spawn(struct pyc_run *run, struct pyc_worker *w, char *const *env
 		if (run->errfd >= 0)
 			dup2(run->errfd, 2);
 		execve(run->o->python, argv, env);
-		dprintf(1, "E\tcannot execute it: %s\n", strerror(errno));
+		dprintf(1, "E\tcannot execute it: %s%s\n", strerror(errno), errno == ENOENT
+			? " (it, the file it links to, or its loader is missing)" : "");
 		_exit(127);
 	}
 	close(in[0]);
