@@ -410,6 +410,22 @@ static int emit_pair(yaml_emitter_t *em, const char *k, const char *v, yaml_scal
 	return emit_scalar(em, k, YAML_PLAIN_SCALAR_STYLE) && emit_scalar(em, v, style);
 }
 
+/* "name: [items]" when v is set (an empty list included). */
+static int emit_list(yaml_emitter_t *em, const char *name, char **v)
+{
+	yaml_event_t ev;
+	int ok;
+
+	if (!v)
+		return 1;
+	ok = emit_scalar(em, name, YAML_PLAIN_SCALAR_STYLE) &&
+	     yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_FLOW_SEQUENCE_STYLE) &&
+	     yaml_emitter_emit(em, &ev);
+	for (char **e = v; ok && *e; e++)
+		ok = emit_scalar(em, *e, YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+	return ok && yaml_sequence_end_event_initialize(&ev) && yaml_emitter_emit(em, &ev);
+}
+
 static int layer_yaml_emit(const struct layer_meta *m, struct sbuf *out)
 {
 	yaml_emitter_t em;
@@ -434,17 +450,10 @@ static int layer_yaml_emit(const struct layer_meta *m, struct sbuf *out)
 	     emit_pair(&em, "parent", m->parent, YAML_ANY_SCALAR_STYLE) &&
 	     emit_pair(&em, "step", m->step ? m->step : "", YAML_ANY_SCALAR_STYLE) &&
 	     emit_pair(&em, "size", size, YAML_PLAIN_SCALAR_STYLE);
-	if (ok && m->env) {
-		ok = emit_scalar(&em, "env", YAML_PLAIN_SCALAR_STYLE) &&
-		     yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
-							  YAML_BLOCK_SEQUENCE_STYLE) &&
-		     yaml_emitter_emit(&em, &ev);
-		for (char **e = m->env; ok && *e; e++)
-			ok = emit_scalar(&em, *e, YAML_ANY_SCALAR_STYLE);
-		ok = ok && yaml_sequence_end_event_initialize(&ev) && yaml_emitter_emit(&em, &ev);
-	}
+	ok = ok && emit_list(&em, "env", m->env);
 	if (ok && m->workdir)
 		ok = emit_pair(&em, "workdir", m->workdir, YAML_ANY_SCALAR_STYLE);
+	ok = ok && emit_list(&em, "entrypoint", m->entrypoint) && emit_list(&em, "cmd", m->cmd);
 	if (ok && m->lock)
 		ok = emit_pair(&em, "lock", m->lock,
 			       *m->lock ? YAML_LITERAL_SCALAR_STYLE : YAML_ANY_SCALAR_STYLE);
@@ -491,12 +500,14 @@ static int yaml_skip(struct pkgimg_ctx *ctx, yaml_parser_t *p, yaml_event_type_t
 static int layer_yaml_parse(struct pkgimg_ctx *ctx, const char *path, const struct sbuf *text,
 			    struct layer_meta *m)
 {
-	struct strv env = { 0 };
+	struct strv lists[3] = { { 0 } };
+	static const char *const list_names[3] = { "env", "entrypoint", "cmd" };
+	char ***list_dst[3] = { &m->env, &m->entrypoint, &m->cmd };
+	bool have[3] = { false, false, false };
 	yaml_parser_t p;
 	yaml_event_t ev;
 	char *k = NULL;
-	bool have_env = false;
-	int r = 0;
+	int r = 0, li;
 
 	if (!yaml_parser_initialize(&p))
 		return pkgimg_err(ctx, -ENOMEM, "%s: [parse] out of memory", path);
@@ -562,8 +573,10 @@ static int layer_yaml_parse(struct pkgimg_ctx *ctx, const char *path, const stru
 					r = pkgimg_err(ctx, -PKGIMG_E_PARSE,
 						       "%s: [parse] size is not a number: %s", path, v);
 			}
-		} else if (ev.type == YAML_SEQUENCE_START_EVENT && !strcmp(k, "env")) {
-			have_env = true;
+		} else if (ev.type == YAML_SEQUENCE_START_EVENT &&
+			   ((li = 0, !strcmp(k, list_names[0])) || (li = 1, !strcmp(k, list_names[1])) ||
+			    (li = 2, !strcmp(k, list_names[2])))) {
+			have[li] = true;
 			for (;;) {
 				yaml_event_t e2;
 
@@ -576,11 +589,12 @@ static int layer_yaml_parse(struct pkgimg_ctx *ctx, const char *path, const stru
 				}
 				if (e2.type != YAML_SCALAR_EVENT) {
 					r = pkgimg_err(ctx, -PKGIMG_E_PARSE,
-						       "%s: [parse] env entries must be strings", path);
+						       "%s: [parse] %s entries must be strings", path,
+						       list_names[li]);
 					yaml_event_delete(&e2);
 					break;
 				}
-				strv_push(&env, xstrndup((char *)e2.data.scalar.value,
+				strv_push(&lists[li], xstrndup((char *)e2.data.scalar.value,
 							 e2.data.scalar.length));
 				yaml_event_delete(&e2);
 			}
@@ -589,12 +603,14 @@ static int layer_yaml_parse(struct pkgimg_ctx *ctx, const char *path, const stru
 		}
 		yaml_event_delete(&ev);
 	}
-	if (r == 0 && have_env) {
-		m->env = env.v ? env.v : xcalloc(1, sizeof *m->env);	/* NULL-terminated */
-		memset(&env, 0, sizeof env);
+	for (int i = 0; i < 3; i++) {
+		if (r == 0 && have[i]) {
+			*list_dst[i] = lists[i].v ? lists[i].v : xcalloc(1, sizeof(char *));
+			memset(&lists[i], 0, sizeof lists[i]);
+		}
+		strv_free(&lists[i]);
 	}
 	free(k);
-	strv_free(&env);
 	yaml_parser_delete(&p);
 	return r;
 }
@@ -710,12 +726,84 @@ void layer_meta_free(struct layer_meta *m)
 	free(m->step);
 	free(m->lock);
 	free(m->workdir);
-	if (m->env) {
-		for (char **e = m->env; *e; e++)
-			free(*e);
-		free(m->env);
-	}
+	strv_free_null(m->env);
+	strv_free_null(m->entrypoint);
+	strv_free_null(m->cmd);
 	memset(m, 0, sizeof *m);
+}
+
+static char **strv_copy_null(char **v)
+{
+	struct strv out = { 0 };
+
+	for (char **e = v; e && *e; e++)
+		strv_add(&out, *e);
+	return out.v ? out.v : xcalloc(1, sizeof(char *));
+}
+
+int store_image_config(struct pkgimg_ctx *ctx, struct store *st, const char *key,
+		       struct image_config *out)
+{
+	struct image_config c = { 0 };
+	struct strv env = { 0 };
+	char **chain = NULL;
+	int n = 0, r;
+
+	r = store_layer_chain(ctx, st, key, &chain, &n);
+	for (int i = n - 1; r == 0 && i >= 0; i--) {	/* bottom first */
+		struct layer_meta m = { 0 };
+
+		r = store_layer_read(ctx, st, chain[i], &m);
+		if (r < 0)
+			break;
+		for (char **e = m.env; e && *e; e++) {
+			size_t kn = strcspn(*e, "=");
+			size_t j;
+
+			for (j = 0; j < env.n; j++)
+				if (!strncmp(env.v[j], *e, kn) && env.v[j][kn] == '=')
+					break;
+			if (j < env.n) {
+				free(env.v[j]);
+				env.v[j] = xstrdup(*e);
+			} else {
+				strv_add(&env, *e);
+			}
+		}
+		if (m.workdir) {
+			free(c.workdir);
+			c.workdir = xstrdup(m.workdir);
+		}
+		if (m.entrypoint) {
+			strv_free_null(c.entrypoint);
+			c.entrypoint = strv_copy_null(m.entrypoint);
+		}
+		if (m.cmd) {
+			strv_free_null(c.cmd);
+			c.cmd = strv_copy_null(m.cmd);
+		}
+		layer_meta_free(&m);
+	}
+	for (int i = 0; i < n; i++)
+		free(chain[i]);
+	free(chain);
+	c.env = strv_copy_null(env.v);
+	strv_free(&env);
+	if (r < 0) {
+		image_config_free(&c);
+		return r;
+	}
+	*out = c;
+	return 0;
+}
+
+void image_config_free(struct image_config *c)
+{
+	strv_free_null(c->env);
+	free(c->workdir);
+	strv_free_null(c->entrypoint);
+	strv_free_null(c->cmd);
+	memset(c, 0, sizeof *c);
 }
 
 int store_layer_chain(struct pkgimg_ctx *ctx, struct store *st, const char *key,

@@ -36,6 +36,18 @@ struct layer_meta {
 	/* image config carried by the layer (NULL when unset; inherited) */
 	char **env;			/* NULL-terminated "K=V" */
 	char *workdir;
+	char **entrypoint;		/* NULL-terminated; an empty list clears it */
+	char **cmd;			/* NULL-terminated; an empty list clears it */
+};
+
+/* An image's config: the layers' settings folded from the bottom up (env
+ * merged by name, the later value winning; workdir, entrypoint, cmd: the
+ * topmost layer that sets them).  What `run` and `export` use. */
+struct image_config {
+	char **env;			/* NULL-terminated "K=V", in first-set order */
+	char *workdir;			/* NULL: "/" */
+	char **entrypoint;		/* NULL-terminated; NULL when never set */
+	char **cmd;
 };
 
 /* Creates the layout if missing and takes the shared store lock. */
@@ -68,6 +80,11 @@ int store_layer_commit(struct pkgimg_ctx *ctx, struct store *st, const char *tmp
 int store_layer_read(struct pkgimg_ctx *ctx, struct store *st, const char *key,
 		     struct layer_meta *out);
 void layer_meta_free(struct layer_meta *m);
+
+/* The config of the image whose top layer is `key`. */
+int store_image_config(struct pkgimg_ctx *ctx, struct store *st, const char *key,
+		       struct image_config *out);
+void image_config_free(struct image_config *c);
 /* The chain of keys from `key` down to the bottom layer, top first.
  * *keys is a NULL-terminated array of owned strings. */
 int store_layer_chain(struct pkgimg_ctx *ctx, struct store *st, const char *key,

@@ -101,5 +101,7 @@ void strv_push(struct strv *sv, char *owned);
 void strv_add(struct strv *sv, const char *s);
 void strv_sort(struct strv *sv);
 void strv_free(struct strv *sv);
+/* Frees a NULL-terminated array of owned strings (NULL is fine). */
+void strv_free_null(char **v);
 
 #endif
