@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 #include "core/fs.h"
 #include "core/str.h"
+#include "runtime/commit.h"
 #include "runtime/sandbox.h"
 
 static int env_has(const struct strv *env, const char *kv)
@@ -35,8 +36,11 @@ static void env_set(struct strv *env, const char *kv)
 
 int cmd_run(struct cli *c, int argc, char **argv)
 {
-	enum { O_NETWORK = 256, O_ENV, O_WORKDIR, O_VOLUME };
+	enum { O_NETWORK = 256, O_ENV, O_WORKDIR, O_VOLUME, O_COMMIT, O_TAG, O_FORCE };
 	static const struct option opts[] = {
+		{ "commit", no_argument, NULL, O_COMMIT },
+		{ "tag", required_argument, NULL, O_TAG },
+		{ "force-build", no_argument, NULL, O_FORCE },
 		{ "env", required_argument, NULL, 'e' },
 		{ "workdir", required_argument, NULL, 'w' },
 		{ "volume", required_argument, NULL, 'v' },
@@ -45,11 +49,12 @@ int cmd_run(struct cli *c, int argc, char **argv)
 		{ 0 }
 	};
 	struct sandbox_bind *binds = NULL;
-	struct strv env = { 0 };
-	const char *workdir = NULL, **lowers = NULL;
+	struct strv env = { 0 }, user_env = { 0 }, cmdv = { 0 };
+	struct image_config cfg = { 0 };
+	const char *workdir = NULL, **lowers = NULL, *tag = NULL;
 	char key[STORE_KEY_MAX], **chain = NULL, *scratch = NULL;
 	struct sandbox_opts so = { 0 };
-	int opt, nbinds = 0, nchain = 0, status = 0, network = 1, r = 0;
+	int opt, nbinds = 0, nchain = 0, status = 0, network = 1, r = 0, commit = 0;
 
 	env_set(&env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
 	env_set(&env, "HOME=/root");
@@ -72,12 +77,15 @@ int cmd_run(struct cli *c, int argc, char **argv)
 				if (!v)
 					continue;
 				kv = xasprintf("%s=%s", optarg, v);
-				env_set(&env, kv);
+				env_set(&user_env, kv);
 				free(kv);
 			} else {
-				env_set(&env, optarg);
+				env_set(&user_env, optarg);
 			}
 			break;
+		case O_COMMIT: commit = 1; break;
+		case O_TAG: tag = optarg; break;
+		case O_FORCE: c->ctx.flags |= PKGIMG_F_FORCE_BUILD; break;
 		case 'w': workdir = optarg; break;
 		case 'v': {
 			char *spec = xstrdup(optarg), *dst = strchr(spec, ':'), *mode;
@@ -121,7 +129,12 @@ int cmd_run(struct cli *c, int argc, char **argv)
 			}
 			break;
 		case 'h':
-			printf("usage: pkgimg run [-e K=V] [-w DIR] [-v SRC:DST[:ro]] [--network host|none] IMAGE -- CMD...\n");
+			printf("usage: pkgimg run [-e K=V] [-w DIR] [-v SRC:DST[:ro]] [--network host|none] "
+			       "[--commit [--tag NAME] [--force-build]] IMAGE [-- CMD...]\n"
+			       "The image's env, workdir, entrypoint and cmd apply; -e and -w override them.\n"
+			       "--commit keeps what CMD wrote as a new layer (printed), keyed by the image,\n"
+			       "argv, env, workdir and the content of every -v input: the same run again\n"
+			       "is a hit that runs nothing.\n");
 			goto out;
 		default:
 			r = 2;
@@ -133,20 +146,89 @@ int cmd_run(struct cli *c, int argc, char **argv)
 		r = 2;
 		goto out;
 	}
+	if (tag && !commit) {
+		fprintf(stderr, "pkgimg: error: run: --tag names the layer --commit makes; add --commit\n");
+		r = 2;
+		goto out;
+	}
 	{
 		const char *image = argv[optind++];
 
 		if (optind < argc && !strcmp(argv[optind], "--"))
 			optind++;
-		if (optind >= argc) {
-			fprintf(stderr, "pkgimg: error: run: no command given; usage: pkgimg run %s -- CMD...\n", image);
-			r = 2;
-			goto out;
-		}
 		r = cli_open_store(c);
 		if (r)
 			goto out;
 		r = store_resolve(&c->ctx, &c->st, image, key);
+		if (r == 0)
+			r = store_image_config(&c->ctx, &c->st, key, &cfg);
+		if (r < 0) {
+			r = cli_fail(c, r);
+			goto out;
+		}
+		/* Docker's rule: the entrypoint, then CMD... or the image's cmd */
+		for (char **e = cfg.entrypoint; e && *e; e++)
+			strv_add(&cmdv, *e);
+		if (optind < argc)
+			for (int i = optind; i < argc; i++)
+				strv_add(&cmdv, argv[i]);
+		else
+			for (char **e = cfg.cmd; e && *e; e++)
+				strv_add(&cmdv, *e);
+		if (cmdv.n == 0) {
+			fprintf(stderr, "pkgimg: error: run: no command given and the image has no "
+				"entrypoint or cmd; usage: pkgimg run %s -- CMD...\n", image);
+			r = 2;
+			goto out;
+		}
+		for (char **e = cfg.env; e && *e; e++)
+			env_set(&env, *e);
+		for (size_t i = 0; i < user_env.n; i++)
+			env_set(&env, user_env.v[i]);
+		if (!workdir)
+			workdir = cfg.workdir;
+	}
+	if (commit) {
+		struct run_spec rs = {
+			.parent = key, .argv = cmdv.v, .env = env.v, .cwd = workdir,
+			.binds = binds, .nbinds = nbinds, .network = network,
+		};
+		struct sbuf section = SBUF_INIT, step = SBUF_INIT;
+		char nkey[STORE_KEY_MAX];
+		int lockfd = -1;
+
+		sbuf_adds(&step, "run:");
+		for (size_t i = 0; i < cmdv.n; i++)
+			sbuf_addf(&step, " %s", cmdv.v[i]);
+		rs.step = step.buf;
+		r = run_commit_key(&c->ctx, &rs, nkey, &section);
+		if (r == 0 && (!store_has_layer(&c->st, nkey) || (c->ctx.flags & PKGIMG_F_FORCE_BUILD))) {
+			r = store_lock_key(&c->ctx, &c->st, nkey, &lockfd);
+			if (r == 0 && (!store_has_layer(&c->st, nkey) ||
+				       (c->ctx.flags & PKGIMG_F_FORCE_BUILD))) {
+				r = run_commit(&c->ctx, &c->st, &rs, nkey, section.buf, &status);
+				if (r == 0 && status)
+					fprintf(stderr, "pkgimg: error: run: the command exited with "
+						"status %d; nothing committed\n", status);
+				else if (r == 0 && !(c->ctx.flags & PKGIMG_F_QUIET))
+					fprintf(stderr, "built %s\n", nkey);
+			} else if (r == 0 && !(c->ctx.flags & PKGIMG_F_QUIET)) {
+				fprintf(stderr, "cached (built meanwhile)\n");
+			}
+			if (lockfd >= 0)
+				store_unlock(lockfd);
+		} else if (r == 0 && !(c->ctx.flags & PKGIMG_F_QUIET)) {
+			fprintf(stderr, "cached: the same run is in the store; nothing ran "
+				"(--force-build runs it again)\n");
+		}
+		if (r == 0 && status == 0 && tag)
+			r = store_tag_set(&c->ctx, &c->st, tag, nkey);
+		if (r == 0 && status == 0)
+			printf("%s\n", nkey);
+		sbuf_free(&section);
+		sbuf_free(&step);
+		r = r < 0 ? cli_fail(c, r) : status;
+		goto out;
 	}
 	if (r == 0)
 		r = store_layer_chain(&c->ctx, &c->st, key, &chain, &nchain);
@@ -163,7 +245,7 @@ int cmd_run(struct cli *c, int argc, char **argv)
 	so.nlowers = nchain;
 	so.upper = NULL;
 	so.scratch = scratch;
-	so.argv = argv + optind;
+	so.argv = cmdv.v;
 	so.env = env.v;
 	so.cwd = workdir;
 	so.binds = binds;
@@ -192,5 +274,8 @@ out:
 	}
 	free(binds);
 	strv_free(&env);
+	strv_free(&user_env);
+	strv_free(&cmdv);
+	image_config_free(&cfg);
 	return r;
 }

@@ -307,3 +307,42 @@ out:
 	free(buf);
 	return r;
 }
+
+/* mtime 0 (SOURCE_DATE_EPOCH's default) for everything in the tree at
+ * dirfd, an overlay upper a build step wrote (maintainer scripts, the
+ * bytecode compile, a run step): the files it made and the directories the
+ * overlay copied up, so the layer does not hold the time it was built. */
+int fs_tree_times_zero(struct pkgimg_ctx *ctx, int dirfd, const char *path)
+{
+	static const struct timespec zero[2] = { { 0, 0 }, { 0, 0 } };
+	int fd = dup(dirfd), r = 0;
+	struct dirent *de;
+	DIR *d;
+
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return pkgimg_err(ctx, -errno, "%s: [commit] %m", path);
+	}
+	while (r == 0 && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (de->d_type == DT_DIR) {
+			int sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			char *p = xasprintf("%s/%s", path, de->d_name);
+
+			r = sub < 0 ? pkgimg_err(ctx, -errno, "%s: [commit] %m", p)
+				: fs_tree_times_zero(ctx, sub, p);
+			if (sub >= 0)
+				close(sub);
+			free(p);
+		}
+		if (r == 0 && utimensat(dirfd, de->d_name, zero, AT_SYMLINK_NOFOLLOW) < 0)
+			r = pkgimg_err(ctx, -errno, "%s/%s: [commit] cannot set its time: %m", path,
+				       de->d_name);
+	}
+	closedir(d);
+	if (r == 0 && futimens(dirfd, zero) < 0)
+		r = pkgimg_err(ctx, -errno, "%s: [commit] cannot set its time: %m", path);
+	return r;
+}

@@ -40,6 +40,10 @@ int fs_open_parent(struct pkgimg_ctx *ctx, const char *thing, const char *phase,
 		   const char *path, bool create, struct strv *made, int *dirfd,
 		   const char **name);
 
+/* mtime 0 (SOURCE_DATE_EPOCH's default) for the directory at dirfd and
+ * everything under it (links not followed); path names it in messages. */
+int fs_tree_times_zero(struct pkgimg_ctx *ctx, int dirfd, const char *path);
+
 /* The open parent directory of the last path written under a root, kept
  * for the next path in the same directory (archives list a directory's
  * entries together, so most lookups are hits). */

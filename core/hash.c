@@ -1,11 +1,18 @@
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
 
 #include "core/ctx.h"
+#include "core/error.h"
 #include "core/hash.h"
+#include "core/str.h"
 
 int hasher_init(struct hasher *h, const char *algo)
 {
@@ -85,6 +92,88 @@ int hash_file_sha256(int dirfd, const char *path, char hex[65])
 		hasher_update(&h, buf, (size_t)n);
 	}
 	close(fd);
+	hasher_final_hex(&h, hex);
+	return 0;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* One entry "<type> <mode> <name>\0<digest or target>\n" into h, a
+ * directory's entries after it. */
+static int tree_hash_at(struct pkgimg_ctx *ctx, struct hasher *h, int dirfd, const char *name,
+			const char *rel, const char *top)
+{
+	struct stat st;
+	char line[128], hex[65];
+	int r = 0;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return pkgimg_err(ctx, -errno, "%s/%s: [hash] %m", top, rel);
+	snprintf(line, sizeof line, "%c %04o ", S_ISDIR(st.st_mode) ? 'd' : S_ISLNK(st.st_mode) ? 'l'
+		 : S_ISREG(st.st_mode) ? 'f' : 'o', (unsigned)(st.st_mode & 07777));
+	hasher_update(h, line, strlen(line));
+	hasher_update(h, rel, strlen(rel) + 1);
+	if (S_ISREG(st.st_mode)) {
+		int e = hash_file_sha256(dirfd, name, hex);
+
+		if (e < 0)
+			return pkgimg_err(ctx, e, "%s/%s: [hash] cannot read: %s", top, rel, strerror(-e));
+		hasher_update(h, hex, 64);
+	} else if (S_ISLNK(st.st_mode)) {
+		char target[4096];
+		ssize_t n = readlinkat(dirfd, name, target, sizeof target);
+
+		if (n < 0)
+			return pkgimg_err(ctx, -errno, "%s/%s: [hash] %m", top, rel);
+		hasher_update(h, target, (size_t)n);
+	} else if (S_ISDIR(st.st_mode)) {
+		int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		struct strv names = { 0 };
+		struct dirent *de;
+		DIR *d;
+
+		if (fd < 0 || !(d = fdopendir(fd))) {
+			r = pkgimg_err(ctx, -errno, "%s/%s: [hash] cannot list: %m", top, rel);
+			if (fd >= 0)
+				close(fd);
+			return r;
+		}
+		while ((de = readdir(d)))
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+				strv_add(&names, de->d_name);
+		qsort(names.v, names.n, sizeof *names.v, cmp_name);
+		hasher_update(h, "\n", 1);
+		for (size_t i = 0; r == 0 && i < names.n; i++) {
+			char *sub = *rel ? xasprintf("%s/%s", rel, names.v[i]) : xstrdup(names.v[i]);
+
+			r = tree_hash_at(ctx, h, fd, names.v[i], sub, top);
+			free(sub);
+		}
+		closedir(d);
+		strv_free(&names);
+	} else {
+		return pkgimg_err(ctx, -EINVAL, "%s/%s: [hash] a device, fifo or socket cannot be a "
+				  "build input", top, rel);
+	}
+	hasher_update(h, "\n", 1);
+	return r;
+}
+
+int hash_tree_sha256(struct pkgimg_ctx *ctx, const char *path, char hex[65])
+{
+	struct hasher h;
+	int r;
+
+	if (hasher_init(&h, "sha256") < 0)
+		return pkgimg_err(ctx, -ENOMEM, "%s: [hash] out of memory", path);
+	r = tree_hash_at(ctx, &h, AT_FDCWD, path, "", path);
+	if (r < 0) {
+		hasher_free(&h);
+		return r;
+	}
 	hasher_final_hex(&h, hex);
 	return 0;
 }

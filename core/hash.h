@@ -22,4 +22,11 @@ void hash_sha256_hex(const void *data, size_t len, char hex[65]);
  * AT_FDCWD); 0 or -errno (the caller words the message). */
 int hash_file_sha256(int dirfd, const char *path, char hex[65]);
 
+struct pkgimg_ctx;
+/* The sha256 of what is at path (a file, a symlink or a directory tree),
+ * from names, types, permission bits, file contents and link targets only
+ * (no owners, no times): a build input's identity.  Entries are visited in
+ * name order; links are not followed below path.  Errors name the path. */
+int hash_tree_sha256(struct pkgimg_ctx *ctx, const char *path, char hex[65]);
+
 #endif

@@ -45,7 +45,11 @@ static char *configure_script(struct debinst_pkg *pkgs, int n)
 		sbuf_addf(&s, "if [ -x \"$f\" ]; then DPKG_MAINTSCRIPT_PACKAGE=%s "
 			  "DPKG_MAINTSCRIPT_ARCH=%s \"$f\" install; fi\n", name, pkgs[i].arch);
 	}
-	sbuf_adds(&s, "dpkg --configure -a --force-confdef --force-confold\n");
+	sbuf_adds(&s, "dpkg --configure -a --force-confdef --force-confold\n"
+		  /* what holds the time or inode numbers of this build, as
+		   * mmdebstrap removes it for reproducible images */
+		  "rm -f /var/cache/ldconfig/aux-cache /var/log/dpkg.log "
+		  "/var/log/alternatives.log\n");
 	return sbuf_detach(&s);
 }
 
@@ -166,8 +170,8 @@ static int unpack_jobs(const struct pkgimg_ctx *ctx)
 }
 
 /* What the maintainer scripts wrote (the overlay upper at `upper`) becomes
- * part of the layer's tree: files renamed over the composed ones, whiteouts
- * deleting, opaque directories replacing. */
+ * part of the layer's tree, with mtime 0: files renamed over the composed
+ * ones, whiteouts deleting, opaque directories replacing. */
 static int fold_upper(struct pkgimg_ctx *ctx, const char *upper, int rootfd, const char *tree,
 		      const char *step)
 {
@@ -175,7 +179,9 @@ static int fold_upper(struct pkgimg_ctx *ctx, const char *upper, int rootfd, con
 
 	if (fd < 0)
 		return pkgimg_err(ctx, -errno, "%s: [configure] %m", upper);
-	r = tree_apply(ctx, fd, rootfd, TREE_MOVE, 0, step, "configure", tree);
+	r = fs_tree_times_zero(ctx, fd, upper);
+	if (r == 0)
+		r = tree_apply(ctx, fd, rootfd, TREE_MOVE, 0, step, "configure", tree);
 	close(fd);
 	if (r == 0)
 		r = fs_rm_rf(ctx, AT_FDCWD, upper);
@@ -433,43 +439,6 @@ static void pyc_src_add(struct pyc_src **v, size_t *n, size_t *cap, char *path, 
 	(*n)++;
 }
 
-/* mtime 0 (the layer's) for everything in the tree at dirfd: the .pyc
- * files, their __pycache__ and the directories the overlay copied up. */
-static int times_zero_tree(struct pkgimg_ctx *ctx, int dirfd, const char *path)
-{
-	static const struct timespec zero[2] = { { 0, 0 }, { 0, 0 } };
-	int fd = dup(dirfd), r = 0;
-	struct dirent *de;
-	DIR *d;
-
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
-		return pkgimg_err(ctx, -errno, "%s: [pyc] %m", path);
-	}
-	while (r == 0 && (de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (de->d_type == DT_DIR) {
-			int sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			char *p = xasprintf("%s/%s", path, de->d_name);
-
-			r = sub < 0 ? pkgimg_err(ctx, -errno, "%s: [pyc] %m", p)
-				: times_zero_tree(ctx, sub, p);
-			if (sub >= 0)
-				close(sub);
-			free(p);
-		}
-		if (r == 0 && utimensat(dirfd, de->d_name, zero, AT_SYMLINK_NOFOLLOW) < 0)
-			r = pkgimg_err(ctx, -errno, "%s/%s: [pyc] cannot set its time: %m", path,
-				       de->d_name);
-	}
-	closedir(d);
-	if (r == 0 && futimens(dirfd, zero) < 0)
-		r = pkgimg_err(ctx, -errno, "%s: [pyc] cannot set its time: %m", path);
-	return r;
-}
-
 /* Compiles a layer's Python sources (*srcs, sorted and made unique here)
  * with `python`, the interpreter inside the image, in the sandbox over the
  * layer's tree; what it wrote is folded into the tree with mtime 0.
@@ -538,16 +507,7 @@ static int layer_pyc(struct pkgimg_ctx *ctx, struct store *st, const struct inst
 		r = fs_rm_rf(ctx, AT_FDCWD, upper);
 		goto out;
 	}
-	{
-		int ufd = open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-		r = ufd < 0 ? pkgimg_err(ctx, -errno, "%s: [pyc] %m", upper)
-			: times_zero_tree(ctx, ufd, upper);
-		if (ufd >= 0)
-			close(ufd);
-	}
-	if (r == 0)
-		r = fold_upper(ctx, upper, rootfd, tree, step);
+	r = fold_upper(ctx, upper, rootfd, tree, step);
 out:
 	if (r < 0)
 		pyc_result_free(res);
