@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "core/fs.h"
 #include "core/lockfile.h"
+#include "core/spec.h"
 #include "core/str.h"
 #include "installers/image.h"
 #include "runtime/gpu.h"
@@ -45,6 +46,7 @@ struct req_args {
 	const char *root;
 	int install_recommends;
 	int no_scripts;
+	const char *spec;	/* lock -f pkgimg.yaml */
 	const char *pyc_mode;	/* install --pyc */
 	const char *pyc_opt;	/* install --pyc-opt */
 };
@@ -85,6 +87,7 @@ static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, 
 		{ "tag", required_argument, NULL, O_TAG },
 		{ "root", required_argument, NULL, O_ROOT },
 		{ "no-scripts", no_argument, NULL, O_NO_SCRIPTS },
+		{ "file", required_argument, NULL, 'f' },
 		{ "pyc", required_argument, NULL, O_PYC },
 		{ "pyc-opt", required_argument, NULL, O_PYC_OPT },
 		{ "json", no_argument, NULL, O_JSON },
@@ -96,7 +99,7 @@ static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, 
 	const char *cmd = argv[0];
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "o:r:c:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "o:r:c:f:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case O_APT: strv_add(&a->apt, optarg); break;
 		case O_PIP: strv_add(&a->pip, optarg); break;
@@ -133,6 +136,7 @@ static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, 
 		case O_TAG: a->tag = optarg; break;
 		case O_ROOT: a->root = optarg; break;
 		case O_NO_SCRIPTS: a->no_scripts = 1; break;
+		case 'f': a->spec = optarg; break;
 		case O_PYC: a->pyc_mode = optarg; break;
 		case O_PYC_OPT: a->pyc_opt = optarg; break;
 		case O_JSON: c->ctx.flags |= PKGIMG_F_JSON; break;
@@ -162,6 +166,13 @@ static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, 
 			 a->pyc_opt)) {
 		fprintf(stderr, "pkgimg: error: lock: --lock, --tag, --root, --no-scripts, --pyc "
 			"and --pyc-opt belong to `pkgimg install`\n");
+		return 2;
+	}
+	if (a->spec && (install || a->apt.n || a->pip.n || a->reqfiles.n || a->conda.n || a->base ||
+			a->python)) {
+		fprintf(stderr, "pkgimg: error: %s: -f takes the request from the spec; %s\n", cmd,
+			install ? "build a spec with `pkgimg build -f FILE`"
+				: "drop --apt, --pip, -r, --conda, --base and --python");
 		return 2;
 	}
 	if (install && a->output) {
@@ -205,6 +216,19 @@ static void req_args_free(struct req_args *a)
 	strv_free(&a->find_links);
 }
 
+int cli_load_apt_sources(struct cli *c, const struct strv *lines, struct apt_sources *srcs)
+{
+	const char *etc = getenv("PKGIMG_APT_ETC");
+	int r = 0;
+
+	if (lines->n) {
+		for (size_t i = 0; i < lines->n && r == 0; i++)
+			r = apt_sources_add_line(&c->ctx, lines->v[i], srcs);
+		return r;
+	}
+	return apt_sources_load_host(&c->ctx, etc && *etc ? etc : "/etc/apt", srcs);
+}
+
 static int plan(struct cli *c, struct req_args *a, struct lockfile *lf)
 {
 	struct apt_sources srcs = { 0 };
@@ -216,13 +240,8 @@ static int plan(struct cli *c, struct req_args *a, struct lockfile *lf)
 
 	if (a->conda.n && !a->apt.n && a->base && strcmp(a->base, "debian-slim")) {
 		/* conda on scratch or an image: no apt index is read */
-	} else if (a->apt_sources.n) {
-		for (size_t i = 0; i < a->apt_sources.n && r == 0; i++)
-			r = apt_sources_add_line(&c->ctx, a->apt_sources.v[i], &srcs);
 	} else {
-		const char *etc = getenv("PKGIMG_APT_ETC");
-
-		r = apt_sources_load_host(&c->ctx, etc && *etc ? etc : "/etc/apt", &srcs);
+		r = cli_load_apt_sources(c, &a->apt_sources, &srcs);
 	}
 	if (r < 0)
 		goto out;
@@ -340,7 +359,20 @@ int cmd_lock(struct cli *c, int argc, char **argv)
 	if (r)
 		goto done;
 	out = a.output ? a.output : "pkgimg.lock";
-	r = plan(c, &a, &lf);
+	if (a.spec) {
+		struct apt_sources srcs = { 0 };
+		struct spec s = { 0 };
+
+		r = spec_parse(&c->ctx, a.spec, &s);
+		if (r == 0)
+			r = cli_load_apt_sources(c, &a.apt_sources, &srcs);
+		if (r == 0)
+			r = cli_spec_lock(c, &s, &srcs, a.keyring, &lf);
+		apt_sources_free(&srcs);
+		spec_free(&s);
+	} else {
+		r = plan(c, &a, &lf);
+	}
 	if (r == 0)
 		r = lockfile_emit(&c->ctx, &lf, &text);
 	if (r == 0)

@@ -20,12 +20,14 @@ static const struct command {
 } commands[] = {
 	{ "lock", cmd_lock, "resolve a request and write the lockfile" },
 	{ "install", cmd_install, "install a request or a lockfile as an image" },
+	{ "build", cmd_build, "build an image from a spec, one layer per step" },
 	{ "run", cmd_run, "run a command inside an image" },
 	{ "images", cmd_images, "list images" },
 	{ "inspect", cmd_inspect, "show an image's layers" },
 	{ "tag", cmd_tag, "name an image: tag IMAGE NAME" },
 	{ "gc", cmd_gc, "remove what no tagged image needs" },
 	{ "pyc", cmd_pyc, "compile Python bytecode: pyc [--python PATH] DIR..." },
+	{ "export", cmd_export, "write an image as an OCI layout, an archive or a rootfs" },
 };
 
 static void usage(FILE *f)

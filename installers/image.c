@@ -1029,6 +1029,66 @@ static bool is_conda_layer(const struct lock_layer *l)
 	return !strncmp(l->step, "conda:", 6);
 }
 
+int image_lock_layer(struct pkgimg_ctx *ctx, struct store *st, struct lockfile *lf, int i,
+		     const struct install_opts *o, const char *parent, bool force,
+		     char key[STORE_KEY_MAX], struct install_result *res)
+{
+	struct lock_layer *l = &lf->layers[i];
+	struct sbuf section = SBUF_INIT;
+	char *step, **chain = NULL;
+	int nchain = 0, lockfd = -1, r;
+
+	force = force || (ctx->flags & PKGIMG_F_FORCE_BUILD);
+	r = lockfile_layer_text(ctx, l, &section);
+	if (r < 0)
+		return r;
+	if (is_pip_layer(l) || is_conda_layer(l)) {
+		char *suffix = pyc_step_suffix(&o->pyc);
+
+		step = xasprintf("%s%s", l->step, suffix);
+		free(suffix);
+	} else {
+		step = xasprintf("%s%s", l->step, o->no_scripts ? " [no-scripts]" : "");
+	}
+	lockfile_layer_key(parent, step, section.buf, key);
+	if (store_has_layer(st, key) && !force) {
+		res->layers_cached++;
+		goto out;
+	}
+	r = store_lock_key(ctx, st, key, &lockfd);
+	if (r < 0)
+		goto out;
+	if (store_has_layer(st, key) && !force) {
+		res->layers_cached++;	/* a concurrent pkgimg built it meanwhile */
+		goto out;
+	}
+	if (parent[0]) {
+		r = store_layer_chain(ctx, st, parent, &chain, &nchain);
+		if (r < 0)
+			goto out;
+	}
+	pkgimg_info(ctx, "building layer %s (%s)", key, step);
+	if (is_pip_layer(l))
+		r = build_pip_layer(ctx, st, lf, l, chain, nchain, o, res, key, parent, step,
+				    section.buf);
+	else if (is_conda_layer(l))
+		r = build_conda_layer(ctx, st, l, chain, nchain, o, res, key, parent, step,
+				      section.buf);
+	else
+		r = build_apt_layer(ctx, st, l, chain, nchain, o, key, parent, step, section.buf);
+	if (r == 0)
+		res->layers_built++;
+out:
+	if (lockfd >= 0)
+		store_unlock(lockfd);
+	for (int k = 0; chain && k < nchain; k++)
+		free(chain[k]);
+	free(chain);
+	free(step);
+	sbuf_free(&section);
+	return r;
+}
+
 int image_install_lock(struct pkgimg_ctx *ctx, struct store *st, struct lockfile *lf,
 		       const struct install_opts *o, struct install_result *res)
 {
@@ -1038,6 +1098,25 @@ int image_install_lock(struct pkgimg_ctx *ctx, struct store *st, struct lockfile
 
 	if (lf->nlayers == 0)
 		return pkgimg_err(ctx, -PKGIMG_E_USAGE, "[install] the lockfile has no layers");
+	r = image_lock_base(ctx, st, lf, parent);
+	for (int i = 0; r == 0 && i < lf->nlayers; i++) {
+		r = image_lock_layer(ctx, st, lf, i, o, parent, false, key, &out);
+		if (r == 0)
+			memcpy(parent, key, sizeof parent);
+	}
+	if (r < 0) {
+		install_result_free(&out);
+		return r;
+	}
+	memcpy(out.snapshot, key, sizeof out.snapshot);
+	*res = out;
+	return 0;
+}
+
+int image_lock_base(struct pkgimg_ctx *ctx, struct store *st, const struct lockfile *lf,
+		    char parent[STORE_KEY_MAX])
+{
+	parent[0] = 0;
 	if (lf->base && !strncmp(lf->base, "sha256:", 7)) {
 		/* locked on top of an image of the store */
 		if (!store_has_layer(st, lf->base))
@@ -1045,71 +1124,7 @@ int image_install_lock(struct pkgimg_ctx *ctx, struct store *st, struct lockfile
 					  "%s: [install] the lockfile's base image is not in this "
 					  "store; build that image here first, or lock again with "
 					  "another --base", lf->base);
-		snprintf(parent, sizeof parent, "%s", lf->base);
+		snprintf(parent, STORE_KEY_MAX, "%s", lf->base);
 	}
-	for (int i = 0; i < lf->nlayers; i++) {
-		struct lock_layer *l = &lf->layers[i];
-		struct sbuf section = SBUF_INIT;
-		char *step, **chain = NULL;
-		int nchain = 0, lockfd = -1;
-
-		r = lockfile_layer_text(ctx, l, &section);
-		if (r < 0) {
-			install_result_free(&out);
-			return r;
-		}
-		if (is_pip_layer(l) || is_conda_layer(l)) {
-			char *suffix = pyc_step_suffix(&o->pyc);
-
-			step = xasprintf("%s%s", l->step, suffix);
-			free(suffix);
-		} else {
-			step = xasprintf("%s%s", l->step, o->no_scripts ? " [no-scripts]" : "");
-		}
-		lockfile_layer_key(parent, step, section.buf, key);
-		if (store_has_layer(st, key) && !(ctx->flags & PKGIMG_F_FORCE_BUILD)) {
-			out.layers_cached++;
-			goto next;
-		}
-		r = store_lock_key(ctx, st, key, &lockfd);
-		if (r < 0)
-			goto next;
-		if (store_has_layer(st, key) && !(ctx->flags & PKGIMG_F_FORCE_BUILD)) {
-			out.layers_cached++;	/* a concurrent pkgimg built it meanwhile */
-			goto next;
-		}
-		if (parent[0]) {
-			r = store_layer_chain(ctx, st, parent, &chain, &nchain);
-			if (r < 0)
-				goto next;
-		}
-		pkgimg_info(ctx, "building layer %s (%s)", key, step);
-		if (is_pip_layer(l))
-			r = build_pip_layer(ctx, st, lf, l, chain, nchain, o, &out, key, parent,
-					    step, section.buf);
-		else if (is_conda_layer(l))
-			r = build_conda_layer(ctx, st, l, chain, nchain, o, &out, key, parent,
-					      step, section.buf);
-		else
-			r = build_apt_layer(ctx, st, l, chain, nchain, o, key, parent, step,
-					    section.buf);
-		if (r == 0)
-			out.layers_built++;
-next:
-		if (lockfd >= 0)
-			store_unlock(lockfd);
-		for (int k = 0; chain && k < nchain; k++)
-			free(chain[k]);
-		free(chain);
-		free(step);
-		sbuf_free(&section);
-		if (r < 0) {
-			install_result_free(&out);
-			return r;
-		}
-		memcpy(parent, key, sizeof parent);
-	}
-	memcpy(out.snapshot, key, sizeof out.snapshot);
-	*res = out;
 	return 0;
 }

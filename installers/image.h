@@ -4,6 +4,8 @@
 #ifndef PKGIMG_INSTALLERS_IMAGE_H
 #define PKGIMG_INSTALLERS_IMAGE_H
 
+#include <stdbool.h>
+
 #include "cache/store.h"
 #include "core/lockfile.h"
 #include "pyc/pyc.h"
@@ -38,5 +40,17 @@ void install_result_free(struct install_result *res);
 
 int image_install_lock(struct pkgimg_ctx *ctx, struct store *st, struct lockfile *lf,
 		       const struct install_opts *o, struct install_result *res);
+
+/* The parent of a lockfile's first layer: "" or its base image's key,
+ * which must be in the store. */
+int image_lock_base(struct pkgimg_ctx *ctx, struct store *st, const struct lockfile *lf,
+		    char parent[STORE_KEY_MAX]);
+
+/* Builds (or finds) lock layer i of lf on top of parent ("" for none):
+ * *key gets its key; res counts it as built or cached and collects the
+ * bytecode warnings.  force: rebuild even when the key is in the store. */
+int image_lock_layer(struct pkgimg_ctx *ctx, struct store *st, struct lockfile *lf, int i,
+		     const struct install_opts *o, const char *parent, bool force,
+		     char key[STORE_KEY_MAX], struct install_result *res);
 
 #endif

@@ -390,3 +390,124 @@ out:
 		*out = lf;
 	return r;
 }
+
+static char layer_eco(const struct lock_layer *l)
+{
+	return !strncmp(l->step, "pip:", 4) ? 'p' : !strncmp(l->step, "conda:", 6) ? 'c' : 'a';
+}
+
+/* What step k locked before, per ecosystem: "name\tversion\tbuild" and the
+ * step that locked it. */
+struct plan_seen {
+	struct strv pkgs, steps;
+	struct strv ecos;
+};
+
+static const char *seen_version(const struct plan_seen *s, char eco, const char *name, size_t *idx)
+{
+	size_t n = strlen(name);
+
+	for (size_t i = 0; i < s->pkgs.n; i++)
+		if (s->ecos.v[i][0] == eco && !strncmp(s->pkgs.v[i], name, n) &&
+		    s->pkgs.v[i][n] == '\t') {
+			*idx = i;
+			return s->pkgs.v[i] + n + 1;
+		}
+	return NULL;
+}
+
+/* Moves the packages of l that seen does not hold yet into a new layer
+ * `step` appended to out. */
+static int take_new(struct pkgimg_ctx *ctx, struct lock_layer *l, char eco, const char *step,
+		    const char *cause, struct plan_seen *seen, struct lockfile *out, bool always)
+{
+	struct lock_layer nl = { 0 };
+	int r = 0;
+
+	nl.pkgs = xcalloc((size_t)l->npkgs + 1, sizeof *nl.pkgs);
+	for (int k = 0; k < l->npkgs; k++) {
+		struct lock_pkg *p = &l->pkgs[k];
+		char *ver = xasprintf("%s\t%s", p->version, p->build ? p->build : "");
+		const char *had;
+		size_t idx;
+
+		had = seen_version(seen, eco, p->name, &idx);
+		if (had && strcmp(had, ver)) {
+			r = pkgimg_err(ctx, -PKGIMG_E_SOLVE, "%s: [lock] needs %s %s, but the earlier "
+				       "step '%s' locked %.*s; a step cannot change what an earlier one "
+				       "installed: put both requests in one step, or pin %s there",
+				       cause, p->name, p->version, seen->steps.v[idx],
+				       (int)strcspn(had, "\t"), had, p->name);
+			free(ver);
+			break;
+		}
+		if (!had) {
+			strv_push(&seen->pkgs, xasprintf("%s\t%s", p->name, ver));
+			strv_add(&seen->steps, cause);
+			strv_push(&seen->ecos, xasprintf("%c", eco));
+			nl.pkgs[nl.npkgs++] = *p;
+			memset(p, 0, sizeof *p);
+		}
+		free(ver);
+	}
+	if (r == 0 && (nl.npkgs || always)) {
+		nl.step = xstrdup(step);
+		out->layers = xrealloc(out->layers, (size_t)(out->nlayers + 1) * sizeof *out->layers);
+		out->layers[out->nlayers++] = nl;
+	} else {
+		lock_layer_free(&nl);
+	}
+	return r;
+}
+
+int plan_steps(struct pkgimg_ctx *ctx, struct store *st, const struct plan_step *steps, int n,
+	       struct lockfile *out)
+{
+	struct lockfile lf = { 0 }, last = { 0 };
+	struct plan_seen seen = { 0 };
+	int r = 0;
+
+	for (int k = 0; r == 0 && k < n; k++) {
+		struct lockfile cur = { 0 };
+
+		r = plan_lock(ctx, st, &steps[k].opts, &cur);
+		if (r < 0) {
+			pkgimg_err_wrap(ctx, r, "%s", steps[k].text);
+			break;
+		}
+		/* the other ecosystems' additions first, then the step's own */
+		for (int pass = 0; r == 0 && pass < 2; pass++)
+			for (int i = 0; r == 0 && i < cur.nlayers; i++) {
+				struct lock_layer *l = &cur.layers[i];
+				char eco = layer_eco(l);
+				bool own = eco == steps[k].eco && strncmp(l->step, "base:", 5);
+
+				if ((pass == 1) != own)
+					continue;
+				r = take_new(ctx, l, eco, own ? steps[k].text : l->step, steps[k].text,
+					     &seen, &lf, own);
+			}
+		lockfile_free(&last);
+		last = cur;
+	}
+	if (r == 0) {
+		lf.version = last.version;
+		lf.platform = last.platform, last.platform = NULL;
+		lf.base = last.base, last.base = NULL;
+		lf.python = last.python, last.python = NULL;
+		lf.python_prefix = last.python_prefix, last.python_prefix = NULL;
+		lf.cuda = last.cuda, last.cuda = NULL;
+		lf.sources = last.sources, last.sources = NULL;
+		lf.nsources = last.nsources, last.nsources = 0;
+	}
+	lockfile_free(&last);
+	strv_free(&seen.pkgs);
+	strv_free(&seen.steps);
+	strv_free(&seen.ecos);
+	if (r < 0) {
+		lockfile_free(&lf);
+		return r;
+	}
+	*out = lf;
+	return 0;
+}

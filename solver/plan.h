@@ -54,4 +54,22 @@ struct plan_opts {
 int plan_lock(struct pkgimg_ctx *ctx, struct store *st, const struct plan_opts *o,
 	      struct lockfile *out);
 
+/* One package step of a build spec: its step text and the request of every
+ * package step up to and including it (the caller merges them). */
+struct plan_step {
+	const char *text;		/* "apt: git curl", "pip: ...", "conda: ..." */
+	char eco;			/* 'a' apt, 'p' pip, 'c' conda */
+	struct plan_opts opts;
+};
+
+/* Locks a spec's package steps as one lockfile, a layer per step: step k is
+ * solved with everything asked up to it (so the picks agree), and its
+ * layer holds what is new at that step.  What a step needs from another
+ * ecosystem that no earlier step brought (Debian's python3 for a pip step)
+ * goes first in a layer of its own, under the plan's step text.  A later
+ * step that would change the version of a package an earlier one locked is
+ * an error naming both steps. */
+int plan_steps(struct pkgimg_ctx *ctx, struct store *st, const struct plan_step *steps, int n,
+	       struct lockfile *out);
+
 #endif

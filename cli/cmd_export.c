@@ -1,0 +1,149 @@
+/* pkgimg export IMAGE (--oci DIR | --tar FILE | --dir DIR) [--tag NAME] [--json] */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cache/oci.h"
+#include "cli/cli.h"
+#include "core/str.h"
+
+#define EXPORT_USAGE "pkgimg export IMAGE (--oci DIR | --tar FILE | --dir DIR) [--tag NAME] [--json]"
+
+static char *abspath(const char *p)
+{
+	char cwd[4096];
+
+	if (p[0] == '/' || !getcwd(cwd, sizeof cwd))
+		return xstrdup(p);
+	return xasprintf("%s/%s", cwd, p);
+}
+
+int cmd_export(struct cli *c, int argc, char **argv)
+{
+	enum { O_OCI = 256, O_TAR, O_DIR, O_TAG, O_JSON };
+	static const struct option opts[] = {
+		{ "oci", required_argument, NULL, O_OCI },
+		{ "tar", required_argument, NULL, O_TAR },
+		{ "dir", required_argument, NULL, O_DIR },
+		{ "tag", required_argument, NULL, O_TAG },
+		{ "json", no_argument, NULL, O_JSON },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	struct oci_export_result res = { 0 };
+	struct oci_export_opts eo = { 0 };
+	const char *dest = NULL, *how = NULL, *image;
+	char key[STORE_KEY_MAX], *path = NULL;
+	int opt, r = 0;
+
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case O_OCI:
+		case O_TAR:
+		case O_DIR: {
+			const char *name = opt == O_OCI ? "--oci" : opt == O_TAR ? "--tar" : "--dir";
+
+			if (how) {
+				fprintf(stderr, "pkgimg: error: export: %s and %s: give one of --oci "
+					"DIR, --tar FILE or --dir DIR\n", how, name);
+				return 2;
+			}
+			how = name;
+			dest = optarg;
+			break;
+		}
+		case O_TAG: eo.ref_name = optarg; break;
+		case O_JSON: c->ctx.flags |= PKGIMG_F_JSON; break;
+		case 'h':
+			printf("usage: %s\n"
+			       "  --oci DIR    an OCI image layout in DIR (new or empty)\n"
+			       "  --tar FILE   the same layout as one tar archive (oci-archive)\n"
+			       "  --dir DIR    the merged root filesystem in DIR (new or empty)\n"
+			       "  --tag NAME   the layout's reference name (default latest)\n"
+			       "  --json       print {image, manifest, config, layers, path}\n",
+			       EXPORT_USAGE);
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	if (optind + 1 != argc) {
+		fprintf(stderr, "pkgimg: error: export: %s; usage: %s\n",
+			optind >= argc ? "no image given" : "give exactly one image", EXPORT_USAGE);
+		return 2;
+	}
+	if (!how) {
+		fprintf(stderr, "pkgimg: error: export: where to? give one of --oci DIR, --tar FILE "
+			"or --dir DIR\n");
+		return 2;
+	}
+	if (!*dest) {
+		fprintf(stderr, "pkgimg: error: export: %s needs a path\n", how);
+		return 2;
+	}
+	if (eo.ref_name && !strcmp(how, "--dir")) {
+		fprintf(stderr, "pkgimg: error: export: --tag names the image in an OCI layout; "
+			"a --dir rootfs has no name (drop --tag, or use --oci/--tar)\n");
+		return 2;
+	}
+	if (eo.ref_name && !oci_ref_name_valid(eo.ref_name)) {
+		fprintf(stderr, "pkgimg: error: export: --tag %s: not a valid OCI reference name; "
+			"use letters and digits separated by one of . _ - : @ + or /\n", eo.ref_name);
+		return 2;
+	}
+	image = argv[optind];
+	r = cli_open_store(c);
+	if (r)
+		return r;
+	r = store_resolve(&c->ctx, &c->st, image, key);
+	if (r == 0) {
+		if (!strcmp(how, "--oci"))
+			r = oci_export_layout(&c->ctx, &c->st, key, dest, &eo, &res);
+		else if (!strcmp(how, "--tar"))
+			r = oci_export_archive(&c->ctx, &c->st, key, dest, &eo, &res);
+		else
+			r = oci_export_rootfs(&c->ctx, &c->st, key, dest);
+	}
+	if (r < 0) {
+		r = cli_fail(c, r);
+		goto out;
+	}
+	path = abspath(dest);
+	if (c->ctx.flags & PKGIMG_F_JSON) {
+		json_t *j, *layers = json_array();
+		int rootfs = !strcmp(how, "--dir");
+
+		for (int i = 0; i < res.nlayers && !rootfs; i++)
+			json_array_append_new(layers, json_pack("{s:s, s:I, s:s}",
+				"digest", res.layers[i].digest, "size", (json_int_t)res.layers[i].size,
+				"key", res.layers[i].key));
+		if (rootfs) {
+			json_decref(layers);
+			layers = json_null();
+		}
+		j = json_pack("{s:s, s:s, s:o, s:o, s:o, s:s}", "image", key, "format", how + 2,
+			      "manifest", rootfs ? json_null() : json_string(res.manifest),
+			      "config", rootfs ? json_null() : json_string(res.config),
+			      "layers", layers, "path", path);
+		json_dumpf(j, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(j);
+	} else {
+		if (!(c->ctx.flags & PKGIMG_F_QUIET)) {
+			if (!strcmp(how, "--dir"))
+				fprintf(stderr, "%s: rootfs written to %s\n", key, path);
+			else
+				fprintf(stderr, "%s: %d layer%s (%d in the store) written to %s\n", key,
+					res.nlayers, res.nlayers == 1 ? "" : "s", res.nstore_layers, path);
+		}
+		printf("%s\n", strcmp(how, "--dir") ? res.manifest : key);
+	}
+out:
+	oci_export_result_free(&res);
+	free(path);
+	return r;
+}
