@@ -206,7 +206,12 @@ int cmd_run(struct cli *c, int argc, char **argv)
 			r = store_lock_key(&c->ctx, &c->st, nkey, &lockfd);
 			if (r == 0 && (!store_has_layer(&c->st, nkey) ||
 				       (c->ctx.flags & PKGIMG_F_FORCE_BUILD))) {
+				/* the command's output goes to stderr: stdout
+				 * carries the new layer's key */
+				rs.output_fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
 				r = run_commit(&c->ctx, &c->st, &rs, nkey, section.buf, &status);
+				if (rs.output_fd >= 0)
+					close(rs.output_fd);
 				if (r == 0 && status)
 					fprintf(stderr, "pkgimg: error: run: the command exited with "
 						"status %d; nothing committed\n", status);

@@ -334,6 +334,10 @@ static int get_bool(struct spec_parser *p, yaml_node_t *n, const char *key, bool
 		*out = true;
 	else if (v && (!strcmp(v, "false") || !strcmp(v, "False") || !strcmp(v, "FALSE")))
 		*out = false;
+	else if (n && n->type == YAML_SCALAR_NODE && !is_null(n) &&
+		 (!strcmp(sval(n), "true") || !strcmp(sval(n), "false")))
+		return errm(p, mark(n), "'%s' must be true or false, not the quoted string %s; "
+			    "write %s: %s without quotes", key, q(p, sval(n)), key, sval(n));
 	else
 		return errm(p, mark(n), "'%s' must be true or false, not %s; write %s: true",
 			    key, n && n->type == YAML_SCALAR_NODE && !is_null(n)
@@ -693,9 +697,13 @@ static int parse_opt(struct spec_parser *p, enum spec_opt o, yaml_node_t *k, yam
 	case OPT_REQUIREMENTS:
 		if ((r = get_str_or_list(p, v, key, ex, &st->requirements_raw)) < 0)
 			return r;
-		for (size_t i = 0; i < st->requirements_raw.n; i++)
-			strv_push(&st->requirements,
-				  path_from_dir(p->dir, st->requirements_raw.v[i]));
+		for (size_t i = 0; i < st->requirements_raw.n; i++) {
+			const char *raw = st->requirements_raw.v[i];
+
+			/* pip's -r also takes a URL: kept as it is */
+			strv_push(&st->requirements, strstr(raw, "://") ? xstrdup(raw)
+				  : path_from_dir(p->dir, raw));
+		}
 		return 0;
 	case OPT_PRE:
 		return get_bool(p, v, key, &st->pre);
@@ -705,7 +713,7 @@ static int parse_opt(struct spec_parser *p, enum spec_opt o, yaml_node_t *k, yam
 		if (strcmp(st->index_strategy, "first-index") &&
 		    strcmp(st->index_strategy, "unsafe-best-match"))
 			return errm(p, mark(v), "index_strategy %s is not one of first-index, "
-				    "unsafe-best-match", q(p, st->index_strategy));
+				    "unsafe-best-match; write e.g. %s", q(p, st->index_strategy), ex);
 		return 0;
 	case OPT_CHANNELS:
 		return get_list(p, v, key, ex, 0, &st->channels);
@@ -898,7 +906,7 @@ static int parse_root(struct spec_parser *p, yaml_node_t *root, struct spec *s)
 static int syntax_error(struct spec_parser *p, yaml_parser_t *yp, const char *text, size_t len)
 {
 	yaml_mark_t m = yp->problem_mark;
-	const char *problem = yp->problem ? yp->problem : "invalid YAML";
+	const char *problem = yp->problem ? yp->problem : "invalid YAML", *fix;
 
 	if (yp->error == YAML_READER_ERROR) {
 		/* the reader gives a byte offset, not a mark */
@@ -913,13 +921,14 @@ static int syntax_error(struct spec_parser *p, yaml_parser_t *yp, const char *te
 		}
 		return errm(p, m, "the spec is not valid UTF-8 text (%s); save it as UTF-8", problem);
 	}
+	/* YAML refuses tabs in indentation; say so rather than "cannot start any token" */
+	fix = m.index < len && text[m.index] == '\t'
+		? "a tab here: indent with spaces" : "check the indentation and quoting there";
 	if (yp->context)
-		return errm(p, m, "YAML syntax error: %s (%s at %lu:%lu); check the indentation "
-			    "and quoting there", problem, yp->context,
+		return errm(p, m, "YAML syntax error: %s (%s at %lu:%lu); %s", problem, yp->context,
 			    (unsigned long)yp->context_mark.line + 1,
-			    (unsigned long)yp->context_mark.column + 1);
-	return errm(p, m, "YAML syntax error: %s; check the indentation and quoting there",
-		    problem);
+			    (unsigned long)yp->context_mark.column + 1, fix);
+	return errm(p, m, "YAML syntax error: %s; %s", problem, fix);
 }
 
 /* One pass over the events: syntax errors, a second document, anchors and

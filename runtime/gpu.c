@@ -1005,7 +1005,7 @@ int gpu_attach_prepare(struct pkgimg_ctx *ctx, const char *scratch_parent,
 	strv_add(&env, "NVIDIA_VISIBLE_DEVICES=all");
 	strv_add(&env, "NVIDIA_DRIVER_CAPABILITIES=compute,utility");
 	g.env = env.v;
-	env.v = NULL;
+	memset(&env, 0, sizeof env);
 	*out = g;
 	memset(&g, 0, sizeof g);
 out:
