@@ -574,7 +574,7 @@ static int tarw_dir(struct tarw *t, int dfd, int depth)
 			close(fd);
 		goto out;
 	}
-	errno = 0;
+	rewinddir(d);	/* the fd shares its offset with dfd, which may have been read */
 	while ((de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
@@ -764,6 +764,7 @@ static bool dir_empty(int fd)
 			close(dfd);
 		return false;
 	}
+	rewinddir(d);
 	while ((de = readdir(d)))
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
 			empty = false;

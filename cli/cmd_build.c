@@ -54,7 +54,7 @@ static void step_req_free(struct step_req *q)
 }
 
 int cli_spec_lock(struct cli *c, const struct spec *s, const struct apt_sources *srcs,
-		  const char *keyring, struct lockfile *out)
+		  const char *keyring, const char *gpu_all, struct lockfile *out)
 {
 	struct plan_step *ps = xcalloc(s->nsteps + 1, sizeof *ps);
 	struct step_req *q = xcalloc(s->nsteps + 1, sizeof *q);
@@ -85,13 +85,13 @@ int cli_spec_lock(struct cli *c, const struct spec *s, const struct apt_sources 
 			}
 			prefix = st->conda_prefix;
 		}
-		if (st->gpu && !gpu && (st->kind == SPEC_PIP || st->kind == SPEC_CONDA)) {
+		if ((st->gpu || gpu_all) && !gpu && (st->kind == SPEC_PIP || st->kind == SPEC_CONDA)) {
 			struct gpu_info g;
 
 			r = gpu_detect(&c->ctx, "gpu:", &g);
 			if (r < 0) {
 				pkgimg_err_wrap(&c->ctx, r, "%s:%d:%d: [spec] gpu: %s", s->path,
-						st->line, st->col, st->gpu);
+						st->line, st->col, st->gpu ? st->gpu : gpu_all);
 				break;
 			}
 			snprintf(cuda, sizeof cuda, "%s", g.cuda);
@@ -454,7 +454,7 @@ static int copy_layer(struct cli *c, const struct spec *s, const struct lockfile
 
 /* A run step: `sh -c` over its commands (stopping at the first that fails),
  * with the image's env and workdir, the GPU when the step asks. */
-static int run_layer(struct cli *c, const struct spec_step *st, const char *text,
+static int run_layer(struct cli *c, const struct spec_step *st, const char *gpu, const char *text,
 		     const char *parent, bool force, char key[STORE_KEY_MAX], bool *built)
 {
 	struct image_config cfg = { 0 };
@@ -491,7 +491,7 @@ static int run_layer(struct cli *c, const struct spec_step *st, const char *text
 	{
 		struct run_spec rs = {
 			.parent = parent, .step = text, .argv = argv, .env = env.v,
-			.cwd = cfg.workdir, .network = 1, .gpu = st->gpu, .output_fd = -1,
+			.cwd = cfg.workdir, .network = 1, .gpu = gpu, .output_fd = -1,
 		};
 
 		r = run_commit_key(&c->ctx, &rs, key, &section);
@@ -500,8 +500,11 @@ static int run_layer(struct cli *c, const struct spec_step *st, const char *text
 		r = store_lock_key(&c->ctx, &c->st, key, &lockfd);
 		if (r < 0 || (store_has_layer(&c->st, key) && !force))
 			goto out;
-		if (st->gpu) {
-			r = gpu_attach_prepare(&c->ctx, c->st.root, &ga);
+		if (gpu) {
+			char *tmpdir = xasprintf("%s/tmp", c->st.root);
+
+			r = gpu_attach_prepare(&c->ctx, tmpdir, &ga);
+			free(tmpdir);
 			if (r < 0)
 				goto out;
 			have_gpu = 1;
@@ -583,17 +586,20 @@ static void build_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: pkgimg build [-f pkgimg.yaml] [--lock FILE] [-o LOCKFILE] [--tag NAME]\n"
-		"                    [--force-build] [--pyc MODE] [--pyc-opt LEVELS]\n"
+		"                    [--force-build] [--gpu[=TYPE]] [--pyc MODE] [--pyc-opt LEVELS]\n"
 		"                    [--apt-source \"URI SUITE COMPONENT...\"] [--keyring FILE]\n"
 		"One layer per step; unchanged steps are reused, a changed step and every step\n"
-		"after it are rebuilt.  PKGIMG_FORCE_BUILD=1 is --force-build.\n");
+		"after it are rebuilt.  PKGIMG_FORCE_BUILD=1 is --force-build.  --gpu (or gpu: on\n"
+		"a step) attaches the host's GPU to run steps and picks CUDA builds for pip and\n"
+		"conda steps by its driver.\n");
 }
 
 int cmd_build(struct cli *c, int argc, char **argv)
 {
 	enum { O_LOCK = 256, O_TAG, O_FORCE, O_JSON, O_PYC, O_PYC_OPT, O_APT_SOURCE, O_KEYRING,
-	       O_OFFLINE };
+	       O_OFFLINE, O_GPU };
 	static const struct option opts[] = {
+		{ "gpu", optional_argument, NULL, O_GPU },
 		{ "file", required_argument, NULL, 'f' },
 		{ "lock", required_argument, NULL, O_LOCK },
 		{ "output", required_argument, NULL, 'o' },
@@ -609,7 +615,7 @@ int cmd_build(struct cli *c, int argc, char **argv)
 		{ 0 }
 	};
 	const char *file = "pkgimg.yaml", *lockpath = NULL, *tag = NULL, *keyring = NULL;
-	const char *output = NULL;
+	const char *output = NULL, *gpu_all = NULL;
 	struct install_opts io = { .pyc = { .mode = PYC_CHECKED_HASH, .levels = 1 } };
 	struct install_result res = { 0 };
 	struct apt_sources srcs = { 0 };
@@ -634,6 +640,7 @@ int cmd_build(struct cli *c, int argc, char **argv)
 		case O_PYC_OPT: r = pyc_levels_parse(&c->ctx, optarg, &io.pyc.levels); break;
 		case O_APT_SOURCE: strv_add(&apt_sources, optarg); break;
 		case O_KEYRING: keyring = optarg; break;
+		case O_GPU: gpu_all = optarg ? optarg : ""; break;
 		case 'h': build_usage(stdout); goto done;
 		default: build_usage(stderr); rc = 2; goto done;
 		}
@@ -665,7 +672,7 @@ int cmd_build(struct cli *c, int argc, char **argv)
 	} else if (r == 0) {
 		r = cli_load_apt_sources(c, &apt_sources, &srcs);
 		if (r == 0)
-			r = cli_spec_lock(c, &s, &srcs, keyring, &lf);
+			r = cli_spec_lock(c, &s, &srcs, keyring, gpu_all, &lf);
 		if (r == 0 && output) {
 			struct sbuf text = SBUF_INIT;
 
@@ -699,7 +706,8 @@ int cmd_build(struct cli *c, int argc, char **argv)
 			memcpy(key, parent, sizeof key);
 			break;
 		case SPEC_RUN:
-			r = run_layer(c, st, text, parent, forced, key, &built);
+			r = run_layer(c, st, st->gpu ? st->gpu : gpu_all, text, parent, forced, key,
+				      &built);
 			break;
 		case SPEC_ADD:
 		case SPEC_PYTHON_SOURCE:

@@ -367,7 +367,7 @@ int cmd_lock(struct cli *c, int argc, char **argv)
 		if (r == 0)
 			r = cli_load_apt_sources(c, &a.apt_sources, &srcs);
 		if (r == 0)
-			r = cli_spec_lock(c, &s, &srcs, a.keyring, &lf);
+			r = cli_spec_lock(c, &s, &srcs, a.keyring, a.gpu ? "" : NULL, &lf);
 		apt_sources_free(&srcs);
 		spec_free(&s);
 	} else {
@@ -406,7 +406,8 @@ int cmd_install(struct cli *c, int argc, char **argv)
 	struct lockfile lf = { 0 };
 	struct install_opts io = { 0 };
 	struct install_result res = { 0 };
-	int r;
+	struct gpu_attach ga = { 0 };
+	int r, have_ga = 0;
 
 	r = parse_args(c, argc, argv, &a, 1);
 	if (r)
@@ -442,6 +443,18 @@ int cmd_install(struct cli *c, int argc, char **argv)
 		r = pyc_mode_parse(&c->ctx, a.pyc_mode, &io.pyc.mode);
 	if (r == 0 && a.pyc_opt)
 		r = pyc_levels_parse(&c->ctx, a.pyc_opt, &io.pyc.levels);
+	if (r == 0 && a.gpu) {
+		char *tmpdir = xasprintf("%s/tmp", c->st.root);
+
+		r = gpu_attach_prepare(&c->ctx, tmpdir, &ga);
+		free(tmpdir);
+		if (r == 0) {
+			have_ga = 1;
+			io.gpu_binds = ga.binds;
+			io.ngpu_binds = ga.nbinds;
+			io.gpu_env = ga.env;
+		}
+	}
 	if (r == 0)
 		r = image_install_lock(&c->ctx, &c->st, &lf, &io, &res);
 	if (r == 0 && a.tag)
@@ -492,6 +505,8 @@ int cmd_install(struct cli *c, int argc, char **argv)
 		printf("%s\n", res.snapshot);
 	}
 done:
+	if (have_ga)
+		gpu_attach_free(&ga);
 	install_result_free(&res);
 	lockfile_free(&lf);
 	req_args_free(&a);

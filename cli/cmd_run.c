@@ -10,6 +10,7 @@
 #include "core/fs.h"
 #include "core/str.h"
 #include "runtime/commit.h"
+#include "runtime/gpu.h"
 #include "runtime/sandbox.h"
 
 static int env_has(const struct strv *env, const char *kv)
@@ -36,8 +37,9 @@ static void env_set(struct strv *env, const char *kv)
 
 int cmd_run(struct cli *c, int argc, char **argv)
 {
-	enum { O_NETWORK = 256, O_ENV, O_WORKDIR, O_VOLUME, O_COMMIT, O_TAG, O_FORCE };
+	enum { O_NETWORK = 256, O_ENV, O_WORKDIR, O_VOLUME, O_COMMIT, O_TAG, O_FORCE, O_GPU };
 	static const struct option opts[] = {
+		{ "gpu", optional_argument, NULL, O_GPU },
 		{ "commit", no_argument, NULL, O_COMMIT },
 		{ "tag", required_argument, NULL, O_TAG },
 		{ "force-build", no_argument, NULL, O_FORCE },
@@ -54,7 +56,9 @@ int cmd_run(struct cli *c, int argc, char **argv)
 	const char *workdir = NULL, **lowers = NULL, *tag = NULL;
 	char key[STORE_KEY_MAX], **chain = NULL, *scratch = NULL;
 	struct sandbox_opts so = { 0 };
-	int opt, nbinds = 0, nchain = 0, status = 0, network = 1, r = 0, commit = 0;
+	int opt, nbinds = 0, nchain = 0, status = 0, network = 1, r = 0, commit = 0, gpu = 0;
+	struct gpu_attach ga = { 0 };
+	char *gpu_type = NULL;
 
 	env_set(&env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
 	env_set(&env, "HOME=/root");
@@ -84,6 +88,11 @@ int cmd_run(struct cli *c, int argc, char **argv)
 			}
 			break;
 		case O_COMMIT: commit = 1; break;
+		case O_GPU:
+			gpu = 1;
+			free(gpu_type);
+			gpu_type = xstrdup(optarg ? optarg : "");
+			break;
 		case O_TAG: tag = optarg; break;
 		case O_FORCE: c->ctx.flags |= PKGIMG_F_FORCE_BUILD; break;
 		case 'w': workdir = optarg; break;
@@ -130,7 +139,9 @@ int cmd_run(struct cli *c, int argc, char **argv)
 			break;
 		case 'h':
 			printf("usage: pkgimg run [-e K=V] [-w DIR] [-v SRC:DST[:ro]] [--network host|none] "
-			       "[--commit [--tag NAME] [--force-build]] IMAGE [-- CMD...]\n"
+			       "[--gpu[=TYPE]] [--commit [--tag NAME] [--force-build]] IMAGE [-- CMD...]\n"
+			       "--gpu attaches the host's NVIDIA GPU (device nodes, driver libraries,\n"
+			       "nvidia-smi), as container toolkits do.\n"
 			       "The image's env, workdir, entrypoint and cmd apply; -e and -w override them.\n"
 			       "--commit keeps what CMD wrote as a new layer (printed), keyed by the image,\n"
 			       "argv, env, workdir and the content of every -v input: the same run again\n"
@@ -188,10 +199,23 @@ int cmd_run(struct cli *c, int argc, char **argv)
 		if (!workdir)
 			workdir = cfg.workdir;
 	}
+	if (gpu) {
+		char *tmpdir = xasprintf("%s/tmp", c->st.root);
+
+		r = gpu_attach_prepare(&c->ctx, tmpdir, &ga);
+		free(tmpdir);
+		if (r < 0) {
+			gpu = 0;
+			r = cli_fail(c, r);
+			goto out;
+		}
+	}
 	if (commit) {
 		struct run_spec rs = {
 			.parent = key, .argv = cmdv.v, .env = env.v, .cwd = workdir,
 			.binds = binds, .nbinds = nbinds, .network = network,
+			.gpu = gpu ? gpu_type : NULL, .extra_binds = ga.binds,
+			.nextra_binds = ga.nbinds, .extra_env = ga.env,
 		};
 		struct sbuf section = SBUF_INIT, step = SBUF_INIT;
 		char nkey[STORE_KEY_MAX];
@@ -250,6 +274,17 @@ int cmd_run(struct cli *c, int argc, char **argv)
 	so.nlowers = nchain;
 	so.upper = NULL;
 	so.scratch = scratch;
+	for (char **e = ga.env; gpu && e && *e; e++)
+		env_set(&env, *e);
+	if (gpu && ga.nbinds) {
+		binds = xrealloc(binds, (size_t)(nbinds + ga.nbinds) * sizeof *binds);
+		for (int i = 0; i < ga.nbinds; i++) {
+			binds[nbinds + i] = ga.binds[i];
+			binds[nbinds + i].src = xstrdup(ga.binds[i].src);
+			binds[nbinds + i].dst = xstrdup(ga.binds[i].dst);
+		}
+		nbinds += ga.nbinds;
+	}
 	so.argv = cmdv.v;
 	so.env = env.v;
 	so.cwd = workdir;
@@ -282,5 +317,8 @@ out:
 	strv_free(&user_env);
 	strv_free(&cmdv);
 	image_config_free(&cfg);
+	if (gpu)
+		gpu_attach_free(&ga);
+	free(gpu_type);
 	return r;
 }

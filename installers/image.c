@@ -305,6 +305,7 @@ static int build_apt_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock
 				"DEBCONF_NONINTERACTIVE_SEEN=true", "SOURCE_DATE_EPOCH=0", NULL,
 			};
 			struct sandbox_opts so = { 0 };
+			struct strv genv = { 0 };
 			int status_code = 0;
 
 			/* the composed tree shares its inodes with the
@@ -332,8 +333,18 @@ static int build_apt_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock
 			so.argv = argv;
 			so.env = env;
 			so.network = 0;
+			if (o->ngpu_binds) {	/* --gpu: the scripts see the GPU */
+				for (char **e = env; *e; e++)
+					strv_add(&genv, *e);
+				for (char *const *e = o->gpu_env; e && *e; e++)
+					strv_add(&genv, *e);
+				so.env = genv.v;
+				so.binds = o->gpu_binds;
+				so.nbinds = o->ngpu_binds;
+			}
 			pkgimg_progress(ctx, "configure", NULL, 0, 0, 0);
 			r = run_logged(ctx, &so, scratch, &status_code, &log);
+			strv_free(&genv);
 			if (r < 0)
 				goto out;
 			pkgimg_progress(ctx, "configure", NULL, 1, 1, 1);

@@ -9,6 +9,7 @@
 #include "cache/store.h"
 #include "core/lockfile.h"
 #include "pyc/pyc.h"
+#include "runtime/sandbox.h"
 
 struct pkgimg_ctx;
 
@@ -17,6 +18,11 @@ struct install_opts {
 	struct pyc_opts pyc;	/* bytecode for the PyPI and conda layers (python
 				   is found per layer); mode and levels are part
 				   of those layers' keys */
+	/* --gpu: what the maintainer scripts' sandbox gets attached (not part
+	   of any key: the packages are the same) */
+	const struct sandbox_bind *gpu_binds;
+	int ngpu_binds;
+	char *const *gpu_env;
 };
 
 /* A source file that did not compile (a warning, not an error). */

@@ -979,7 +979,8 @@ typedef int (*cu_count_fn)(int *);
 typedef int (*cu_get_fn)(int *, int);
 typedef int (*cu_name_fn)(char *, int, int);
 
-/* In the sandbox, as the command: cuInit() through the attached libcuda. */
+/* In the sandbox, as the command (a fork of this test, so its stdio is
+ * ours: it writes with dprintf): cuInit() through the attached libcuda. */
 static __attribute__((unused)) int cuda_probe(struct pkgimg_ctx *ctx, char *const *env, void *arg)
 {
 	void *h = dlopen(GPU_LIB_DIR "/libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
@@ -994,7 +995,7 @@ static __attribute__((unused)) int cuda_probe(struct pkgimg_ctx *ctx, char *cons
 	(void)env;
 	(void)arg;
 	if (!h) {
-		printf("dlopen: %s\n", dlerror());
+		dprintf(1, "dlopen: %s\n", dlerror());
 		return 1;
 	}
 	init = (cu_init_fn)dlsym(h, "cuInit");
@@ -1002,7 +1003,7 @@ static __attribute__((unused)) int cuda_probe(struct pkgimg_ctx *ctx, char *cons
 	get = (cu_get_fn)dlsym(h, "cuDeviceGet");
 	name = (cu_name_fn)dlsym(h, "cuDeviceGetName");
 	if (!init || !count || !get || !name) {
-		printf("dlsym: %s\n", dlerror());
+		dprintf(1, "dlsym: %s\n", dlerror());
 		return 1;
 	}
 	rc = init(0);
@@ -1012,8 +1013,7 @@ static __attribute__((unused)) int cuda_probe(struct pkgimg_ctx *ctx, char *cons
 		rc = get(&dev, 0);
 	if (rc == 0 && n > 0)
 		rc = name(devname, sizeof devname, dev);
-	printf("cuInit=%d devices=%d name=%s\n", rc, n, devname);
-	fflush(stdout);
+	dprintf(1, "cuInit=%d devices=%d name=%s\n", rc, n, devname);
 	return rc == 0 && n > 0 ? 0 : 1;
 }
 
