@@ -93,6 +93,19 @@ int cmd_images(struct cli *c, int argc, char **argv)
 	return 0;
 }
 
+/* A config list as JSON: null when never set. */
+static json_t *cfg_list(char **v)
+{
+	json_t *a;
+
+	if (!v)
+		return json_null();
+	a = json_array();
+	for (char **e = v; *e; e++)
+		json_array_append_new(a, json_string(*e));
+	return a;
+}
+
 int cmd_inspect(struct cli *c, int argc, char **argv)
 {
 	char key[STORE_KEY_MAX], **chain = NULL;
@@ -132,15 +145,37 @@ int cmd_inspect(struct cli *c, int argc, char **argv)
 		json_decref(layers);
 		return cli_fail(c, r);
 	}
-	j = json_pack("{s:s, s:o, s:{s:o, s:o, s:o, s:o}}", "id", key, "layers", layers,
-		      "config", "env", json_array(), "workdir", json_null(),
-		      "entrypoint", json_null(), "cmd", json_null());
+	{
+		struct image_config cfg = { 0 };
+		json_t *env = json_array(), *ep = cfg_list(NULL), *cmd = cfg_list(NULL);
+
+		r = store_image_config(&c->ctx, &c->st, key, &cfg);
+		if (r < 0) {
+			json_decref(layers);
+			json_decref(env);
+			return cli_fail(c, r);
+		}
+		for (char **e = cfg.env; e && *e; e++)
+			json_array_append_new(env, json_string(*e));
+		json_decref(ep);
+		json_decref(cmd);
+		ep = cfg_list(cfg.entrypoint);
+		cmd = cfg_list(cfg.cmd);
+		j = json_pack("{s:s, s:o, s:{s:o, s:o, s:o, s:o}}", "id", key, "layers", layers,
+			      "config", "env", env, "workdir",
+			      cfg.workdir ? json_string(cfg.workdir) : json_null(),
+			      "entrypoint", ep, "cmd", cmd);
+		image_config_free(&cfg);
+	}
 	if (c->ctx.flags & PKGIMG_F_JSON) {
 		json_dumpf(j, stdout, JSON_INDENT(2));
 		putchar('\n');
 	} else {
 		size_t i;
 		json_t *l;
+
+		json_t *cfg = json_object_get(j, "config"), *v;
+		char *dump;
 
 		printf("id: %s\nlayers:\n", key);
 		json_array_foreach(layers, i, l) {
@@ -149,6 +184,20 @@ int cmd_inspect(struct cli *c, int argc, char **argv)
 			human((uint64_t)json_integer_value(json_object_get(l, "size")), size, sizeof size);
 			printf("  %s %9s  %s\n", json_string_value(json_object_get(l, "key")), size,
 			       json_string_value(json_object_get(l, "step")));
+		}
+		json_array_foreach(json_object_get(cfg, "env"), i, v)
+			printf("%s%s\n", i ? "     " : "env: ", json_string_value(v));
+		if (json_is_string(json_object_get(cfg, "workdir")))
+			printf("workdir: %s\n", json_string_value(json_object_get(cfg, "workdir")));
+		if (json_is_array(json_object_get(cfg, "entrypoint"))) {
+			dump = json_dumps(json_object_get(cfg, "entrypoint"), JSON_COMPACT);
+			printf("entrypoint: %s\n", dump);
+			free(dump);
+		}
+		if (json_is_array(json_object_get(cfg, "cmd"))) {
+			dump = json_dumps(json_object_get(cfg, "cmd"), JSON_COMPACT);
+			printf("cmd: %s\n", dump);
+			free(dump);
 		}
 	}
 	json_decref(j);
