@@ -607,8 +607,11 @@ static int list_dir(struct attach_build *b, const char *dir, bool (*keep)(const 
 	}
 	d = fdopendir(fd);
 	if (!d) {
+		int e = errno;
+
 		close(fd);
-		return pkgimg_err(b->ctx, -errno, "--gpu: [gpu] %s/%s: %m", b->prefix, dir);
+		errno = e;
+		return pkgimg_err(b->ctx, -e, "--gpu: [gpu] %s/%s: %m", b->prefix, dir);
 	}
 	while ((de = readdir(d)))
 		if (de->d_name[0] != '.' && keep(de->d_name))
@@ -880,47 +883,44 @@ static int attach_bins(struct attach_build *b)
 	struct gpu_attach *g = b->g;
 	const char *root = g->info.root, *smi = g->info.smi;
 	size_t rootlen = strcmp(root, "/") ? strlen(root) : 0;
-	char *dir, *slash;
+	char *dir, *slash, *path = NULL, *real = NULL, *host = NULL;
+	struct stat st;
 	size_t i;
+	int r = 0;
 
 	/* smi's directory, as a path in the root */
 	dir = xstrdup(rootlen && !strncmp(smi, root, rootlen) && smi[rootlen] == '/'
 		      ? smi + rootlen : smi);
 	slash = strrchr(dir, '/');
 	if (!slash || dir[0] != '/') {
-		free(dir);
-		return pkgimg_err(b->ctx, -PKGIMG_E_NOTFOUND, "--gpu: [gpu] %s: not an absolute "
-				  "path to nvidia-smi", smi);
+		r = pkgimg_err(b->ctx, -PKGIMG_E_NOTFOUND, "--gpu: [gpu] %s: not an absolute "
+			       "path to nvidia-smi", smi);
+		goto out;
 	}
 	*slash = 0;
 	for (i = 0; i < sizeof gpu_bins / sizeof gpu_bins[0]; i++) {
-		char *path = xasprintf("%s/%s", dir, gpu_bins[i]), *real = NULL, *host;
-		struct stat st;
-
-		if (resolve_in(b->rootfd, path, &real) < 0) {
-			free(path);
-			continue;
-		}
-		host = under(root, real);
-		if (fstatat(b->rootfd, real + 1, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		path = xasprintf("%s/%s", dir, gpu_bins[i]);
+		if (resolve_in(b->rootfd, path, &real) == 0 &&
+		    fstatat(b->rootfd, real + 1, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    S_ISREG(st.st_mode) && faccessat(b->rootfd, real + 1, X_OK, 0) == 0) {
+			host = under(root, real);
 			add_bind(b, host, xasprintf("/usr/bin/%s", gpu_bins[i]), 1);
 			host = NULL;
-		} else if (i == 0) {
-			free(host);
-			free(real);
-			free(path);
-			free(dir);
-			return pkgimg_err(b->ctx, -PKGIMG_E_NOTFOUND, "--gpu: [gpu] %s does not "
-					  "resolve to an executable file; reinstall the driver's "
-					  "utilities, or drop --gpu", smi);
+		} else if (i == 0) {	/* nvidia-smi itself; the others are optional */
+			r = pkgimg_err(b->ctx, -PKGIMG_E_NOTFOUND, "--gpu: [gpu] %s does not "
+				       "resolve to an executable file in %s; reinstall the driver's "
+				       "utilities, or drop --gpu", smi, root);
+			goto out;
 		}
-		free(host);
-		free(real);
 		free(path);
+		free(real);
+		path = real = NULL;
 	}
+out:
+	free(path);
+	free(real);
 	free(dir);
-	return 0;
+	return r;
 }
 
 static int write_at(struct pkgimg_ctx *ctx, int dfd, const char *dir, const char *name,
