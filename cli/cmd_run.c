@@ -274,8 +274,8 @@ int cmd_run(struct cli *c, int argc, char **argv)
 	so.nlowers = nchain;
 	so.upper = NULL;
 	so.scratch = scratch;
-	for (char **e = ga.env; gpu && e && *e; e++)
-		env_set(&env, *e);
+	if (gpu)
+		gpu_env_merge(&env, ga.env);
 	if (gpu && ga.nbinds) {
 		binds = xrealloc(binds, (size_t)(nbinds + ga.nbinds) * sizeof *binds);
 		for (int i = 0; i < ga.nbinds; i++) {

@@ -22,6 +22,7 @@
 #include "installers/image.h"
 #include "installers/wheel.h"
 #include "pyc/pyc.h"
+#include "runtime/gpu.h"
 #include "runtime/sandbox.h"
 
 /* A shell script run in the sandbox after unpacking: the preinst of every
@@ -336,8 +337,7 @@ static int build_apt_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock
 			if (o->ngpu_binds) {	/* --gpu: the scripts see the GPU */
 				for (char **e = env; *e; e++)
 					strv_add(&genv, *e);
-				for (char *const *e = o->gpu_env; e && *e; e++)
-					strv_add(&genv, *e);
+				gpu_env_merge(&genv, o->gpu_env);
 				so.env = genv.v;
 				so.binds = o->gpu_binds;
 				so.nbinds = o->ngpu_binds;

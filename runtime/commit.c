@@ -14,6 +14,7 @@
 #include "core/hash.h"
 #include "core/lockfile.h"
 #include "runtime/commit.h"
+#include "runtime/gpu.h"
 
 static json_t *strv_json(char *const *v)
 {
@@ -95,8 +96,7 @@ int run_commit(struct pkgimg_ctx *ctx, struct store *st, const struct run_spec *
 		lowers[i] = store_layer_tree(st, chain[i]);
 	for (char *const *e = rs->env; e && *e; e++)
 		strv_add(&env, *e);
-	for (char *const *e = rs->extra_env; e && *e; e++)
-		strv_add(&env, *e);
+	gpu_env_merge(&env, rs->extra_env);
 	binds = xcalloc((size_t)(rs->nbinds + rs->nextra_binds) + 1, sizeof *binds);
 	if (rs->nbinds)
 		memcpy(binds, rs->binds, (size_t)rs->nbinds * sizeof *binds);

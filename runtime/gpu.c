@@ -1017,3 +1017,24 @@ out:
 	gpu_attach_free(&g);
 	return r;
 }
+
+void gpu_env_merge(struct strv *env, char *const *gpu_env)
+{
+	for (char *const *g = gpu_env; g && *g; g++) {
+		size_t kn = strcspn(*g, "=");
+		size_t i;
+
+		for (i = 0; i < env->n; i++)
+			if (!strncmp(env->v[i], *g, kn) && env->v[i][kn] == '=')
+				break;
+		if (i == env->n) {
+			strv_add(env, *g);
+		} else {
+			char *nv = !strncmp(*g, "LD_LIBRARY_PATH=", 16) && env->v[i][kn + 1]
+				? xasprintf("%s:%s", *g, env->v[i] + kn + 1) : xstrdup(*g);
+
+			free(env->v[i]);
+			env->v[i] = nv;
+		}
+	}
+}

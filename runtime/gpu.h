@@ -71,6 +71,12 @@ int gpu_attach_prepare(struct pkgimg_ctx *ctx, const char *scratch_parent,
 		       struct gpu_attach *out);
 void gpu_attach_free(struct gpu_attach *a);
 
+struct strv;
+/* Adds the attach's env to an environment: a variable already there is
+ * replaced, but LD_LIBRARY_PATH gets the driver's dir in front of the
+ * image's own value. */
+void gpu_env_merge(struct strv *env, char *const *gpu_env);
+
 /* ---- the ld.so cache (ldconfig's /etc/ld.so.cache) ---- */
 
 /* One entry, as `ldconfig -p` lists it: "NAME (FLAGS) => PATH".  The

@@ -109,6 +109,13 @@ pk --store "$S" build -f "$W/pkgimg.yaml"
 	&& ok "a failing run step: an error naming the step and the status; nothing half-written" \
 	|| fail "a failing run step: an error naming the step and the status" "$(pk_detail)" "$(ls "$S/tmp")"
 
+# --gpu with no GPU (an empty driver tree): a clear error, nothing runs
+mkdir -p "$T/nogpu"
+PKGIMG_GPU_ROOT=$T/nogpu pk --store "$S" run --gpu bb -- 'echo ran'
+pk_failed_cleanly && err_has 'no NVIDIA GPU' && err_has 'drop --gpu' && ! grep -q ran "$PK_OUT" \
+	&& ok "run --gpu without a GPU: an error saying what is missing and the fix; nothing runs" \
+	|| fail "run --gpu without a GPU: an error saying what is missing and the fix" "$(pk_detail)"
+
 # ---- baking with run --commit
 mkdir -p "$T/bake"
 echo seed-1 >"$T/bake/seed.txt"
