@@ -216,22 +216,22 @@ static size_t link_hash(dev_t dev, ino_t ino)
 
 static void linkmap_grow(struct linkmap *m)
 {
-	struct linkmap nm = { xcalloc(m->cap ? m->cap * 2 : 256, sizeof *nm.v), 0, 0 };
+	size_t cap = m->cap ? m->cap * 2 : 256, mask = cap - 1;
+	struct link_ent *v = xcalloc(cap, sizeof *v);
 
-	nm.cap = m->cap ? m->cap * 2 : 256;
 	for (size_t i = 0; i < m->cap; i++) {
 		struct link_ent *e = &m->v[i];
-		size_t j;
+		size_t j = link_hash(e->dev, e->ino) & mask;
 
 		if (!e->path)
 			continue;
-		for (j = link_hash(e->dev, e->ino) & (nm.cap - 1); nm.v[j].path; j = (j + 1) & (nm.cap - 1))
-			;
-		nm.v[j] = *e;
-		nm.n++;
+		while (v[j].path)
+			j = (j + 1) & mask;
+		v[j] = *e;
 	}
 	free(m->v);
-	*m = nm;
+	m->v = v;
+	m->cap = cap;
 }
 
 /* The first path recorded for (dev, ino), or NULL after recording path. */
@@ -815,7 +815,6 @@ static int layout_layer(struct pkgimg_ctx *ctx, struct store *st, const char *ke
 	}
 	h = json_object();
 	json_object_set_new(h, "created_by", jstr(ctx, key, "step text", m.step ? m.step : "", &r));
-	json_object_set_new(h, "comment", json_string(key));
 	if (r < 0)
 		goto out;
 	if (dir_empty(tfd)) {
@@ -1066,7 +1065,17 @@ int oci_export_archive(struct pkgimg_ctx *ctx, struct store *st, const char *key
 			       "(or use --oci DIR for a layout directory)", file);
 		goto out;
 	}
-	/* the layout first, in the store's tmp/ (gc removes what a crash leaves) */
+	/* the archive's temporary file beside file first: a bad path fails early */
+	tmpfile = xasprintf("%s.tmp-XXXXXX", file);
+	ffd = mkostemp(tmpfile, O_CLOEXEC);
+	if (ffd < 0) {
+		r = pkgimg_err(ctx, -errno, "--tar %s: [export] cannot create a temporary file "
+			       "beside it: %m", file);
+		free(tmpfile);
+		tmpfile = NULL;
+		goto out;
+	}
+	/* the layout in the store's tmp/ (gc removes what a crash leaves) */
 	r = store_mktemp_dir(ctx, st, "export", &layout);
 	if (r < 0)
 		goto out;
@@ -1078,16 +1087,7 @@ int oci_export_archive(struct pkgimg_ctx *ctx, struct store *st, const char *key
 	r = layout_write(ctx, st, key, lfd, layout, ref, &tmpres);
 	if (r < 0)
 		goto out;
-	/* then the archive beside file, renamed over it */
-	tmpfile = xasprintf("%s.tmp-XXXXXX", file);
-	ffd = mkostemp(tmpfile, O_CLOEXEC);
-	if (ffd < 0) {
-		r = pkgimg_err(ctx, -errno, "--tar %s: [export] cannot create a temporary file "
-			       "beside it: %m", file);
-		free(tmpfile);
-		tmpfile = NULL;
-		goto out;
-	}
+	/* then the archive of it, renamed over file */
 	r = tar_tree(ctx, lfd, ffd, tmpfile, file, true, 0, 0, hex, &size);
 	if (r < 0)
 		goto out;

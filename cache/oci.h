@@ -19,8 +19,9 @@
  * a warning.  JSON is written with sorted keys, compact, without timestamps.
  * The config carries architecture (from ctx->arch), os, Env, WorkingDir,
  * Entrypoint and Cmd (store_image_config), the layers' diff_ids, and one
- * history entry per store layer (created_by: its step; comment: its key;
- * empty_layer when its tree is empty). */
+ * history entry per store layer (created_by: its step; empty_layer when its
+ * tree is empty).  Store keys are left out (they hash the lock, URLs
+ * included): two stores whose trees and steps agree give the same digests. */
 #ifndef PKGIMG_OCI_H
 #define PKGIMG_OCI_H
 

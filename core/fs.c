@@ -308,15 +308,15 @@ out:
 	return r;
 }
 
-/* mtime 0 (SOURCE_DATE_EPOCH's default) for everything in the tree at
- * dirfd, an overlay upper a build step wrote (maintainer scripts, the
- * bytecode compile, a run step): the files it made and the directories the
- * overlay copied up, so the layer does not hold the time it was built. */
-int fs_tree_times_zero(struct pkgimg_ctx *ctx, int dirfd, const char *path)
+/* mtime 0 for the entries under dirfd whose mtime is at or after `since`
+ * (all of them when since is 0); a file with other hard links is left
+ * alone (it is shared with a cache and has its artifact's time). */
+static int tree_clamp(struct pkgimg_ctx *ctx, int dirfd, const char *path, int64_t since)
 {
 	static const struct timespec zero[2] = { { 0, 0 }, { 0, 0 } };
 	int fd = dup(dirfd), r = 0;
 	struct dirent *de;
+	struct stat st;
 	DIR *d;
 
 	if (fd < 0 || !(d = fdopendir(fd))) {
@@ -327,22 +327,40 @@ int fs_tree_times_zero(struct pkgimg_ctx *ctx, int dirfd, const char *path)
 	while (r == 0 && (de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		if (de->d_type == DT_DIR) {
+		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			r = pkgimg_err(ctx, -errno, "%s/%s: [commit] %m", path, de->d_name);
+			break;
+		}
+		if (S_ISDIR(st.st_mode)) {
 			int sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			char *p = xasprintf("%s/%s", path, de->d_name);
 
 			r = sub < 0 ? pkgimg_err(ctx, -errno, "%s: [commit] %m", p)
-				: fs_tree_times_zero(ctx, sub, p);
+				: tree_clamp(ctx, sub, p, since);
 			if (sub >= 0)
 				close(sub);
 			free(p);
+			if (r < 0)
+				break;
+		} else if (st.st_nlink > 1 || st.st_mtime < since) {
+			continue;
 		}
-		if (r == 0 && utimensat(dirfd, de->d_name, zero, AT_SYMLINK_NOFOLLOW) < 0)
+		if (st.st_mtime >= since && utimensat(dirfd, de->d_name, zero, AT_SYMLINK_NOFOLLOW) < 0)
 			r = pkgimg_err(ctx, -errno, "%s/%s: [commit] cannot set its time: %m", path,
 				       de->d_name);
 	}
 	closedir(d);
-	if (r == 0 && futimens(dirfd, zero) < 0)
+	if (r == 0 && fstat(dirfd, &st) == 0 && st.st_mtime >= since && futimens(dirfd, zero) < 0)
 		r = pkgimg_err(ctx, -errno, "%s: [commit] cannot set its time: %m", path);
 	return r;
+}
+
+int fs_tree_times_zero(struct pkgimg_ctx *ctx, int dirfd, const char *path)
+{
+	return tree_clamp(ctx, dirfd, path, 0);
+}
+
+int fs_tree_clamp_times(struct pkgimg_ctx *ctx, int dirfd, const char *path, int64_t since)
+{
+	return tree_clamp(ctx, dirfd, path, since);
 }

@@ -3,6 +3,7 @@
 #define PKGIMG_FS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -43,6 +44,10 @@ int fs_open_parent(struct pkgimg_ctx *ctx, const char *thing, const char *phase,
 /* mtime 0 (SOURCE_DATE_EPOCH's default) for the directory at dirfd and
  * everything under it (links not followed); path names it in messages. */
 int fs_tree_times_zero(struct pkgimg_ctx *ctx, int dirfd, const char *path);
+/* The same for what was made at or after `since` (seconds): the files and
+ * directories a build generated, not those with their artifact's time; a
+ * file with several links (shared with a cache) is never touched. */
+int fs_tree_clamp_times(struct pkgimg_ctx *ctx, int dirfd, const char *path, int64_t since);
 
 /* The open parent directory of the last path written under a root, kept
  * for the next path in the same directory (archives list a directory's

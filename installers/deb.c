@@ -1025,8 +1025,17 @@ static int write_info(struct unpack *u, const char *base)
 		}
 		fn = xasprintf("%s.%s", base, suffix);
 		r = fs_write_file(u->ctx, dirfd, fn, data, len, mode);
-		if (r < 0)
+		if (r < 0) {
 			r = pkgimg_err_wrap(u->ctx, r, "%s: [control] %s", u->thing, DEB_INFO_DIR);
+		} else {
+			/* generated, so of no time: mtime 0, as every layer's
+			 * generated files (same bytes in every store) */
+			static const struct timespec zero[2] = { { 0, 0 }, { 0, 0 } };
+
+			if (utimensat(dirfd, fn, zero, AT_SYMLINK_NOFOLLOW) < 0)
+				r = pkgimg_err(u->ctx, -errno, "%s: [control] %s/%s: %m", u->thing,
+					       DEB_INFO_DIR, fn);
+		}
 		free(fn);
 	}
 out:

@@ -255,7 +255,7 @@ static int build_apt_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock
 	const char **lowers = NULL;
 	struct sbuf log = SBUF_INIT;
 	int r, rootfd = -1, npk = 0;
-	int64_t t0 = pkgimg_now_ms(), t;
+	int64_t t0 = pkgimg_now_ms(), t, started = (int64_t)time(NULL) - 1;
 
 	r = fetch_layer(ctx, st, l);
 	if (r < 0)
@@ -371,6 +371,11 @@ static int build_apt_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock
 				goto out;
 		}
 	}
+	/* what pkgimg and the scripts generated (dpkg's database, usrmerge
+	 * links, directories) gets mtime 0; the packages' files keep theirs */
+	r = fs_tree_clamp_times(ctx, rootfd, tree, started);
+	if (r < 0)
+		goto out;
 	t0 = t;
 	t = pkgimg_now_ms();
 	pkgimg_info(ctx, "fold: in %lld ms", (long long)(t - t0));

@@ -80,6 +80,17 @@ EOF
 	"$PKGIMG" --store "$s" tag "$kc" wh >/dev/null
 }
 
+# hand_layer STORE PARENT TAG STEP: an empty hand-made layer on PARENT, tagged
+# TAG; prints its tree directory
+hand_layer() {
+	local s=$1 parent=$2 tag=$3 step=$4 k d
+	k=sha256:$(hex_of "export-test $tag on $parent")
+	d=$s/layers/${k#sha256:}
+	mkdir -p "$d/tree" || return 1
+	printf 'key: %s\nparent: %s\nstep: "%s"\nsize: 0\n' "$k" "$parent" "$step" >"$d/layer.yaml"
+	"$PKGIMG" --store "$s" tag "$k" "$tag" >/dev/null && echo "$d/tree"
+}
+
 # build_images STORE: base, two (and wh as root) in STORE; sets IMG_TWO
 build_images() {
 	local s=$1
@@ -373,6 +384,80 @@ else fail "--tag NAME sets ref.name (the manifest is the same)" "ref.name: $ref"
 if [ -n "$HAVE_SKOPEO" ]; then
 	check "skopeo inspect oci:DIR:pkgimg/test:1.0" skopeo inspect "oci:$T/oci-tagged:pkgimg/test:1.0"
 fi
+
+# ---- whiteouts made by a run step (pkgimg build) ------------------------------------------
+# The same deletions done by `rm` in a run step: the sandbox's overlay upper
+# holds the whiteout and the opaque directory.
+BB=$(command -v busybox || true)
+if [ -z "$BB" ]; then
+	skip "export of a run step's whiteouts" "busybox is not installed"
+elif [ -z "$HAVE_UMOCI" ]; then
+	skip "export of a run step's whiteouts" "umoci is not installed"
+else
+	mkdir -p "$T/spec"
+	cat >"$T/spec/pkgimg.yaml" <<EOF
+base: two
+steps:
+  - add: {src: $BB, dst: /usr/bin/busybox}
+  - add: {src: $BB, dst: /usr/bin/sh}
+  - run: ["busybox rm /usr/share/doc/hello-fixture/README && busybox rm -r /usr/share/doc/libgreet && busybox mkdir /usr/share/doc/libgreet && echo n >/usr/share/doc/libgreet/NOTE"]
+  - env: {GREETING: hi}
+EOF
+	pk --store "$SA" build -f "$T/spec/pkgimg.yaml" --tag built
+	if [ "$PK_RC" -ne 0 ]; then
+		skip "export of a run step's whiteouts" "pkgimg build failed here: $(head -n 1 "$PK_ERR")"
+	else
+		pk --store "$SA" export built --oci "$T/oci-built"
+		rc1=$PK_RC
+		pk --store "$SA" export built --dir "$T/rootfs-built"
+		rootless=(); $ROOT || rootless=(--rootless)
+		out=
+		if [ "$rc1" -eq 0 ] && [ "$PK_RC" -eq 0 ] \
+			&& out=$(umoci unpack "${rootless[@]}" --image "$T/oci-built:latest" "$T/bundle-built" 2>&1) \
+			&& out=$(diff -r --no-dereference "$T/bundle-built/rootfs" "$T/rootfs-built" 2>&1) \
+			&& R=$T/bundle-built/rootfs && [ ! -e "$R/usr/share/doc/hello-fixture/README" ] \
+			&& [ "$(ls "$R/usr/share/doc/libgreet")" = NOTE ] \
+			&& grep -q ' usr/share/doc/hello-fixture/\.wh\.README ' <(tar_names "$T/oci-built") \
+			&& grep -q ' usr/share/doc/libgreet/\.wh\.\.wh\.\.opq ' <(tar_names "$T/oci-built"); then
+			ok "a run step's rm: .wh.README and .wh..wh..opq in its layer; umoci's rootfs = export --dir"
+		else
+			fail "a run step's rm: .wh.README and .wh..wh..opq in its layer; umoci's rootfs = export --dir" \
+				"$(pk_detail)" "$out" "$(tar_names "$T/oci-built" 2>&1 | grep usr/share/doc)"
+		fi
+	fi
+fi
+
+# ---- what a layer tar cannot hold -----------------------------------------------------------
+tree=$(hand_layer "$SA" "$IMG_TWO" fifo "run: mkfifo /run/pipe")
+mkdir -p "$tree/run" "$tree/many" "$tree/../outside" && mkfifo "$tree/run/pipe" && echo x >"$tree/run/file"
+# 300 files linked from outside the tree (as layers share inodes with the
+# unpacked cache): plain files; and two pairs linked inside it: link entries
+for i in $(seq 300); do echo "$i" >"$tree/many/f$i"; ln "$tree/many/f$i" "$tree/../outside/f$i"; done
+ln "$tree/many/f7" "$tree/many/g7"; ln "$tree/many/f250" "$tree/many/e250"
+pk --store "$SA" export fifo --oci "$T/oci-fifo"
+names=$(tar_names "$T/oci-fifo" 2>&1 | grep -v '^[01] ')
+if [ "$PK_RC" -eq 0 ] && err_has "warning: .*run/pipe' is a fifo" && ! grep -q ' run/pipe ' <<<"$names" \
+	&& grep -q ' run/file ' <<<"$names"; then
+	ok "a fifo in a layer: left out with a warning naming it"
+else fail "a fifo in a layer: left out with a warning naming it" "$(pk_detail)" "$(grep run/ <<<"$names")"; fi
+links=$(grep -c '^2 1 ' <<<"$names")
+if [ "$links" = 2 ] && grep -qx '2 1 0 [0-9]* many/g7 -> many/f7' <<<"$names" \
+	&& grep -qx '2 1 0 [0-9]* many/f250 -> many/e250' <<<"$names" \
+	&& [ "$(grep -c '^2 0 [1-9][0-9]* .* many/f[0-9]* -> $' <<<"$names")" = 299 ]; then
+	ok "hard links: only paths that share an inode within the layer become link entries, to the first path"
+else fail "hard links: only paths that share an inode within the layer become link entries, to the first path" \
+	"link entries: $links" "$(grep many/ <<<"$names" | head -20)"; fi
+tree=$(hand_layer "$SA" "$IMG_TWO" whname "run: touch /.wh.odd")
+echo odd >"$tree/.wh.odd"
+pk --store "$SA" export whname --oci "$T/oci-whname"
+if pk_failed_cleanly && err_has "\.wh\.odd" && [ ! -e "$T/oci-whname" ] && [ -z "$(ls -d "$T"/oci-whname.tmp-* 2>/dev/null)" ]; then
+	ok "a file named .wh.*: an error naming it (it would read as a whiteout); nothing left behind"
+else fail "a file named .wh.*: an error naming it (it would read as a whiteout); nothing left behind" "$(pk_detail)" "$(ls "$T")"; fi
+pk --store "$SA" export whname --tar "$T/whname.tar"
+if pk_failed_cleanly && [ ! -e "$T/whname.tar" ] && [ -z "$(ls -d "$T"/whname.tar.tmp-* 2>/dev/null)" ] \
+	&& [ -z "$(ls "$SA/tmp")" ]; then
+	ok "--tar that fails: no archive, no temporary file, nothing left in the store's tmp/"
+else fail "--tar that fails: no archive, no temporary file, nothing left in the store's tmp/" "$(pk_detail)" "$(ls "$T" "$SA/tmp")"; fi
 
 # ---- the same image from another store ---------------------------------------------------
 build_images "$SB"; rc=$?
