@@ -702,7 +702,10 @@ static int build_pip_layer(struct pkgimg_ctx *ctx, struct store *st, const struc
 	t = pkgimg_now_ms();
 	pkgimg_info(ctx, "pyc: %zu files compiled, %zu did not, in %lld ms", pr.ncompiled,
 		    pr.nfailed, (long long)(t - t0));
-	r = commit_layer(ctx, st, &tmp, key, parent, step, section);
+	/* folding the bytecode in touched directories: the layer is of no time */
+	r = fs_tree_times_zero(ctx, rootfd, tree);
+	if (r == 0)
+		r = commit_layer(ctx, st, &tmp, key, parent, step, section);
 out:
 	pyc_result_free(&pr);
 	for (size_t i = 0; i < nsrcs; i++)
@@ -1016,6 +1019,9 @@ static int build_conda_layer(struct pkgimg_ctx *ctx, struct store *st, struct lo
 		if (r < 0)
 			goto out;
 		pkgimg_info(ctx, "pyc: in %lld ms", (long long)(pkgimg_now_ms() - t));
+		r = fs_tree_times_zero(ctx, rootfd, tree);
+		if (r < 0)
+			goto out;
 	}
 	r = commit_layer(ctx, st, &tmp, key, parent, step, section);
 out:

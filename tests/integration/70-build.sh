@@ -157,7 +157,8 @@ EOF
 "$PY" "$SRC/tests/fixtures/pypi_fixture.py" build "$T/pyspec.json" "$T/srv/idx" >/dev/null || bail "the fixture index builds"
 start_http_server "$T/srv"
 mkdir -p "$T/app"
-printf 'import alpha, os\nprint("app", alpha.__version__, os.environ["STAGE"])\n' >"$T/app/app.py"
+printf 'import alpha, os, helper\nprint("app", alpha.__version__, os.environ["STAGE"], helper.NAME)\n' >"$T/app/app.py"
+printf 'NAME = "helper"\n' >"$T/app/helper.py"
 real_spec() {
 	cat >"$T/app/pkgimg.yaml" <<EOF
 base: debian-slim
@@ -168,6 +169,7 @@ steps:
     index_url: $HTTP_URL/idx/simple/
   - env: {STAGE: test}
   - add: {src: ./app.py, dst: /srv/app.py}
+  - python_source: [helper]
   - run: ["$1"]
   - entrypoint: [python3, /srv/app.py]
 EOF
@@ -180,12 +182,12 @@ if [ "$PK_RC" -ne 0 ]; then
 fi
 RID=$(cat "$PK_OUT")
 pk --store "$T/r1" run app
-[ "$PK_RC" -eq 0 ] && [ "$(cat "$PK_OUT")" = "app 1.0 test" ] \
-	&& ok "a debian-slim spec with apt, pip, env, add, run and entrypoint builds and runs its entrypoint" \
+[ "$PK_RC" -eq 0 ] && [ "$(cat "$PK_OUT")" = "app 1.0 test helper" ] \
+	&& ok "a debian-slim spec with apt, pip, env, add, python_source, run and entrypoint builds and runs its entrypoint" \
 	|| fail "a debian-slim spec builds and runs its entrypoint" "$(pk_detail)"
 real_spec 'python3 -c \"import alpha; print(alpha.__version__)\" > /srv/version && echo edited > /srv/edit'
 pk --store "$T/r1" build -f "$T/app/pkgimg.yaml"
-[ "$PK_RC" -eq 0 ] && [ "$(states)" = "1 cached 2 cached 3 cached 4 cached 5 built 6 built " ] \
+[ "$PK_RC" -eq 0 ] && [ "$(states)" = "1 cached 2 cached 3 cached 4 cached 5 cached 6 built 7 built " ] \
 	&& ok "editing the run step rebuilds only it and the steps after it" \
 	|| fail "editing the run step rebuilds only it and the steps after it" "$(pk_detail)"
 real_spec 'python3 -c \"import alpha; print(alpha.__version__)\" > /srv/version'
@@ -197,4 +199,27 @@ pk --store "$T/r2" build -f "$T/app/pkgimg.yaml" --lock "$T/app/pkgimg.lock"
 [ "$PK_RC" -eq 0 ] && [ "$(cat "$PK_OUT")" = "$RID" ] && ! ls "$T/r2/index" | grep -q . \
 	&& ok "build --lock on a fresh store: the same image id, no index fetched" \
 	|| fail "build --lock on a fresh store: the same image id, no index fetched" "$RID" "$(pk_detail)" "$(ls "$T/r2/index")"
+pk --store "$T/r1" export "$RID" --oci "$T/oci1"
+D1=$(cat "$PK_OUT")
+pk --store "$T/r2" export "$RID" --oci "$T/oci2"
+D2=$(cat "$PK_OUT")
+if [ -n "$D1" ] && [ "$D1" = "$D2" ]; then
+	ok "the debian-slim spec image exported from two fresh stores: the same manifest digest ($D1)"
+else
+	fail "the debian-slim spec image exported from two fresh stores: the same manifest digest" "$D1 vs $D2" \
+		"$(for b in $(comm -23 <(cd "$T/oci1/blobs/sha256" && ls) <(cd "$T/oci2/blobs/sha256" && ls)); do
+			tar tvf "$T/oci1/blobs/sha256/$b" --full-time 2>/dev/null | sort -k6 >"$T/l1" || continue
+			for c in $(comm -13 <(cd "$T/oci1/blobs/sha256" && ls) <(cd "$T/oci2/blobs/sha256" && ls)); do
+				tar tvf "$T/oci2/blobs/sha256/$c" --full-time 2>/dev/null | sort -k6 >"$T/l2" || continue
+				diff "$T/l1" "$T/l2" | head -20
+			done
+		done)"
+fi
+if command -v skopeo >/dev/null; then
+	skopeo inspect "oci:$T/oci1" >"$T/sk.json" 2>&1 && grep -q '"STAGE=test"' "$T/sk.json" \
+		&& ok "skopeo inspect reads the export, with the spec's env" \
+		|| fail "skopeo inspect reads the export" "$(head -c 2000 "$T/sk.json")"
+else
+	skip "skopeo inspect of the spec image" "skopeo is not installed"
+fi
 finish
