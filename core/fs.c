@@ -314,7 +314,9 @@ out:
 static int tree_clamp(struct pkgimg_ctx *ctx, int dirfd, const char *path, int64_t since)
 {
 	static const struct timespec zero[2] = { { 0, 0 }, { 0, 0 } };
-	int fd = dup(dirfd), r = 0;
+	/* a new open file description: a dup() would share (and leave at
+	 * the end) the caller's directory offset */
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
 	struct dirent *de;
 	struct stat st;
 	DIR *d;
