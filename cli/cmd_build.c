@@ -458,11 +458,11 @@ static int run_layer(struct cli *c, const struct spec_step *st, const char *gpu,
 		     const char *parent, bool force, char key[STORE_KEY_MAX], bool *built)
 {
 	struct image_config cfg = { 0 };
-	struct strv env = { 0 }, script = { 0 };
+	struct strv env = { 0 };
 	struct sbuf body = SBUF_INIT, section = SBUF_INIT;
 	struct gpu_attach ga = { 0 };
 	char *argv[4] = { "/bin/sh", "-c", NULL, NULL };
-	int r, status = 0, lockfd = -1, have_gpu = 0;
+	int r, status = 0, have_gpu = 0;
 	static const char *const defaults[] = {
 		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 		"HOME=/root", "LANG=C.UTF-8",
@@ -487,7 +487,6 @@ static int run_layer(struct cli *c, const struct spec_step *st, const char *gpu,
 	for (size_t i = 0; i < st->items.n; i++)
 		sbuf_addf(&body, "%s\n", st->items.v[i]);
 	argv[2] = body.buf;
-	(void)script;
 	{
 		struct run_spec rs = {
 			.parent = parent, .step = text, .argv = argv, .env = env.v,
@@ -495,9 +494,6 @@ static int run_layer(struct cli *c, const struct spec_step *st, const char *gpu,
 		};
 
 		r = run_commit_key(&c->ctx, &rs, key, &section);
-		if (r < 0 || (store_has_layer(&c->st, key) && !force))
-			goto out;
-		r = store_lock_key(&c->ctx, &c->st, key, &lockfd);
 		if (r < 0 || (store_has_layer(&c->st, key) && !force))
 			goto out;
 		if (gpu) {
@@ -512,26 +508,17 @@ static int run_layer(struct cli *c, const struct spec_step *st, const char *gpu,
 			rs.nextra_binds = ga.nbinds;
 			rs.extra_env = ga.env;
 		}
-		rs.output_fd = dup(2);	/* its output is the build's log, not our stdout */
-		if (rs.output_fd >= 0 && rs.output_fd <= 2) {
-			int fd = fcntl(rs.output_fd, F_DUPFD_CLOEXEC, 3);
-
-			close(rs.output_fd);
-			rs.output_fd = fd;
-		}
-		r = run_commit(&c->ctx, &c->st, &rs, key, section.buf, &status);
+		/* its output is the build's log, not our stdout */
+		rs.output_fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
+		r = run_commit(&c->ctx, &c->st, &rs, key, section.buf, force, &status, built);
 		if (rs.output_fd >= 0)
 			close(rs.output_fd);
 		if (r == 0 && status != 0)
 			r = pkgimg_err(&c->ctx, -PKGIMG_E_SCRIPT, "%s: [build] the commands exited "
 				       "with status %d; nothing committed (their output is above)",
 				       text, status);
-		if (r == 0)
-			*built = true;
 	}
 out:
-	if (lockfd >= 0)
-		store_unlock(lockfd);
 	if (have_gpu)
 		gpu_attach_free(&ga);
 	image_config_free(&cfg);

@@ -219,37 +219,27 @@ int cmd_run(struct cli *c, int argc, char **argv)
 		};
 		struct sbuf section = SBUF_INIT, step = SBUF_INIT;
 		char nkey[STORE_KEY_MAX];
-		int lockfd = -1;
+		bool force = c->ctx.flags & PKGIMG_F_FORCE_BUILD, built = false;
 
 		sbuf_adds(&step, "run:");
 		for (size_t i = 0; i < cmdv.n; i++)
 			sbuf_addf(&step, " %s", cmdv.v[i]);
 		rs.step = step.buf;
 		r = run_commit_key(&c->ctx, &rs, nkey, &section);
-		if (r == 0 && (!store_has_layer(&c->st, nkey) || (c->ctx.flags & PKGIMG_F_FORCE_BUILD))) {
-			r = store_lock_key(&c->ctx, &c->st, nkey, &lockfd);
-			if (r == 0 && (!store_has_layer(&c->st, nkey) ||
-				       (c->ctx.flags & PKGIMG_F_FORCE_BUILD))) {
-				/* the command's output goes to stderr: stdout
-				 * carries the new layer's key */
-				rs.output_fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
-				r = run_commit(&c->ctx, &c->st, &rs, nkey, section.buf, &status);
-				if (rs.output_fd >= 0)
-					close(rs.output_fd);
-				if (r == 0 && status)
-					fprintf(stderr, "pkgimg: error: run: the command exited with "
-						"status %d; nothing committed\n", status);
-				else if (r == 0 && !(c->ctx.flags & PKGIMG_F_QUIET))
-					fprintf(stderr, "built %s\n", nkey);
-			} else if (r == 0 && !(c->ctx.flags & PKGIMG_F_QUIET)) {
-				fprintf(stderr, "cached (built meanwhile)\n");
-			}
-			if (lockfd >= 0)
-				store_unlock(lockfd);
-		} else if (r == 0 && !(c->ctx.flags & PKGIMG_F_QUIET)) {
-			fprintf(stderr, "cached: the same run is in the store; nothing ran "
-				"(--force-build runs it again)\n");
+		if (r == 0 && (force || !store_has_layer(&c->st, nkey))) {
+			/* the command's output goes to stderr: stdout carries
+			 * the new layer's key */
+			rs.output_fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
+			r = run_commit(&c->ctx, &c->st, &rs, nkey, section.buf, force, &status, &built);
+			if (rs.output_fd >= 0)
+				close(rs.output_fd);
 		}
+		if (r == 0 && status)
+			fprintf(stderr, "pkgimg: error: run: the command exited with status %d; "
+				"nothing committed\n", status);
+		else if (r == 0 && !(c->ctx.flags & PKGIMG_F_QUIET))
+			fprintf(stderr, built ? "built %s\n" : "cached: the same run is in the store "
+				"(%s); nothing ran (--force-build runs it again)\n", nkey);
 		if (r == 0 && status == 0 && tag)
 			r = store_tag_set(&c->ctx, &c->st, tag, nkey);
 		if (r == 0 && status == 0)

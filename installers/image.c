@@ -72,17 +72,20 @@ static char *parent_status(struct pkgimg_ctx *ctx, struct store *st, char **chai
 	return NULL;
 }
 
+/* Whether rel is in the image (tree over the chain, top first), its last
+ * component not followed (an interpreter may be a link into another layer). */
 static int image_has(struct store *st, const char *tree, char **chain, int n, const char *rel)
 {
+	struct stat sb;
 	char *p = xasprintf("%s/%s", tree, rel);
-	int found = access(p, F_OK) == 0;
+	int found = lstat(p, &sb) == 0;
 
 	free(p);
 	for (int i = 0; i < n && !found; i++) {
 		char *t = store_layer_tree(st, chain[i]);
 
 		p = xasprintf("%s/%s", t, rel);
-		found = access(p, F_OK) == 0;
+		found = lstat(p, &sb) == 0;
 		free(p);
 		free(t);
 	}
@@ -408,26 +411,6 @@ out:
 
 /* --- bytecode ------------------------------------------------------------- */
 
-/* Whether rel is in the image (tree over the chain, top first), its last
- * component not followed (an interpreter may be a link into another layer). */
-static int image_has_entry(struct store *st, const char *tree, char **chain, int n, const char *rel)
-{
-	struct stat sb;
-	char *p = xasprintf("%s/%s", tree, rel);
-	int found = lstat(p, &sb) == 0;
-
-	free(p);
-	for (int i = 0; i < n && !found; i++) {
-		char *t = store_layer_tree(st, chain[i]);
-
-		p = xasprintf("%s/%s", t, rel);
-		found = lstat(p, &sb) == 0;
-		free(p);
-		free(t);
-	}
-	return found;
-}
-
 /* A source file of a layer and the package (index) whose record lists it. */
 struct pyc_src {
 	char *path;		/* in the image, absolute */
@@ -485,7 +468,7 @@ static int layer_pyc(struct pkgimg_ctx *ctx, struct store *st, const struct inst
 		}
 	}
 	*nsrcs = n;
-	if (!image_has_entry(st, tree, chain, nchain, python + 1)) {
+	if (!image_has(st, tree, chain, nchain, python + 1)) {
 		pkgimg_warn(ctx, "%s: [pyc] the image has no %s, so %zu Python files get no bytecode "
 			    "(install that interpreter in an earlier step, or pass --pyc none)",
 			    step, python, n);

@@ -69,15 +69,20 @@ out:
 }
 
 int run_commit(struct pkgimg_ctx *ctx, struct store *st, const struct run_spec *rs,
-	       const char *key, const char *section, int *status)
+	       const char *key, const char *section, bool force, int *status, bool *built)
 {
 	struct sandbox_opts so = { 0 };
 	struct sandbox_bind *binds = NULL;
 	struct strv env = { 0 };
 	char **chain = NULL, *tmp = NULL, *tree = NULL, *scratch = NULL;
 	const char **lowers = NULL;
-	int nchain = 0, r, fd = -1;
+	int nchain = 0, r, fd = -1, lockfd = -1;
 
+	*built = false;
+	*status = 0;
+	r = store_lock_key(ctx, st, key, &lockfd);
+	if (r < 0 || (store_has_layer(st, key) && !force))
+		goto out;
 	r = store_layer_chain(ctx, st, rs->parent, &chain, &nchain);
 	if (r < 0)
 		goto out;
@@ -133,9 +138,12 @@ int run_commit(struct pkgimg_ctx *ctx, struct store *st, const struct run_spec *
 		if (r == 0) {
 			free(tmp);
 			tmp = NULL;
+			*built = true;
 		}
 	}
 out:
+	if (lockfd >= 0)
+		store_unlock(lockfd);
 	if (fd >= 0)
 		close(fd);
 	if (tmp)

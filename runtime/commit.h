@@ -11,6 +11,8 @@
 #ifndef PKGIMG_RUNTIME_COMMIT_H
 #define PKGIMG_RUNTIME_COMMIT_H
 
+#include <stdbool.h>
+
 #include "cache/store.h"
 #include "core/str.h"
 #include "runtime/sandbox.h"
@@ -38,13 +40,15 @@ struct run_spec {
 int run_commit_key(struct pkgimg_ctx *ctx, const struct run_spec *rs, char key[STORE_KEY_MAX],
 		   struct sbuf *section);
 
-/* Runs rs in its image with a fresh upper dir; when the command exits 0,
- * what it wrote (files, whiteouts of what it deleted) becomes the layer
- * `key` (mtime 0 throughout, as every layer), on top of rs->parent.
- * *status gets the command's exit status; a non-zero status commits
- * nothing and is not an error here (the caller says so).  Returns < 0 when
- * the sandbox or the commit failed. */
+/* Builds the layer `key` (from run_commit_key) by running rs in its image
+ * with a fresh upper dir, under the key's store lock: when the layer is in
+ * the store by then (a concurrent pkgimg built it) and not `force`, nothing
+ * runs and *built is false.  When the command exits 0, what it wrote (files,
+ * whiteouts of what it deleted) becomes the layer, mtime 0 throughout, on
+ * top of rs->parent; *status gets the command's exit status, and a non-zero
+ * one commits nothing and is not an error here (the caller says so).
+ * Returns < 0 when the sandbox or the commit failed. */
 int run_commit(struct pkgimg_ctx *ctx, struct store *st, const struct run_spec *rs,
-	       const char *key, const char *section, int *status);
+	       const char *key, const char *section, bool force, int *status, bool *built);
 
 #endif
