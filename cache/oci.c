@@ -32,23 +32,6 @@
 
 /* ---- small helpers ---------------------------------------------------- */
 
-static int write_all(int fd, const void *data, size_t n)
-{
-	const char *p = data;
-
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 static bool is_key(const char *key)
 {
@@ -282,7 +265,7 @@ struct tarw {
 static la_ssize_t tarw_write_cb(struct archive *a, void *arg, const void *buf, size_t n)
 {
 	struct tarw *t = arg;
-	int r = write_all(t->fd, buf, n);
+	int r = fs_write_all(t->fd, buf, n);
 
 	if (r < 0) {
 		t->werr = -r;
@@ -722,7 +705,7 @@ static int write_new_file(struct pkgimg_ctx *ctx, int dirfd, const char *name, c
 	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return pkgimg_err(ctx, -errno, "%s: [export] cannot create %s: %m", what, out);
-	r = write_all(fd, data, len);
+	r = fs_write_all(fd, data, len);
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
 	if (r < 0)

@@ -376,13 +376,23 @@ static int copy_one(struct cli *c, const char *src, const char *tree, const char
 		if (r == 0)
 			r = tree_apply(&c->ctx, sfd, dfd, TREE_COPY, 1, src, "add", target);
 	} else {
-		struct sbuf data = SBUF_INIT;
+		/* streamed: an added file may be a model's weights */
+		int in = open(src, O_RDONLY | O_CLOEXEC), out = -1, e;
 
-		r = fs_read_file(&c->ctx, AT_FDCWD, src, &data);
-		if (r == 0)
-			r = fs_write_file(&c->ctx, AT_FDCWD, target, data.buf, data.len,
-					  (sb.st_mode & 0111) ? 0755 : 0644);
-		sbuf_free(&data);
+		if (in < 0)
+			r = pkgimg_err(&c->ctx, -errno, "%s: [add] cannot read: %m", src);
+		else if ((out = open(target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+				     (sb.st_mode & 0111) ? 0755 : 0644)) < 0)
+			r = pkgimg_err(&c->ctx, -errno, "%s: [add] cannot create: %m", target);
+		else if ((e = fs_copy_data(in, out)) < 0)
+			r = pkgimg_err(&c->ctx, e, "%s: [add] cannot copy to %s: %s", src, dst,
+				       strerror(-e));
+		else if (fchmod(out, (sb.st_mode & 0111) ? 0755 : 0644) < 0)
+			r = pkgimg_err(&c->ctx, -errno, "%s: [add] chmod: %m", target);
+		if (in >= 0)
+			close(in);
+		if (out >= 0 && close(out) < 0 && r == 0)
+			r = pkgimg_err(&c->ctx, -errno, "%s: [add] %m", target);
 	}
 	free(target);
 out:

@@ -97,11 +97,59 @@ int fs_read_file(struct pkgimg_ctx *ctx, int dirfd, const char *path, struct sbu
 	return 0;
 }
 
+int fs_write_all(int fd, const void *data, size_t n)
+{
+	const char *p = data;
+
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int fs_copy_data(int in, int out)
+{
+	char buf[65536];
+	ssize_t n;
+
+	for (;;) {
+		ssize_t w = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
+
+		if (w > 0)
+			continue;
+		if (w == 0)
+			return 0;
+		if (errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP)
+			return -errno;
+		break;	/* across file systems, or not supported: read and write */
+	}
+	while ((n = read(in, buf, sizeof buf)) != 0) {
+		int r;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		r = fs_write_all(out, buf, (size_t)n);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 int fs_write_file(struct pkgimg_ctx *ctx, int dirfd, const char *path,
 		  const void *data, size_t len, mode_t mode)
 {
 	char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
-	const char *p = data;
 	int fd, r = 0;
 
 	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
@@ -109,18 +157,9 @@ int fs_write_file(struct pkgimg_ctx *ctx, int dirfd, const char *path,
 		r = pkgimg_err(ctx, -errno, "%s: [write] cannot create: %m", path);
 		goto out;
 	}
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			r = pkgimg_err(ctx, -errno, "%s: [write] %m", path);
-			break;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
+	r = fs_write_all(fd, data, len);
+	if (r < 0)
+		r = pkgimg_err(ctx, r, "%s: [write] %s", path, strerror(-r));
 	if (fchmod(fd, mode) < 0 && r == 0)
 		r = pkgimg_err(ctx, -errno, "%s: [write] chmod: %m", path);
 	if (close(fd) < 0 && r == 0)

@@ -18,6 +18,11 @@ int fs_mkdirs(struct pkgimg_ctx *ctx, int dirfd, const char *path, mode_t mode);
 int fs_rm_rf(struct pkgimg_ctx *ctx, int dirfd, const char *path);
 int fs_read_file(struct pkgimg_ctx *ctx, int dirfd, const char *path, struct sbuf *out);
 /* Writes path via path.tmp + fsync-less rename: readers see old or new. */
+/* write() until all of data is written (EINTR retried); 0 or -errno. */
+int fs_write_all(int fd, const void *data, size_t n);
+/* Copies the rest of in to out (copy_file_range, else read/write); 0 or
+ * -errno (the caller words the message). */
+int fs_copy_data(int in, int out);
 int fs_write_file(struct pkgimg_ctx *ctx, int dirfd, const char *path,
 		  const void *data, size_t len, mode_t mode);
 /* Disk usage of a tree in bytes (regular files' sizes, symlinks' lengths). */

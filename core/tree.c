@@ -92,9 +92,7 @@ out:
 static int copy_reg(struct tree *t, int sdir, int ddir, const char *name,
 		    const struct stat *sb, const char *rel)
 {
-	int in, out = -1, r = 0;
-	char buf[65536];
-	ssize_t n;
+	int in, out = -1, r = 0, e;
 
 	in = openat(sdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (in < 0) {
@@ -106,32 +104,9 @@ static int copy_reg(struct tree *t, int sdir, int ddir, const char *name,
 		r = t_err(t, errno, rel, "cannot create");
 		goto out;
 	}
-	for (;;) {
-		ssize_t w = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
-
-		if (w > 0)
-			continue;
-		if (w == 0)
-			break;
-		if (errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP) {
-			r = t_err(t, errno, rel, "cannot write");
-			goto out;
-		}
-		while ((n = read(in, buf, sizeof buf)) > 0) {
-			for (ssize_t off = 0; off < n; ) {
-				ssize_t k = write(out, buf + off, (size_t)(n - off));
-
-				if (k < 0) {
-					r = t_err(t, errno, rel, "cannot write");
-					goto out;
-				}
-				off += k;
-			}
-		}
-		if (n < 0)
-			r = t_err(t, errno, rel, "cannot read the source of");
-		break;
-	}
+	e = fs_copy_data(in, out);
+	if (e < 0)
+		r = t_err(t, -e, rel, "cannot copy");
 	if (r == 0)
 		r = set_meta_fd(t, in, out, sb, rel);
 out:

@@ -77,21 +77,6 @@ static char *path_join(const char *dir, const char *rest)
 	return *dir ? xasprintf("%s/%s", dir, rest) : xstrdup(rest);
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 static void times_of(int64_t mtime, struct timespec ts[2])
 {
@@ -191,7 +176,7 @@ static int unpack_file(struct unpack *u, struct archive *a, struct archive_entry
 				       u->thing, u->path.buf, archive_error_string(a));
 			goto out;
 		}
-		r = write_all(fd, u->buf, (size_t)n);
+		r = fs_write_all(fd, u->buf, (size_t)n);
 		if (r < 0) {
 			r = pkgimg_err(u->ctx, r, "%s: [unpack] cannot write '%s': %s",
 				       u->thing, u->path.buf, strerror(-r));
@@ -1301,7 +1286,7 @@ static int place_bytes(struct link *L, const char *rel, const char *data, size_t
 		return pkgimg_err(L->ctx, -errno, "%s: [install] cannot create '/%s': %m",
 				  L->thing, rel);
 	L->j[L->nj - 1].created = true;
-	r = write_all(fd, data, len);
+	r = fs_write_all(fd, data, len);
 	if (r < 0) {
 		r = pkgimg_err(L->ctx, r, "%s: [install] cannot write '/%s': %s", L->thing, rel,
 			       strerror(-r));
@@ -1538,7 +1523,7 @@ static int place_file(struct link *L, struct pentry *p, const char *rel, int sfd
 			sbuf_add(&data, L->buf, (size_t)n);
 			continue;
 		}
-		r = write_all(fd, L->buf, (size_t)n);
+		r = fs_write_all(fd, L->buf, (size_t)n);
 		if (r < 0) {
 			r = pkgimg_err(L->ctx, r, "%s: [install] cannot write '/%s': %s", L->thing, rel,
 				       strerror(-r));
@@ -1576,7 +1561,7 @@ static int place_file(struct link *L, struct pentry *p, const char *rel, int sfd
 		if (!out.buf)
 			sbuf_add(&out, "", 0);
 		hash_sha256_hex(out.buf, out.len, p->in_prefix);
-		r = write_all(fd, out.buf, out.len);
+		r = fs_write_all(fd, out.buf, out.len);
 		if (r < 0) {
 			r = pkgimg_err(L->ctx, r, "%s: [install] cannot write '/%s': %s", L->thing, rel,
 				       strerror(-r));
@@ -2110,7 +2095,7 @@ static int meta_write(struct pkgimg_ctx *ctx, const char *thing, int dirfd, cons
 		r = pkgimg_err(ctx, -errno, "%s: [conda-meta] cannot create '%s': %m", thing, name);
 		goto out;
 	}
-	r = write_all(fd, data, len);
+	r = fs_write_all(fd, data, len);
 	if (r < 0)
 		r = pkgimg_err(ctx, r, "%s: [conda-meta] cannot write '%s': %s", thing, name,
 			       strerror(-r));
@@ -2422,7 +2407,7 @@ int conda_history_append(struct pkgimg_ctx *ctx, int rootfd, const struct conda_
 		r = pkgimg_err(ctx, -errno, "conda-meta/history: [conda-meta] cannot open: %m");
 		goto out;
 	}
-	r = write_all(fd, s.buf, s.len);
+	r = fs_write_all(fd, s.buf, s.len);
 	if (r < 0) {
 		r = pkgimg_err(ctx, r, "conda-meta/history: [conda-meta] cannot write: %s", strerror(-r));
 		goto out;

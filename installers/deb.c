@@ -483,21 +483,6 @@ static int set_owner(struct unpack *u, int fd, const char *name, uid_t uid, gid_
 	return 0;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 /* What every non-directory entry does first: its times and owner, its
  * parent directory (created safely), and no old entry in its place. */
@@ -547,7 +532,7 @@ static int unpack_file(struct unpack *u, struct archive *a, struct archive_entry
 				       u->thing, u->ship.buf, archive_error_string(a));
 			goto out;
 		}
-		r = write_all(fd, u->buf, (size_t)n);
+		r = fs_write_all(fd, u->buf, (size_t)n);
 		if (r < 0) {
 			r = pkgimg_err(u->ctx, r, "%s: [unpack] cannot write '%s': %s",
 				       u->thing, disk, strerror(-r));
@@ -1603,7 +1588,7 @@ static int ensure_file(struct pkgimg_ctx *ctx, int dirfd, const char *name, cons
 	if (fd < 0)
 		return errno == EEXIST ? 0 :
 		       pkgimg_err(ctx, -errno, "dpkg database: [status] cannot create '%s': %m", name);
-	r = write_all(fd, data, strlen(data));
+	r = fs_write_all(fd, data, strlen(data));
 	if (r == 0 && fchmod(fd, 0644) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0)

@@ -256,21 +256,6 @@ static void digest_mem(const void *data, size_t len, char out[DIGEST_MAX])
 	digest_final(&h, "sha256", out);
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 /* ---- RECORD as CSV (Python's csv module, excel dialect) ---- */
 
@@ -559,7 +544,7 @@ static int stage_entry(struct inst *in, struct archive *a, struct wfile *f)
 				       in->thing, f->zname, archive_error_string(a));
 			break;
 		}
-		r = write_all(fd, in->buf, (size_t)n);
+		r = fs_write_all(fd, in->buf, (size_t)n);
 		if (r < 0) {
 			r = pkgimg_err(in->ctx, r, "%s: [install] cannot stage '%s': %s",
 				       in->thing, f->zname, strerror(-r));
@@ -1285,7 +1270,7 @@ static int stage_write(struct inst *in, struct wfile *f, const char *data, size_
 	if (fd < 0)
 		return pkgimg_err(in->ctx, -errno, "%s: [install] cannot stage '%s': %m", in->thing,
 				  f->dest);
-	r = write_all(fd, data, len);
+	r = fs_write_all(fd, data, len);
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
 	if (r < 0)
@@ -1485,15 +1470,15 @@ static int fix_script(struct inst *in, struct wfile *f)
 		goto out;
 	}
 	shebang = xasprintf("#!%s\n", in->python);
-	r = write_all(dst, shebang, strlen(shebang));
+	r = fs_write_all(dst, shebang, strlen(shebang));
 	hasher_update(&h, shebang, strlen(shebang));
 	f->size = (int64_t)strlen(shebang);
 	if (r == 0)
-		r = write_all(dst, in->buf + off, have - off);
+		r = fs_write_all(dst, in->buf + off, have - off);
 	hasher_update(&h, in->buf + off, have - off);
 	f->size += (int64_t)(have - off);
 	while (r == 0 && (n = read(src, in->buf, sizeof in->buf)) > 0) {
-		r = write_all(dst, in->buf, (size_t)n);
+		r = fs_write_all(dst, in->buf, (size_t)n);
 		hasher_update(&h, in->buf, (size_t)n);
 		f->size += n;
 	}
@@ -2167,7 +2152,7 @@ static int record_write_at(struct pkgimg_ctx *ctx, const char *thing, int dirfd,
 	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return pkgimg_err(ctx, -errno, "%s: [install] cannot write RECORD: %m", thing);
-	r = write_all(fd, text->buf, text->len);
+	r = fs_write_all(fd, text->buf, text->len);
 	if (r == 0 && (fchmod(fd, st->st_mode & 07777) < 0 || futimens(fd, ts) < 0))
 		r = -errno;
 	if (close(fd) < 0 && r == 0)
