@@ -29,6 +29,7 @@
 #include "core/fs.h"
 #include "core/hash.h"
 #include "core/str.h"
+#include "installers/arc.h"
 #include "installers/conda_pkg.h"
 
 #define CONDA_BUF		65536
@@ -317,53 +318,12 @@ static int unpack_tar(struct unpack *u, struct archive *a, const char *what)
 	}
 }
 
-/* The zip entry being read, as a nested archive's input. */
-struct member_src {
-	struct archive *outer;
-	char buf[CONDA_BUF];
-};
-
-static la_ssize_t member_read(struct archive *a, void *arg, const void **buf)
-{
-	struct member_src *m = arg;
-	la_ssize_t n = archive_read_data(m->outer, m->buf, sizeof m->buf);
-
-	if (n < 0) {
-		archive_set_error(a, EIO, "%s", archive_error_string(m->outer));
-		return -1;
-	}
-	*buf = m->buf;
-	return n;
-}
-
-static int read_small(struct pkgimg_ctx *ctx, const char *thing, struct archive *a,
-		      const char *what, struct sbuf *out)
-{
-	sbuf_add(out, "", 0);
-	for (;;) {
-		la_ssize_t n;
-
-		sbuf_grow(out, CONDA_BUF);
-		n = archive_read_data(a, out->buf + out->len, CONDA_BUF);
-		if (n == 0)
-			return 0;
-		if (n < 0)
-			return pkgimg_err(ctx, -PKGIMG_E_ARCHIVE,
-					  "%s: [unpack] cannot read '%s': %s; the file is corrupt, download it again",
-					  thing, what, archive_error_string(a));
-		out->len += (size_t)n;
-		out->buf[out->len] = 0;
-		if (out->len > CONDA_META_MAX)
-			return pkgimg_err(ctx, -PKGIMG_E_ARCHIVE, "%s: [unpack] '%s' is larger than %u MiB",
-					  thing, what, CONDA_META_MAX >> 20);
-	}
-}
-
 static int check_metadata(struct unpack *u, struct archive *a)
 {
 	struct sbuf s = SBUF_INIT;
 	json_t *j = NULL, *v;
-	int r = read_small(u->ctx, u->thing, a, "metadata.json", &s);
+	int r = arc_read_small(u->ctx, u->thing, "unpack", a, "metadata.json", CONDA_META_MAX,
+			   "the file is corrupt, download it again", &s);
 
 	if (r < 0)
 		goto out;
@@ -388,7 +348,7 @@ out:
 static int unpack_conda(struct unpack *u, const char *path)
 {
 	struct archive *a = archive_read_new(), *in = NULL;
-	struct member_src *m = xcalloc(1, sizeof *m);
+	struct arc_member *m = xcalloc(1, sizeof *m);
 	struct archive_entry *e;
 	bool info = false, pkg = false;
 	int r = 0;
@@ -441,7 +401,7 @@ static int unpack_conda(struct unpack *u, const char *path)
 		in = archive_read_new();
 		archive_read_support_filter_zstd(in);
 		archive_read_support_format_tar(in);
-		if (archive_read_open(in, m, NULL, member_read, NULL) != ARCHIVE_OK) {
+		if (archive_read_open(in, m, NULL, arc_member_read, NULL) != ARCHIVE_OK) {
 			r = pkgimg_err(u->ctx, -PKGIMG_E_ARCHIVE,
 				       "%s: [unpack] cannot read '%s': %s; the file is corrupt, download it again",
 				       u->thing, name, archive_error_string(in));

@@ -22,6 +22,7 @@
 #include "core/fs.h"
 #include "core/hash.h"
 #include "core/str.h"
+#include "installers/arc.h"
 #include "installers/deb.h"
 
 #define DEB_BUF		65536
@@ -341,26 +342,7 @@ struct unpack {
 	char buf[DEB_BUF];
 };
 
-/* The member being read from the outer ar archive, as a nested archive's input. */
-struct member_src {
-	struct archive *outer;
-	char buf[DEB_BUF];
-};
-
-static la_ssize_t member_read(struct archive *a, void *arg, const void **buf)
-{
-	struct member_src *m = arg;
-	la_ssize_t n = archive_read_data(m->outer, m->buf, sizeof m->buf);
-
-	if (n < 0) {
-		archive_set_error(a, EIO, "%s", archive_error_string(m->outer));
-		return -1;
-	}
-	*buf = m->buf;
-	return n;
-}
-
-static int nested_open(struct unpack *u, struct member_src *m, const char *member,
+static int nested_open(struct unpack *u, struct arc_member *m, const char *member,
 		       struct archive **out)
 {
 	struct archive *in = archive_read_new();
@@ -370,7 +352,7 @@ static int nested_open(struct unpack *u, struct member_src *m, const char *membe
 		return pkgimg_err(u->ctx, -ENOMEM, "%s: [read] %s: out of memory", u->thing, member);
 	archive_read_support_filter_all(in);
 	archive_read_support_format_tar(in);
-	if (archive_read_open(in, m, NULL, member_read, NULL) != ARCHIVE_OK) {
+	if (archive_read_open(in, m, NULL, arc_member_read, NULL) != ARCHIVE_OK) {
 		r = pkgimg_err(u->ctx, -PKGIMG_E_ARCHIVE, "%s: [read] %s: %s", u->thing, member,
 			       archive_error_string(in));
 		archive_read_free(in);
@@ -800,7 +782,7 @@ static int unpack_entry(struct unpack *u, struct archive *a, struct archive_entr
 
 static int unpack_data(struct unpack *u, struct archive *outer, const char *member)
 {
-	struct member_src *m = xmalloc(sizeof *m);
+	struct arc_member *m = xmalloc(sizeof *m);
 	struct archive *in = NULL;
 	struct archive_entry *e;
 	int r, ar;
@@ -824,30 +806,6 @@ out:
 		archive_read_free(in);
 	free(m);
 	return r;
-}
-
-/* Reads the current entry's data into out, at most DEB_MEMBER_MAX bytes. */
-static int read_small(struct unpack *u, struct archive *a, const char *what, struct sbuf *out)
-{
-	sbuf_reset(out);
-	sbuf_add(out, "", 0);
-	for (;;) {
-		la_ssize_t n;
-
-		sbuf_grow(out, DEB_BUF);
-		n = archive_read_data(a, out->buf + out->len, DEB_BUF);
-		if (n == 0)
-			return 0;
-		if (n < 0)
-			return pkgimg_err(u->ctx, -PKGIMG_E_ARCHIVE, "%s: [read] %s: %s", u->thing,
-					  what, archive_error_string(a));
-		out->len += (size_t)n;
-		out->buf[out->len] = 0;
-		if (out->len > DEB_MEMBER_MAX)
-			return pkgimg_err(u->ctx, -PKGIMG_E_ARCHIVE,
-					  "%s: [read] %s is larger than %u MiB", u->thing, what,
-					  DEB_MEMBER_MAX >> 20);
-	}
 }
 
 /* Reads the conffiles member: one absolute path a line, optionally after a
@@ -909,7 +867,7 @@ out:
 
 static int unpack_control(struct unpack *u, struct archive *outer, const char *member)
 {
-	struct member_src *m = xmalloc(sizeof *m);
+	struct arc_member *m = xmalloc(sizeof *m);
 	struct archive *in = NULL;
 	struct archive_entry *e;
 	struct sbuf name = SBUF_INIT;
@@ -939,7 +897,8 @@ static int unpack_control(struct unpack *u, struct archive *outer, const char *m
 		}
 		if (!dst)
 			continue;
-		r = read_small(u, in, name.buf, dst);
+		r = arc_read_small(u->ctx, u->thing, "read", in, name.buf, DEB_MEMBER_MAX,
+				   "the .deb is corrupt, download it again", dst);
 		if (r < 0)
 			goto out;
 	}

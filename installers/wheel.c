@@ -26,6 +26,7 @@
 #include "core/fs.h"
 #include "core/hash.h"
 #include "core/str.h"
+#include "installers/arc.h"
 #include "installers/wheel.h"
 #include "solver/pep440.h"
 #include "solver/pep508.h"
@@ -475,31 +476,6 @@ static const char *entry_name(struct archive_entry *e)
 	const char *n = archive_entry_pathname_utf8(e);
 
 	return n ? n : archive_entry_pathname(e);
-}
-
-/* Reads the current entry into out (at most WHEEL_META_MAX bytes). */
-static int read_entry_small(struct pkgimg_ctx *ctx, const char *thing, struct archive *a,
-			    const char *name, struct sbuf *out)
-{
-	sbuf_add(out, "", 0);
-	for (;;) {
-		la_ssize_t n;
-
-		sbuf_grow(out, WHEEL_BUF);
-		n = archive_read_data(a, out->buf + out->len, WHEEL_BUF);
-		if (n == 0)
-			return 0;
-		if (n < 0)
-			return pkgimg_err(ctx, -PKGIMG_E_ARCHIVE,
-					  "%s: [metadata] cannot read '%s': %s; download the wheel again",
-					  thing, name, archive_error_string(a));
-		out->len += (size_t)n;
-		out->buf[out->len] = 0;
-		if (out->len > WHEEL_META_MAX)
-			return pkgimg_err(ctx, -PKGIMG_E_ARCHIVE,
-					  "%s: [metadata] '%s' is larger than %u MiB",
-					  thing, name, WHEEL_META_MAX >> 20);
-	}
 }
 
 static struct wfile *file_new(struct inst *in)
@@ -2075,7 +2051,8 @@ int wheel_read_metadata(struct pkgimg_ctx *ctx, const char *wheel_path, const ch
 			add_unique(&infos, top);
 			if (!strcmp(slash + 1, "METADATA") && !meta_top) {
 				meta_top = xstrdup(top);
-				r = read_entry_small(ctx, thing, a, name, &meta);
+				r = arc_read_small(ctx, thing, "metadata", a, name, WHEEL_META_MAX,
+						   "download the wheel again", &meta);
 			}
 		}
 		free(top);
