@@ -97,6 +97,29 @@ int fs_read_file(struct pkgimg_ctx *ctx, int dirfd, const char *path, struct sbu
 	return 0;
 }
 
+char *fs_which(const char *name, const char *path, bool *noexec)
+{
+	const char *p = path, *end;
+	struct stat st;
+
+	if (noexec)
+		*noexec = false;
+	for (; p; p = *end ? end + 1 : NULL) {
+		char *cand;
+
+		end = strchrnul(p, ':');
+		cand = end == p ? xasprintf("./%s", name) : xasprintf("%.*s/%s", (int)(end - p), p, name);
+		if (stat(cand, &st) == 0 && S_ISREG(st.st_mode)) {
+			if (access(cand, X_OK) == 0)
+				return cand;
+			if (noexec)
+				*noexec = true;
+		}
+		free(cand);
+	}
+	return NULL;
+}
+
 int fs_write_all(int fd, const void *data, size_t n)
 {
 	const char *p = data;

@@ -18,6 +18,10 @@ int fs_mkdirs(struct pkgimg_ctx *ctx, int dirfd, const char *path, mode_t mode);
 int fs_rm_rf(struct pkgimg_ctx *ctx, int dirfd, const char *path);
 int fs_read_file(struct pkgimg_ctx *ctx, int dirfd, const char *path, struct sbuf *out);
 /* Writes path via path.tmp + fsync-less rename: readers see old or new. */
+/* name looked up in path (":"-separated; an empty entry is the current
+ * dir), as execvp does: the first executable regular file, malloc'd, or
+ * NULL; *noexec (optional) tells whether a non-executable one was seen. */
+char *fs_which(const char *name, const char *path, bool *noexec);
 /* write() until all of data is written (EINTR retried); 0 or -errno. */
 int fs_write_all(int fd, const void *data, size_t n);
 /* Copies the rest of in to out (copy_file_range, else read/write); 0 or

@@ -169,7 +169,7 @@ void pyc_result_free(struct pyc_result *res)
 
 int pyc_find_python(struct pkgimg_ctx *ctx, const char *name, char **out)
 {
-	const char *path = getenv("PATH"), *p, *end;
+	const char *path = getenv("PATH");
 	struct stat st;
 
 	if (strchr(name, '/')) {
@@ -182,19 +182,9 @@ int pyc_find_python(struct pkgimg_ctx *ctx, const char *name, char **out)
 	}
 	if (!path || !*path)
 		path = "/usr/local/bin:/usr/bin:/bin";
-	for (p = path; ; p = end + 1) {
-		char *cand;
-
-		end = strchrnul(p, ':');
-		cand = xasprintf("%.*s/%s", end == p ? 1 : (int)(end - p), end == p ? "." : p, name);
-		if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) && access(cand, X_OK) == 0) {
-			*out = cand;
-			return 0;
-		}
-		free(cand);
-		if (!*end)
-			break;
-	}
+	*out = fs_which(name, path, NULL);
+	if (*out)
+		return 0;
 	return pkgimg_err(ctx, -PKGIMG_E_NOTFOUND, "%s: [pyc] no such interpreter on PATH (%s); "
 			  "install it or name one with --python PATH", name, path);
 }

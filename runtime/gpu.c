@@ -63,16 +63,7 @@ static char *find_smi(const char *root)
 			return p;
 		free(p);
 	}
-	while (!strcmp(root, "/") && path && *path) {
-		size_t n = strcspn(path, ":");
-		char *p = xasprintf("%.*s/nvidia-smi", (int)n, path);
-
-		if (n && path[0] == '/' && executable(p))
-			return p;
-		free(p);
-		path += n + (path[n] == ':');
-	}
-	return NULL;
+	return !strcmp(root, "/") && path && *path ? fs_which("nvidia-smi", path, NULL) : NULL;
 }
 
 /* Runs nvidia-smi (no arguments: its banner has "CUDA Version: X.Y") and

@@ -803,10 +803,9 @@ out:
 /* argv[0] on the image's PATH, as execvp would look it up. */
 static int sb_find_cmd(struct sb *sb, char **out)
 {
-	const char *cmd = sb->o->argv[0], *p, *end;
+	const char *cmd = sb->o->argv[0];
 	struct stat st;
-	int noexec = 0;
-	char *cand;
+	bool noexec;
 
 	if (strchr(cmd, '/')) {
 		if (stat(cmd, &st) < 0 && errno == ENOENT)
@@ -815,21 +814,9 @@ static int sb_find_cmd(struct sb *sb, char **out)
 		*out = xstrdup(cmd);
 		return 0;
 	}
-	for (p = sb->path; ; p = end + 1) {
-		end = strchrnul(p, ':');
-		cand = end == p ? xasprintf("./%s", cmd)
-				: xasprintf("%.*s/%s", (int)(end - p), p, cmd);
-		if (stat(cand, &st) == 0 && S_ISREG(st.st_mode)) {
-			if (access(cand, X_OK) == 0) {
-				*out = cand;
-				return 0;
-			}
-			noexec = 1;
-		}
-		free(cand);
-		if (!*end)
-			break;
-	}
+	*out = fs_which(cmd, sb->path, &noexec);
+	if (*out)
+		return 0;
 	return pkgimg_err(sb->ctx, -PKGIMG_E_NOTFOUND,
 			  "%s: [run] command not found in image (PATH=%s)%s", cmd, sb->path,
 			  noexec ? "; a file of that name is there but not executable" : "");
