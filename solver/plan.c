@@ -484,8 +484,20 @@ int plan_steps(struct pkgimg_ctx *ctx, struct store *st, const struct plan_step 
 
 				if ((pass == 1) != own)
 					continue;
-				r = take_new(ctx, l, eco, own ? steps[k].text : l->step, steps[k].text,
-					     &seen, &lf, own);
+				if (own) {
+					r = take_new(ctx, l, eco, steps[k].text, steps[k].text, &seen,
+						     &lf, true);
+				} else {
+					/* the plan's text names the whole union; say
+					 * which step needs what is new here */
+					char *why = !strncmp(l->step, "base:", 5) ? xstrdup(l->step)
+						: xasprintf("%.*s needed by '%s'",
+							    (int)strcspn(l->step, ":") + 1, l->step,
+							    steps[k].text);
+
+					r = take_new(ctx, l, eco, why, steps[k].text, &seen, &lf, false);
+					free(why);
+				}
 			}
 		lockfile_free(&last);
 		last = cur;

@@ -195,6 +195,13 @@ pk --store "$T/r1" lock -f "$T/app/pkgimg.yaml" -o "$T/app/pkgimg.lock"
 [ "$PK_RC" -eq 0 ] && grep -q "step: 'pip: alpha" "$T/app/pkgimg.lock" && grep -q "step: 'apt: python3'" "$T/app/pkgimg.lock" \
 	&& ok "lock -f: one lockfile for the spec, a layer per package step" \
 	|| fail "lock -f: one lockfile for the spec" "$(pk_detail)" "$(grep step: "$T/app/pkgimg.lock")"
+printf 'base: debian-slim\nsteps:\n  - pip: [alpha]\n    index_url: %s\n' "$HTTP_URL/idx/simple/" >"$T/app/pip-only.yaml"
+pk --store "$T/r1" lock -f "$T/app/pip-only.yaml" -o "$T/pip-only.lock"
+[ "$PK_RC" -eq 0 ] && [ "$(grep -c 'step:' "$T/pip-only.lock")" -eq 3 ] \
+	&& awk '/^- step: .apt: needed by .+pip: alpha/ { in_l = 1; next } /^- step:/ { in_l = 0 }
+		in_l && /name: python3$/ { found = 1 } END { exit !found }' "$T/pip-only.lock" \
+	&& ok "lock -f: what a pip step needs from apt (python3) is a layer of its own, named after the step" \
+	|| fail "lock -f: what a pip step needs from apt is a layer of its own" "$(pk_detail)" "$(grep -n 'step:\|name: python3$' "$T/pip-only.lock")"
 pk --store "$T/r2" build -f "$T/app/pkgimg.yaml" --lock "$T/app/pkgimg.lock"
 [ "$PK_RC" -eq 0 ] && [ "$(cat "$PK_OUT")" = "$RID" ] && ! ls "$T/r2/index" | grep -q . \
 	&& ok "build --lock on a fresh store: the same image id, no index fetched" \
