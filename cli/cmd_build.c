@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cache/view.h"
 #include "cli/cli.h"
 #include "core/fs.h"
 #include "core/hash.h"
@@ -353,17 +354,55 @@ static int copy_section(struct cli *c, const struct spec *s, const struct lockfi
 	return r;
 }
 
-static int copy_one(struct cli *c, const char *src, const char *tree, const char *dst)
+/* The directories above dst (resolved in the image) made in the layer:
+ * those the image has keep their mode and owner (the layer's copy hides
+ * the image's); the others are root's, 0755. */
+static int copy_parents(struct cli *c, char **trees, int ntrees, const char *tree, const char *dst)
+{
+	struct sbuf prefix = SBUF_INIT;
+	const char *p = dst;
+	int r = 0;
+
+	while (r == 0 && (p = strchr(p + 1, '/')) != NULL) {
+		struct stat sb;
+		char *resolved = NULL, *target;
+
+		sbuf_reset(&prefix);
+		sbuf_add(&prefix, dst, (size_t)(p - dst));
+		r = view_resolve(&c->ctx, dst, "add", trees, ntrees, prefix.buf, &resolved, &sb);
+		if (r < 0)
+			break;
+		free(resolved);
+		if (!S_ISDIR(sb.st_mode)) {
+			sb.st_mode = S_IFDIR | 0755;
+			sb.st_uid = sb.st_gid = 0;
+		}
+		target = xasprintf("%s%s", tree, prefix.buf);
+		if (mkdir(target, sb.st_mode & 07777) < 0 && errno != EEXIST)
+			r = pkgimg_err(&c->ctx, -errno, "%s: [add] cannot create: %m", target);
+		else if (chmod(target, sb.st_mode & 07777) < 0 ||
+			 (lchown(target, sb.st_uid, sb.st_gid) < 0 && errno != EPERM))
+			r = pkgimg_err(&c->ctx, -errno, "%s: [add] %m", target);
+		free(target);
+	}
+	sbuf_free(&prefix);
+	return r;
+}
+
+/* Copies src to dst of the layer tree; dst is resolved in the image below
+ * (trees, top first) as a process inside it would, so "/bin/x" on a
+ * usrmerged image lands in /usr/bin and the image's /bin link stays. */
+static int copy_one(struct cli *c, char **trees, int ntrees, const char *src, const char *tree,
+		    const char *dst_raw)
 {
 	struct stat sb;
-	char *parent = xstrdup(dst), *slash = strrchr(parent, '/'), *target;
-	int r = 0, sfd = -1, dfd = -1;
+	char *dst = NULL, *target = NULL;
+	int r, sfd = -1, dfd = -1;
 
-	if (slash)
-		*slash = 0;
-	target = xasprintf("%s%s", tree, parent);
-	r = fs_mkdirs(&c->ctx, AT_FDCWD, target, 0755);
-	free(target);
+	r = view_resolve(&c->ctx, dst_raw, "add", trees, ntrees, dst_raw, &dst, NULL);
+	if (r < 0)
+		return r;
+	r = copy_parents(c, trees, ntrees, tree, dst);
 	if (r < 0)
 		goto out;
 	target = xasprintf("%s%s", tree, dst);
@@ -394,13 +433,17 @@ static int copy_one(struct cli *c, const char *src, const char *tree, const char
 		if (out >= 0 && close(out) < 0 && r == 0)
 			r = pkgimg_err(&c->ctx, -errno, "%s: [add] %m", target);
 	}
-	free(target);
+	if (r == 0) {	/* files of the image are root's */
+		if (lchown(target, 0, 0) < 0 && errno != EPERM)
+			r = pkgimg_err(&c->ctx, -errno, "%s: [build] %m", target);
+	}
 out:
 	if (sfd >= 0)
 		close(sfd);
 	if (dfd >= 0)
 		close(dfd);
-	free(parent);
+	free(target);
+	free(dst);
 	return r;
 }
 
@@ -409,13 +452,22 @@ static int copy_layer(struct cli *c, const struct spec *s, const struct lockfile
 		      const char *parent, const char *key)
 {
 	struct layer_meta meta = { 0 };
-	char *tmp = NULL, *tree = NULL;
+	char *tmp = NULL, *tree = NULL, **chain = NULL;
+	struct strv trees = { 0 };
 	size_t n = st->kind == SPEC_ADD ? 1 : st->items.n;
-	int r, fd;
+	int r, fd, nchain = 0;
 
+	if (parent[0]) {
+		r = store_layer_chain(&c->ctx, &c->st, parent, &chain, &nchain);
+		if (r < 0)
+			return r;
+		for (int i = 0; i < nchain; i++)
+			strv_push(&trees, store_layer_tree(&c->st, chain[i]));
+		strv_free_null(chain);
+	}
 	r = store_mktemp_dir(&c->ctx, &c->st, "layer", &tmp);
 	if (r < 0)
-		return r;
+		goto out;
 	tree = xasprintf("%s/tree", tmp);
 	if (mkdir(tree, 0755) < 0)
 		r = pkgimg_err(&c->ctx, -errno, "%s: [build] %m", tree);
@@ -424,15 +476,7 @@ static int copy_layer(struct cli *c, const struct spec *s, const struct lockfile
 
 		r = copy_source(c, s, lf, st, i, &src, &dst);
 		if (r == 0)
-			r = copy_one(c, src, tree, dst);
-		if (r == 0 && st->kind == SPEC_ADD) {
-			/* files of the image are root's */
-			char *p = xasprintf("%s%s", tree, dst);
-
-			if (lchown(p, 0, 0) < 0 && errno != EPERM)
-				r = pkgimg_err(&c->ctx, -errno, "%s: [build] %m", p);
-			free(p);
-		}
+			r = copy_one(c, trees.v, (int)trees.n, src, tree, dst);
 		free(src);
 		free(dst);
 	}
@@ -454,11 +498,13 @@ static int copy_layer(struct cli *c, const struct spec *s, const struct lockfile
 			tmp = NULL;
 		}
 	}
+out:
 	if (tmp) {
 		fs_rm_rf(NULL, AT_FDCWD, tmp);
 		free(tmp);
 	}
 	free(tree);
+	strv_free(&trees);
 	return r;
 }
 

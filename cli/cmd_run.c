@@ -37,7 +37,7 @@ static void env_set(struct strv *env, const char *kv)
 
 int cmd_run(struct cli *c, int argc, char **argv)
 {
-	enum { O_NETWORK = 256, O_ENV, O_WORKDIR, O_VOLUME, O_COMMIT, O_TAG, O_FORCE, O_GPU };
+	enum { O_NETWORK = 256, O_ENV, O_WORKDIR, O_VOLUME, O_COMMIT, O_TAG, O_FORCE, O_GPU, O_ENTRYPOINT };
 	static const struct option opts[] = {
 		{ "gpu", optional_argument, NULL, O_GPU },
 		{ "commit", no_argument, NULL, O_COMMIT },
@@ -47,13 +47,14 @@ int cmd_run(struct cli *c, int argc, char **argv)
 		{ "workdir", required_argument, NULL, 'w' },
 		{ "volume", required_argument, NULL, 'v' },
 		{ "network", required_argument, NULL, O_NETWORK },
+		{ "entrypoint", required_argument, NULL, O_ENTRYPOINT },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	struct sandbox_bind *binds = NULL;
 	struct strv env = { 0 }, user_env = { 0 }, cmdv = { 0 };
 	struct image_config cfg = { 0 };
-	const char *workdir = NULL, **lowers = NULL, *tag = NULL;
+	const char *workdir = NULL, **lowers = NULL, *tag = NULL, *entrypoint = NULL;
 	char key[STORE_KEY_MAX], **chain = NULL, *scratch = NULL;
 	struct sandbox_opts so = { 0 };
 	int opt, nbinds = 0, nchain = 0, status = 0, network = 1, r = 0, commit = 0, gpu = 0;
@@ -94,6 +95,7 @@ int cmd_run(struct cli *c, int argc, char **argv)
 			gpu_type = xstrdup(optarg ? optarg : "");
 			break;
 		case O_TAG: tag = optarg; break;
+		case O_ENTRYPOINT: entrypoint = optarg; break;
 		case O_FORCE: c->ctx.flags |= PKGIMG_F_FORCE_BUILD; break;
 		case 'w': workdir = optarg; break;
 		case 'v': {
@@ -139,10 +141,13 @@ int cmd_run(struct cli *c, int argc, char **argv)
 			break;
 		case 'h':
 			printf("usage: pkgimg run [-e K=V] [-w DIR] [-v SRC:DST[:ro]] [--network host|none] "
-			       "[--gpu[=TYPE]] [--commit [--tag NAME] [--force-build]] IMAGE [-- CMD...]\n"
+			       "[--gpu[=TYPE]] [--entrypoint PROG] [--commit [--tag NAME] [--force-build]]\n"
+			       "       IMAGE [-- CMD...]\n"
 			       "--gpu attaches the host's NVIDIA GPU (device nodes, driver libraries,\n"
 			       "nvidia-smi), as container toolkits do.\n"
-			       "The image's env, workdir, entrypoint and cmd apply; -e and -w override them.\n"
+			       "The image's env, workdir, entrypoint and cmd apply; -e and -w override them,\n"
+			       "--entrypoint replaces the entrypoint (\"\" clears it; the image's cmd then\n"
+			       "applies only with it, as in Docker).\n"
 			       "--commit keeps what CMD wrote as a new layer (printed), keyed by the image,\n"
 			       "argv, env, workdir and the content of every -v input: the same run again\n"
 			       "is a hit that runs nothing.\n");
@@ -177,14 +182,17 @@ int cmd_run(struct cli *c, int argc, char **argv)
 			r = cli_fail(c, r);
 			goto out;
 		}
-		/* Docker's rule: the entrypoint, then CMD... or the image's cmd */
-		for (char **e = cfg.entrypoint; e && *e; e++)
+		/* Docker's rule: the entrypoint, then CMD... or the image's cmd;
+		 * --entrypoint drops the image's cmd */
+		if (entrypoint && *entrypoint)
+			strv_add(&cmdv, entrypoint);
+		for (char **e = cfg.entrypoint; !entrypoint && e && *e; e++)
 			strv_add(&cmdv, *e);
 		if (optind < argc)
 			for (int i = optind; i < argc; i++)
 				strv_add(&cmdv, argv[i]);
 		else
-			for (char **e = cfg.cmd; e && *e; e++)
+			for (char **e = cfg.cmd; !entrypoint && e && *e; e++)
 				strv_add(&cmdv, *e);
 		if (cmdv.n == 0) {
 			fprintf(stderr, "pkgimg: error: run: no command given and the image has no "

@@ -229,4 +229,26 @@ if command -v skopeo >/dev/null; then
 else
 	skip "skopeo inspect of the spec image" "skopeo is not installed"
 fi
+# an add through the image's links: /bin is usr/bin on a usrmerged Debian,
+# the file lands in /usr/bin and /bin stays the link (a real bin/ in the
+# layer would hide it, and /bin/sh with it)
+printf '#!/bin/sh\necho tool ran\n' >"$T/app/tool.sh"
+chmod 755 "$T/app/tool.sh"
+printf 'base: app\nsteps:\n  - add: {src: ./tool.sh, dst: /bin/pkgimg-tool}\n  - add: {src: ./tool.sh, dst: /sbin/pkgimg-tool2}\n' >"$T/app/bin.yaml"
+pk --store "$T/r1" build -f "$T/app/bin.yaml" --tag binadd
+BID=$(cat "$PK_OUT")
+pk --store "$T/r1" run --entrypoint "" binadd -- /bin/sh -c 'readlink /bin /sbin; stat -c "%a %U" /usr/bin /usr/sbin; ls /usr/bin/pkgimg-tool /usr/sbin/pkgimg-tool2; pkgimg-tool'
+[ "$PK_RC" -eq 0 ] && [ "$(cat "$PK_OUT")" = "$(printf 'usr/bin\nusr/sbin\n755 root\n755 root\n/usr/bin/pkgimg-tool\n/usr/sbin/pkgimg-tool2\ntool ran')" ] \
+	&& [ -z "$(ls "$T/r1/layers/${BID#sha256:}/tree" | grep -v '^usr$')" ] \
+	&& ok "add to /bin/x on a usrmerged image: the file lands in /usr/bin, /bin and /sbin stay links" \
+	|| fail "add to /bin/x on a usrmerged image lands in /usr/bin" "$(pk_detail)" "$(ls -la "$T/r1/layers/${BID#sha256:}/tree")"
+pk --store "$T/r1" run --entrypoint python3 app -- -c 'print(6*7)'
+[ "$PK_RC" -eq 0 ] && [ "$(cat "$PK_OUT")" = 42 ] \
+	&& ok "run --entrypoint PROG replaces the image's entrypoint" \
+	|| fail "run --entrypoint PROG replaces the image's entrypoint" "$(pk_detail)"
+printf 'base: app\nsteps:\n  - add: {src: ./tool.sh, dst: /etc/passwd/x}\n' >"$T/app/bad-add.yaml"
+pk --store "$T/r1" build -f "$T/app/bad-add.yaml"
+[ "$PK_RC" -ne 0 ] && grep -q "'/etc/passwd' is a file in the image" "$PK_ERR" && ! ls "$T/r1/tmp" | grep -q . \
+	&& ok "add under a file of the image: an error naming it, nothing left in tmp" \
+	|| fail "add under a file of the image is refused" "$(pk_detail)"
 finish

@@ -1,0 +1,24 @@
+/* An image's merged view, read from its layer trees without mounting them:
+ * the layers stacked top first as overlayfs stacks them (whiteouts delete,
+ * opaque directories and non-directories hide what is below). */
+#ifndef PKGIMG_VIEW_H
+#define PKGIMG_VIEW_H
+
+#include <sys/stat.h>
+
+struct pkgimg_ctx;
+
+/* Resolves the absolute `path` in the image whose layer trees are
+ * trees[0..n) (top first) as a process inside the image would: every
+ * symlink met in a directory component is followed (an absolute target
+ * from the image's root, ".." never above it); the last component is not
+ * followed.  Directories missing from the image are kept as named.
+ *
+ * *out gets the resolved absolute path (malloc'd, normalised); *sb (may be
+ * NULL) what the image has there, st_mode 0 when nothing.  An error (a
+ * component that is a file, a symlink loop) is worded
+ * "<what>: [<phase>] ..." with `what` naming the caller's thing. */
+int view_resolve(struct pkgimg_ctx *ctx, const char *what, const char *phase,
+		 char **trees, int n, const char *path, char **out, struct stat *sb);
+
+#endif
