@@ -22,6 +22,7 @@
 #include "core/fs.h"
 #include "core/hash.h"
 #include "core/str.h"
+#include "runtime/sandbox.h"
 
 #define KEY_PREFIX "sha256:"
 #define KEY_PREFIX_LEN 7
@@ -850,9 +851,22 @@ static json_t *image_config_json(struct pkgimg_ctx *ctx, const char *key,
 				 const struct image_config *ic, int *r)
 {
 	json_t *c = json_object();
+	struct strv env = { 0 };
+	bool has_path = false, has_lang = false;
 
-	if (ic->env && ic->env[0])
-		json_object_set_new(c, "Env", jstrv(ctx, key, "environment", ic->env, r));
+	/* what `pkgimg run` gives a command, where the image does not say */
+	for (char **e = ic->env; e && *e; e++) {
+		has_path = has_path || !strncmp(*e, "PATH=", 5);
+		has_lang = has_lang || !strncmp(*e, "LANG=", 5);
+	}
+	if (!has_path)
+		strv_add(&env, "PATH=" SANDBOX_DEFAULT_PATH);
+	if (!has_lang)
+		strv_add(&env, "LANG=C.UTF-8");
+	for (char **e = ic->env; e && *e; e++)
+		strv_add(&env, *e);
+	json_object_set_new(c, "Env", jstrv(ctx, key, "environment", env.v, r));
+	strv_free(&env);
 	if (ic->workdir && *ic->workdir)
 		json_object_set_new(c, "WorkingDir", jstr(ctx, key, "workdir", ic->workdir, r));
 	if (ic->entrypoint && ic->entrypoint[0])

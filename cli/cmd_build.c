@@ -520,7 +520,7 @@ static int run_layer(struct cli *c, const struct spec_step *st, const char *gpu,
 	char *argv[4] = { "/bin/sh", "-c", NULL, NULL };
 	int r, status = 0, have_gpu = 0;
 	static const char *const defaults[] = {
-		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"PATH=" SANDBOX_DEFAULT_PATH,
 		"HOME=/root", "LANG=C.UTF-8",
 	};
 

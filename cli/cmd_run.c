@@ -61,7 +61,7 @@ int cmd_run(struct cli *c, int argc, char **argv)
 	struct gpu_attach ga = { 0 };
 	char *gpu_type = NULL;
 
-	env_set(&env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+	env_set(&env, "PATH=" SANDBOX_DEFAULT_PATH);
 	env_set(&env, "HOME=/root");
 	env_set(&env, "LANG=C.UTF-8");
 	{

@@ -304,7 +304,7 @@ static int build_apt_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock
 		if (image_has(st, tree, chain, nchain, "usr/bin/dpkg")) {
 			char *argv[] = { "/bin/sh", "-c", NULL, NULL };
 			char *env[] = {
-				"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+				"PATH=" SANDBOX_DEFAULT_PATH,
 				"HOME=/root", "LANG=C.UTF-8", "DEBIAN_FRONTEND=noninteractive",
 				"DEBCONF_NONINTERACTIVE_SEEN=true", "SOURCE_DATE_EPOCH=0", NULL,
 			};

@@ -723,7 +723,7 @@ int pyc_compile_image(struct pkgimg_ctx *ctx, const struct pyc_opts *o,
 		      struct pyc_result *res)
 {
 	static char *const env[] = {
-		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"PATH=" SANDBOX_DEFAULT_PATH,
 		"HOME=/root", "LANG=C.UTF-8", "PYTHONHASHSEED=0", "PYTHONDONTWRITEBYTECODE=1",
 		NULL,
 	};

@@ -88,7 +88,6 @@
 #include "core/str.h"
 #include "runtime/sandbox.h"
 
-#define SB_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define SB_SETUP_FAILED 125	/* exit status of a process that reported an error */
 #define SB_HOSTNAME "pkgimg"
 
@@ -1131,13 +1130,13 @@ static int sb_prepare(struct pkgimg_ctx *ctx, struct sb *sb, const struct sandbo
 		sb->env = o->env;
 	} else {
 		term = getenv("TERM");
-		sb->defenv[0] = xstrdup("PATH=" SB_DEFAULT_PATH);
+		sb->defenv[0] = xstrdup("PATH=" SANDBOX_DEFAULT_PATH);
 		sb->defenv[1] = xstrdup("HOME=/root");
 		sb->defenv[2] = xasprintf("TERM=%s", term && *term ? term : "xterm");
 		sb->defenv[3] = xstrdup("LANG=C.UTF-8");
 		sb->env = sb->defenv;
 	}
-	sb->path = SB_DEFAULT_PATH;
+	sb->path = SANDBOX_DEFAULT_PATH;
 	for (i = 0; sb->env[i]; i++)
 		if (!strncmp(sb->env[i], "PATH=", 5))
 			sb->path = sb->env[i] + 5;

@@ -15,6 +15,10 @@ struct sandbox_bind {
 	int readonly;
 };
 
+/* The PATH of a command run in an image whose env does not set one (what
+ * Docker's images carry); run, build, scripts and the OCI config use it. */
+#define SANDBOX_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 struct sandbox_opts {
 	const char *const *lowers;	/* layer tree dirs, top first (may be 0 of them) */
 	int nlowers;

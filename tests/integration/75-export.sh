@@ -279,8 +279,8 @@ if $WH; then
 		&& ok "history: one entry per store layer, bottom first, the steps; the config-only layer is an empty_layer with no blob" \
 		|| fail "history: one entry per store layer, bottom first, the steps; the config-only layer is an empty_layer with no blob" "history: $hist" "want:    $want_hist" "layers: $nl"
 	c=$(config_get "$O" 'cfg["config"]')
-	want='{"Cmd": ["hello-fixture"], "Entrypoint": ["/bin/sh", "-c"], "Env": ["GREETING=hi", "PATH=/usr/bin:/bin"], "WorkingDir": "/srv"}'
-	[ "$c" = "$want" ] && ok "config: Env, WorkingDir, Entrypoint, Cmd from the layers" \
+	want='{"Cmd": ["hello-fixture"], "Entrypoint": ["/bin/sh", "-c"], "Env": ["LANG=C.UTF-8", "GREETING=hi", "PATH=/usr/bin:/bin"], "WorkingDir": "/srv"}'
+	[ "$c" = "$want" ] && ok "config: Env (LANG added as pkgimg run has it, the image's PATH kept), WorkingDir, Entrypoint, Cmd from the layers" \
 		|| fail "config: Env, WorkingDir, Entrypoint, Cmd from the layers" "got:  $c" "want: $want"
 	names=$(tar_names "$O")
 	problems=
@@ -297,6 +297,12 @@ else
 	[ "$(config_get "$O" 'len(cfg["history"])')" = 2 ] && [ "$nl" = 2 ] \
 		&& ok "history and layers: one per store layer" || fail "history and layers: one per store layer" "$hist"
 fi
+pk --store "$SA" export two --oci "$T/oci-two"
+c=$(config_get "$T/oci-two" 'cfg["config"]')
+want='{"Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8"]}'
+[ "$PK_RC" -eq 0 ] && [ "$c" = "$want" ] \
+	&& ok "config of an image with no env: the PATH and LANG that pkgimg run gives its commands" \
+	|| fail "config of an image with no env: the PATH and LANG that pkgimg run gives its commands" "got:  $c" "want: $want" "$(pk_detail)"
 
 # ---- --dir --------------------------------------------------------------------------------
 pk --store "$SA" export "$IMG" --dir "$T/rootfs-a"
@@ -320,7 +326,7 @@ if [ -n "$HAVE_SKOPEO" ]; then
 	if out=$(skopeo inspect "oci:$O:latest" 2>&1) && printf '%s' "$out" >"$T/skopeo.json" \
 		&& [ "$(json_get "$T/skopeo.json" 'len(j["Layers"])')" = "$nl" ] \
 		&& [ "$(json_get "$T/skopeo.json" 'j["Digest"]')" = "$MAN_A" ] \
-		&& { ! $WH || [ "$(json_get "$T/skopeo.json" '" ".join(j["Env"])')" = "GREETING=hi PATH=/usr/bin:/bin" ]; }; then
+		&& { ! $WH || [ "$(json_get "$T/skopeo.json" '" ".join(j["Env"])')" = "LANG=C.UTF-8 GREETING=hi PATH=/usr/bin:/bin" ]; }; then
 		ok "skopeo inspect oci:DIR:latest: the digest, the layers, the env"
 	else fail "skopeo inspect oci:DIR:latest: the digest, the layers, the env" "$out"; fi
 else
