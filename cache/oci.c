@@ -293,7 +293,9 @@ static int tarw_open(struct tarw *t, struct pkgimg_ctx *ctx, int fd, const char 
 	t->buf = xmalloc(1 << 16);
 	if (!t->a || !t->e)
 		return pkgimg_err(ctx, -ENOMEM, "%s: [export] out of memory", what);
+	/* xattrs as SCHILY.xattr.* records, what Docker and umoci read */
 	if (archive_write_set_format_pax_restricted(t->a) != ARCHIVE_OK ||
+	    archive_write_set_format_option(t->a, "pax", "xattrheader", "SCHILY") != ARCHIVE_OK ||
 	    archive_write_add_filter_none(t->a) != ARCHIVE_OK ||
 	    archive_write_set_bytes_in_last_block(t->a, 1) != ARCHIVE_OK ||
 	    archive_write_open(t->a, t, NULL, tarw_write_cb, NULL) != ARCHIVE_OK)
@@ -399,6 +401,42 @@ static bool overlay_xattr(int fd, const char *what, const char *want)
 	return xattr_is(fd, u, want) || xattr_is(fd, t, want);
 }
 
+static int cmp_cstr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The file's extended attributes an image carries, in name order: file
+ * capabilities (security.capability, e.g. ping's cap_net_raw) and user.*;
+ * not overlayfs' own, nor labels the host's security module put there. */
+static int tarw_xattrs(struct tarw *t, struct archive_entry *e, int fd)
+{
+	char names[4096], val[4096], *list[256];
+	ssize_t n = flistxattr(fd, names, sizeof names);
+	size_t k = 0;
+
+	if (t->layout || n <= 0)
+		return 0;
+	for (ssize_t i = 0; i < n && k < sizeof list / sizeof *list; i += (ssize_t)strlen(names + i) + 1) {
+		const char *nm = names + i;
+
+		if (!strcmp(nm, "security.capability") ||
+		    (!strncmp(nm, "user.", 5) && strncmp(nm, "user.overlay.", 13)))
+			list[k++] = names + i;
+	}
+	qsort(list, k, sizeof *list, cmp_cstr);
+	for (size_t i = 0; i < k; i++) {
+		ssize_t vn = fgetxattr(fd, list[i], val, sizeof val);
+
+		if (vn < 0)
+			return pkgimg_err(t->ctx, -errno, "%s: [export] cannot read the attribute "
+					  "%s of '%s': %m", t->what, list[i],
+					  archive_entry_pathname(e));
+		archive_entry_xattr_add_entry(e, list[i], val, (size_t)vn);
+	}
+	return 0;
+}
+
 static int tarw_reg(struct tarw *t, int dfd, const char *name, const struct stat *sb)
 {
 	struct archive_entry *e;
@@ -434,6 +472,9 @@ static int tarw_reg(struct tarw *t, int dfd, const char *name, const struct stat
 			       t->what, t->path.len ? t->path.buf : "", t->path.len ? "/" : "", name);
 		goto out;
 	}
+	r = tarw_xattrs(t, e, fd);
+	if (r < 0)
+		goto out;
 	archive_entry_set_size(e, sb->st_size);
 	if (archive_write_header(t->a, e) < ARCHIVE_WARN) {
 		r = tarw_error(t, "cannot write");
@@ -516,6 +557,9 @@ static int tarw_subdir(struct tarw *t, int dfd, const struct dent *d, int depth)
 				  "'%s%s%s': %m", t->what, len ? t->path.buf : "", len ? "/" : "",
 				  d->name);
 	e = tarw_entry(t, d->name, AE_IFDIR, &d->sb);
+	r = tarw_xattrs(t, e, cfd);
+	if (r < 0)
+		goto out;
 	if (archive_write_header(t->a, e) < ARCHIVE_WARN) {
 		r = tarw_error(t, "cannot write the directory");
 		goto out;

@@ -56,6 +56,12 @@ except OSError:
 	echo "added=1" >"$d/tree/etc/added.conf"
 	ln "$d/tree/etc/added.conf" "$d/tree/etc/added-link.conf"
 	ln -s added.conf "$d/tree/etc/added-symlink.conf"
+	# a file capability (cap_net_raw, as ping's postinst sets) and a user
+	# attribute; the export carries them as SCHILY.xattr records
+	mkdir -p "$d/tree/usr/bin" && printf '#!/bin/sh\n' >"$d/tree/usr/bin/pinger" && chmod 0755 "$d/tree/usr/bin/pinger"
+	"$PY" -c 'import os, struct, sys
+os.setxattr(sys.argv[1], "security.capability", struct.pack("<5I", 0x02000001, 1 << 13, 0, 0, 0))
+os.setxattr(sys.argv[1], "user.pkgimg-test", b"kept")' "$d/tree/usr/bin/pinger" || return 1
 	chmod 0644 "$d/tree/usr/share/doc/libgreet/NOTE" "$d/tree/etc/added.conf"
 	find "$d/tree" -mindepth 1 -type d -exec chmod 0755 {} +
 	find "$d/tree" -depth -exec touch -h -d @1700000000 {} +
@@ -185,7 +191,7 @@ for l in man["layers"]:
                 errs.append("%s: bad name" % n)
             if m.uid or m.gid or m.uname or m.gname:
                 errs.append("%s: owner %d:%d %r:%r" % (n, m.uid, m.gid, m.uname, m.gname))
-            if set(m.pax_headers) - {"path", "linkpath"}:
+            if set(m.pax_headers) - {"path", "linkpath", "SCHILY.xattr.security.capability", "SCHILY.xattr.user.pkgimg-test"}:
                 errs.append("%s: pax headers %r" % (n, m.pax_headers))
             parent = n.rsplit("/", 1)[0] if "/" in n else ""
             if parent and parent not in seen:
@@ -293,6 +299,20 @@ if $WH; then
 		|| problems+=".wh..wh..opq is not the first entry of its directory"$'\n'
 	[ -z "$problems" ] && ok "the whiteout layer: .wh.README, .wh..wh..opq first in its directory, the hard link and the symlink" \
 		|| fail "the whiteout layer: .wh.README, .wh..wh..opq first in its directory, the hard link and the symlink" "$problems" "$names"
+	x=$("$PY" - "$O" <<'EOF'
+import json, os, sys, tarfile
+d = sys.argv[1]
+idx = json.load(open(os.path.join(d, "index.json")))
+bp = lambda dg: os.path.join(d, "blobs", "sha256", dg.split(":", 1)[1])
+man = json.load(open(bp(idx["manifests"][0]["digest"])))
+with tarfile.open(bp(man["layers"][2]["digest"])) as t:
+    h = t.getmember("usr/bin/pinger").pax_headers
+print(sorted(h), h.get("SCHILY.xattr.security.capability", "").encode("utf-8", "surrogateescape").hex(), h.get("SCHILY.xattr.user.pkgimg-test"))
+EOF
+)
+	want="['SCHILY.xattr.security.capability', 'SCHILY.xattr.user.pkgimg-test'] 0100000200200000000000000000000000000000 kept"
+	[ "$x" = "$want" ] && ok "xattrs: the file capability and the user attribute as SCHILY.xattr records, no others" \
+		|| fail "xattrs: the file capability and the user attribute as SCHILY.xattr records" "got:  $x" "want: $want"
 else
 	[ "$(config_get "$O" 'len(cfg["history"])')" = 2 ] && [ "$nl" = 2 ] \
 		&& ok "history and layers: one per store layer" || fail "history and layers: one per store layer" "$hist"
@@ -353,6 +373,11 @@ if [ -n "$HAVE_UMOCI" ]; then
 				&& ok "umoci applies the whiteout and the opaque directory; the hard link is one inode" \
 				|| fail "umoci applies the whiteout and the opaque directory; the hard link is one inode" \
 					"$(cd "$R" && find usr/share/doc etc -printf '%p %i\n')"
+			caps() { "$PY" -c 'import os, sys; print(os.getxattr(sys.argv[1], "security.capability").hex(), os.getxattr(sys.argv[1], "user.pkgimg-test").decode())' "$1" 2>&1; }
+			[ "$(caps "$R/usr/bin/pinger")" = "0100000200200000000000000000000000000000 kept" ] \
+				&& [ "$(caps "$T/rootfs-a/usr/bin/pinger")" = "0100000200200000000000000000000000000000 kept" ] \
+				&& ok "umoci's rootfs and export --dir both have the file capability and the user attribute" \
+				|| fail "umoci's rootfs and export --dir both have the file capability" "umoci: $(caps "$R/usr/bin/pinger")" "--dir: $(caps "$T/rootfs-a/usr/bin/pinger")"
 		fi
 	else fail "umoci unpack --image DIR:latest" "$out"; fi
 else
