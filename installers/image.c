@@ -359,6 +359,11 @@ static int build_apt_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock
 					       log.buf ? log.buf : "");
 				goto out;
 			}
+			if (o->ngpu_binds) {
+				r = gpu_ldcache_scrub(ctx, step, &so);
+				if (r < 0)
+					goto out;
+			}
 			t0 = t;
 			t = pkgimg_now_ms();
 			pkgimg_info(ctx, "configure: maintainer scripts ran in %lld ms", (long long)(t - t0));

@@ -121,6 +121,11 @@ int run_commit(struct pkgimg_ctx *ctx, struct store *st, const struct run_spec *
 	r = sandbox_run(ctx, &so, status);
 	if (r < 0 || *status != 0)
 		goto out;
+	if (rs->nextra_binds) {	/* the GPU was attached */
+		r = gpu_ldcache_scrub(ctx, rs->step, &so);
+		if (r < 0)
+			goto out;
+	}
 	fd = open(tree, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
 		r = pkgimg_err(ctx, -errno, "%s: [commit] %m", tree);

@@ -26,6 +26,7 @@
 #include "core/fs.h"
 #include "core/str.h"
 #include "runtime/gpu.h"
+#include "runtime/sandbox.h"
 
 void gpu_info_free(struct gpu_info *g)
 {
@@ -1028,4 +1029,43 @@ void gpu_env_merge(struct strv *env, char *const *gpu_env)
 			env->v[i] = nv;
 		}
 	}
+}
+
+int gpu_ldcache_scrub(struct pkgimg_ctx *ctx, const char *what, const struct sandbox_opts *ran)
+{
+	/* the aux cache only when the command left one (the configure pass
+	 * removes it, as mmdebstrap does) */
+	static char *const argv[] = {
+		"/bin/sh", "-c",
+		"exec 1>&2; command -v ldconfig >/dev/null || exit 0\n"
+		"aux=; [ -e /var/cache/ldconfig/aux-cache ] && aux=1\n"
+		"ldconfig || exit\n"
+		"[ -n \"$aux\" ] || rm -f /var/cache/ldconfig/aux-cache\n",
+		NULL,
+	};
+	static char *const env[] = { "PATH=" SANDBOX_DEFAULT_PATH, "LANG=C.UTF-8", NULL };
+	struct sandbox_opts so = *ran;
+	struct stat sb;
+	char *cache = xasprintf("%s/etc/ld.so.cache", ran->upper);
+	int r, status = 0;
+
+	r = lstat(cache, &sb);
+	free(cache);
+	if (r < 0)
+		return 0;
+	so.argv = argv;
+	so.env = env;
+	so.cwd = NULL;
+	so.binds = NULL;
+	so.nbinds = 0;
+	so.network = 0;
+	so.fn = NULL;
+	so.fn_arg = NULL;
+	r = sandbox_run(ctx, &so, &status);
+	if (r == 0 && status != 0)
+		r = pkgimg_err(ctx, -PKGIMG_E_SCRIPT, "%s: [gpu] ldconfig, run again without the "
+			       "GPU so that the image's ld.so cache does not list the host's driver, "
+			       "exited with status %d; its output is above (or in the log with -v)",
+			       what, status);
+	return r;
 }

@@ -71,6 +71,16 @@ int gpu_attach_prepare(struct pkgimg_ctx *ctx, const char *scratch_parent,
 		       struct gpu_attach *out);
 void gpu_attach_free(struct gpu_attach *a);
 
+struct sandbox_opts;
+/* After a command ran with the GPU attached over ran->upper: when it wrote
+ * the image's ld.so cache (ldconfig, a libc-bin trigger), that cache lists
+ * GPU_LIB_DIR from GPU_LDCONF, the host's driver.  ldconfig runs again in
+ * the same image with the GPU detached, so the layer holds what a build
+ * without the GPU would (reproducible, nothing of the host's driver).  A
+ * layer without an ld.so cache is left as it is.  -PKGIMG_E_SCRIPT when
+ * that ldconfig fails. */
+int gpu_ldcache_scrub(struct pkgimg_ctx *ctx, const char *what, const struct sandbox_opts *ran);
+
 struct strv;
 /* Adds the attach's env to an environment: a variable already there is
  * replaced, but LD_LIBRARY_PATH gets the driver's dir in front of the
