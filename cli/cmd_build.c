@@ -287,6 +287,22 @@ static char *site_dir(const struct spec *s, const struct lockfile *lf)
 	return xasprintf("/usr/local/lib/python%.*s/dist-packages", (int)n, full);
 }
 
+/* The image's python that compiles a python_source step's modules. */
+static char *site_python(const struct spec *s, const struct lockfile *lf)
+{
+	const char *full = lf->python ? lf->python : s->python;
+	size_t n;
+
+	if (!full)
+		return NULL;
+	n = strcspn(full, ".");
+	if (full[n] == '.')
+		n += 1 + strcspn(full + n + 1, ".");
+	if (lf->python_prefix)
+		return xasprintf("%s/bin/python%.*s", lf->python_prefix, (int)n, full);
+	return xasprintf("/usr/bin/python%.*s", (int)n, full);
+}
+
 /* The host path and image path of what an add or python_source step copies. */
 static int copy_source(struct cli *c, const struct spec *s, const struct lockfile *lf,
 		       const struct spec_step *st, size_t i, char **src, char **dst)
@@ -334,10 +350,17 @@ static int copy_source(struct cli *c, const struct spec *s, const struct lockfil
 /* The key text of an add or python_source step: each copy's destination
  * and content hash. */
 static int copy_section(struct cli *c, const struct spec *s, const struct lockfile *lf,
-			const struct spec_step *st, struct sbuf *out)
+			const struct spec_step *st, const struct install_opts *io, struct sbuf *out)
 {
 	size_t n = st->kind == SPEC_ADD ? 1 : st->items.n;
 	int r = 0;
+
+	if (st->kind == SPEC_PYTHON_SOURCE) {	/* the modules are compiled */
+		char *suffix = pyc_step_suffix(&io->pyc);
+
+		sbuf_addf(out, "pyc: '%s'\n", *suffix ? suffix + 1 : "[pyc checked-hash opt 0]");
+		free(suffix);
+	}
 
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		char *src, *dst, hex[65];
@@ -449,7 +472,8 @@ out:
 
 static int copy_layer(struct cli *c, const struct spec *s, const struct lockfile *lf,
 		      const struct spec_step *st, const char *text, const char *section,
-		      const char *parent, const char *key)
+		      const char *parent, const char *key, const struct install_opts *io,
+		      struct install_result *res)
 {
 	struct layer_meta meta = { 0 };
 	char *tmp = NULL, *tree = NULL, **chain = NULL;
@@ -463,7 +487,6 @@ static int copy_layer(struct cli *c, const struct spec *s, const struct lockfile
 			return r;
 		for (int i = 0; i < nchain; i++)
 			strv_push(&trees, store_layer_tree(&c->st, chain[i]));
-		strv_free_null(chain);
 	}
 	r = store_mktemp_dir(&c->ctx, &c->st, "layer", &tmp);
 	if (r < 0)
@@ -479,6 +502,13 @@ static int copy_layer(struct cli *c, const struct spec *s, const struct lockfile
 			r = copy_one(c, trees.v, (int)trees.n, src, tree, dst);
 		free(src);
 		free(dst);
+	}
+	if (r == 0 && st->kind == SPEC_PYTHON_SOURCE) {
+		char *python = site_python(s, lf);
+
+		r = image_tree_pyc(&c->ctx, &c->st, io, tmp, tree, chain, nchain, python, text,
+				   text, res);
+		free(python);
 	}
 	fd = r == 0 ? open(tree, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 	if (r == 0 && fd < 0)
@@ -505,6 +535,7 @@ out:
 	}
 	free(tree);
 	strv_free(&trees);
+	strv_free_null(chain);
 	return r;
 }
 
@@ -754,11 +785,12 @@ int cmd_build(struct cli *c, int argc, char **argv)
 			break;
 		case SPEC_ADD:
 		case SPEC_PYTHON_SOURCE:
-			r = copy_section(c, &s, &lf, st, &section);
+			r = copy_section(c, &s, &lf, st, &io, &section);
 			if (r == 0)
 				lockfile_layer_key(parent, text, section.buf, key);
 			if (r == 0 && (forced || !store_has_layer(&c->st, key))) {
-				r = copy_layer(c, &s, &lf, st, text, section.buf, parent, key);
+				r = copy_layer(c, &s, &lf, st, text, section.buf, parent, key, &io,
+					       &res);
 				built = true;
 			}
 			break;

@@ -560,6 +560,80 @@ static void pyc_report(struct pkgimg_ctx *ctx, struct install_result *out, const
 	}
 }
 
+/* The .py files under dir (rel: its path in the image, "" for the root),
+ * depth first in name order, links not followed. */
+static int tree_py_files(struct pkgimg_ctx *ctx, int dirfd, const char *rel, struct pyc_src **srcs,
+			 size_t *n, size_t *cap)
+{
+	struct strv names = { 0 };
+	struct dirent *de;
+	DIR *d;
+	int fd = dup(dirfd), r = 0;
+
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return pkgimg_err(ctx, -errno, "%s/: [pyc] cannot list: %m", rel);
+	}
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			strv_add(&names, de->d_name);
+	closedir(d);
+	strv_sort(&names);
+	for (size_t i = 0; r == 0 && i < names.n; i++) {
+		const char *nm = names.v[i];
+		size_t len = strlen(nm);
+		struct stat sb;
+
+		if (fstatat(dirfd, nm, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
+			r = pkgimg_err(ctx, -errno, "%s/%s: [pyc] %m", rel, nm);
+		} else if (S_ISDIR(sb.st_mode)) {
+			int cfd = openat(dirfd, nm, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			char *crel = xasprintf("%s/%s", rel, nm);
+
+			r = cfd < 0 ? pkgimg_err(ctx, -errno, "%s: [pyc] %m", crel)
+				    : tree_py_files(ctx, cfd, crel, srcs, n, cap);
+			if (cfd >= 0)
+				close(cfd);
+			free(crel);
+		} else if (S_ISREG(sb.st_mode) && len > 3 && !strcmp(nm + len - 3, ".py")) {
+			pyc_src_add(srcs, n, cap, xasprintf("%s/%s", rel, nm), 0);
+		}
+	}
+	strv_free(&names);
+	return r;
+}
+
+int image_tree_pyc(struct pkgimg_ctx *ctx, struct store *st, const struct install_opts *o,
+		   const char *tmp, const char *tree, char **chain, int nchain,
+		   const char *python, const char *step, const char *label,
+		   struct install_result *res)
+{
+	struct pyc_src *srcs = NULL;
+	struct pyc_result pr = { 0 };
+	size_t nsrcs = 0, cap = 0;
+	char *labels[] = { (char *)label, NULL };
+	int rootfd, r;
+
+	rootfd = open(tree, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return pkgimg_err(ctx, -errno, "%s: [pyc] %m", tree);
+	r = tree_py_files(ctx, rootfd, "", &srcs, &nsrcs, &cap);
+	if (r == 0)
+		r = layer_pyc(ctx, st, o, tmp, tree, rootfd, chain, nchain, python, step, srcs,
+			      &nsrcs, &pr);
+	if (r == 0)
+		pyc_report(ctx, res, &pr, srcs, labels, 1);
+	if (r == 0)	/* folding the bytecode in touched directories */
+		r = fs_tree_times_zero(ctx, rootfd, tree);
+	pyc_result_free(&pr);
+	for (size_t i = 0; i < nsrcs; i++)
+		free(srcs[i].path);
+	free(srcs);
+	close(rootfd);
+	return r;
+}
+
 void install_result_free(struct install_result *res)
 {
 	for (size_t i = 0; i < res->npyc_failed; i++) {

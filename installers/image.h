@@ -59,4 +59,15 @@ int image_lock_layer(struct pkgimg_ctx *ctx, struct store *st, struct lockfile *
 		     const struct install_opts *o, const char *parent, bool force,
 		     char key[STORE_KEY_MAX], struct install_result *res);
 
+/* Compiles every .py file of a layer being built (tree, in the store's
+ * tmp dir tmp) with `python`, the image's interpreter (a path inside it),
+ * as a pip layer's files are: in the sandbox over the tree and the image
+ * below it (chain, top first), the .pyc files folded into tree, the tree's
+ * times 0.  A file that does not compile is a warning and goes into res,
+ * under `label`; an image without that interpreter is a warning. */
+int image_tree_pyc(struct pkgimg_ctx *ctx, struct store *st, const struct install_opts *o,
+		   const char *tmp, const char *tree, char **chain, int nchain,
+		   const char *python, const char *step, const char *label,
+		   struct install_result *res);
+
 #endif

@@ -185,6 +185,11 @@ pk --store "$T/r1" run app
 [ "$PK_RC" -eq 0 ] && [ "$(cat "$PK_OUT")" = "app 1.0 test helper" ] \
 	&& ok "a debian-slim spec with apt, pip, env, add, python_source, run and entrypoint builds and runs its entrypoint" \
 	|| fail "a debian-slim spec builds and runs its entrypoint" "$(pk_detail)"
+pyc=$(ls "$T"/r1/layers/*/tree/usr/local/lib/python3.11/dist-packages/__pycache__/helper.cpython-311.pyc 2>/dev/null | head -1)
+[ -n "$pyc" ] && [ "$(od -An -tx1 -j4 -N4 "$pyc" | tr -d ' ')" = 03000000 ] && [ "$(stat -c %Y "$pyc")" = 0 ] \
+	&& [ -f "$(dirname "$pyc")/../helper.py" ] \
+	&& ok "python_source: the module is compiled in its layer by the image's python (checked-hash, mtime 0)" \
+	|| fail "python_source: the module is compiled in its layer" "pyc: ${pyc:-none}" "$(ls -la "$T"/r1/layers/*/tree/usr/local/lib/python3.11/dist-packages/ 2>&1 | head -20)"
 real_spec 'python3 -c \"import alpha; print(alpha.__version__)\" > /srv/version && echo edited > /srv/edit'
 pk --store "$T/r1" build -f "$T/app/pkgimg.yaml"
 [ "$PK_RC" -eq 0 ] && [ "$(states)" = "1 cached 2 cached 3 cached 4 cached 5 cached 6 built 7 built " ] \
