@@ -79,6 +79,7 @@ static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, 
 		{ "cuda-index-url", required_argument, NULL, O_CUDA_INDEX },
 		{ "gpu", optional_argument, NULL, O_GPU },
 		{ "base", required_argument, NULL, O_BASE },
+		{ "from", required_argument, NULL, O_BASE },	/* DESIGN.md's name for an image base */
 		{ "keyring", required_argument, NULL, O_KEYRING },
 		{ "install-recommends", no_argument, NULL, O_RECOMMENDS },
 		{ "allow-unsigned", no_argument, NULL, O_UNSIGNED },
@@ -145,7 +146,7 @@ static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, 
 		case 'h':
 			printf("usage: pkgimg %s [--apt PKG[=VER]]... [--pip REQ]... [-r FILE]... "
 			       "[--conda SPEC]... [-c CHANNEL]... [--conda-prefix DIR] "
-			       "[--base debian-slim|scratch] [--python X.Y] [--index-url URL] "
+			       "[--base debian-slim|scratch|IMAGE] [--python X.Y] [--index-url URL] "
 			       "[--extra-index-url URL]... [--find-links DIR|URL]... [--no-index] "
 			       "[--index-strategy first-index|unsafe-best-match] [--pre] [--gpu] [--cuda X.Y] "
 			       "[--cuda-index-url TEMPLATE] %s\n", cmd,

@@ -146,6 +146,10 @@ grep -q '^base: sha256:' "$T/on.lock" && ! grep -q 'type: apt' "$T/on.lock" && g
 	&& [ "$(grep -c '^- step:' "$T/on.lock")" -eq 1 ] \
 	&& ok "lock --base IMAGE --pip: one pip layer on the image's id, its Python, no apt source" \
 	|| fail "lock --base IMAGE --pip: one pip layer on the image's id, its Python, no apt source" "$(pk_detail)" "$(cat "$T/on.lock")"
+pk --store "$S" lock --from torch --pip alpha --index-url "$SMALL" -o "$T/from.lock"
+[ "$PK_RC" -eq 0 ] && cmp -s "$T/on.lock" "$T/from.lock" \
+	&& ok "--from IMAGE (DESIGN.md's spelling) is --base IMAGE: the same lockfile" \
+	|| fail "--from IMAGE is --base IMAGE" "$(pk_detail)" "$(diff "$T/on.lock" "$T/from.lock" 2>&1 | head)"
 pk --store "$S" install --lock "$T/on.lock" --tag on
 pk --store "$S" run on -- sh -c 'alpha-hello && python3 -c "import torch; print(torch.__version__)"'
 [ "$PK_RC" -eq 0 ] && [ "$(tr '\n' ' ' <"$PK_OUT")" = "alpha 1.0 2.2.1 " ] \
