@@ -454,6 +454,8 @@ static int layer_yaml_emit(const struct layer_meta *m, struct sbuf *out)
 	if (ok && m->workdir)
 		ok = emit_pair(&em, "workdir", m->workdir, YAML_ANY_SCALAR_STYLE);
 	ok = ok && emit_list(&em, "entrypoint", m->entrypoint) && emit_list(&em, "cmd", m->cmd);
+	if (ok && m->pyc_failed && m->pyc_failed[0])
+		ok = emit_list(&em, "pyc_failed", m->pyc_failed);
 	if (ok && m->lock)
 		ok = emit_pair(&em, "lock", m->lock,
 			       *m->lock ? YAML_LITERAL_SCALAR_STYLE : YAML_ANY_SCALAR_STYLE);
@@ -500,10 +502,10 @@ static int yaml_skip(struct pkgimg_ctx *ctx, yaml_parser_t *p, yaml_event_type_t
 static int layer_yaml_parse(struct pkgimg_ctx *ctx, const char *path, const struct sbuf *text,
 			    struct layer_meta *m)
 {
-	struct strv lists[3] = { { 0 } };
-	static const char *const list_names[3] = { "env", "entrypoint", "cmd" };
-	char ***list_dst[3] = { &m->env, &m->entrypoint, &m->cmd };
-	bool have[3] = { false, false, false };
+	struct strv lists[4] = { { 0 } };
+	static const char *const list_names[4] = { "env", "entrypoint", "cmd", "pyc_failed" };
+	char ***list_dst[4] = { &m->env, &m->entrypoint, &m->cmd, &m->pyc_failed };
+	bool have[4] = { false, false, false, false };
 	yaml_parser_t p;
 	yaml_event_t ev;
 	char *k = NULL;
@@ -575,7 +577,7 @@ static int layer_yaml_parse(struct pkgimg_ctx *ctx, const char *path, const stru
 			}
 		} else if (ev.type == YAML_SEQUENCE_START_EVENT &&
 			   ((li = 0, !strcmp(k, list_names[0])) || (li = 1, !strcmp(k, list_names[1])) ||
-			    (li = 2, !strcmp(k, list_names[2])))) {
+			    (li = 2, !strcmp(k, list_names[2])) || (li = 3, !strcmp(k, list_names[3])))) {
 			have[li] = true;
 			for (;;) {
 				yaml_event_t e2;
@@ -603,7 +605,10 @@ static int layer_yaml_parse(struct pkgimg_ctx *ctx, const char *path, const stru
 		}
 		yaml_event_delete(&ev);
 	}
-	for (int i = 0; i < 3; i++) {
+	if (r == 0 && lists[3].n % 3)
+		r = pkgimg_err(ctx, -PKGIMG_E_PARSE, "%s: [parse] pyc_failed must list package, "
+			       "path and error for each file", path);
+	for (int i = 0; i < 4; i++) {
 		if (r == 0 && have[i]) {
 			*list_dst[i] = lists[i].v ? lists[i].v : xcalloc(1, sizeof(char *));
 			memset(&lists[i], 0, sizeof lists[i]);
@@ -729,6 +734,7 @@ void layer_meta_free(struct layer_meta *m)
 	strv_free_null(m->env);
 	strv_free_null(m->entrypoint);
 	strv_free_null(m->cmd);
+	strv_free_null(m->pyc_failed);
 	memset(m, 0, sizeof *m);
 }
 

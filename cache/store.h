@@ -38,6 +38,10 @@ struct layer_meta {
 	char *workdir;
 	char **entrypoint;		/* NULL-terminated; an empty list clears it */
 	char **cmd;			/* NULL-terminated; an empty list clears it */
+	/* the layer's Python files that did not compile (warnings its build
+	 * printed, replayed when it is found in the store): NULL-terminated,
+	 * by threes: package, path in the image, error */
+	char **pyc_failed;
 };
 
 /* An image's config: the layers' settings folded from the bottom up (env

@@ -478,7 +478,7 @@ static int copy_layer(struct cli *c, const struct spec *s, const struct lockfile
 	struct layer_meta meta = { 0 };
 	char *tmp = NULL, *tree = NULL, **chain = NULL;
 	struct strv trees = { 0 };
-	size_t n = st->kind == SPEC_ADD ? 1 : st->items.n;
+	size_t n = st->kind == SPEC_ADD ? 1 : st->items.n, failed0 = res->npyc_failed;
 	int r, fd, nchain = 0;
 
 	if (parent[0]) {
@@ -522,7 +522,9 @@ static int copy_layer(struct cli *c, const struct spec *s, const struct lockfile
 		snprintf(meta.parent, sizeof meta.parent, "%s", parent);
 		meta.step = (char *)text;
 		meta.lock = (char *)section;
+		meta.pyc_failed = image_pyc_failed_meta(res, failed0);
 		r = store_layer_commit(&c->ctx, &c->st, tmp, &meta);
+		strv_free_null(meta.pyc_failed);
 		if (r == 0) {
 			free(tmp);
 			tmp = NULL;
@@ -792,6 +794,8 @@ int cmd_build(struct cli *c, int argc, char **argv)
 				r = copy_layer(c, &s, &lf, st, text, section.buf, parent, key, &io,
 					       &res);
 				built = true;
+			} else if (r == 0) {
+				r = image_layer_replay(&c->ctx, &c->st, key, &res);
 			}
 			break;
 		default:

@@ -212,8 +212,10 @@ static int fetch_layer(struct pkgimg_ctx *ctx, struct store *st, const struct lo
 
 /* Makes the work dir *tmp (holding tree/) the layer `key`; on success *tmp
  * is gone (freed and NULL). */
+/* The layer's files that did not compile are res's from failed0 on. */
 static int commit_layer(struct pkgimg_ctx *ctx, struct store *st, char **tmp, const char *key,
-			const char *parent, const char *step, const char *section)
+			const char *parent, const char *step, const char *section,
+			const struct install_result *res, size_t failed0)
 {
 	struct layer_meta meta = { 0 };
 	int r;
@@ -222,7 +224,9 @@ static int commit_layer(struct pkgimg_ctx *ctx, struct store *st, char **tmp, co
 	snprintf(meta.parent, sizeof meta.parent, "%s", parent ? parent : "");
 	meta.step = (char *)step;
 	meta.lock = (char *)section;
+	meta.pyc_failed = image_pyc_failed_meta(res, failed0);
 	r = store_layer_commit(ctx, st, *tmp, &meta);
+	strv_free_null(meta.pyc_failed);
 	if (r == 0) {
 		free(*tmp);
 		*tmp = NULL;
@@ -387,7 +391,7 @@ static int build_apt_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock
 	t0 = t;
 	t = pkgimg_now_ms();
 	pkgimg_info(ctx, "fold: in %lld ms", (long long)(t - t0));
-	r = commit_layer(ctx, st, &tmp, key, parent, step, section);
+	r = commit_layer(ctx, st, &tmp, key, parent, step, section, NULL, 0);
 	pkgimg_info(ctx, "commit: in %lld ms", (long long)(pkgimg_now_ms() - t));
 out:
 	if (rootfd >= 0)
@@ -526,38 +530,83 @@ out:
 	return r;
 }
 
+/* One warning per package of f[0..n) naming its first file. */
+static void pyc_warn_failures(struct pkgimg_ctx *ctx, const struct install_pyc_failure *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t nfail = 0;
+		bool seen = false;
+
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = !strcmp(f[k].package, f[i].package);
+		if (seen)
+			continue;
+		for (size_t k = i; k < n; k++)
+			nfail += !strcmp(f[k].package, f[i].package);
+		if (nfail == 1)
+			pkgimg_warn(ctx, "%s: [pyc] %s does not compile, so it gets no bytecode: %s",
+				    f[i].package, f[i].path, f[i].error);
+		else
+			pkgimg_warn(ctx, "%s: [pyc] %zu files do not compile, so they get no bytecode: "
+				    "%s (%s), and %zu more (--json lists them)", f[i].package, nfail,
+				    f[i].path, f[i].error, nfail - 1);
+	}
+}
+
+static void pyc_failure_add(struct install_result *out, const char *package, const char *path,
+			    const char *error)
+{
+	struct install_pyc_failure *f;
+
+	out->pyc_failed = xrealloc(out->pyc_failed, (out->npyc_failed + 1) * sizeof *out->pyc_failed);
+	f = &out->pyc_failed[out->npyc_failed++];
+	f->package = xstrdup(package);
+	f->path = xstrdup(path);
+	f->error = xstrdup(error);
+}
+
 /* The files that did not compile: into the result, and one warning per
  * package naming the first. */
 static void pyc_report(struct pkgimg_ctx *ctx, struct install_result *out, const struct pyc_result *res,
 		       const struct pyc_src *srcs, char **labels, int nlabels)
 {
+	size_t first = out->npyc_failed;
+
 	out->pyc_compiled += res->ncompiled;
 	out->pyc_written += res->npycs;
-	for (int p = 0; p < nlabels; p++) {
-		size_t nfail = 0, first = 0;
+	for (int p = 0; p < nlabels; p++)
+		for (size_t i = 0; i < res->n; i++)
+			if (srcs[i].owner == p && res->items[i].error)
+				pyc_failure_add(out, labels[p], srcs[i].path, res->items[i].error);
+	pyc_warn_failures(ctx, out->pyc_failed + first, out->npyc_failed - first);
+}
 
-		for (size_t i = 0; i < res->n; i++) {
-			struct install_pyc_failure *f;
+char **image_pyc_failed_meta(const struct install_result *res, size_t first)
+{
+	struct strv v = { 0 };
 
-			if (srcs[i].owner != p || !res->items[i].error)
-				continue;
-			if (nfail++ == 0)
-				first = i;
-			out->pyc_failed = xrealloc(out->pyc_failed,
-						   (out->npyc_failed + 1) * sizeof *out->pyc_failed);
-			f = &out->pyc_failed[out->npyc_failed++];
-			f->package = xstrdup(labels[p]);
-			f->path = xstrdup(srcs[i].path);
-			f->error = xstrdup(res->items[i].error);
-		}
-		if (nfail == 1)
-			pkgimg_warn(ctx, "%s: [pyc] %s does not compile, so it gets no bytecode: %s",
-				    labels[p], srcs[first].path, res->items[first].error);
-		else if (nfail > 1)
-			pkgimg_warn(ctx, "%s: [pyc] %zu files do not compile, so they get no bytecode: "
-				    "%s (%s), and %zu more (--json lists them)", labels[p], nfail,
-				    srcs[first].path, res->items[first].error, nfail - 1);
+	for (size_t i = first; res && i < res->npyc_failed; i++) {
+		strv_add(&v, res->pyc_failed[i].package);
+		strv_add(&v, res->pyc_failed[i].path);
+		strv_add(&v, res->pyc_failed[i].error);
 	}
+	return v.v;
+}
+
+int image_layer_replay(struct pkgimg_ctx *ctx, struct store *st, const char *key,
+		       struct install_result *res)
+{
+	struct layer_meta m = { 0 };
+	size_t first = res->npyc_failed;
+	int r = store_layer_read(ctx, st, key, &m);
+
+	if (r < 0)
+		return r;
+	for (char **e = m.pyc_failed; e && e[0] && e[1] && e[2]; e += 3)
+		pyc_failure_add(res, e[0], e[1], e[2]);
+	pyc_warn_failures(ctx, res->pyc_failed + first, res->npyc_failed - first);
+	layer_meta_free(&m);
+	return 0;
 }
 
 /* The .py files under dir (rel: its path in the image, "" for the root),
@@ -676,7 +725,7 @@ static int build_pip_layer(struct pkgimg_ctx *ctx, struct store *st, const struc
 	struct wheel_installed *ws = xcalloc((size_t)l->npkgs + 1, sizeof *ws);
 	struct pyc_src *srcs = NULL;
 	struct pyc_result pr = { 0 };
-	size_t nsrcs = 0, capsrcs = 0;
+	size_t nsrcs = 0, capsrcs = 0, failed0 = res->npyc_failed;
 	int r, rootfd = -1, nws = 0;
 	int64_t t0 = pkgimg_now_ms(), t;
 
@@ -767,7 +816,8 @@ static int build_pip_layer(struct pkgimg_ctx *ctx, struct store *st, const struc
 	/* folding the bytecode in touched directories: the layer is of no time */
 	r = fs_tree_times_zero(ctx, rootfd, tree);
 	if (r == 0)
-		r = commit_layer(ctx, st, &tmp, key, parent, step, section);
+		r = commit_layer(ctx, st, &tmp, key, parent, step, section, res,
+				 failed0);
 out:
 	pyc_result_free(&pr);
 	for (size_t i = 0; i < nsrcs; i++)
@@ -1020,7 +1070,7 @@ static int build_conda_layer(struct pkgimg_ctx *ctx, struct store *st, struct lo
 	struct conda_linked *linked = xcalloc((size_t)l->npkgs + 1, sizeof *linked);
 	const char **specs = xcalloc((size_t)l->npkgs + 1, sizeof *specs);
 	char *tmp = NULL, *tree = NULL, *prefix = conda_prefix_of(step), *pyxy = NULL;
-	size_t nlinked = 0, nspecs = 0;
+	size_t nlinked = 0, nspecs = 0, failed0 = res->npyc_failed;
 	int r, rootfd = -1;
 	int64_t t0 = pkgimg_now_ms(), t;
 
@@ -1085,7 +1135,7 @@ static int build_conda_layer(struct pkgimg_ctx *ctx, struct store *st, struct lo
 		if (r < 0)
 			goto out;
 	}
-	r = commit_layer(ctx, st, &tmp, key, parent, step, section);
+	r = commit_layer(ctx, st, &tmp, key, parent, step, section, res, failed0);
 out:
 	if (rootfd >= 0)
 		close(rootfd);
@@ -1137,6 +1187,7 @@ int image_lock_layer(struct pkgimg_ctx *ctx, struct store *st, struct lockfile *
 	lockfile_layer_key(parent, step, section.buf, key);
 	if (store_has_layer(st, key) && !force) {
 		res->layers_cached++;
+		r = image_layer_replay(ctx, st, key, res);
 		goto out;
 	}
 	r = store_lock_key(ctx, st, key, &lockfd);
@@ -1144,6 +1195,7 @@ int image_lock_layer(struct pkgimg_ctx *ctx, struct store *st, struct lockfile *
 		goto out;
 	if (store_has_layer(st, key) && !force) {
 		res->layers_cached++;	/* a concurrent pkgimg built it meanwhile */
+		r = image_layer_replay(ctx, st, key, res);
 		goto out;
 	}
 	if (parent[0]) {

@@ -44,6 +44,14 @@ struct install_result {
 
 void install_result_free(struct install_result *res);
 
+/* What a layer found in the store had printed when it was built, given
+ * again: its Python files that did not compile, into res and as warnings. */
+int image_layer_replay(struct pkgimg_ctx *ctx, struct store *st, const char *key,
+		       struct install_result *res);
+/* res's files that did not compile, from `first` on, as layer_meta's
+ * pyc_failed list (NULL when none). */
+char **image_pyc_failed_meta(const struct install_result *res, size_t first);
+
 int image_install_lock(struct pkgimg_ctx *ctx, struct store *st, struct lockfile *lf,
 		       const struct install_opts *o, struct install_result *res);
 

@@ -183,6 +183,12 @@ json_get "$PK_OUT" '"%s %s %s" % (j["pyc"]["compiled"], [(f["package"], f["path"
 	&& grep -q "alpha 1.0: \[pyc\] /usr/local/lib/python3.11/dist-packages/alpha/legacy.py does not compile" "$PK_ERR" \
 	&& ok "a Python 2 file in a wheel: a warning naming it, listed in --json; the layer builds" \
 	|| fail "a Python 2 file in a wheel: a warning naming it, listed in --json" "$(cat "$T/j")" "$(pk_detail)"
+pk --store "$T/s1" --jobs 8 install --apt python3 --pip alpha --index-url "$IDX" --json
+json_get "$PK_OUT" '"%s %s %s" % (j["snapshot"] == "'"$SNAP1"'", [(f["package"], f["path"]) for f in j["pyc"]["failed"]], "SyntaxError" in j["pyc"]["failed"][0]["error"])' >"$T/j2"
+[ "$PK_RC" -eq 0 ] && [ "$(cat "$T/j2")" = "True [('alpha 1.0', '/usr/local/lib/python3.11/dist-packages/alpha/legacy.py')] True" ] \
+	&& grep -q "alpha 1.0: \[pyc\] /usr/local/lib/python3.11/dist-packages/alpha/legacy.py does not compile" "$PK_ERR" \
+	&& ok "the same install again (every layer cached): the layer's warning and its --json entry again" \
+	|| fail "the same install again: the layer's warning and its --json entry again" "$(cat "$T/j2")" "$(pk_detail)"
 tr -d '\r' <"$R/alpha-1.0.dist-info/RECORD" >"$T/rec.a"; tr -d '\r' <"$R/beta-1.0.dist-info/RECORD" >"$T/rec.b"
 grep -qx 'alpha/__pycache__/__init__.cpython-311.pyc,,' "$T/rec.a" \
 	&& grep -qx 'alpha/__pycache__/util.cpython-311.pyc,,' "$T/rec.a" \
