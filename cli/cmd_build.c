@@ -437,6 +437,8 @@ static int copy_one(struct cli *c, char **trees, int ntrees, const char *src, co
 			r = pkgimg_err(&c->ctx, -errno, "%s: [build] %m", sfd < 0 ? src : target);
 		if (r == 0)
 			r = tree_apply(&c->ctx, sfd, dfd, TREE_COPY, 1, src, "add", target);
+		if (r == 0)	/* files of the image are root's, as Docker's COPY makes them */
+			r = fs_tree_chown_root(&c->ctx, dfd, target);
 	} else {
 		/* streamed: an added file may be a model's weights */
 		int in = open(src, O_RDONLY | O_CLOEXEC), out = -1, e;

@@ -370,10 +370,11 @@ out:
 	return r;
 }
 
-/* mtime 0 for the entries under dirfd whose mtime is at or after `since`
- * (all of them when since is 0); a file with other hard links is left
- * alone (it is shared with a cache and has its artifact's time). */
-static int tree_clamp(struct pkgimg_ctx *ctx, int dirfd, const char *path, int64_t since)
+/* For the entries under dirfd and dirfd itself: mtime 0 for those whose
+ * mtime is at or after `since` (all of them when since is 0, none when it
+ * is negative), a file with other hard links left alone (it is shared with
+ * a cache and has its artifact's time); with `root`, owner 0:0. */
+static int tree_fix(struct pkgimg_ctx *ctx, int dirfd, const char *path, int64_t since, bool root)
 {
 	static const struct timespec zero[2] = { { 0, 0 }, { 0, 0 } };
 	/* a new open file description: a dup() would share (and leave at
@@ -395,36 +396,52 @@ static int tree_clamp(struct pkgimg_ctx *ctx, int dirfd, const char *path, int64
 			r = pkgimg_err(ctx, -errno, "%s/%s: [commit] %m", path, de->d_name);
 			break;
 		}
+		if (root && (st.st_uid || st.st_gid) &&
+		    fchownat(dirfd, de->d_name, 0, 0, AT_SYMLINK_NOFOLLOW) < 0 && errno != EPERM) {
+			r = pkgimg_err(ctx, -errno, "%s/%s: [commit] cannot chown: %m", path,
+				       de->d_name);
+			break;
+		}
 		if (S_ISDIR(st.st_mode)) {
 			int sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			char *p = xasprintf("%s/%s", path, de->d_name);
 
 			r = sub < 0 ? pkgimg_err(ctx, -errno, "%s: [commit] %m", p)
-				: tree_clamp(ctx, sub, p, since);
+				: tree_fix(ctx, sub, p, since, root);
 			if (sub >= 0)
 				close(sub);
 			free(p);
 			if (r < 0)
 				break;
-		} else if (st.st_nlink > 1 || st.st_mtime < since) {
+		} else if (since < 0 || st.st_nlink > 1 || st.st_mtime < since) {
 			continue;
 		}
-		if (st.st_mtime >= since && utimensat(dirfd, de->d_name, zero, AT_SYMLINK_NOFOLLOW) < 0)
+		if (since >= 0 && st.st_mtime >= since &&
+		    utimensat(dirfd, de->d_name, zero, AT_SYMLINK_NOFOLLOW) < 0)
 			r = pkgimg_err(ctx, -errno, "%s/%s: [commit] cannot set its time: %m", path,
 				       de->d_name);
 	}
 	closedir(d);
-	if (r == 0 && fstat(dirfd, &st) == 0 && st.st_mtime >= since && futimens(dirfd, zero) < 0)
+	if (r == 0 && root && fstat(dirfd, &st) == 0 && (st.st_uid || st.st_gid) &&
+	    fchown(dirfd, 0, 0) < 0 && errno != EPERM)
+		r = pkgimg_err(ctx, -errno, "%s: [commit] cannot chown: %m", path);
+	if (r == 0 && since >= 0 && fstat(dirfd, &st) == 0 && st.st_mtime >= since &&
+	    futimens(dirfd, zero) < 0)
 		r = pkgimg_err(ctx, -errno, "%s: [commit] cannot set its time: %m", path);
 	return r;
 }
 
 int fs_tree_times_zero(struct pkgimg_ctx *ctx, int dirfd, const char *path)
 {
-	return tree_clamp(ctx, dirfd, path, 0);
+	return tree_fix(ctx, dirfd, path, 0, false);
 }
 
 int fs_tree_clamp_times(struct pkgimg_ctx *ctx, int dirfd, const char *path, int64_t since)
 {
-	return tree_clamp(ctx, dirfd, path, since);
+	return tree_fix(ctx, dirfd, path, since, false);
+}
+
+int fs_tree_chown_root(struct pkgimg_ctx *ctx, int dirfd, const char *path)
+{
+	return tree_fix(ctx, dirfd, path, -1, true);
 }

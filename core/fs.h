@@ -57,6 +57,9 @@ int fs_tree_times_zero(struct pkgimg_ctx *ctx, int dirfd, const char *path);
  * directories a build generated, not those with their artifact's time; a
  * file with several links (shared with a cache) is never touched. */
 int fs_tree_clamp_times(struct pkgimg_ctx *ctx, int dirfd, const char *path, int64_t since);
+/* Owner 0:0 for the directory at dirfd and everything under it (links
+ * not followed; EPERM, a rootless run, is not an error). */
+int fs_tree_chown_root(struct pkgimg_ctx *ctx, int dirfd, const char *path);
 
 /* The open parent directory of the last path written under a root, kept
  * for the next path in the same directory (archives list a directory's

@@ -23,6 +23,8 @@ BB=$(command -v busybox || true)
 S=$T/store W=$T/spec
 mkdir -p "$W/data"
 echo hello >"$W/data/a.txt"
+mkdir -p "$W/data/sub" && echo deep >"$W/data/sub/b.txt"
+chown -R 1234:1234 "$W/data" 2>/dev/null || true	# a user's checkout, built as root
 write_spec() {	# write_spec RUN2: the spec with its second run step's command
 	cat >"$W/pkgimg.yaml" <<EOF
 base: scratch
@@ -56,6 +58,10 @@ pk --store "$S" run bb
 [ "$PK_RC" -eq 0 ] && [ "$(cat "$PK_OUT")" = "$(printf 'hi\nhello')" ] \
 	&& ok "run with no command: the image's entrypoint and cmd, in its workdir with its env" \
 	|| fail "run with no command: the image's entrypoint and cmd" "$(pk_detail)"
+pk --store "$S" run bb -- 'stat -c "%u:%g %n" /data /data/a.txt /data/sub /data/sub/b.txt'
+[ "$PK_RC" -eq 0 ] && [ "$(cat "$PK_OUT")" = "$(printf '0:0 /data\n0:0 /data/a.txt\n0:0 /data/sub\n0:0 /data/sub/b.txt')" ] \
+	&& ok "add of a directory owned by a user: everything in the image is root's, as Docker's COPY makes it" \
+	|| fail "add of a directory owned by a user: everything in the image is root's" "$(pk_detail)"
 pk --store "$S" run -e MODE=2 bb -- 'cat where.txt; echo $MODE $GREETING; cat /out/x'
 [ "$PK_RC" -eq 0 ] && [ "$(cat "$PK_OUT")" = "$(printf '/app\n2 hi\nbuilt')" ] \
 	&& ok "run: -e overrides the image's env; the workdir is the spec's" \
