@@ -41,3 +41,19 @@ int arc_read_small(struct pkgimg_ctx *ctx, const char *thing, const char *phase,
 					  thing, phase, what, max >> 20);
 	}
 }
+
+locale_t arc_utf8_locale_push(locale_t *old)
+{
+	locale_t l = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+
+	*old = l ? uselocale(l) : (locale_t)0;
+	return l;
+}
+
+void arc_utf8_locale_pop(locale_t l, locale_t old)
+{
+	if (!l)
+		return;
+	uselocale(old);
+	freelocale(l);
+}

@@ -4,6 +4,7 @@
 #define PKGIMG_INSTALLERS_ARC_H
 
 #include <archive.h>
+#include <locale.h>
 #include <stddef.h>
 
 struct pkgimg_ctx;
@@ -27,5 +28,13 @@ la_ssize_t arc_member_read(struct archive *a, void *arg, const void **buf);
 int arc_read_small(struct pkgimg_ctx *ctx, const char *thing, const char *phase,
 		   struct archive *a, const char *what, size_t max, const char *fix,
 		   struct sbuf *out);
+
+/* libarchive converts entry names through the thread's locale, so a UTF-8
+ * name (a zip's flag, a tar's pax path) is lost under "C".  push sets
+ * C.UTF-8 for this thread only (uselocale), whatever the process's locale,
+ * and returns it (0 when the system lacks it: names then stay as they
+ * are); pop restores *old. */
+locale_t arc_utf8_locale_push(locale_t *old);
+void arc_utf8_locale_pop(locale_t l, locale_t old);
 
 #endif

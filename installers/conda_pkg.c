@@ -86,24 +86,6 @@ static void times_of(int64_t mtime, struct timespec ts[2])
 }
 
 
-/* libarchive converts names through the thread's locale; read under
- * C.UTF-8 (this thread only) so UTF-8 names survive whatever the process's
- * locale is. */
-static locale_t utf8_locale_push(locale_t *old)
-{
-	locale_t l = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
-
-	*old = l ? uselocale(l) : (locale_t)0;
-	return l;
-}
-
-static void utf8_locale_pop(locale_t l, locale_t old)
-{
-	if (!l)
-		return;
-	uselocale(old);
-	freelocale(l);
-}
 
 /* ---- unpacking ---- */
 
@@ -483,9 +465,9 @@ int conda_pkg_extract(struct pkgimg_ctx *ctx, const char *archive_path, const ch
 		r = pkgimg_err(ctx, -errno, "%s: [unpack] cannot open '%s': %m", u->thing, tmp);
 		goto out;
 	}
-	loc = utf8_locale_push(&old);
+	loc = arc_utf8_locale_push(&old);
 	r = conda ? unpack_conda(u, archive_path) : unpack_tarbz2(u, archive_path);
-	utf8_locale_pop(loc, old);
+	arc_utf8_locale_pop(loc, old);
 	if (r < 0)
 		goto out;
 	dirfd_cache_drop(&u->dirs);

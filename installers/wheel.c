@@ -450,24 +450,6 @@ static int archive_open_wheel(struct pkgimg_ctx *ctx, const char *path, const ch
 	return 0;
 }
 
-/* libarchive converts entry names through the thread's locale, so a UTF-8
- * name (the zip's flag) is lost under "C".  The zip is read under C.UTF-8,
- * set for this thread only (uselocale), whatever the process's locale. */
-static locale_t utf8_locale_push(locale_t *old)
-{
-	locale_t l = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
-
-	*old = l ? uselocale(l) : (locale_t)0;
-	return l;
-}
-
-static void utf8_locale_pop(locale_t l, locale_t old)
-{
-	if (!l)
-		return;
-	uselocale(old);
-	freelocale(l);
-}
 
 /* The entry's name: UTF-8 when libarchive can give it (the zip's UTF-8
  * flag), else the bytes as stored. */
@@ -589,7 +571,7 @@ static int extract_all(struct inst *in)
 	struct archive *a = NULL;
 	struct archive_entry *e;
 	struct sbuf norm = SBUF_INIT;
-	locale_t old, loc = utf8_locale_push(&old);
+	locale_t old, loc = arc_utf8_locale_push(&old);
 	int r, ar;
 
 	r = archive_open_wheel(in->ctx, in->path, in->thing, "install", &a);
@@ -620,7 +602,7 @@ out:
 	sbuf_free(&norm);
 	if (a)
 		archive_read_free(a);
-	utf8_locale_pop(loc, old);
+	arc_utf8_locale_pop(loc, old);
 	return r;
 }
 
@@ -2036,7 +2018,7 @@ int wheel_read_metadata(struct pkgimg_ctx *ctx, const char *wheel_path, const ch
 	r = wheel_filename_parse(ctx, thing, &wn);
 	if (r < 0)
 		return pkgimg_err_wrap(ctx, r, "%s: [metadata] not a valid wheel file name", thing);
-	loc = utf8_locale_push(&old);
+	loc = arc_utf8_locale_push(&old);
 	r = archive_open_wheel(ctx, wheel_path, thing, "metadata", &a);
 	if (r < 0)
 		goto out;
@@ -2082,7 +2064,7 @@ int wheel_read_metadata(struct pkgimg_ctx *ctx, const char *wheel_path, const ch
 out:
 	if (a)
 		archive_read_free(a);
-	utf8_locale_pop(loc, old);
+	arc_utf8_locale_pop(loc, old);
 	free(meta_top);
 	sbuf_free(&meta);
 	strv_free(&infos);
