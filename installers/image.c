@@ -10,6 +10,7 @@
 
 #include "cache/fetch.h"
 #include "cache/store.h"
+#include "cache/view.h"
 #include "core/ctx.h"
 #include "core/fs.h"
 #include "core/hash.h"
@@ -72,24 +73,25 @@ static char *parent_status(struct pkgimg_ctx *ctx, struct store *st, char **chai
 	return NULL;
 }
 
-/* Whether rel is in the image (tree over the chain, top first), its last
- * component not followed (an interpreter may be a link into another layer). */
-static int image_has(struct store *st, const char *tree, char **chain, int n, const char *rel)
+/* Whether the image (tree over the chain, top first) has `path`, as a
+ * process inside it would see it (cache/view: whiteouts, opaque dirs and
+ * links on the way), its last component not followed (an interpreter may
+ * be a link into another layer): 1 or 0, or a negative code. */
+static int image_has(struct pkgimg_ctx *ctx, struct store *st, const char *tree, char **chain,
+		     int n, const char *path, const char *what, const char *phase)
 {
+	struct strv trees = { 0 };
 	struct stat sb;
-	char *p = xasprintf("%s/%s", tree, rel);
-	int found = lstat(p, &sb) == 0;
+	char *out = NULL;
+	int r;
 
-	free(p);
-	for (int i = 0; i < n && !found; i++) {
-		char *t = store_layer_tree(st, chain[i]);
-
-		p = xasprintf("%s/%s", t, rel);
-		found = lstat(p, &sb) == 0;
-		free(p);
-		free(t);
-	}
-	return found;
+	strv_add(&trees, tree);
+	for (int i = 0; i < n; i++)
+		strv_push(&trees, store_layer_tree(st, chain[i]));
+	r = view_resolve(ctx, what, phase, trees.v, (int)trees.n, path, &out, &sb);
+	strv_free(&trees);
+	free(out);
+	return r < 0 ? r : sb.st_mode != 0;
 }
 
 /* No dpkg in the image (a scratch image): packages without maintainer
@@ -305,7 +307,10 @@ static int build_apt_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock
 	if (r < 0)
 		goto out;
 	if (!o->no_scripts) {
-		if (image_has(st, tree, chain, nchain, "usr/bin/dpkg")) {
+		r = image_has(ctx, st, tree, chain, nchain, "/usr/bin/dpkg", step, "configure");
+		if (r < 0)
+			goto out;
+		if (r) {
 			char *argv[] = { "/bin/sh", "-c", NULL, NULL };
 			char *env[] = {
 				"PATH=" SANDBOX_DEFAULT_PATH,
@@ -477,7 +482,10 @@ static int layer_pyc(struct pkgimg_ctx *ctx, struct store *st, const struct inst
 		}
 	}
 	*nsrcs = n;
-	if (!image_has(st, tree, chain, nchain, python + 1)) {
+	r = image_has(ctx, st, tree, chain, nchain, python, step, "pyc");
+	if (r < 0)
+		return r;
+	if (!r) {
 		pkgimg_warn(ctx, "%s: [pyc] the image has no %s, so %zu Python files get no bytecode "
 			    "(install that interpreter in an earlier step, or pass --pyc none)",
 			    step, python, n);
@@ -609,50 +617,6 @@ int image_layer_replay(struct pkgimg_ctx *ctx, struct store *st, const char *key
 	return 0;
 }
 
-/* The .py files under dir (rel: its path in the image, "" for the root),
- * depth first in name order, links not followed. */
-static int tree_py_files(struct pkgimg_ctx *ctx, int dirfd, const char *rel, struct pyc_src **srcs,
-			 size_t *n, size_t *cap)
-{
-	struct strv names = { 0 };
-	struct dirent *de;
-	DIR *d;
-	int fd = dup(dirfd), r = 0;
-
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
-		return pkgimg_err(ctx, -errno, "%s/: [pyc] cannot list: %m", rel);
-	}
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			strv_add(&names, de->d_name);
-	closedir(d);
-	strv_sort(&names);
-	for (size_t i = 0; r == 0 && i < names.n; i++) {
-		const char *nm = names.v[i];
-		size_t len = strlen(nm);
-		struct stat sb;
-
-		if (fstatat(dirfd, nm, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
-			r = pkgimg_err(ctx, -errno, "%s/%s: [pyc] %m", rel, nm);
-		} else if (S_ISDIR(sb.st_mode)) {
-			int cfd = openat(dirfd, nm, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			char *crel = xasprintf("%s/%s", rel, nm);
-
-			r = cfd < 0 ? pkgimg_err(ctx, -errno, "%s: [pyc] %m", crel)
-				    : tree_py_files(ctx, cfd, crel, srcs, n, cap);
-			if (cfd >= 0)
-				close(cfd);
-			free(crel);
-		} else if (S_ISREG(sb.st_mode) && len > 3 && !strcmp(nm + len - 3, ".py")) {
-			pyc_src_add(srcs, n, cap, xasprintf("%s/%s", rel, nm), 0);
-		}
-	}
-	strv_free(&names);
-	return r;
-}
-
 int image_tree_pyc(struct pkgimg_ctx *ctx, struct store *st, const struct install_opts *o,
 		   const char *tmp, const char *tree, char **chain, int nchain,
 		   const char *python, const char *step, const char *label,
@@ -660,14 +624,18 @@ int image_tree_pyc(struct pkgimg_ctx *ctx, struct store *st, const struct instal
 {
 	struct pyc_src *srcs = NULL;
 	struct pyc_result pr = { 0 };
-	size_t nsrcs = 0, cap = 0;
+	struct strv files = { 0 };
+	size_t nsrcs = 0, cap = 0, tlen = strlen(tree);
 	char *labels[] = { (char *)label, NULL };
 	int rootfd, r;
 
 	rootfd = open(tree, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return pkgimg_err(ctx, -errno, "%s: [pyc] %m", tree);
-	r = tree_py_files(ctx, rootfd, "", &srcs, &nsrcs, &cap);
+	r = pyc_collect(ctx, tree, &files);	/* "<tree>/<path in the image>" */
+	for (size_t i = 0; r == 0 && i < files.n; i++)
+		pyc_src_add(&srcs, &nsrcs, &cap, xstrdup(files.v[i] + tlen), 0);
+	strv_free(&files);
 	if (r == 0)
 		r = layer_pyc(ctx, st, o, tmp, tree, rootfd, chain, nchain, python, step, srcs,
 			      &nsrcs, &pr);
@@ -1171,6 +1139,7 @@ int image_lock_layer(struct pkgimg_ctx *ctx, struct store *st, struct lockfile *
 	struct sbuf section = SBUF_INIT;
 	char *step, **chain = NULL;
 	int nchain = 0, lockfd = -1, r;
+	bool replay;
 
 	force = force || (ctx->flags & PKGIMG_F_FORCE_BUILD);
 	r = lockfile_layer_text(ctx, l, &section);
@@ -1185,9 +1154,10 @@ int image_lock_layer(struct pkgimg_ctx *ctx, struct store *st, struct lockfile *
 		step = xasprintf("%s%s", l->step, o->no_scripts ? " [no-scripts]" : "");
 	}
 	lockfile_layer_key(parent, step, section.buf, key);
+	replay = is_pip_layer(l) || is_conda_layer(l);	/* only they compile bytecode */
 	if (store_has_layer(st, key) && !force) {
 		res->layers_cached++;
-		r = image_layer_replay(ctx, st, key, res);
+		r = replay ? image_layer_replay(ctx, st, key, res) : 0;
 		goto out;
 	}
 	r = store_lock_key(ctx, st, key, &lockfd);
@@ -1195,7 +1165,7 @@ int image_lock_layer(struct pkgimg_ctx *ctx, struct store *st, struct lockfile *
 		goto out;
 	if (store_has_layer(st, key) && !force) {
 		res->layers_cached++;	/* a concurrent pkgimg built it meanwhile */
-		r = image_layer_replay(ctx, st, key, res);
+		r = replay ? image_layer_replay(ctx, st, key, res) : 0;
 		goto out;
 	}
 	if (parent[0]) {
