@@ -401,40 +401,42 @@ static bool overlay_xattr(int fd, const char *what, const char *want)
 	return xattr_is(fd, u, want) || xattr_is(fd, t, want);
 }
 
-static int cmp_cstr(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* The file's extended attributes an image carries, in name order: file
  * capabilities (security.capability, e.g. ping's cap_net_raw) and user.*;
  * not overlayfs' own, nor labels the host's security module put there. */
 static int tarw_xattrs(struct tarw *t, struct archive_entry *e, int fd)
 {
-	char names[4096], val[4096], *list[256];
-	ssize_t n = flistxattr(fd, names, sizeof names);
-	size_t k = 0;
+	ssize_t n = t->layout ? 0 : flistxattr(fd, NULL, 0);
+	char *names;
+	struct strv list = { 0 };
+	int r = 0;
 
-	if (t->layout || n <= 0)
+	if (n <= 0)
 		return 0;
-	for (ssize_t i = 0; i < n && k < sizeof list / sizeof *list; i += (ssize_t)strlen(names + i) + 1) {
+	names = xmalloc((size_t)n + 1);
+	n = flistxattr(fd, names, (size_t)n);
+	for (ssize_t i = 0; i < n; i += (ssize_t)strlen(names + i) + 1) {
 		const char *nm = names + i;
 
 		if (!strcmp(nm, "security.capability") ||
 		    (!strncmp(nm, "user.", 5) && strncmp(nm, "user.overlay.", 13)))
-			list[k++] = names + i;
+			strv_add(&list, nm);
 	}
-	qsort(list, k, sizeof *list, cmp_cstr);
-	for (size_t i = 0; i < k; i++) {
-		ssize_t vn = fgetxattr(fd, list[i], val, sizeof val);
+	strv_sort(&list);
+	for (size_t i = 0; r == 0 && i < list.n; i++) {
+		/* t->buf (64 KiB) holds any value: XATTR_SIZE_MAX */
+		ssize_t vn = fgetxattr(fd, list.v[i], t->buf, 1 << 16);
 
 		if (vn < 0)
-			return pkgimg_err(t->ctx, -errno, "%s: [export] cannot read the attribute "
-					  "%s of '%s': %m", t->what, list[i],
-					  archive_entry_pathname(e));
-		archive_entry_xattr_add_entry(e, list[i], val, (size_t)vn);
+			r = pkgimg_err(t->ctx, -errno, "%s: [export] cannot read the attribute %s of "
+				       "'%s': %m; the layer's files must stay readable while it is "
+				       "exported", t->what, list.v[i], archive_entry_pathname(e));
+		else
+			archive_entry_xattr_add_entry(e, list.v[i], t->buf, (size_t)vn);
 	}
-	return 0;
+	strv_free(&list);
+	free(names);
+	return r;
 }
 
 static int tarw_reg(struct tarw *t, int dfd, const char *name, const struct stat *sb)

@@ -422,11 +422,11 @@ static int tree_fix(struct pkgimg_ctx *ctx, int dirfd, const char *path, int64_t
 				       de->d_name);
 	}
 	closedir(d);
-	if (r == 0 && root && fstat(dirfd, &st) == 0 && (st.st_uid || st.st_gid) &&
-	    fchown(dirfd, 0, 0) < 0 && errno != EPERM)
+	if (r < 0 || fstat(dirfd, &st) < 0)
+		return r;
+	if (root && (st.st_uid || st.st_gid) && fchown(dirfd, 0, 0) < 0 && errno != EPERM)
 		r = pkgimg_err(ctx, -errno, "%s: [commit] cannot chown: %m", path);
-	if (r == 0 && since >= 0 && fstat(dirfd, &st) == 0 && st.st_mtime >= since &&
-	    futimens(dirfd, zero) < 0)
+	if (r == 0 && since >= 0 && st.st_mtime >= since && futimens(dirfd, zero) < 0)
 		r = pkgimg_err(ctx, -errno, "%s: [commit] cannot set its time: %m", path);
 	return r;
 }

@@ -1065,7 +1065,7 @@ int gpu_ldcache_scrub(struct pkgimg_ctx *ctx, const char *what, const struct san
 	if (r == 0 && status != 0)
 		r = pkgimg_err(ctx, -PKGIMG_E_SCRIPT, "%s: [gpu] ldconfig, run again without the "
 			       "GPU so that the image's ld.so cache does not list the host's driver, "
-			       "exited with status %d; its output is above (or in the log with -v)",
-			       what, status);
+			       "exited with status %d (its output is above); build this step without "
+			       "--gpu, or fix the image's ldconfig", what, status);
 	return r;
 }
