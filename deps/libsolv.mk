@@ -32,6 +32,8 @@ LIBSOLV_MK_DIR  := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
 LIBSOLV_PATCHES := $(sort $(wildcard $(LIBSOLV_MK_DIR)/patches/libsolv/*.patch))
 LIBSOLV_SRCDIR  := build/deps/src
 LIBSOLV_WORKDIR := build/deps/work/libsolv-$(LIBSOLV_VERSION)
+# serialises apt/dpkg between the deps fragments under make -j
+LIBSOLV_APT_LOCK := build/deps/.apt.lock
 
 # Debian packages needed to fetch and build libsolv with the options below
 # (no expat/libxml2: no rpmmd/susetags/appdata/comps repo readers).
@@ -55,7 +57,7 @@ LIBSOLV_CMAKE_FLAGS := \
 	-DCMAKE_INSTALL_LIBDIR=lib
 
 # APT options for non-interactive use as root
-LIBSOLV_APT := DEBIAN_FRONTEND=noninteractive apt-get -q -o APT::Sandbox::User=root -o Dpkg::Use-Pty=0
+LIBSOLV_APT := flock $(LIBSOLV_APT_LOCK) env DEBIAN_FRONTEND=noninteractive apt-get -q -o APT::Sandbox::User=root -o Dpkg::Use-Pty=0
 
 # $(call libsolv_ensure_pkgs,PACKAGES): apt-get install what dpkg-query does
 # not report as installed; apt-get update first when there are no package
@@ -93,7 +95,7 @@ $(LIBSOLV_STAMP): $(LIBSOLV_PATCHES) $(LIBSOLV_MK_DIR)/libsolv.mk $(LIBSOLV_MK_D
 	if [ ! -f "$$src/CMakeLists.txt" ]; then \
 	  tmp="$(LIBSOLV_SRCDIR)/.libsolv.tmp"; \
 	  rm -rf "$$tmp" "$$src"; mkdir -p "$$tmp"; \
-	  sh $(LIBSOLV_MK_DIR)/fetch-source.sh libsolv "$$tmp"; \
+	  flock "$(LIBSOLV_APT_LOCK)" sh $(LIBSOLV_MK_DIR)/fetch-source.sh libsolv "$$tmp"; \
 	  if [ ! -f "$$tmp/libsolv-$(LIBSOLV_VERSION)/CMakeLists.txt" ]; then \
 	    echo "libsolv: apt-get source did not produce libsolv-$(LIBSOLV_VERSION):" $$(ls "$$tmp") >&2; \
 	    exit 1; \
