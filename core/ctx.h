@@ -13,6 +13,10 @@
 #define PKGIMG_F_VERBOSE	0x08u
 #define PKGIMG_F_FORCE_BUILD	0x10u
 #define PKGIMG_F_ALLOW_UNSIGNED	0x20u
+#define PKGIMG_F_PRIVILEGED	0x40u	/* sandbox: keep root's capabilities, no
+					   seccomp filter, /proc unmasked (--privileged) */
+#define PKGIMG_F_ALLOW_DEVICES	0x80u	/* write device nodes from an image onto the
+					   host (--root, export --dir: --allow-devices) */
 
 struct pkgimg_progress {
 	const char *phase;	/* "fetch", "unpack", "configure", ... */
