@@ -9,7 +9,7 @@ CPPFLAGS += -I. -D_GNU_SOURCE
 # Static archives: libsolv, libcurl and libarchive are built from Debian's
 # source packages (deps/*.mk); the rest are Debian's own .a files.
 BUILD_PKGS := gcc make pkg-config libssl-dev libnghttp2-dev \
-	libzstd-dev libyaml-dev libjansson-dev liblzma-dev libbz2-dev zlib1g-dev
+	libzstd-dev libyaml-dev libjansson-dev liblzma-dev libbz2-dev zlib1g-dev libseccomp-dev
 TEST_PKGS  := gnupg dpkg-dev apt-utils python3 python3-pip python3-pip-whl fakeroot file busybox-static xz-utils curl zstd skopeo umoci
 # node and npm run the conda oracle (npm's @conda-org/rattler); a machine
 # whose nodejs comes with its own npm keeps it, else Debian's are installed
@@ -28,7 +28,7 @@ CLI_OBJ    := $(CLI_SRC:%.c=build/obj/%.o)
 UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
 
-LIBS := $(LIBSOLV_LIBS) $(CURL_LIBS) $(LIBARCHIVE_LIBS) -lyaml -ljansson -lnghttp2 \
+LIBS := $(LIBSOLV_LIBS) $(CURL_LIBS) $(LIBARCHIVE_LIBS) -lyaml -ljansson -lseccomp -lnghttp2 \
 	-lssl -lcrypto -lzstd -llzma -lbz2 -lz -lpthread
 # the binary that ships, and that every test runs: fully static
 STATIC_LDFLAGS := -static

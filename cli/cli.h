@@ -21,6 +21,8 @@ int cli_open_store(struct cli *c);
 /* Prints "pkgimg: error: MESSAGE" and returns the exit code for r. */
 int cli_fail(struct cli *c, int r);
 void cli_clear_progress(struct cli *c);
+/* --privileged: the sandbox keeps root's capabilities (with a warning). */
+void cli_set_privileged(struct cli *c);
 
 int cmd_lock(struct cli *c, int argc, char **argv);
 int cmd_install(struct cli *c, int argc, char **argv);

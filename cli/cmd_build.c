@@ -665,17 +665,18 @@ static void build_usage(FILE *f)
 	fprintf(f,
 		"usage: pkgimg build [-f pkgimg.yaml] [--lock FILE] [-o LOCKFILE] [--tag NAME]\n"
 		"                    [--force-build] [--gpu[=TYPE]] [--pyc MODE] [--pyc-opt LEVELS]\n"
-		"                    [--apt-source \"URI SUITE COMPONENT...\"] [--keyring FILE]\n"
+		"                    [--apt-source \"URI SUITE COMPONENT...\"] [--keyring FILE] [--privileged]\n"
 		"One layer per step; unchanged steps are reused, a changed step and every step\n"
 		"after it are rebuilt.  PKGIMG_FORCE_BUILD=1 is --force-build.  --gpu (or gpu: on\n"
 		"a step) attaches the host's GPU to run steps and picks CUDA builds for pip and\n"
-		"conda steps by its driver.\n");
+		"conda steps by its driver.  Run steps and maintainer scripts run confined as in a\n"
+		"rootful container engine; --privileged lifts that (with a warning).\n");
 }
 
 int cmd_build(struct cli *c, int argc, char **argv)
 {
 	enum { O_LOCK = 256, O_TAG, O_FORCE, O_JSON, O_PYC, O_PYC_OPT, O_APT_SOURCE, O_KEYRING,
-	       O_OFFLINE, O_GPU };
+	       O_OFFLINE, O_GPU, O_PRIVILEGED };
 	static const struct option opts[] = {
 		{ "gpu", optional_argument, NULL, O_GPU },
 		{ "file", required_argument, NULL, 'f' },
@@ -683,6 +684,7 @@ int cmd_build(struct cli *c, int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "tag", required_argument, NULL, O_TAG },
 		{ "force-build", no_argument, NULL, O_FORCE },
+		{ "privileged", no_argument, NULL, O_PRIVILEGED },
 		{ "json", no_argument, NULL, O_JSON },
 		{ "offline", no_argument, NULL, O_OFFLINE },
 		{ "pyc", required_argument, NULL, O_PYC },
@@ -712,6 +714,7 @@ int cmd_build(struct cli *c, int argc, char **argv)
 		case O_LOCK: lockpath = optarg; break;
 		case O_TAG: tag = optarg; break;
 		case O_FORCE: c->ctx.flags |= PKGIMG_F_FORCE_BUILD; break;
+		case O_PRIVILEGED: cli_set_privileged(c); break;
 		case O_JSON: c->ctx.flags |= PKGIMG_F_JSON; break;
 		case O_OFFLINE: c->ctx.flags |= PKGIMG_F_OFFLINE; break;
 		case O_PYC: r = pyc_mode_parse(&c->ctx, optarg, &io.pyc.mode); break;

@@ -56,6 +56,7 @@ enum {
 	O_TAG, O_ROOT, O_NO_SCRIPTS, O_JSON, O_OFFLINE, O_FORCE, O_PIP, O_INDEX_URL,
 	O_EXTRA_INDEX_URL, O_FIND_LINKS, O_NO_INDEX, O_INDEX_STRATEGY, O_PYTHON, O_PRE,
 	O_CUDA, O_CUDA_INDEX, O_GPU, O_CONDA, O_CONDA_PREFIX, O_PYC, O_PYC_OPT,
+	O_PRIVILEGED,
 };
 
 static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, int install)
@@ -94,6 +95,7 @@ static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, 
 		{ "json", no_argument, NULL, O_JSON },
 		{ "offline", no_argument, NULL, O_OFFLINE },
 		{ "force-build", no_argument, NULL, O_FORCE },
+		{ "privileged", no_argument, NULL, O_PRIVILEGED },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -143,6 +145,7 @@ static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, 
 		case O_JSON: c->ctx.flags |= PKGIMG_F_JSON; break;
 		case O_OFFLINE: c->ctx.flags |= PKGIMG_F_OFFLINE; break;
 		case O_FORCE: c->ctx.flags |= PKGIMG_F_FORCE_BUILD; break;
+		case O_PRIVILEGED: cli_set_privileged(c); break;
 		case 'h':
 			printf("usage: pkgimg %s [--apt PKG[=VER]]... [--pip REQ]... [-r FILE]... "
 			       "[--conda SPEC]... [-c CHANNEL]... [--conda-prefix DIR] "
@@ -151,7 +154,8 @@ static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, 
 			       "[--index-strategy first-index|unsafe-best-match] [--pre] [--gpu] [--cuda X.Y] "
 			       "[--cuda-index-url TEMPLATE] %s\n", cmd,
 			       install ? "[--lock FILE] [--tag NAME] [--root DIR] [--no-scripts] "
-					 "[--pyc checked-hash|unchecked-hash|timestamp|none] [--pyc-opt 0,1,2]"
+					 "[--pyc checked-hash|unchecked-hash|timestamp|none] [--pyc-opt 0,1,2] "
+					 "[--privileged]"
 				       : "[-o pkgimg.lock]");
 			exit(0);
 		default:

@@ -37,7 +37,7 @@ static void env_set(struct strv *env, const char *kv)
 
 int cmd_run(struct cli *c, int argc, char **argv)
 {
-	enum { O_NETWORK = 256, O_ENV, O_WORKDIR, O_VOLUME, O_COMMIT, O_TAG, O_FORCE, O_GPU, O_ENTRYPOINT };
+	enum { O_NETWORK = 256, O_ENV, O_WORKDIR, O_VOLUME, O_COMMIT, O_TAG, O_FORCE, O_GPU, O_ENTRYPOINT, O_PRIVILEGED };
 	static const struct option opts[] = {
 		{ "gpu", optional_argument, NULL, O_GPU },
 		{ "commit", no_argument, NULL, O_COMMIT },
@@ -48,6 +48,7 @@ int cmd_run(struct cli *c, int argc, char **argv)
 		{ "volume", required_argument, NULL, 'v' },
 		{ "network", required_argument, NULL, O_NETWORK },
 		{ "entrypoint", required_argument, NULL, O_ENTRYPOINT },
+		{ "privileged", no_argument, NULL, O_PRIVILEGED },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -96,6 +97,7 @@ int cmd_run(struct cli *c, int argc, char **argv)
 			break;
 		case O_TAG: tag = optarg; break;
 		case O_ENTRYPOINT: entrypoint = optarg; break;
+		case O_PRIVILEGED: cli_set_privileged(c); break;
 		case O_FORCE: c->ctx.flags |= PKGIMG_F_FORCE_BUILD; break;
 		case 'w': workdir = optarg; break;
 		case 'v': {
@@ -142,7 +144,7 @@ int cmd_run(struct cli *c, int argc, char **argv)
 		case 'h':
 			printf("usage: pkgimg run [-e K=V] [-w DIR] [-v SRC:DST[:ro]] [--network host|none] "
 			       "[--gpu[=TYPE]] [--entrypoint PROG] [--commit [--tag NAME] [--force-build]]\n"
-			       "       IMAGE [-- CMD...]\n"
+			       "       [--privileged] IMAGE [-- CMD...]\n"
 			       "--gpu attaches the host's NVIDIA GPU (device nodes, driver libraries,\n"
 			       "nvidia-smi), as container toolkits do.\n"
 			       "The image's env, workdir, entrypoint and cmd apply; -e and -w override them,\n"
@@ -150,7 +152,10 @@ int cmd_run(struct cli *c, int argc, char **argv)
 			       "applies only with it, as in Docker).\n"
 			       "--commit keeps what CMD wrote as a new layer (printed), keyed by the image,\n"
 			       "argv, env, workdir and the content of every -v input: the same run again\n"
-			       "is a hit that runs nothing.\n");
+			       "is a hit that runs nothing.\n"
+			       "The command runs confined as in a rootful container engine (Docker's\n"
+			       "default capabilities and seccomp profile, /proc masked, /sys read-only);\n"
+			       "--privileged lifts that (all of root's capabilities), with a warning.\n");
 			goto out;
 		default:
 			r = 2;

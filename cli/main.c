@@ -60,6 +60,9 @@ static void usage(FILE *f)
 		"                the system's bundle, e.g. /etc/ssl/certs/ca-certificates.crt)\n"
 		"  --json        print results as JSON\n"
 		"  -q, -v        quieter, more verbose\n"
+		"  --privileged  run maintainer scripts, run steps and commands with all of\n"
+		"                root's capabilities, no seccomp filter, /proc unmasked\n"
+		"                (default: confined as a rootful container engine does)\n"
 		"  --version\n");
 }
 
@@ -128,6 +131,15 @@ int cli_fail(struct cli *c, int r)
 	return r == -PKGIMG_E_USAGE ? 2 : 1;
 }
 
+void cli_set_privileged(struct cli *c)
+{
+	if (!(c->ctx.flags & PKGIMG_F_PRIVILEGED) && !(c->ctx.flags & PKGIMG_F_QUIET))
+		fprintf(stderr, "pkgimg: warning: --privileged: commands in the image run with "
+			"all of root's capabilities, no seccomp filter and /proc unmasked; "
+			"code in the image can take over the host\n");
+	c->ctx.flags |= PKGIMG_F_PRIVILEGED;
+}
+
 int cli_open_store(struct cli *c)
 {
 	char *dir = NULL;
@@ -176,6 +188,7 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'J' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "privileged", no_argument, NULL, 'P' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -222,6 +235,7 @@ int main(int argc, char **argv)
 		case 'J': c.ctx.flags |= PKGIMG_F_JSON; break;
 		case 'q': c.ctx.flags |= PKGIMG_F_QUIET; break;
 		case 'v': c.ctx.flags |= PKGIMG_F_VERBOSE; break;
+		case 'P': cli_set_privileged(&c); break;
 		case 'V': printf("pkgimg %s\n", PKGIMG_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;

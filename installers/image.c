@@ -1151,7 +1151,9 @@ int image_lock_layer(struct pkgimg_ctx *ctx, struct store *st, struct lockfile *
 		step = xasprintf("%s%s", l->step, suffix);
 		free(suffix);
 	} else {
-		step = xasprintf("%s%s", l->step, o->no_scripts ? " [no-scripts]" : "");
+		/* scripts that ran unconfined made another layer */
+		step = xasprintf("%s%s", l->step, o->no_scripts ? " [no-scripts]" :
+				 (ctx->flags & PKGIMG_F_PRIVILEGED) ? " [privileged]" : "");
 	}
 	lockfile_layer_key(parent, step, section.buf, key);
 	replay = is_pip_layer(l) || is_conda_layer(l);	/* only they compile bytecode */

@@ -38,6 +38,9 @@ int run_commit_key(struct pkgimg_ctx *ctx, const struct run_spec *rs, char key[S
 	json_object_set_new(j, "network", json_string(rs->network ? "host" : "none"));
 	if (rs->gpu)
 		json_object_set_new(j, "gpu", json_string(rs->gpu));
+	/* what ran unconfined is another layer (as BuildKit keys --security) */
+	if (ctx->flags & PKGIMG_F_PRIVILEGED)
+		json_object_set_new(j, "privileged", json_true());
 	for (int i = 0; i < rs->nbinds; i++) {
 		char hex[65];
 

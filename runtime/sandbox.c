@@ -53,9 +53,17 @@
  * show as nobody.  Needs unprivileged user namespaces and Linux >= 5.11 for
  * overlayfs in them.  Kernel needs: open_tree/move_mount (5.2), mount_setattr
  * (5.12).  Root without CAP_SYS_ADMIN (an unprivileged container) falls back
- * to a user namespace too.  Run as root, the command keeps root's capabilities:
- * the sandbox keeps builds from touching the host by accident, it is no
- * boundary against hostile code (that takes the rootless mode). */
+ * to a user namespace too.
+ *
+ * The command itself runs confined (runtime/confine.h): Docker's default
+ * capabilities, no_new_privs, a seccomp filter like Docker's default profile,
+ * runc's masked and read-only /proc and /sys paths, a session keyring of its
+ * own, and the overlay, /dev and /tmp mounted nodev (only the nodes bound in
+ * can be opened).  So as root too, code from a package or an image cannot
+ * remount, unmount, reach the host's files by handle, load modules or touch
+ * the host's devices and network interfaces.  PKGIMG_F_PRIVILEGED
+ * (--privileged) turns all of that off.  pid 1 and the helper keep their
+ * capabilities; the command cannot ptrace them (it holds fewer). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -69,10 +77,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
-#include <stddef.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -86,6 +90,7 @@
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/str.h"
+#include "runtime/confine.h"
 #include "runtime/sandbox.h"
 
 #define SB_SETUP_FAILED 125	/* exit status of a process that reported an error */
@@ -130,6 +135,11 @@ struct sb {
 	int errfd;		/* write end of the report pipe */
 	sigset_t waitset;	/* SIGCHLD + forwarded signals */
 };
+
+static int sb_privileged(const struct sb *sb)
+{
+	return !!(sb->ctx->flags & PKGIMG_F_PRIVILEGED);
+}
 
 /* ---- child side: reporting, waiting ---- */
 
@@ -333,7 +343,8 @@ static int sb_overlay_fsopen(struct sb *sb)
 	key = "create";
 	if (fsconfig(fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
 		goto fail;
-	mfd = fsmount(fd, FSMOUNT_CLOEXEC, 0);
+	/* device nodes a package or a command made are never opened */
+	mfd = fsmount(fd, FSMOUNT_CLOEXEC, sb_privileged(sb) ? 0 : MOUNT_ATTR_NODEV);
 	key = "fsmount";
 	if (mfd < 0)
 		goto fail;
@@ -394,7 +405,7 @@ static int sb_overlay_legacy(struct sb *sb)
 			       opts.len + 1, page - 1);
 		goto out;
 	}
-	if (mount("pkgimg", sb->root, "overlay", 0, opts.buf) < 0)
+	if (mount("pkgimg", sb->root, "overlay", sb_privileged(sb) ? 0 : MS_NODEV, opts.buf) < 0)
 		r = pkgimg_err(ctx, -PKGIMG_E_SANDBOX,
 			       "%s: [sandbox] mount overlay (%s): %m%s%s", sb->root, opts.buf,
 			       errno == ENODEV ? " (overlayfs is not available: modprobe overlay)" : "",
@@ -514,7 +525,9 @@ static int sb_setup_dev(struct sb *sb, const int *nodefd)
 	char path[64];
 	int i, fd, r;
 
-	r = sb_mount(ctx, "tmpfs", "/dev", MS_NOSUID | MS_STRICTATIME, "mode=0755,size=65536k");
+	/* nodev: only the nodes bound in (mounts of their own) can be opened */
+	r = sb_mount(ctx, "tmpfs", "/dev", MS_NOSUID | MS_STRICTATIME |
+		     (sb_privileged(sb) ? 0 : MS_NODEV), "mode=0755,size=65536k");
 	if (r < 0)
 		return r;
 	for (i = 0; i < SB_NDEV; i++) {
@@ -648,12 +661,10 @@ out:
  * failures there are ignored. */
 static int sb_proc_readonly(struct sb *sb)
 {
-	static const char *const paths[] = {
-		"/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus",
-	};
+	const char *const *paths = confine_readonly_paths;
 	int i, fd, r = 0;
 
-	for (i = 0; i < (int)(sizeof paths / sizeof paths[0]) && r == 0; i++) {
+	for (i = 0; paths[i] && r == 0; i++) {
 		if (access(paths[i], F_OK) < 0)
 			continue;
 		r = sb_clone(sb->ctx, paths[i], 1, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
@@ -662,6 +673,30 @@ static int sb_proc_readonly(struct sb *sb)
 			break;
 		r = sb_attach(sb->ctx, fd, paths[i], "read-only");
 		close(fd);
+	}
+	return sb->userns ? 0 : r;
+}
+
+/* runc's masks: an empty read-only tmpfs over each directory, /dev/null over
+ * each file of confine_masked_paths (the kernel's memory, the keys of every
+ * user, timers and hardware details).  After /dev, whose null is bound. */
+static int sb_mask(struct sb *sb)
+{
+	const char *const *paths = confine_masked_paths;
+	struct stat st;
+	int i, r = 0;
+
+	if (sb_privileged(sb))
+		return 0;
+	for (i = 0; paths[i] && r == 0; i++) {
+		if (stat(paths[i], &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode))
+			r = sb_mount(sb->ctx, "tmpfs", paths[i], MS_RDONLY | MS_NOSUID |
+				     MS_NODEV | MS_NOEXEC, "size=0,mode=0555");
+		else if (mount("/dev/null", paths[i], NULL, MS_BIND, NULL) < 0)
+			r = pkgimg_err(sb->ctx, -PKGIMG_E_SANDBOX, "%s: [sandbox] mask: %m",
+				       paths[i]);
 	}
 	return sb->userns ? 0 : r;
 }
@@ -732,11 +767,6 @@ static int sb_setup(struct sb *sb)
 		r = sb_setup_dev(sb, nodefd);
 	if (r < 0)
 		goto out;
-	r = sb_bind_target(ctx, "/tmp", 1, 0);
-	if (r == 0)
-		r = sb_mount(ctx, "tmpfs", "/tmp", MS_NOSUID | MS_NODEV, "mode=1777");
-	if (r < 0)
-		goto out;
 	if (sysfd >= 0) {
 		r = sb_bind_target(ctx, "/sys", 1, 0);
 		if (r == 0)
@@ -744,6 +774,14 @@ static int sb_setup(struct sb *sb)
 		if (r < 0)
 			goto out;
 	}
+	r = sb_mask(sb);
+	if (r < 0)
+		goto out;
+	r = sb_bind_target(ctx, "/tmp", 1, 0);
+	if (r == 0)
+		r = sb_mount(ctx, "tmpfs", "/tmp", MS_NOSUID | MS_NODEV, "mode=1777");
+	if (r < 0)
+		goto out;
 	/* where the image has no such file (a dangling symlink) it keeps its own */
 	if (resolvfd >= 0) {
 		r = sb_bind_target(ctx, "/etc/resolv.conf", 0, 1);
@@ -821,36 +859,6 @@ static int sb_find_cmd(struct sb *sb, char **out)
 			  noexec ? "; a file of that name is there but not executable" : "");
 }
 
-/* For builds: fsync, fdatasync, sync, syncfs and sync_file_range succeed
- * without doing anything (a seccomp filter answering 0).  Best effort: a
- * kernel that refuses the filter only makes the build slower. */
-static void sb_nosync(void)
-{
-#if defined(__x86_64__)
-#define SB_AUDIT_ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define SB_AUDIT_ARCH AUDIT_ARCH_AARCH64
-#endif
-#ifdef SB_AUDIT_ARCH
-	struct sock_filter f[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SB_AUDIT_ARCH, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_fsync, 5, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_fdatasync, 4, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sync, 3, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_syncfs, 2, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sync_file_range, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | 0),
-	};
-	struct sock_fprog prog = { .len = sizeof f / sizeof f[0], .filter = f };
-
-	syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
-#endif
-}
-
 static __attribute__((noreturn)) void sb_command(struct sb *sb, const char *path)
 {
 	struct sigaction dfl;
@@ -873,8 +881,6 @@ static __attribute__((noreturn)) void sb_command(struct sb *sb, const char *path
 		dup2(sb->o->output_fd, 2);
 	}
 	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
-	if (sb->o->build)
-		sb_nosync();
 	if (sb->o->fn)
 		_exit(sb->o->fn(sb->ctx, sb->env, sb->o->fn_arg) & 0xff);
 	execve(path, sb->o->argv, sb->env);
@@ -906,6 +912,20 @@ static __attribute__((noreturn)) void sb_init(struct sb *sb)
 	r = sb->o->fn ? 0 : sb_find_cmd(sb, &path);
 	if (r < 0)
 		sb_fail(sb, r);
+	/* pid 1 takes the command's posture before it starts it: nothing in
+	 * the sandbox holds more than the command (which may then ptrace pid 1
+	 * and read /proc/1/root, as ischroot does, and gain nothing by it) */
+	{
+		struct confine_opts co = {
+			.privileged = sb_privileged(sb),
+			.build = sb->o->build,
+			.host_network = sb->o->network,
+		};
+
+		r = confine_apply(sb->ctx, &co);
+		if (r < 0)
+			sb_fail(sb, r);
+	}
 	if (sb->o->build && pipe2(gate, O_CLOEXEC) < 0)
 		gate[0] = gate[1] = -1;
 	cmd = fork();
