@@ -121,9 +121,12 @@ int cli_spec_lock(struct cli *c, const struct spec *s, const struct apt_sources 
 						strv_add_new(&cur->reqfiles, e->requirements.v[i]);
 						continue;
 					}
-					r = spec_path(&c->ctx, s, e, "pip: requirements", raw, &real);
+					r = spec_path(&c->ctx, s, "pip: requirements", raw, &real);
 					if (r == 0)
 						strv_add_new(&cur->reqfiles, real);
+					else
+						pkgimg_err_wrap(&c->ctx, r, "%s:%d:%d: step %zu", s->path,
+								e->line, e->col, j + 1);
 					free(real);
 				}
 				for (size_t i = 0; i < e->extra_index_urls.n; i++)
@@ -327,7 +330,7 @@ static int copy_source(struct cli *c, const struct spec *s, const struct lockfil
 	int r;
 
 	if (st->kind == SPEC_ADD) {
-		r = spec_path(&c->ctx, s, st, "add: src", st->src_raw, src);
+		r = spec_path(&c->ctx, s, "add: src", st->src_raw, src);
 		if (r == 0)
 			*dst = xstrdup(st->dst);
 		return r;
@@ -339,7 +342,7 @@ static int copy_source(struct cli *c, const struct spec *s, const struct lockfil
 				  "install pip packages first", s->path, st->line, st->col);
 	/* a package (a directory) first, else a module file */
 	name = xstrdup(st->items.v[i]);
-	r = spec_path(&c->ctx, s, st, "python_source:", name, &real);
+	r = spec_path(&c->ctx, s, "python_source:", name, &real);
 	if (r == 0 && stat(real, &sb) == 0 && S_ISDIR(sb.st_mode)) {
 		*src = real;
 		*dst = xasprintf("%s/%s", site, name);
@@ -348,7 +351,7 @@ static int copy_source(struct cli *c, const struct spec *s, const struct lockfil
 
 		free(real);
 		real = NULL;
-		r = spec_path(&c->ctx, s, st, "python_source:", mod, &real);
+		r = spec_path(&c->ctx, s, "python_source:", mod, &real);
 		if (r == 0) {
 			*src = real;
 			*dst = xasprintf("%s/%s", site, mod);

@@ -1244,10 +1244,10 @@ int spec_set_context(struct pkgimg_ctx *ctx, struct spec *s, const char *dir)
 	return 0;
 }
 
-int spec_path(struct pkgimg_ctx *ctx, const struct spec *s, const struct spec_step *st,
-	      const char *what, const char *raw, char **out)
+int spec_path(struct pkgimg_ctx *ctx, const struct spec *s, const char *what, const char *raw,
+	      char **out)
 {
-	char *w = xasprintf("%s:%d:%d: [spec] %s", s->path, st->line, st->col, what);
+	char *w = xasprintf("[spec] %s", what);
 	int r;
 
 	r = fs_path_within(ctx, s->context, s->dir, raw, w, "the files a spec names must be "

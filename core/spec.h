@@ -78,14 +78,14 @@ void spec_free(struct spec *s);
 /* Sets the build context (pkgimg build --context DIR) to dir's real path.
  * Returns 0, or -errno (-ENOTDIR) with a message. */
 int spec_set_context(struct pkgimg_ctx *ctx, struct spec *s, const char *dir);
-/* The real path of raw (as written in st: absolute, or relative to the
+/* The real path of raw (as written in a step: absolute, or relative to the
  * spec's directory), which must be inside the build context (symlinks are
  * followed, and must stay inside too).  what names it ("add: src").
  * Returns 0 and *out (malloc'd); -EXDEV when it leaves the context, or
- * -errno; the message reads "PATH:LINE:COL: [spec] WHAT 'raw' ..." with
- * the fix (move it in, or --context DIR). */
-int spec_path(struct pkgimg_ctx *ctx, const struct spec *s, const struct spec_step *st,
-	      const char *what, const char *raw, char **out);
+ * -errno; the message reads "[spec] WHAT 'raw' ..." with the fix (move it
+ * in, or --context DIR): the caller puts the step's PATH:LINE:COL before it. */
+int spec_path(struct pkgimg_ctx *ctx, const struct spec *s, const char *what, const char *raw,
+	      char **out);
 
 /* "apt", "pip", ..., "python_source", ... "cmd". */
 const char *spec_kind_name(enum spec_kind kind);

@@ -831,7 +831,7 @@ static int parse_file(struct rf_state *st, const char *path, bool constraint,
 	}
 	if (st->root) {
 		/* a spec's requirements: each file inside its build context */
-		char *what = from ? xasprintf("%s: [requirements] includes", from)
+		char *what = from ? xasprintf("%s: [requirements] %s", from, constraint ? "-c" : "-r")
 			: xasprintf("%s: [requirements] the requirements file", path);
 
 		r = fs_path_within(st->ctx, st->root, "/", path, what, "the files a spec's "
