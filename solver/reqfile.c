@@ -158,6 +158,17 @@ static const char *ex(struct rf_state *st, const struct rf_file *f, const char *
 
 #define EX(s) ex(st, f, (s), (size_t)-1)
 
+/* An option as spelled, for a message: only the name (before any '=', or
+ * the two characters of a short option), which matched pip's table, so it
+ * is no secret: shown even before the file has proven itself. */
+static const char *ex_opt(struct rf_state *st, const char *spelled)
+{
+	static const struct rf_file proven = { .proven = true };
+	size_t n = spelled[1] == '-' ? strcspn(spelled, "=") : 2;
+
+	return ex(st, &proven, spelled, n);
+}
+
 /* --- reading and preprocessing -------------------------------------------- */
 
 static int read_all(struct rf_state *st, const char *path, const char *from, struct sbuf *out)
@@ -372,7 +383,7 @@ static int parse_opts(struct rf_state *st, const struct rf_file *f, size_t line,
 			}
 			if (!def->takes_value && attached) {
 				r = line_err(st, f, line, "option --%s takes no value (got %s)",
-					     def->lng, EX(wd));
+					     def->lng, ex(st, f, wd, (size_t)-1));
 				goto out;
 			}
 		} else {
@@ -393,7 +404,7 @@ static int parse_opts(struct rf_state *st, const struct rf_file *f, size_t line,
 		}
 		if (def->takes_value && !attached) {
 			if (i + 1 >= words->n) {
-				r = line_err(st, f, line, "option %s needs a value", EX(wd));
+				r = line_err(st, f, line, "option %s needs a value", ex_opt(st, wd));
 				goto out;
 			}
 			value = words->v[++i];
@@ -515,7 +526,7 @@ static int handle_req(struct rf_state *st, const struct rf_file *f, size_t line,
 	for (i = 0; i < nopts; i++) {
 		if (!opts[i].def->per_req) {
 			r = line_err(st, f, line, "option %s cannot follow a requirement; put it "
-				     "on a line of its own", EX(opts[i].spelled));
+				     "on a line of its own", ex_opt(st, opts[i].spelled));
 			goto out;
 		}
 		if (opts[i].def->id == OPT_HASH) {
@@ -611,7 +622,7 @@ static int handle_opts(struct rf_state *st, const struct rf_file *f, size_t line
 			if (is_url(o->value))
 				return line_err(st, f, line, "%s %s: remote requirements files "
 						"are not supported; download it and name the "
-						"local file", EX(o->spelled), EX(o->value));
+						"local file", ex_opt(st, o->spelled), EX(o->value));
 			p = relative_to(f, o->value);
 			/* as pip: -r inside a constraints file names requirements */
 			r = parse_file(st, p, o->def->id == OPT_CONSTRAINT, f, line);
@@ -623,7 +634,7 @@ static int handle_opts(struct rf_state *st, const struct rf_file *f, size_t line
 			return line_err(st, f, line, "%s %s: editable installs are not supported; "
 					"pkgimg needs a named requirement or a wheel (build one "
 					"with \"pip wheel\" and write \"name @ file:///path/to/"
-					"name-VERSION-...whl\")", EX(o->spelled), EX(o->value));
+					"name-VERSION-...whl\")", ex_opt(st, o->spelled), EX(o->value));
 		case OPT_INDEX_URL:
 			free(rf->index_url);
 			rf->index_url = xstrdup(o->value);
@@ -673,7 +684,7 @@ static int handle_opts(struct rf_state *st, const struct rf_file *f, size_t line
 		case OPT_GLOBAL_OPTION:
 		case OPT_CONFIG_SETTINGS:
 			return line_err(st, f, line, "option %s belongs to a requirement; write "
-					"it after the requirement on the same line", EX(o->spelled));
+					"it after the requirement on the same line", ex_opt(st, o->spelled));
 		}
 	}
 	return 0;
