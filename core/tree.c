@@ -98,9 +98,9 @@ static int copy_reg(struct tree *t, int sdir, int ddir, const char *name,
 	if (t->mode == TREE_HOST && (sb->st_mode & (S_ISUID | S_ISGID)) &&
 	    (sb->st_mode & (S_IWGRP | S_IWOTH))) {
 		/* anyone who may write it would run code as its owner */
-		pkgimg_warn(t->ctx, "%s: [%s] '%s/%s' is group- or world-writable (mode %04o): "
+		pkgimg_warn(t->ctx, "%s: [%s] '/%s' is group- or world-writable (mode %04o): "
 			    "its setuid/setgid bits are not written onto the host", t->what,
-			    t->phase, t->dst, rel, (unsigned)(sb->st_mode & 07777));
+			    t->phase, rel, (unsigned)(sb->st_mode & 07777));
 		hs = *sb;
 		hs.st_mode &= ~(mode_t)(S_ISUID | S_ISGID);
 		sb = &hs;
@@ -138,10 +138,10 @@ static int copy_special(struct tree *t, int sfd, int dfd, const char *name,
 
 	if (t->mode == TREE_HOST && (S_ISCHR(sb->st_mode) || S_ISBLK(sb->st_mode)) &&
 	    !(t->ctx->flags & PKGIMG_F_ALLOW_DEVICES))
-		return pkgimg_err(t->ctx, -PKGIMG_E_UNSAFE, "%s: [%s] '%s/%s' is a %s device "
+		return pkgimg_err(t->ctx, -PKGIMG_E_UNSAFE, "%s: [%s] '/%s' is a %s device "
 				  "(%u:%u); device nodes from an image are not written onto the "
 				  "host: give --allow-devices to write them", t->what, t->phase,
-				  t->dst, rel, S_ISCHR(sb->st_mode) ? "character" : "block",
+				  rel, S_ISCHR(sb->st_mode) ? "character" : "block",
 				  major(sb->st_rdev), minor(sb->st_rdev));
 	if (S_ISLNK(sb->st_mode)) {
 		ssize_t n = readlinkat(sfd, name, target, sizeof target - 1);
