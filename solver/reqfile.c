@@ -36,7 +36,8 @@ struct rf_state {
 	struct reqfile *rf;
 	const char *root;		/* NULL, or -r/-c files must be inside it */
 	bool hidden;			/* ex() withheld a line's text */
-	char exbuf[4][120];		/* ex()'s results, the last four */
+	char exbuf[4][256];		/* ex()'s results, the last four: at most
+					 * 60 bytes as \xHH, quotes and "..." */
 	unsigned exi;
 };
 

@@ -484,6 +484,11 @@ static void t_bad_lines(void)
 	      "%s", ctx.errmsg);
 	ERR("secret4.txt", "ok==1\n./p\x01kg\n", "a quoted line is escaped", "secret4.txt:2",
 	    "'./p\\x01kg'");
+	ERR("secret6.txt", "ok==1\n./\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01"
+	    "\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01"
+	    "\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01"
+	    "\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\n", "a quoted line of control characters "
+	    "is escaped and cut", "secret6.txt:2", "\\x01\\x01...'");
 	ERR("secret5.txt", "ok==1\nx\x01y @@\n", "a PEP 508 error's control characters are "
 	    "replaced", "secret5.txt:2", "x?y @@");
 	ERR("path2.txt", "https://example.com/x-1.0-py3-none-any.whl\n",
@@ -581,7 +586,7 @@ static void rm_tree(void)
 		"pre1.txt", "req.txt", "glob.txt", "quote.txt", "extra.txt", "ed1.txt", "ed2.txt",
 		"path1.txt", "path2.txt", "path3.txt", "path4.txt", "pep.txt", "nul.txt",
 		"mk.txt", "crlf.txt", "bom.txt", "bom2.txt", "secret1.txt", "secret2.txt",
-		"secret3.txt", "secret4.txt", "secret5.txt",
+		"secret3.txt", "secret4.txt", "secret5.txt", "secret6.txt",
 	};
 	size_t i;
 
