@@ -681,9 +681,9 @@ static void build_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: pkgimg build [-f pkgimg.yaml] [--context DIR] [--lock FILE] [-o LOCKFILE]\n"
-		"                    [--tag NAME]\n"
-		"                    [--force-build] [--gpu[=TYPE]] [--pyc MODE] [--pyc-opt LEVELS]\n"
-		"                    [--apt-source \"URI SUITE COMPONENT...\"] [--keyring FILE]\n"
+		"                    [--tag NAME] [--force-build] [--gpu[=TYPE]] [--pyc MODE]\n"
+		"                    [--pyc-opt LEVELS] [--apt-source \"URI SUITE COMPONENT...\"]\n"
+		"                    [--keyring FILE]\n"
 		"One layer per step; unchanged steps are reused, a changed step and every step\n"
 		"after it are rebuilt.  PKGIMG_FORCE_BUILD=1 is --force-build.  --gpu (or gpu: on\n"
 		"a step) attaches the host's GPU to run steps and picks CUDA builds for pip and\n"
