@@ -1162,31 +1162,41 @@ out:
 	return r;
 }
 
-int oci_export_rootfs(struct pkgimg_ctx *ctx, struct store *st, const char *key, const char *dir)
+int oci_rootfs_write(struct pkgimg_ctx *ctx, struct store *st, const char *key, const char *dir,
+		     const char *opt, bool make_parents)
 {
 	char **chain = NULL, *d = NULL, *tmp = NULL;
 	const char *ref;
 	int n = 0, r;
 
-	r = check_args(ctx, key, dir, "--dir", NULL, &ref);
+	r = check_args(ctx, key, dir, opt, NULL, &ref);
 	if (r < 0)
 		goto out;
 	d = path_trim(dir);
-	r = check_dest_dir(ctx, d, "--dir");
+	r = check_dest_dir(ctx, d, opt);
 	if (r < 0)
 		goto out;
 	r = store_layer_chain(ctx, st, key, &chain, &n);
 	if (r < 0)
 		goto out;
-	r = mktemp_beside(ctx, d, "--dir", &tmp);
+	if (make_parents && strrchr(d, '/') && strrchr(d, '/') != d) {
+		char *parent = xstrndup(d, (size_t)(strrchr(d, '/') - d));
+
+		r = fs_mkdirs(ctx, AT_FDCWD, parent, 0755);
+		free(parent);
+		if (r < 0)
+			goto out;
+	}
+	/* mkdtemp: 0700 until store_materialize gives it its mode, last */
+	r = mktemp_beside(ctx, d, opt, &tmp);
 	if (r < 0)
 		goto out;
 	r = store_materialize(ctx, st, chain, n, tmp);
 	if (r < 0) {
-		r = pkgimg_err_wrap(ctx, r, "--dir %s: [export]", d);
+		r = pkgimg_err_wrap(ctx, r, "%s %s: [export]", opt, d);
 		goto out;
 	}
-	r = rename_into(ctx, tmp, d, "--dir");
+	r = rename_into(ctx, tmp, d, opt);
 out:
 	if (r < 0 && tmp) {
 		/* a materialised tree may hold read-only directories */
@@ -1198,6 +1208,11 @@ out:
 	free(tmp);
 	free(d);
 	return r;
+}
+
+int oci_export_rootfs(struct pkgimg_ctx *ctx, struct store *st, const char *key, const char *dir)
+{
+	return oci_rootfs_write(ctx, st, key, dir, "--dir", false);
 }
 
 void oci_export_result_free(struct oci_export_result *res)

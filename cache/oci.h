@@ -25,6 +25,7 @@
 #ifndef PKGIMG_OCI_H
 #define PKGIMG_OCI_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "cache/store.h"
@@ -76,7 +77,15 @@ int oci_export_archive(struct pkgimg_ctx *ctx, struct store *st, const char *key
 		       struct oci_export_result *res);
 
 /* The merged rootfs (store_materialize) in dir, absent or an empty
- * directory, through "<dir>.tmp-XXXXXX" renamed to dir. */
+ * directory, through "<dir>.tmp-XXXXXX" (0700 until complete) renamed to
+ * dir; on failure nothing is left.  Device nodes are refused unless
+ * ctx->flags has PKGIMG_F_ALLOW_DEVICES, and group- or world-writable
+ * files lose their set-id bits (with a warning): the tree lands on the
+ * host.  opt names the option in messages ("--dir", "--root");
+ * make_parents creates dir's missing parents (0755). */
+int oci_rootfs_write(struct pkgimg_ctx *ctx, struct store *st, const char *key, const char *dir,
+		     const char *opt, bool make_parents);
+/* oci_rootfs_write(..., "--dir", false): pkgimg export --dir. */
 int oci_export_rootfs(struct pkgimg_ctx *ctx, struct store *st, const char *key,
 		      const char *dir);
 

@@ -1409,15 +1409,15 @@ int store_materialize(struct pkgimg_ctx *ctx, struct store *st, char **keys, int
 {
 	struct dirent *de;
 	DIR *d = NULL;
-	int dfd = -1, sfd = -1, r;
+	int dfd = -1, sfd = -1, r = 0;
 
-	r = fs_mkdirs(ctx, AT_FDCWD, dir, 0755);
-	if (r < 0) {
-		r = pkgimg_err_wrap(ctx, r, "%s: [materialize]", dir);
+	/* 0700 while it is written: the root gets its mode last */
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		r = pkgimg_err(ctx, -errno, "%s: [materialize] cannot create: %m", dir);
 		goto out;
 	}
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0) {
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0 || fchmod(dfd, 0700) < 0) {
 		r = pkgimg_err(ctx, -errno, "%s: [materialize] cannot open: %m", dir);
 		goto out;
 	}
@@ -1455,7 +1455,8 @@ int store_materialize(struct pkgimg_ctx *ctx, struct store *st, char **keys, int
 					     keys[i], st->root, rel);
 			goto out;
 		}
-		r = tree_apply(ctx, sfd, dfd, TREE_COPY, 1, keys[i], "materialize", dir);
+		/* the top layer's root metadata, once everything is in */
+		r = tree_apply(ctx, sfd, dfd, TREE_HOST, i == 0, keys[i], "materialize", dir);
 		close(sfd);
 		sfd = -1;
 		if (r < 0)

@@ -125,7 +125,11 @@ int store_gc(struct pkgimg_ctx *ctx, struct store *st, struct store_gc_stats *st
 
 /* Writes the merged tree of a layer chain (keys top first) into dir, applying
  * overlay whiteouts (0:0 char devices delete, trusted.overlay.opaque dirs
- * hide what is below).  dir must be empty or absent. */
+ * hide what is below).  dir must be empty or absent (its parent exists).
+ * The tree is for the host (tree_apply's TREE_HOST: devices refused unless
+ * PKGIMG_F_ALLOW_DEVICES, set-id bits dropped from group- or world-writable
+ * files); dir is 0700 until the end, when it gets the top layer's mode.
+ * On failure the caller removes dir (oci_rootfs_write does). */
 int store_materialize(struct pkgimg_ctx *ctx, struct store *st, char **keys, int n,
 		      const char *dir);
 

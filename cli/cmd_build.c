@@ -112,8 +112,23 @@ int cli_spec_lock(struct cli *c, const struct spec *s, const struct apt_sources 
 					strv_add_new(&cur->conda, e->items.v[i]);
 			}
 			if (e->kind == SPEC_PIP) {
-				for (size_t i = 0; i < e->requirements.n; i++)
-					strv_add_new(&cur->reqfiles, e->requirements.v[i]);
+				for (size_t i = 0; r == 0 && i < e->requirements.n; i++) {
+					const char *raw = e->requirements_raw.v[i];
+					char *real = NULL;
+
+					/* a URL is kept; a file must be in the context */
+					if (strstr(raw, "://")) {
+						strv_add_new(&cur->reqfiles, e->requirements.v[i]);
+						continue;
+					}
+					r = spec_path(&c->ctx, s, "pip: requirements", raw, &real);
+					if (r == 0)
+						strv_add_new(&cur->reqfiles, real);
+					else
+						pkgimg_err_wrap(&c->ctx, r, "%s:%d:%d: step %zu", s->path,
+								e->line, e->col, j + 1);
+					free(real);
+				}
 				for (size_t i = 0; i < e->extra_index_urls.n; i++)
 					strv_add_new(&cur->extra, e->extra_index_urls.v[i]);
 				for (size_t i = 0; i < e->find_links.n; i++)
@@ -134,6 +149,7 @@ int cli_spec_lock(struct cli *c, const struct spec *s, const struct apt_sources 
 			cur->pypi.nreqs = cur->pip.n;
 			cur->pypi.reqfiles = (const char *const *)cur->reqfiles.v;
 			cur->pypi.nreqfiles = cur->reqfiles.n;
+			cur->pypi.reqfile_root = s->context;
 			cur->pypi.index_url = index_url;
 			cur->pypi.extra_index_urls = (const char *const *)cur->extra.v;
 			cur->pypi.nextra = cur->extra.n;
@@ -303,48 +319,48 @@ static char *site_python(const struct spec *s, const struct lockfile *lf)
 	return xasprintf("/usr/bin/python%.*s", (int)n, full);
 }
 
-/* The host path and image path of what an add or python_source step copies. */
+/* The host path and image path of what an add or python_source step copies:
+ * the source is resolved inside the build context (spec_path), so the
+ * copy and its key's hash read the same real file. */
 static int copy_source(struct cli *c, const struct spec *s, const struct lockfile *lf,
 		       const struct spec_step *st, size_t i, char **src, char **dst)
 {
+	char *site, *name, *real = NULL;
 	struct stat sb;
+	int r;
 
 	if (st->kind == SPEC_ADD) {
-		*src = xstrdup(st->src);
-		*dst = xstrdup(st->dst);
-	} else {
-		char *site = site_dir(s, lf), *pkg = xasprintf("%s/%s", s->dir, st->items.v[i]);
-		char *mod = xasprintf("%s/%s.py", s->dir, st->items.v[i]);
-
-		if (!site) {
-			free(pkg);
-			free(mod);
-			return pkgimg_err(&c->ctx, -PKGIMG_E_USAGE, "%s:%d:%d: [spec] python_source "
-					  "needs to know the image's python: set `python: X.Y` or "
-					  "install pip packages first", s->path, st->line, st->col);
-		}
-		if (stat(pkg, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-			*src = pkg;
-			*dst = xasprintf("%s/%s", site, st->items.v[i]);
-			free(mod);
-		} else {
-			*src = mod;
-			*dst = xasprintf("%s/%s.py", site, st->items.v[i]);
-			free(pkg);
-		}
-		free(site);
+		r = spec_path(&c->ctx, s, "add: src", st->src_raw, src);
+		if (r == 0)
+			*dst = xstrdup(st->dst);
+		return r;
 	}
-	if (stat(*src, &sb) < 0) {
-		int e = errno;
+	site = site_dir(s, lf);
+	if (!site)
+		return pkgimg_err(&c->ctx, -PKGIMG_E_USAGE, "%s:%d:%d: [spec] python_source "
+				  "needs to know the image's python: set `python: X.Y` or "
+				  "install pip packages first", s->path, st->line, st->col);
+	/* a package (a directory) first, else a module file */
+	name = xstrdup(st->items.v[i]);
+	r = spec_path(&c->ctx, s, "python_source:", name, &real);
+	if (r == 0 && stat(real, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		*src = real;
+		*dst = xasprintf("%s/%s", site, name);
+	} else if (r == 0 || r == -ENOENT) {
+		char *mod = xasprintf("%s.py", name);
 
-		free(*src);
-		free(*dst);
-		errno = e;
-		return pkgimg_err(&c->ctx, -errno, "%s:%d:%d: [spec] %s: %m (paths are relative to "
-				  "the spec's directory)", s->path, st->line, st->col,
-				  st->kind == SPEC_ADD ? st->src : st->items.v[i]);
+		free(real);
+		real = NULL;
+		r = spec_path(&c->ctx, s, "python_source:", mod, &real);
+		if (r == 0) {
+			*src = real;
+			*dst = xasprintf("%s/%s", site, mod);
+		}
+		free(mod);
 	}
-	return 0;
+	free(name);
+	free(site);
+	return r;
 }
 
 /* The key text of an add or python_source step: each copy's destination
@@ -430,8 +446,9 @@ static int copy_one(struct cli *c, char **trees, int ntrees, const char *src, co
 		goto out;
 	target = xasprintf("%s%s", tree, dst);
 	if (lstat(src, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		/* links inside are copied as links, as Docker's COPY does */
 		r = fs_mkdirs(&c->ctx, AT_FDCWD, target, 0755);
-		sfd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		sfd = open(src, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		dfd = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (r == 0 && (sfd < 0 || dfd < 0))
 			r = pkgimg_err(&c->ctx, -errno, "%s: [build] %m", sfd < 0 ? src : target);
@@ -441,7 +458,7 @@ static int copy_one(struct cli *c, char **trees, int ntrees, const char *src, co
 			r = fs_tree_chown_root(&c->ctx, dfd, target);
 	} else {
 		/* streamed: an added file may be a model's weights */
-		int in = open(src, O_RDONLY | O_CLOEXEC), out = -1, e;
+		int in = open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), out = -1, e;
 
 		if (in < 0)
 			r = pkgimg_err(&c->ctx, -errno, "%s: [add] cannot read: %m", src);
@@ -663,23 +680,30 @@ static int build_lock_layers(struct cli *c, struct lockfile *lf, int *li, const 
 static void build_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: pkgimg build [-f pkgimg.yaml] [--lock FILE] [-o LOCKFILE] [--tag NAME]\n"
-		"                    [--force-build] [--gpu[=TYPE]] [--pyc MODE] [--pyc-opt LEVELS]\n"
-		"                    [--apt-source \"URI SUITE COMPONENT...\"] [--keyring FILE] [--privileged]\n"
+		"usage: pkgimg build [-f pkgimg.yaml] [--context DIR] [--lock FILE] [-o LOCKFILE]\n"
+		"                    [--tag NAME] [--force-build] [--gpu[=TYPE]] [--pyc MODE]\n"
+		"                    [--pyc-opt LEVELS] [--apt-source \"URI SUITE COMPONENT...\"]\n"
+		"                    [--keyring FILE] [--privileged]\n"
 		"One layer per step; unchanged steps are reused, a changed step and every step\n"
 		"after it are rebuilt.  PKGIMG_FORCE_BUILD=1 is --force-build.  --gpu (or gpu: on\n"
 		"a step) attaches the host's GPU to run steps and picks CUDA builds for pip and\n"
 		"conda steps by its driver.  Run steps and maintainer scripts run confined as in a\n"
-		"rootful container engine; --privileged lifts that (with a warning).\n");
+		"rootful container engine; --privileged lifts that (with a warning).\n"
+		"The files the spec names (add's src, python_source modules, pip's\n"
+		"requirements and the files they include) must be inside the build context,\n"
+		"as Docker's COPY sources are: the spec's directory, or --context DIR.\n"
+		"Symlinks are followed only while they stay inside it; links inside an added\n"
+		"directory are copied as links.\n");
 }
 
 int cmd_build(struct cli *c, int argc, char **argv)
 {
 	enum { O_LOCK = 256, O_TAG, O_FORCE, O_JSON, O_PYC, O_PYC_OPT, O_APT_SOURCE, O_KEYRING,
-	       O_OFFLINE, O_GPU, O_PRIVILEGED };
+	       O_OFFLINE, O_GPU, O_PRIVILEGED, O_CONTEXT };
 	static const struct option opts[] = {
 		{ "gpu", optional_argument, NULL, O_GPU },
 		{ "file", required_argument, NULL, 'f' },
+		{ "context", required_argument, NULL, O_CONTEXT },
 		{ "lock", required_argument, NULL, O_LOCK },
 		{ "output", required_argument, NULL, 'o' },
 		{ "tag", required_argument, NULL, O_TAG },
@@ -695,7 +719,7 @@ int cmd_build(struct cli *c, int argc, char **argv)
 		{ 0 }
 	};
 	const char *file = "pkgimg.yaml", *lockpath = NULL, *tag = NULL, *keyring = NULL;
-	const char *output = NULL, *gpu_all = NULL;
+	const char *output = NULL, *gpu_all = NULL, *context = NULL;
 	struct install_opts io = { .pyc = { .mode = PYC_CHECKED_HASH, .levels = 1 } };
 	struct install_result res = { 0 };
 	struct apt_sources srcs = { 0 };
@@ -710,6 +734,7 @@ int cmd_build(struct cli *c, int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "f:o:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'f': file = optarg; break;
+		case O_CONTEXT: context = optarg; break;
 		case 'o': output = optarg; break;
 		case O_LOCK: lockpath = optarg; break;
 		case O_TAG: tag = optarg; break;
@@ -743,6 +768,8 @@ int cmd_build(struct cli *c, int argc, char **argv)
 		goto done;
 	}
 	r = spec_parse(&c->ctx, file, &s);
+	if (r == 0 && context)
+		r = spec_set_context(&c->ctx, &s, context);
 	if (r == 0 && lockpath) {
 		struct sbuf text = SBUF_INIT;
 

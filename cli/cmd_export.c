@@ -1,4 +1,5 @@
-/* pkgimg export IMAGE (--oci DIR | --tar FILE | --dir DIR) [--tag NAME] [--json] */
+/* pkgimg export IMAGE (--oci DIR | --tar FILE | --dir DIR [--allow-devices]) [--tag NAME]
+ * [--json] */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +12,8 @@
 #include "cli/cli.h"
 #include "core/str.h"
 
-#define EXPORT_USAGE "pkgimg export IMAGE (--oci DIR | --tar FILE | --dir DIR) [--tag NAME] [--json]"
+#define EXPORT_USAGE "pkgimg export IMAGE (--oci DIR | --tar FILE | --dir DIR [--allow-devices]) " \
+	"[--tag NAME] [--json]"
 
 static char *abspath(const char *p)
 {
@@ -24,13 +26,14 @@ static char *abspath(const char *p)
 
 int cmd_export(struct cli *c, int argc, char **argv)
 {
-	enum { O_OCI = 256, O_TAR, O_DIR, O_TAG, O_JSON };
+	enum { O_OCI = 256, O_TAR, O_DIR, O_TAG, O_JSON, O_ALLOW_DEVICES };
 	static const struct option opts[] = {
 		{ "oci", required_argument, NULL, O_OCI },
 		{ "tar", required_argument, NULL, O_TAR },
 		{ "dir", required_argument, NULL, O_DIR },
 		{ "tag", required_argument, NULL, O_TAG },
 		{ "json", no_argument, NULL, O_JSON },
+		{ "allow-devices", no_argument, NULL, O_ALLOW_DEVICES },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -58,11 +61,16 @@ int cmd_export(struct cli *c, int argc, char **argv)
 		}
 		case O_TAG: eo.ref_name = optarg; break;
 		case O_JSON: c->ctx.flags |= PKGIMG_F_JSON; break;
+		case O_ALLOW_DEVICES: c->ctx.flags |= PKGIMG_F_ALLOW_DEVICES; break;
 		case 'h':
 			printf("usage: %s\n"
 			       "  --oci DIR    an OCI image layout in DIR (new or empty)\n"
 			       "  --tar FILE   the same layout as one tar archive (oci-archive)\n"
-			       "  --dir DIR    the merged root filesystem in DIR (new or empty)\n"
+			       "  --dir DIR    the merged root filesystem in DIR (new or empty; 0700\n"
+			       "               until complete, nothing left on failure); device nodes\n"
+			       "               are refused, set-id bits dropped from group- or\n"
+			       "               world-writable files\n"
+			       "  --allow-devices  with --dir: write the image's device nodes too\n"
 			       "  --tag NAME   the layout's reference name (default latest)\n"
 			       "  --json       print {image, manifest, config, layers, path}\n",
 			       EXPORT_USAGE);
@@ -79,6 +87,11 @@ int cmd_export(struct cli *c, int argc, char **argv)
 	if (!how) {
 		fprintf(stderr, "pkgimg: error: export: where to? give one of --oci DIR, --tar FILE "
 			"or --dir DIR\n");
+		return 2;
+	}
+	if ((c->ctx.flags & PKGIMG_F_ALLOW_DEVICES) && strcmp(how, "--dir")) {
+		fprintf(stderr, "pkgimg: error: export: --allow-devices goes with --dir (device "
+			"nodes written onto the host); %s keeps them in the layers anyway\n", how);
 		return 2;
 	}
 	if (!*dest) {

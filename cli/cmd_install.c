@@ -1,7 +1,9 @@
 /* pkgimg lock / pkgimg install */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "cache/oci.h"
 #include "cli/cli.h"
 #include "core/fs.h"
 #include "core/lockfile.h"
@@ -47,6 +50,7 @@ struct req_args {
 	int install_recommends;
 	int no_scripts;
 	const char *spec;	/* lock -f pkgimg.yaml */
+	const char *context;	/* lock -f: --context DIR */
 	const char *pyc_mode;	/* install --pyc */
 	const char *pyc_opt;	/* install --pyc-opt */
 };
@@ -55,8 +59,8 @@ enum {
 	O_APT = 256, O_APT_SOURCE, O_BASE, O_KEYRING, O_RECOMMENDS, O_UNSIGNED, O_LOCK,
 	O_TAG, O_ROOT, O_NO_SCRIPTS, O_JSON, O_OFFLINE, O_FORCE, O_PIP, O_INDEX_URL,
 	O_EXTRA_INDEX_URL, O_FIND_LINKS, O_NO_INDEX, O_INDEX_STRATEGY, O_PYTHON, O_PRE,
-	O_CUDA, O_CUDA_INDEX, O_GPU, O_CONDA, O_CONDA_PREFIX, O_PYC, O_PYC_OPT,
-	O_PRIVILEGED,
+	O_CUDA, O_CUDA_INDEX, O_GPU, O_CONDA, O_CONDA_PREFIX, O_PYC, O_PYC_OPT, O_CONTEXT,
+	O_ALLOW_DEVICES, O_PRIVILEGED,
 };
 
 static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, int install)
@@ -90,6 +94,8 @@ static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, 
 		{ "root", required_argument, NULL, O_ROOT },
 		{ "no-scripts", no_argument, NULL, O_NO_SCRIPTS },
 		{ "file", required_argument, NULL, 'f' },
+		{ "context", required_argument, NULL, O_CONTEXT },
+		{ "allow-devices", no_argument, NULL, O_ALLOW_DEVICES },
 		{ "pyc", required_argument, NULL, O_PYC },
 		{ "pyc-opt", required_argument, NULL, O_PYC_OPT },
 		{ "json", no_argument, NULL, O_JSON },
@@ -140,6 +146,8 @@ static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, 
 		case O_ROOT: a->root = optarg; break;
 		case O_NO_SCRIPTS: a->no_scripts = 1; break;
 		case 'f': a->spec = optarg; break;
+		case O_CONTEXT: a->context = optarg; break;
+		case O_ALLOW_DEVICES: c->ctx.flags |= PKGIMG_F_ALLOW_DEVICES; break;
 		case O_PYC: a->pyc_mode = optarg; break;
 		case O_PYC_OPT: a->pyc_opt = optarg; break;
 		case O_JSON: c->ctx.flags |= PKGIMG_F_JSON; break;
@@ -153,10 +161,17 @@ static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, 
 			       "[--extra-index-url URL]... [--find-links DIR|URL]... [--no-index] "
 			       "[--index-strategy first-index|unsafe-best-match] [--pre] [--gpu] [--cuda X.Y] "
 			       "[--cuda-index-url TEMPLATE] %s\n", cmd,
-			       install ? "[--lock FILE] [--tag NAME] [--root DIR] [--no-scripts] "
-					 "[--pyc checked-hash|unchecked-hash|timestamp|none] [--pyc-opt 0,1,2] "
-					 "[--privileged]"
-				       : "[-o pkgimg.lock]");
+			       install ? "[--lock FILE] [--tag NAME] [--root DIR [--allow-devices]] "
+					 "[--no-scripts] [--pyc checked-hash|unchecked-hash|timestamp|none] "
+					 "[--pyc-opt 0,1,2] [--privileged]\n"
+					 "--root DIR writes the merged tree to DIR (new or empty; made "
+					 "0700, opened up when complete, removed on failure); device "
+					 "nodes of the image are refused unless --allow-devices, and "
+					 "set-id bits are dropped from group- or world-writable files."
+				       : "[-o pkgimg.lock] | -f pkgimg.yaml [--context DIR] "
+					 "[-o pkgimg.lock]\n"
+					 "--context DIR: the build context of the spec (default its "
+					 "directory); the files the spec names must be inside it.");
 			exit(0);
 		default:
 			return 2;
@@ -165,6 +180,16 @@ static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, 
 	if (optind < argc) {
 		fprintf(stderr, "pkgimg: error: %s: unexpected argument '%s' (packages are given "
 			"one per flag: --apt NAME, --pip REQ, --conda SPEC)\n", cmd, argv[optind]);
+		return 2;
+	}
+	if (a->context && !a->spec) {
+		fprintf(stderr, "pkgimg: error: %s: --context goes with -f pkgimg.yaml (the spec's "
+			"build context)\n", cmd);
+		return 2;
+	}
+	if ((c->ctx.flags & PKGIMG_F_ALLOW_DEVICES) && !(install && a->root)) {
+		fprintf(stderr, "pkgimg: error: %s: --allow-devices goes with install --root DIR "
+			"(device nodes written onto the host)\n", cmd);
 		return 2;
 	}
 	if (!install && (a->lock || a->tag || a->root || a->no_scripts || a->pyc_mode ||
@@ -369,6 +394,8 @@ int cmd_lock(struct cli *c, int argc, char **argv)
 		struct spec s = { 0 };
 
 		r = spec_parse(&c->ctx, a.spec, &s);
+		if (r == 0 && a.context)
+			r = spec_set_context(&c->ctx, &s, a.context);
 		if (r == 0)
 			r = cli_load_apt_sources(c, &a.apt_sources, &srcs);
 		if (r == 0)
@@ -405,6 +432,24 @@ done:
 	return r;
 }
 
+/* path does not exist, or is an empty directory (not a link to one). */
+static bool dir_new_or_empty(const char *path)
+{
+	struct dirent *de;
+	struct stat sb;
+	bool empty = true;
+	DIR *d;
+
+	if (lstat(path, &sb) < 0)
+		return errno == ENOENT;
+	if (!S_ISDIR(sb.st_mode) || !(d = opendir(path)))
+		return false;
+	while (empty && (de = readdir(d)))
+		empty = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
+	closedir(d);
+	return empty;
+}
+
 int cmd_install(struct cli *c, int argc, char **argv)
 {
 	struct req_args a = { 0 };
@@ -420,15 +465,10 @@ int cmd_install(struct cli *c, int argc, char **argv)
 	r = cli_open_store(c);
 	if (r)
 		goto done;
-	if (a.root) {
-		struct stat sb;
-
-		if (lstat(a.root, &sb) == 0 && !(S_ISDIR(sb.st_mode) && rmdir(a.root) == 0)) {
-			r = cli_fail(c, pkgimg_err(&c->ctx, -PKGIMG_E_USAGE,
-				"--root %s: [install] exists and is not an empty directory; give a "
-				"new path", a.root));
-			goto done;
-		}
+	if (a.root && !dir_new_or_empty(a.root)) {	/* before any work */
+		r = cli_fail(c, pkgimg_err(&c->ctx, -PKGIMG_E_USAGE, "--root %s: [install] exists "
+					   "and is not an empty directory; give a new path", a.root));
+		goto done;
 	}
 	if (a.lock) {
 		struct sbuf text = SBUF_INIT;
@@ -464,17 +504,8 @@ int cmd_install(struct cli *c, int argc, char **argv)
 		r = image_install_lock(&c->ctx, &c->st, &lf, &io, &res);
 	if (r == 0 && a.tag)
 		r = store_tag_set(&c->ctx, &c->st, a.tag, res.snapshot);
-	if (r == 0 && a.root) {
-		char **chain = NULL;
-		int n = 0;
-
-		r = store_layer_chain(&c->ctx, &c->st, res.snapshot, &chain, &n);
-		if (r == 0)
-			r = store_materialize(&c->ctx, &c->st, chain, n, a.root);
-		for (int i = 0; i < n; i++)
-			free(chain[i]);
-		free(chain);
-	}
+	if (r == 0 && a.root)	/* complete, or nothing */
+		r = oci_rootfs_write(&c->ctx, &c->st, res.snapshot, a.root, "--root", true);
 	if (r < 0) {
 		r = cli_fail(c, r);
 		goto done;

@@ -445,3 +445,106 @@ int fs_tree_chown_root(struct pkgimg_ctx *ctx, int dirfd, const char *path)
 {
 	return tree_fix(ctx, dirfd, path, -1, true);
 }
+
+/* ---- paths confined to a directory (a build context) ---- */
+
+/* abs (absolute) with "." and ".." applied lexically, as if no component
+ * were a symlink. */
+static char *lexical_abs(const char *abs)
+{
+	struct strv comps = { 0 };
+	struct sbuf sb = SBUF_INIT;
+	struct blob rest = BLOB_STR(abs), c;
+
+	while (rest.len) {
+		blob_split(&rest, '/', &c);
+		if (!c.len || blob_eq_str(c, "."))
+			continue;
+		if (blob_eq_str(c, "..")) {
+			if (comps.n)
+				free(comps.v[--comps.n]);
+			continue;
+		}
+		strv_push(&comps, blob_dup(c));
+	}
+	for (size_t i = 0; i < comps.n; i++) {
+		sbuf_addc(&sb, '/');
+		sbuf_adds(&sb, comps.v[i]);
+	}
+	if (!sb.len)
+		sbuf_addc(&sb, '/');
+	strv_free(&comps);
+	return sbuf_detach(&sb);
+}
+
+static bool path_under(const char *p, const char *root)
+{
+	size_t n = strlen(root);
+
+	if (n == 1 && root[0] == '/')
+		return p[0] == '/';
+	return !strncmp(p, root, n) && (p[n] == 0 || p[n] == '/');
+}
+
+/* s in single quotes for a message: control characters as \xHH, cut after
+ * about 200 bytes. */
+static void add_quoted(struct sbuf *sb, const char *s)
+{
+	size_t n = 0;
+
+	sbuf_addc(sb, '\'');
+	for (; *s && n < 200; s++, n++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c < 0x20 || c == 0x7f || c == '\\' || c == '\'')
+			sbuf_addf(sb, "\\x%02x", c);
+		else
+			sbuf_addc(sb, (char)c);
+	}
+	if (*s)
+		sbuf_adds(sb, "...");
+	sbuf_addc(sb, '\'');
+}
+
+int fs_path_within(struct pkgimg_ctx *ctx, const char *root, const char *base, const char *path,
+		   const char *what, const char *fix, char **out)
+{
+	char *abs, *real, *lex;
+	struct sbuf qp = SBUF_INIT;
+	bool lex_in;
+	int r = 0;
+
+	abs = path[0] == '/' ? xstrdup(path) : xasprintf("%s/%s", base, path);
+	lex = lexical_abs(abs);
+	lex_in = path_under(lex, root);
+	add_quoted(&qp, path);
+	real = realpath(abs, NULL);
+	if (!real) {
+		int e = errno;
+
+		/* what is outside is not looked at, not even whether it exists */
+		if (!lex_in)
+			r = pkgimg_err(ctx, -EXDEV, "%s %s is outside the build context %s; %s",
+				       what, qp.buf, root, fix);
+		else
+			r = pkgimg_err(ctx, -e, "%s %s: %s (paths are relative to %s)", what,
+				       qp.buf, strerror(e), base);
+	} else if (!path_under(real, root)) {
+		if (lex_in)
+			r = pkgimg_err(ctx, -EXDEV, "%s %s is a symlink, or passes through one, "
+				       "that leads outside the build context %s; %s", what, qp.buf,
+				       root, fix);
+		else
+			r = pkgimg_err(ctx, -EXDEV, "%s %s is outside the build context %s; %s",
+				       what, qp.buf, root, fix);
+	}
+	if (r == 0) {
+		*out = real;
+		real = NULL;
+	}
+	free(real);
+	free(lex);
+	free(abs);
+	sbuf_free(&qp);
+	return r;
+}

@@ -78,4 +78,15 @@ void dirfd_cache_set(struct dirfd_cache *c, const char *path, int fd);
 /* Closes and forgets the cached directory (before it may be renamed or removed). */
 void dirfd_cache_drop(struct dirfd_cache *c);
 
+/* Resolves path (absolute, or relative to base) on the host, following
+ * symlinks, and accepts it only when the result is root or below it, as
+ * Docker's COPY confines its sources to the build context.  root is a real
+ * path (no symlinks).  On success *out is the resolved real path
+ * (malloc'd).  Returns -EXDEV when the path leaves root, lexically or
+ * through a symlink (whether something outside exists is never told), or
+ * -errno when it cannot be resolved; the message reads "<what> '<path>'
+ * ...; <fix>" (path escaped and bounded). */
+int fs_path_within(struct pkgimg_ctx *ctx, const char *root, const char *base, const char *path,
+		   const char *what, const char *fix, char **out);
+
 #endif

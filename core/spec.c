@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <yaml.h>
 
@@ -1021,6 +1022,9 @@ int spec_parse_text(struct pkgimg_ctx *ctx, const char *path, const char *text, 
 	if ((r = spec_dir_of(ctx, path, &s.dir)) < 0)
 		goto out;
 	p.dir = s.dir;
+	s.context = realpath(s.dir, NULL);
+	if (!s.context)
+		s.context = xstrdup(s.dir);
 	s.base = xstrdup("debian-slim");
 	if ((r = prescan(&p, text, len)) < 0)
 		goto out;
@@ -1084,6 +1088,7 @@ void spec_free(struct spec *s)
 	free(s->steps);
 	free(s->path);
 	free(s->dir);
+	free(s->context);
 	free(s->base);
 	free(s->python);
 	memset(s, 0, sizeof *s);
@@ -1219,4 +1224,36 @@ char *spec_step_text(const struct spec *s, const struct spec_step *st)
 		sbuf_addc(&sb, ']');
 	}
 	return sbuf_detach(&sb);
+}
+
+int spec_set_context(struct pkgimg_ctx *ctx, struct spec *s, const char *dir)
+{
+	struct stat sb;
+	char *real = realpath(dir, NULL);
+
+	if (!real)
+		return pkgimg_err(ctx, -errno, "--context %s: [spec] %m; give the directory that "
+				  "holds the files the spec names", dir);
+	if (stat(real, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
+		free(real);
+		return pkgimg_err(ctx, -ENOTDIR, "--context %s: [spec] not a directory; give the "
+				  "directory that holds the files the spec names", dir);
+	}
+	free(s->context);
+	s->context = real;
+	return 0;
+}
+
+int spec_path(struct pkgimg_ctx *ctx, const struct spec *s, const char *what, const char *raw,
+	      char **out)
+{
+	char *w = xasprintf("[spec] %s", what);
+	int r;
+
+	r = fs_path_within(ctx, s->context, s->dir, raw, w, "the files a spec names must be "
+			   "inside its build context (the spec's directory, as Docker's COPY is "
+			   "confined to its context): move the file into it, or widen the context "
+			   "with --context DIR", out);
+	free(w);
+	return r;
 }

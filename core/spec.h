@@ -55,6 +55,10 @@ struct spec_step {
 struct spec {
 	char *path;			/* as given */
 	char *dir;			/* its directory, absolute */
+	char *context;			/* the build context, a real path: the files the
+					   spec names (add's src, python_source modules,
+					   pip's requirements) must be in it; dir's real
+					   path unless spec_set_context() widened it */
 	char *base;			/* "debian-slim" when absent */
 	char *python;			/* "3.11" or NULL */
 	struct spec_step *steps;
@@ -70,6 +74,18 @@ int spec_parse(struct pkgimg_ctx *ctx, const char *path, struct spec *out);
 int spec_parse_text(struct pkgimg_ctx *ctx, const char *path, const char *text, size_t len,
 		    struct spec *out);
 void spec_free(struct spec *s);
+
+/* Sets the build context (pkgimg build --context DIR) to dir's real path.
+ * Returns 0, or -errno (-ENOTDIR) with a message. */
+int spec_set_context(struct pkgimg_ctx *ctx, struct spec *s, const char *dir);
+/* The real path of raw (as written in a step: absolute, or relative to the
+ * spec's directory), which must be inside the build context (symlinks are
+ * followed, and must stay inside too).  what names it ("add: src").
+ * Returns 0 and *out (malloc'd); -EXDEV when it leaves the context, or
+ * -errno; the message reads "[spec] WHAT 'raw' ..." with the fix (move it
+ * in, or --context DIR): the caller puts the step's PATH:LINE:COL before it. */
+int spec_path(struct pkgimg_ctx *ctx, const struct spec *s, const char *what, const char *raw,
+	      char **out);
 
 /* "apt", "pip", ..., "python_source", ... "cmd". */
 const char *spec_kind_name(enum spec_kind kind);

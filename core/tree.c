@@ -92,7 +92,19 @@ out:
 static int copy_reg(struct tree *t, int sdir, int ddir, const char *name,
 		    const struct stat *sb, const char *rel)
 {
+	struct stat hs;
 	int in, out = -1, r = 0, e;
+
+	if (t->mode == TREE_HOST && (sb->st_mode & (S_ISUID | S_ISGID)) &&
+	    (sb->st_mode & (S_IWGRP | S_IWOTH))) {
+		/* anyone who may write it would run code as its owner */
+		pkgimg_warn(t->ctx, "%s: [%s] '/%s' is group- or world-writable (mode %04o): "
+			    "its setuid/setgid bits are not written onto the host", t->what,
+			    t->phase, rel, (unsigned)(sb->st_mode & 07777));
+		hs = *sb;
+		hs.st_mode &= ~(mode_t)(S_ISUID | S_ISGID);
+		sb = &hs;
+	}
 
 	in = openat(sdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (in < 0) {
@@ -124,6 +136,13 @@ static int copy_special(struct tree *t, int sfd, int dfd, const char *name,
 	struct timespec ts[2] = { sb->st_atim, sb->st_mtim };
 	char target[PATH_MAX];
 
+	if (t->mode == TREE_HOST && (S_ISCHR(sb->st_mode) || S_ISBLK(sb->st_mode)) &&
+	    !(t->ctx->flags & PKGIMG_F_ALLOW_DEVICES))
+		return pkgimg_err(t->ctx, -PKGIMG_E_UNSAFE, "%s: [%s] '/%s' is a %s device "
+				  "(%u:%u); device nodes from an image are not written onto the "
+				  "host: give --allow-devices to write them", t->what, t->phase,
+				  rel, S_ISCHR(sb->st_mode) ? "character" : "block",
+				  major(sb->st_rdev), minor(sb->st_rdev));
 	if (S_ISLNK(sb->st_mode)) {
 		ssize_t n = readlinkat(sfd, name, target, sizeof target - 1);
 
@@ -240,6 +259,7 @@ static int apply_entry(struct tree *t, int sfd, int dfd, const char *name, const
 			strip_overlay_xattrs(dfd, name);
 		break;
 	case TREE_COPY:
+	case TREE_HOST:
 		r = S_ISREG(sb.st_mode) ? copy_reg(t, sfd, dfd, name, &sb, rel)
 					: copy_special(t, sfd, dfd, name, &sb, rel);
 		break;

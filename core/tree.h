@@ -18,6 +18,12 @@
  *              unpacking refuses to write through a symlink.
  *   TREE_MOVE  renamed out of the source (same filesystem), which is consumed.
  *              Used to fold an overlay upper dir into the layer below it.
+ *   TREE_HOST  copied as TREE_COPY, onto the host (install --root, export
+ *              --dir): a block or character device is refused
+ *              (-PKGIMG_E_UNSAFE) unless ctx->flags has
+ *              PKGIMG_F_ALLOW_DEVICES, and a regular file that is group- or
+ *              world-writable loses its setuid/setgid bits (a warning names
+ *              it).  Directories are made 0700 and get their mode last.
  * The entries are visited in name order, so the result does not depend on the
  * order a directory lists them in. */
 #ifndef PKGIMG_TREE_H
@@ -25,7 +31,7 @@
 
 struct pkgimg_ctx;
 
-enum tree_mode { TREE_COPY, TREE_LINK, TREE_MOVE };
+enum tree_mode { TREE_COPY, TREE_LINK, TREE_MOVE, TREE_HOST };
 
 /* Applies the tree at srcfd onto the directory at dstfd.  `what` names the
  * source in messages (a layer key, a package), `phase` the phase

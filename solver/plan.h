@@ -17,6 +17,9 @@ struct pypi_request {
 	size_t nreqs;
 	const char *const *reqfiles;		/* -r FILE */
 	size_t nreqfiles;
+	const char *reqfile_root;		/* a spec's build context: the files that
+						 * reqfiles name (-r, -c) must be in it;
+						 * NULL: anywhere (pkgimg install -r) */
 	const char *index_url;			/* --index-url, else $PKGIMG_INDEX_URL, else PyPI */
 	const char *const *extra_index_urls;	/* --extra-index-url, in order */
 	size_t nextra;

@@ -105,7 +105,7 @@ static int gather(struct plan *pl, const struct pypi_request *rq, struct pypi_cl
 	for (size_t i = 0; i < rq->nreqfiles && r == 0; i++) {
 		struct reqfile *rf = &rfs[nrf];
 
-		r = reqfile_parse(pl->ctx, rq->reqfiles[i], rf);
+		r = reqfile_parse_in(pl->ctx, rq->reqfiles[i], rq->reqfile_root, rf);
 		if (r < 0)
 			break;
 		nrf++;

@@ -12,6 +12,7 @@
 
 #include "core/ctx.h"
 #include "core/error.h"
+#include "core/fs.h"
 #include "core/str.h"
 #include "solver/pep440.h"
 #include "solver/pep508.h"
@@ -26,11 +27,18 @@ struct rf_file {
 	char *real;			/* realpath, for cycle detection */
 	const struct rf_file *parent;
 	int depth;
+	bool proven;			/* a line of it read as a requirement or an
+					 * option: it is a requirements file */
 };
 
 struct rf_state {
 	struct pkgimg_ctx *ctx;
 	struct reqfile *rf;
+	const char *root;		/* NULL, or -r/-c files must be inside it */
+	bool hidden;			/* ex() withheld a line's text */
+	char exbuf[4][256];		/* ex()'s results, the last four: at most
+					 * 60 bytes as \xHH, quotes and "..." */
+	unsigned exi;
 };
 
 enum rf_opt_id {
@@ -101,13 +109,65 @@ static int line_err(struct rf_state *st, const struct rf_file *f, size_t line,
 		    const char *fmt, ...)
 {
 	char cause[4096];
+	bool hidden;
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(cause, sizeof cause, fmt, ap);
 	va_end(ap);
-	return pkgimg_err(st->ctx, -PKGIMG_E_PARSE, "%s:%zu: [requirements] %s", f->path, line,
-			  cause);
+	hidden = st->hidden;
+	st->hidden = false;
+	return pkgimg_err(st->ctx, -PKGIMG_E_PARSE, "%s:%zu: [requirements] %s%s", f->path, line,
+			  cause, hidden ? " (the line's text is not shown: no line before it "
+			  "reads as a requirement or an option, so this may not be a requirements "
+			  "file at all)" : "");
+}
+
+/* Text of the file for a message: in single quotes, control characters,
+ * quotes, backslashes and non-ASCII bytes as \xHH, cut after 60 bytes; and
+ * only once a line of the file has read as a requirement or an option.
+ * Before that the file may be anything a spec or a -r names (a key, a
+ * password file), and its content never reaches a message or a log: the
+ * result is then "(text not shown)" and line_err() says why.  Valid until
+ * four more calls. */
+static const char *ex(struct rf_state *st, const struct rf_file *f, const char *s, size_t len)
+{
+	char *b = st->exbuf[st->exi++ % 4];
+	size_t o = 0, i;
+
+	if (!f->proven) {
+		st->hidden = true;
+		return "(text not shown)";
+	}
+	b[o++] = '\'';
+	for (i = 0; i < len && s[i] && i < 60; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c >= 0x7f || c == '\'' || c == '\\')
+			o += (size_t)snprintf(b + o, 5, "\\x%02x", c);
+		else
+			b[o++] = (char)c;
+	}
+	if (i < len && s[i]) {
+		memcpy(b + o, "...", 3);
+		o += 3;
+	}
+	b[o++] = '\'';
+	b[o] = 0;
+	return b;
+}
+
+#define EX(s) ex(st, f, (s), (size_t)-1)
+
+/* An option as spelled, for a message: only the name (before any '=', or
+ * the two characters of a short option), which matched pip's table, so it
+ * is no secret: shown even before the file has proven itself. */
+static const char *ex_opt(struct rf_state *st, const char *spelled)
+{
+	static const struct rf_file proven = { .proven = true };
+	size_t n = spelled[1] == '-' ? strcspn(spelled, "=") : 2;
+
+	return ex(st, &proven, spelled, n);
 }
 
 /* --- reading and preprocessing -------------------------------------------- */
@@ -299,9 +359,9 @@ static int parse_opts(struct rf_state *st, const struct rf_file *f, size_t line,
 		bool attached = false;
 
 		if (!strcmp(wd, "--") || wd[0] != '-' || !wd[1]) {
-			r = line_err(st, f, line, "unexpected '%s' among the options; a line is "
+			r = line_err(st, f, line, "unexpected %s among the options; a line is "
 				     "a requirement followed by its options, or options alone",
-				     wd);
+				     EX(wd));
 			goto out;
 		}
 		if (wd[1] == '-') {
@@ -311,8 +371,8 @@ static int parse_opts(struct rf_state *st, const struct rf_file *f, size_t line,
 
 			def = find_long(name, len, &nmatch);
 			if (!def) {
-				r = line_err(st, f, line, "%s option '--%.*s'%s",
-					     nmatch > 1 ? "ambiguous" : "unknown", (int)len, name,
+				r = line_err(st, f, line, "%s option %s%s",
+					     nmatch > 1 ? "ambiguous" : "unknown", ex(st, f, wd, len + 2),
 					     nmatch > 1 ? "; spell it out" : "; a requirements file "
 					     "takes the options of pip's \"Requirements File "
 					     "Format\"");
@@ -323,8 +383,8 @@ static int parse_opts(struct rf_state *st, const struct rf_file *f, size_t line,
 				attached = true;
 			}
 			if (!def->takes_value && attached) {
-				r = line_err(st, f, line, "option --%s takes no value (got '%s')",
-					     def->lng, wd);
+				r = line_err(st, f, line, "option --%s takes no value (got %s)",
+					     def->lng, ex(st, f, wd, (size_t)-1));
 				goto out;
 			}
 		} else {
@@ -334,7 +394,7 @@ static int parse_opts(struct rf_state *st, const struct rf_file *f, size_t line,
 				if (opt_defs[k].shrt == wd[1])
 					def = &opt_defs[k];
 			if (!def) {
-				r = line_err(st, f, line, "unknown option '-%c'", wd[1]);
+				r = line_err(st, f, line, "unknown option %s", ex(st, f, wd, 2));
 				goto out;
 			}
 			/* every short option here takes a value: -rFILE or -r FILE */
@@ -345,7 +405,7 @@ static int parse_opts(struct rf_state *st, const struct rf_file *f, size_t line,
 		}
 		if (def->takes_value && !attached) {
 			if (i + 1 >= words->n) {
-				r = line_err(st, f, line, "option %s needs a value", wd);
+				r = line_err(st, f, line, "option %s needs a value", ex_opt(st, wd));
 				goto out;
 			}
 			value = words->v[++i];
@@ -378,21 +438,21 @@ static int add_hash(struct rf_state *st, const struct rf_file *f, size_t line,
 
 	if (!colon)
 		return line_err(st, f, line, "--hash=%s: expected a hash name, ':' and the hex "
-				"digest, like --hash=sha256:<64 hex digits>", value);
+				"digest, like --hash=sha256:<64 hex digits>", EX(value));
 	alen = (size_t)(colon - value);
 	hex = colon + 1;
 	for (k = 0; k < sizeof algos / sizeof algos[0]; k++)
 		if (strlen(algos[k].name) == alen && !memcmp(algos[k].name, value, alen))
 			break;
 	if (k == sizeof algos / sizeof algos[0])
-		return line_err(st, f, line, "--hash=%s: unsupported hash algorithm '%.*s'; use "
-				"sha256, sha384 or sha512", value, (int)alen, value);
+		return line_err(st, f, line, "--hash=%s: unsupported hash algorithm %s; use "
+				"sha256, sha384 or sha512", EX(value), ex(st, f, value, alen));
 	n = strlen(hex);
 	for (i = 0; i < n; i++)
 		if (ascii_hexval(hex[i]) < 0)
 			break;
 	if (i < n || n != algos[k].hexlen)
-		return line_err(st, f, line, "--hash=%s: a %s digest is %zu hex digits", value,
+		return line_err(st, f, line, "--hash=%s: a %s digest is %zu hex digits", EX(value),
 				algos[k].name, algos[k].hexlen);
 	h = xasprintf("%s:%s", algos[k].name, hex);
 	for (i = alen + 1; h[i]; i++)
@@ -459,15 +519,15 @@ static int handle_req(struct rf_state *st, const struct rf_file *f, size_t line,
 	int r = 0;
 
 	if (looks_unnamed(text)) {
-		r = line_err(st, f, line, "'%s': a path or URL without a package name; pkgimg "
+		r = line_err(st, f, line, "%s: a path or URL without a package name; pkgimg "
 			     "needs a named requirement or a wheel: write \"name==VERSION\" or "
-			     "\"name @ URL-or-file:///path/to/name-VERSION-...whl\"", text);
+			     "\"name @ URL-or-file:///path/to/name-VERSION-...whl\"", EX(text));
 		goto out;
 	}
 	for (i = 0; i < nopts; i++) {
 		if (!opts[i].def->per_req) {
 			r = line_err(st, f, line, "option %s cannot follow a requirement; put it "
-				     "on a line of its own", opts[i].spelled);
+				     "on a line of its own", ex_opt(st, opts[i].spelled));
 			goto out;
 		}
 		if (opts[i].def->id == OPT_HASH) {
@@ -479,22 +539,32 @@ static int handle_req(struct rf_state *st, const struct rf_file *f, size_t line,
 	}
 	r = pep508_req_parse(st->ctx, text, &q.req);
 	if (r < 0) {
-		char cause[sizeof st->ctx->errmsg];
+		/* the parser's message quotes the line: escaped and bounded, and
+		 * only for a file that has shown itself a requirements file */
+		char cause[400];
+		size_t n = strnlen(st->ctx->errmsg, sizeof cause - 1);
 
-		memcpy(cause, st->ctx->errmsg, sizeof cause);
-		r = pkgimg_err(st->ctx, -PKGIMG_E_PARSE, "%s:%zu: [requirements] %s", f->path,
-			       line, cause);
+		memcpy(cause, st->ctx->errmsg, n);
+		cause[n] = 0;
+		for (char *c = cause; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				*c = '?';
+		if (f->proven)
+			r = line_err(st, f, line, "%s%s", cause,
+				     strlen(st->ctx->errmsg) >= sizeof cause ? "..." : "");
+		else
+			r = line_err(st, f, line, "not a PEP 508 requirement %s", EX(text));
 		goto out;
 	}
 	if (constraint && q.req.nextras) {
-		r = line_err(st, f, line, "constraint '%s' has extras; constraints are a name "
-			     "and a version specifier only (pip >= 20.3)", text);
+		r = line_err(st, f, line, "constraint %s has extras; constraints are a name "
+			     "and a version specifier only (pip >= 20.3)", EX(text));
 		pep508_req_free(&q.req);
 		goto out;
 	}
 	if (constraint && q.req.url) {
-		r = line_err(st, f, line, "constraint '%s' is a URL; constraints are a name "
-			     "and a version specifier only (pip >= 20.3)", text);
+		r = line_err(st, f, line, "constraint %s is a URL; constraints are a name "
+			     "and a version specifier only (pip >= 20.3)", EX(text));
 		pep508_req_free(&q.req);
 		goto out;
 	}
@@ -553,7 +623,7 @@ static int handle_opts(struct rf_state *st, const struct rf_file *f, size_t line
 			if (is_url(o->value))
 				return line_err(st, f, line, "%s %s: remote requirements files "
 						"are not supported; download it and name the "
-						"local file", o->spelled, o->value);
+						"local file", ex_opt(st, o->spelled), EX(o->value));
 			p = relative_to(f, o->value);
 			/* as pip: -r inside a constraints file names requirements */
 			r = parse_file(st, p, o->def->id == OPT_CONSTRAINT, f, line);
@@ -565,7 +635,7 @@ static int handle_opts(struct rf_state *st, const struct rf_file *f, size_t line
 			return line_err(st, f, line, "%s %s: editable installs are not supported; "
 					"pkgimg needs a named requirement or a wheel (build one "
 					"with \"pip wheel\" and write \"name @ file:///path/to/"
-					"name-VERSION-...whl\")", o->spelled, o->value);
+					"name-VERSION-...whl\")", ex_opt(st, o->spelled), EX(o->value));
 		case OPT_INDEX_URL:
 			free(rf->index_url);
 			rf->index_url = xstrdup(o->value);
@@ -615,7 +685,7 @@ static int handle_opts(struct rf_state *st, const struct rf_file *f, size_t line
 		case OPT_GLOBAL_OPTION:
 		case OPT_CONFIG_SETTINGS:
 			return line_err(st, f, line, "option %s belongs to a requirement; write "
-					"it after the requirement on the same line", o->spelled);
+					"it after the requirement on the same line", ex_opt(st, o->spelled));
 		}
 	}
 	return 0;
@@ -674,7 +744,7 @@ static char *chain_str(const struct rf_file *f, const char *again)
 	return sbuf_detach(&s);
 }
 
-static int parse_lines(struct rf_state *st, const struct rf_file *f, bool constraint,
+static int parse_lines(struct rf_state *st, struct rf_file *f, bool constraint,
 		       struct blob text)
 {
 	struct sbuf joined = SBUF_INIT;
@@ -746,6 +816,7 @@ static int parse_lines(struct rf_state *st, const struct rf_file *f, bool constr
 			free(expanded);
 			if (r < 0)
 				goto out;
+			f->proven = true;
 		}
 		sbuf_reset(&joined);
 	}
@@ -757,9 +828,9 @@ out:
 static int parse_file(struct rf_state *st, const char *path, bool constraint,
 		      const struct rf_file *parent, size_t parent_line)
 {
-	struct rf_file f = { path, NULL, parent, parent ? parent->depth + 1 : 0 };
+	struct rf_file f = { path, NULL, parent, parent ? parent->depth + 1 : 0, false };
 	struct sbuf text = SBUF_INIT;
-	char *from = NULL, *chain;
+	char *from = NULL, *chain, *confined = NULL;
 	const struct rf_file *a;
 	int r;
 
@@ -770,7 +841,20 @@ static int parse_file(struct rf_state *st, const char *path, bool constraint,
 			       "nested more than %d deep", from, REQFILE_MAX_DEPTH);
 		goto out;
 	}
-	r = read_all(st, path, from, &text);
+	if (st->root) {
+		/* a spec's requirements: each file inside its build context */
+		char *what = from ? xasprintf("%s: [requirements] %s", from, constraint ? "-c" : "-r")
+			: xasprintf("%s: [requirements] the requirements file", path);
+
+		r = fs_path_within(st->ctx, st->root, "/", path, what, "the files a spec's "
+				   "requirements name must be inside its build context (the spec's "
+				   "directory): move the file into it, or widen the context with "
+				   "--context DIR", &confined);
+		free(what);
+		if (r < 0)
+			goto out;
+	}
+	r = read_all(st, confined ? confined : path, from, &text);
 	if (r < 0)
 		goto out;
 	f.real = realpath(path, NULL);
@@ -787,6 +871,7 @@ static int parse_file(struct rf_state *st, const char *path, bool constraint,
 	r = parse_lines(st, &f, constraint, (struct blob){ text.buf, text.len });
 out:
 	free(f.real);
+	free(confined);
 	sbuf_free(&text);
 	free(from);
 	return r;
@@ -838,8 +923,14 @@ static int check_hash_mode(struct rf_state *st)
 
 int reqfile_parse(struct pkgimg_ctx *ctx, const char *path, struct reqfile *out)
 {
+	return reqfile_parse_in(ctx, path, NULL, out);
+}
+
+int reqfile_parse_in(struct pkgimg_ctx *ctx, const char *path, const char *root,
+		     struct reqfile *out)
+{
 	struct reqfile rf = { 0 };
-	struct rf_state st = { ctx, &rf };
+	struct rf_state st = { .ctx = ctx, .rf = &rf, .root = root };
 	int r;
 
 	r = parse_file(&st, path, false, NULL, 0);

@@ -80,6 +80,17 @@ struct reqfile {
  * every requirement needs a --hash and, unless it is "name @ URL", a single
  * == (not a wildcard) or === specifier. */
 int reqfile_parse(struct pkgimg_ctx *ctx, const char *path, struct reqfile *out);
+/* The same for a spec's requirements: path and every -r/-c file it names
+ * must resolve (symlinks followed) inside root, a real path (the build
+ * context); one that does not is refused (-EXDEV) before it is read.
+ *
+ * A file's text reaches a message only once one of its lines has read as a
+ * requirement or an option, escaped and cut short: an error on the first
+ * such line gives the line number and the cause, not the text, so a file
+ * that is no requirements file (a key, /etc/shadow) never shows its
+ * content. */
+int reqfile_parse_in(struct pkgimg_ctx *ctx, const char *path, const char *root,
+		     struct reqfile *out);
 void reqfile_free(struct reqfile *rf);
 
 #endif

@@ -22,6 +22,7 @@ BB=$(command -v busybox || true)
 [ -x "$BB" ] || { skip "build: a scratch spec with busybox" "busybox is not installed"; finish; }
 S=$T/store W=$T/spec
 mkdir -p "$W/data"
+cp "$BB" "$W/busybox"	# add's sources are inside the build context
 echo hello >"$W/data/a.txt"
 mkdir -p "$W/data/sub" && echo deep >"$W/data/sub/b.txt"
 chown -R 1234:1234 "$W/data" 2>/dev/null || true	# a user's checkout, built as root
@@ -29,8 +30,8 @@ write_spec() {	# write_spec RUN2: the spec with its second run step's command
 	cat >"$W/pkgimg.yaml" <<EOF
 base: scratch
 steps:
-  - add: {src: $BB, dst: /bin/busybox}
-  - add: {src: $BB, dst: /bin/sh}
+  - add: {src: ./busybox, dst: /bin/busybox}
+  - add: {src: ./busybox, dst: /bin/sh}
   - run: ["/bin/busybox --install -s /bin", "mkdir -p /out && echo built > /out/x"]
   - env: {GREETING: hi, MODE: "1"}
   - add: {src: ./data, dst: /data}

@@ -426,11 +426,12 @@ elif [ -z "$HAVE_UMOCI" ]; then
 	skip "export of a run step's whiteouts" "umoci is not installed"
 else
 	mkdir -p "$T/spec"
+	cp "$BB" "$T/spec/busybox"	# add's sources are inside the build context
 	cat >"$T/spec/pkgimg.yaml" <<EOF
 base: two
 steps:
-  - add: {src: $BB, dst: /usr/bin/busybox}
-  - add: {src: $BB, dst: /usr/bin/sh}
+  - add: {src: ./busybox, dst: /usr/bin/busybox}
+  - add: {src: ./busybox, dst: /usr/bin/sh}
   - run: ["busybox rm /usr/share/doc/hello-fixture/README && busybox rm -r /usr/share/doc/libgreet && busybox mkdir /usr/share/doc/libgreet && echo n >/usr/share/doc/libgreet/NOTE"]
   - env: {GREETING: hi}
 EOF

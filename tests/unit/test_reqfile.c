@@ -453,7 +453,7 @@ static void t_bad_lines(void)
 {
 	ERR("unk.txt", "foo==1\n\n--frobnicate\n", "options: unknown long option names it and the line",
 	    "unk.txt:3", "--frobnicate", "[requirements]");
-	ERR("unk2.txt", "-x foo\n", "options: unknown short option", "unk2.txt:1", "-x");
+	ERR("unk2.txt", "foo==1\n-x foo\n", "options: unknown short option", "unk2.txt:2", "-x");
 	ERR("amb.txt", "--no\n", "options: ambiguous abbreviation", "amb.txt:1", "ambiguous");
 	ERR("pre1.txt", "--pre=yes\n", "options: a flag with a value", "pre1.txt:1", "--pre");
 	ERR("req.txt", "-r\n", "options: -r without a file", "req.txt:1", "-r", "value");
@@ -461,13 +461,36 @@ static void t_bad_lines(void)
 	    "glob.txt:1", "--pre");
 	ERR("quote.txt", "--extra-index-url 'https://x\n", "options: unclosed quote",
 	    "quote.txt:1", "quotation");
-	ERR("extra.txt", "--no-index stray\n", "options: a stray word", "extra.txt:1", "stray");
+	ERR("extra.txt", "--pre\n--no-index stray\n", "options: a stray word", "extra.txt:2",
+	    "stray");
 	ERR("ed1.txt", "foo==1\n-e ./src/pkg\n", "editable: -e refused", "ed1.txt:2",
 	    "editable", "named requirement");
 	ERR("ed2.txt", "--editable=git+https://example.com/x.git#egg=x\n",
 	    "editable: --editable= refused", "ed2.txt:1", "editable");
-	ERR("path1.txt", "./pkg\n", "unnamed: a local path refused", "path1.txt:1", "./pkg",
-	    "named requirement");
+	ERR("path1.txt", "ok==1\n./pkg\n", "unnamed: a local path refused", "path1.txt:2",
+	    "./pkg", "named requirement");
+	/* before a line has read as a requirement or an option, the file may
+	 * be anything (a spec or a -r may name any file): its text is never
+	 * quoted, but the line and the cause are */
+	ERR("secret1.txt", "root:$6$SECRETxyz:19000:0:99999:7:::\nfoo==1\n",
+	    "not yet a requirements file: the line's text is not shown", "secret1.txt:1",
+	    "without a package name", "not shown");
+	ERR("secret2.txt", "# comment\n\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn\n",
+	    "not yet a requirements file: an unknown option is not shown", "secret2.txt:3",
+	    "unknown option", "not shown");
+	ERR("secret3.txt", "s3cr3t t0ken\n", "not yet a requirements file: a PEP 508 error "
+	    "is not shown", "secret3.txt:1", "not a PEP 508 requirement", "not shown");
+	check(!has(ctx.errmsg, "t0ken"), "not yet a requirements file: no text of the line",
+	      "%s", ctx.errmsg);
+	ERR("secret4.txt", "ok==1\n./p\x01kg\n", "a quoted line is escaped", "secret4.txt:2",
+	    "'./p\\x01kg'");
+	ERR("secret6.txt", "ok==1\n./\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01"
+	    "\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01"
+	    "\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01"
+	    "\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\n", "a quoted line of control characters "
+	    "is escaped and cut", "secret6.txt:2", "\\x01\\x01...'");
+	ERR("secret5.txt", "ok==1\nx\x01y @@\n", "a PEP 508 error's control characters are "
+	    "replaced", "secret5.txt:2", "x?y @@");
 	ERR("path2.txt", "https://example.com/x-1.0-py3-none-any.whl\n",
 	    "unnamed: a bare URL refused", "path2.txt:1", "named requirement");
 	ERR("path3.txt", "x-1.0-py3-none-any.whl\n", "unnamed: a bare wheel file refused",
@@ -562,7 +585,8 @@ static void rm_tree(void)
 		"sub/rh.txt", "hm6.txt", "hm7.txt", "hm7c.txt", "unk.txt", "unk2.txt", "amb.txt",
 		"pre1.txt", "req.txt", "glob.txt", "quote.txt", "extra.txt", "ed1.txt", "ed2.txt",
 		"path1.txt", "path2.txt", "path3.txt", "path4.txt", "pep.txt", "nul.txt",
-		"mk.txt", "crlf.txt", "bom.txt", "bom2.txt",
+		"mk.txt", "crlf.txt", "bom.txt", "bom2.txt", "secret1.txt", "secret2.txt",
+		"secret3.txt", "secret4.txt", "secret5.txt", "secret6.txt",
 	};
 	size_t i;
 

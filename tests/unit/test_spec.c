@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/ctx.h"
@@ -473,6 +474,71 @@ static void test_long_value(void)
 	sbuf_free(&sb);
 }
 
+/* spec_path: the build context confines the files a spec names. */
+static void test_context(const char *dir)
+{
+	static const char text[] = "steps:\n  - add: {src: ./in.txt, dst: /x}\n";
+	char ctxdir[PATH_MAX], spec[PATH_MAX + 16], f[PATH_MAX + 32], *real = NULL;
+	struct spec s = { 0 };
+	FILE *fp;
+	int r;
+
+	snprintf(ctxdir, sizeof ctxdir, "%s/ctx", dir);
+	snprintf(spec, sizeof spec, "%s/sub/pkgimg.yaml", ctxdir);
+	snprintf(f, sizeof f, "%s/sub", ctxdir);
+	mkdir(ctxdir, 0755);
+	mkdir(f, 0755);
+	snprintf(f, sizeof f, "%s/sub/in.txt", ctxdir);
+	if ((fp = fopen(f, "w")))
+		fclose(fp);
+	snprintf(f, sizeof f, "%s/up.txt", ctxdir);
+	if ((fp = fopen(f, "w")))
+		fclose(fp);
+	snprintf(f, sizeof f, "%s/sub/out", ctxdir);
+	if (symlink("/etc", f) < 0)
+		printf("# symlink: %s\n", strerror(errno));
+	pkgimg_ctx_init(&ctx);
+	r = spec_parse_text(&ctx, spec, text, strlen(text), &s);
+	check(r == 0, "context: the spec parses", "%s", ctx.errmsg);
+	if (r < 0)
+		return;
+	r = spec_path(&ctx, &s, "add: src", "in.txt", &real);
+	check(r == 0 && real && strstr(real, "/ctx/sub/in.txt"), "context: a file in the spec's "
+	      "directory resolves", "r=%d %s: %s", r, nz(real), ctx.errmsg);
+	free(real);
+	real = NULL;
+	r = spec_path(&ctx, &s, "add: src", "../up.txt", &real);
+	check(r == -EXDEV && strstr(ctx.errmsg, "[spec] add: src '../up.txt' is outside the "
+				   "build context") && strstr(ctx.errmsg, "--context DIR"),
+	      "context: ../ outside the spec's directory is refused", "r=%d: %s", r, ctx.errmsg);
+	free(real);
+	real = NULL;
+	r = spec_path(&ctx, &s, "add: src", "out/passwd", &real);
+	check(r == -EXDEV && strstr(ctx.errmsg, "symlink"), "context: a link leading out is refused",
+	      "r=%d: %s", r, ctx.errmsg);
+	r = spec_path(&ctx, &s, "add: src", "/etc/no-such-file-here", &real);
+	check(r == -EXDEV && !strstr(ctx.errmsg, "No such file"), "context: whether a file "
+	      "outside exists is not told", "r=%d: %s", r, ctx.errmsg);
+	r = spec_set_context(&ctx, &s, ctxdir);
+	check(r == 0, "context: --context DIR is set", "%s", ctx.errmsg);
+	r = spec_path(&ctx, &s, "add: src", "../up.txt", &real);
+	check(r == 0 && real && strstr(real, "/ctx/up.txt"), "context: --context widens it",
+	      "r=%d: %s", r, ctx.errmsg);
+	free(real);
+	snprintf(spec, sizeof spec, "%s/up.txt", ctxdir);
+	r = spec_set_context(&ctx, &s, spec);
+	check(r == -ENOTDIR, "context: --context FILE is refused", "r=%d: %s", r, ctx.errmsg);
+	spec_free(&s);
+	unlink(f);
+	snprintf(f, sizeof f, "%s/sub/in.txt", ctxdir);
+	unlink(f);
+	snprintf(f, sizeof f, "%s/up.txt", ctxdir);
+	unlink(f);
+	snprintf(f, sizeof f, "%s/sub", ctxdir);
+	rmdir(f);
+	rmdir(ctxdir);
+}
+
 int main(void)
 {
 	char tmpl[] = "/tmp/pkgimg-test-spec-XXXXXX";
@@ -487,6 +553,7 @@ int main(void)
 	test_small();
 	test_errors();
 	test_long_value();
+	test_context(dir);
 	snprintf(rm, sizeof rm, "%s/pkgimg.yaml", dir);
 	unlink(rm);
 	rmdir(dir);

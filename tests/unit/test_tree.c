@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/ctx.h"
+#include "core/error.h"
 #include "core/fs.h"
 #include "core/str.h"
 #include "core/tree.h"
@@ -231,6 +232,50 @@ static void t_copy(void)
 	      "r=%d %s", r, ctx.errmsg);
 }
 
+static void warn_cb(void *arg, const char *msg)
+{
+	snprintf(arg, 512, "%s", msg);
+}
+
+/* TREE_HOST: onto the host, no device nodes unless allowed, no set-id bits
+ * on a group- or world-writable file. */
+static void t_host(void)
+{
+	struct pkgimg_ctx ctx;
+	char warned[512] = "";
+	int r;
+
+	pkgimg_ctx_init(&ctx);
+	ctx.warn = warn_cb;
+	ctx.cb_arg = warned;
+	md("hsrc", 0755);
+	md("hsrc/dev", 0755);
+	mknod(P("hsrc/dev/null"), S_IFCHR | 0666, makedev(1, 3));
+	put("hsrc/ww", "w\n", 0777);
+	chmod(P("hsrc/ww"), 04777);
+	put("hsrc/ok", "o\n", 0755);
+	chmod(P("hsrc/ok"), 04755);
+	md("hdst", 0755);
+	r = apply("hsrc", "hdst", TREE_HOST, &ctx);
+	check(r == -PKGIMG_E_UNSAFE && strstr(ctx.errmsg, "'/dev/null' is a character device") &&
+	      strstr(ctx.errmsg, "--allow-devices") && access(P("hdst/dev/null"), F_OK) != 0,
+	      "host: a device node is refused, naming it and --allow-devices", "r=%d %s", r,
+	      ctx.errmsg);
+	fs_rm_rf(NULL, AT_FDCWD, P("hdst"));
+	md("hdst", 0755);
+	ctx.flags |= PKGIMG_F_ALLOW_DEVICES;
+	r = apply("hsrc", "hdst", TREE_HOST, &ctx);
+	check(r == 0 && S_ISCHR(mode_of("hdst/dev/null")), "host: --allow-devices writes it",
+	      "r=%d %s", r, ctx.errmsg);
+	check((mode_of("hdst/ww") & 07777) == 0777 && strstr(warned, "'/ww'") &&
+	      strstr(warned, "setuid"), "host: a world-writable setuid file loses the bit, warned",
+	      "mode %o, warning [%s]", mode_of("hdst/ww") & 07777, warned);
+	check((mode_of("hdst/ok") & 07777) == 04755, "host: a setuid file no one else may "
+	      "write keeps it", "mode %o", mode_of("hdst/ok") & 07777);
+	check((mode_of("hsrc/ww") & 07777) == 04777, "host: the source keeps its mode",
+	      "mode %o", mode_of("hsrc/ww") & 07777);
+}
+
 int main(void)
 {
 	if (geteuid() != 0) {
@@ -244,6 +289,7 @@ int main(void)
 	t_link();
 	t_move();
 	t_copy();
+	t_host();
 	fs_rm_rf(NULL, AT_FDCWD, work);
 	return failures ? 1 : 0;
 }
