@@ -21,7 +21,7 @@ include deps/libarchive.mk
 DEP_STAMPS := $(LIBSOLV_STAMP) $(CURL_STAMP) $(LIBARCHIVE_STAMP)
 DEP_CFLAGS := $(LIBSOLV_CFLAGS) $(CURL_CFLAGS) $(LIBARCHIVE_CFLAGS)
 
-ENGINE_SRC := $(sort $(wildcard core/*.c cache/*.c solver/*.c installers/*.c runtime/*.c pyc/*.c))
+ENGINE_SRC := $(sort $(wildcard core/*.c pyspec/*.c cache/*.c runtime/*.c solver/*.c installers/*.c pyc/*.c image/*.c))
 CLI_SRC    := $(sort $(wildcard cli/*.c))
 ENGINE_OBJ := $(ENGINE_SRC:%.c=build/obj/%.o)
 CLI_OBJ    := $(CLI_SRC:%.c=build/obj/%.o)

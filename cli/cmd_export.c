@@ -8,7 +8,7 @@
 
 #include <jansson.h>
 
-#include "cache/oci.h"
+#include "image/oci.h"
 #include "cli/cli.h"
 #include "core/str.h"
 

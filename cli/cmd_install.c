@@ -12,13 +12,13 @@
 
 #include <jansson.h>
 
-#include "cache/oci.h"
+#include "image/oci.h"
 #include "cli/cli.h"
 #include "core/fs.h"
 #include "core/lockfile.h"
 #include "core/spec.h"
 #include "core/str.h"
-#include "installers/image.h"
+#include "image/install.h"
 #include "runtime/gpu.h"
 #include "solver/apt.h"
 #include "solver/plan.h"

@@ -9,7 +9,7 @@
 #include "cli/cli.h"
 #include "core/fs.h"
 #include "core/str.h"
-#include "runtime/commit.h"
+#include "image/commit.h"
 #include "runtime/gpu.h"
 #include "runtime/sandbox.h"
 

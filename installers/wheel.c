@@ -28,10 +28,10 @@
 #include "core/str.h"
 #include "installers/arc.h"
 #include "installers/wheel.h"
-#include "solver/pep440.h"
-#include "solver/pep508.h"
-#include "solver/pymeta.h"
-#include "solver/wheeltags.h"
+#include "pyspec/pep440.h"
+#include "pyspec/pep508.h"
+#include "pyspec/pymeta.h"
+#include "pyspec/wheeltags.h"
 
 #define WHEEL_BUF	65536
 #define WHEEL_META_MAX	(64u << 20)	/* largest metadata file read into memory */

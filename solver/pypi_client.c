@@ -23,7 +23,7 @@
 #include "core/fs.h"
 #include "core/hash.h"
 #include "core/str.h"
-#include "solver/pep508.h"
+#include "pyspec/pep508.h"
 #include "solver/pypi_client.h"
 
 #define LINKS_HASHES	"hashes"	/* sha256 cache of a find-links directory */

@@ -10,10 +10,10 @@
 #include "core/ctx.h"
 #include "core/error.h"
 #include "core/str.h"
-#include "solver/pep440.h"
-#include "solver/pep508.h"
+#include "pyspec/pep440.h"
+#include "pyspec/pep508.h"
 #include "solver/pypi_index.h"
-#include "solver/wheeltags.h"
+#include "pyspec/wheeltags.h"
 
 /* Attributes kept from one tag; more are ignored. */
 #define HTML_MAX_ATTRS 32

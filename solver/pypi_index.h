@@ -19,8 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "solver/pep440.h"
-#include "solver/wheeltags.h"
+#include "pyspec/pep440.h"
+#include "pyspec/wheeltags.h"
 
 struct pkgimg_ctx;
 

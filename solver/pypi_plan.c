@@ -10,14 +10,14 @@
 #include "core/fs.h"
 #include "core/str.h"
 #include "installers/wheel.h"
-#include "solver/pep440.h"
-#include "solver/pep508.h"
-#include "solver/pymeta.h"
+#include "pyspec/pep440.h"
+#include "pyspec/pep508.h"
+#include "pyspec/pymeta.h"
 #include "solver/pypi_client.h"
 #include "solver/pypi_plan.h"
 #include "solver/pypi_solve.h"
-#include "solver/reqfile.h"
-#include "solver/wheeltags.h"
+#include "pyspec/reqfile.h"
+#include "pyspec/wheeltags.h"
 
 void pypi_target_free(struct pypi_target *t)
 {

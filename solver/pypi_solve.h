@@ -34,9 +34,9 @@
 #include <stddef.h>
 
 #include "core/str.h"
-#include "solver/pep440.h"
-#include "solver/pep508.h"
-#include "solver/pymeta.h"
+#include "pyspec/pep440.h"
+#include "pyspec/pep508.h"
+#include "pyspec/pymeta.h"
 
 struct pkgimg_ctx;
 struct s_Stringpool;

@@ -1,4 +1,4 @@
-/* solver/pep440.c: PEP 440 versions (parsing, normalisation, order) and
+/* pyspec/pep440.c: PEP 440 versions (parsing, normalisation, order) and
  * specifier sets, against the examples of the PEP and the behaviour of
  * pypa/packaging.  Prints "ok - NAME" / "not ok - NAME" (+ "# detail");
  * exits non-zero on a failure. */
@@ -11,7 +11,7 @@
 #include "core/ctx.h"
 #include "core/error.h"
 #include "core/str.h"
-#include "solver/pep440.h"
+#include "pyspec/pep440.h"
 
 #include "tests/unit/check.h"
 

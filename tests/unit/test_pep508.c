@@ -1,4 +1,4 @@
-/* solver/pep508.c: PEP 503 names, PEP 508 requirements and environment
+/* pyspec/pep508.c: PEP 503 names, PEP 508 requirements and environment
  * markers, against the examples of the PEPs and the tests and behaviour of
  * pypa/packaging.  Prints "ok - NAME" / "not ok - NAME" (+ "# detail");
  * exits non-zero on a failure. */
@@ -11,8 +11,8 @@
 #include "core/ctx.h"
 #include "core/error.h"
 #include "core/str.h"
-#include "solver/pep440.h"
-#include "solver/pep508.h"
+#include "pyspec/pep440.h"
+#include "pyspec/pep508.h"
 
 #include "tests/unit/check.h"
 

@@ -1,4 +1,4 @@
-/* solver/pypi_index.c and solver/pymeta.c: real PEP 691 JSON and PEP 503
+/* solver/pypi_index.c and pyspec/pymeta.c: real PEP 691 JSON and PEP 503
  * HTML project pages (tests/fixtures/pypi/, copies of pages from poetry's
  * test fixtures, see SOURCE.txt there), find-links pages, RFC 3986 reference
  * resolution (the examples of its section 5.4), HTML character references,
@@ -14,8 +14,8 @@
 #include "core/ctx.h"
 #include "core/error.h"
 #include "core/str.h"
-#include "solver/pep508.h"
-#include "solver/pymeta.h"
+#include "pyspec/pep508.h"
+#include "pyspec/pymeta.h"
 #include "solver/pypi_index.h"
 
 #include "tests/unit/check.h"

@@ -17,9 +17,9 @@
 #include "core/ctx.h"
 #include "core/error.h"
 #include "core/str.h"
-#include "solver/pep440.h"
-#include "solver/pep508.h"
-#include "solver/pymeta.h"
+#include "pyspec/pep440.h"
+#include "pyspec/pep508.h"
+#include "pyspec/pymeta.h"
 #include "solver/pypi_solve.h"
 
 #include "tests/unit/check.h"

@@ -1,4 +1,4 @@
-/* solver/reqfile.c: pip requirements files written into a temporary
+/* pyspec/reqfile.c: pip requirements files written into a temporary
  * directory and read back: comments and continuations in pip's order,
  * ${VAR}, nested -r / -c, index options, --hash and hash-checking mode, and
  * the errors (each naming file:line).  Prints "ok - NAME" / "not ok - NAME"
@@ -16,7 +16,7 @@
 #include "core/ctx.h"
 #include "core/error.h"
 #include "core/str.h"
-#include "solver/reqfile.h"
+#include "pyspec/reqfile.h"
 
 #include "tests/unit/check.h"
 

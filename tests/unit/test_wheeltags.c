@@ -1,4 +1,4 @@
-/* solver/wheeltags.c: the supported tags of a target CPython on Linux, in the
+/* pyspec/wheeltags.c: the supported tags of a target CPython on Linux, in the
  * order of pypa/packaging 24's sys_tags() (the lists below were checked
  * against packaging.tags.cpython_tags + compatible_tags fed the same
  * platforms), and PEP 427 wheel file names, most of them real names from
@@ -13,7 +13,7 @@
 #include "core/ctx.h"
 #include "core/error.h"
 #include "core/str.h"
-#include "solver/wheeltags.h"
+#include "pyspec/wheeltags.h"
 
 #include "tests/unit/check.h"
 

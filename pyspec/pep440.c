@@ -17,7 +17,7 @@
 #include "core/ctx.h"
 #include "core/error.h"
 #include "core/str.h"
-#include "solver/pep440.h"
+#include "pyspec/pep440.h"
 
 struct label {
 	const char *word;

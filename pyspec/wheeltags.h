@@ -16,8 +16,8 @@
  * (manylinux2014 = 2_17, manylinux2010 = 2_12, manylinux1 = 2_5) right after
  * the tag it stands for, then musllinux_1_<minor>..musllinux_1_0, then
  * linux_<arch>. */
-#ifndef PKGIMG_SOLVER_WHEELTAGS_H
-#define PKGIMG_SOLVER_WHEELTAGS_H
+#ifndef PKGIMG_PYSPEC_WHEELTAGS_H
+#define PKGIMG_PYSPEC_WHEELTAGS_H
 
 #include <stdbool.h>
 #include <stddef.h>

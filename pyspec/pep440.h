@@ -5,8 +5,8 @@
  * Numbers (epoch, release, pre, post, dev) are uint64; a larger one is a
  * parse error, never a silent wrap.  Numeric local segments are kept as
  * digit strings (leading zeros dropped), so they have no size limit. */
-#ifndef PKGIMG_SOLVER_PEP440_H
-#define PKGIMG_SOLVER_PEP440_H
+#ifndef PKGIMG_PYSPEC_PEP440_H
+#define PKGIMG_PYSPEC_PEP440_H
 
 #include <stdbool.h>
 #include <stddef.h>

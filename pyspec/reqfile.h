@@ -31,14 +31,14 @@
  * installs named requirements and wheels: write "name @ URL"); remote
  * requirements files (-r https://...) are refused; "==1.*" does not count
  * as pinned in hash-checking mode. */
-#ifndef PKGIMG_SOLVER_REQFILE_H
-#define PKGIMG_SOLVER_REQFILE_H
+#ifndef PKGIMG_PYSPEC_REQFILE_H
+#define PKGIMG_PYSPEC_REQFILE_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "core/str.h"
-#include "solver/pep508.h"
+#include "pyspec/pep508.h"
 
 struct pkgimg_ctx;
 

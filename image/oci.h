@@ -22,8 +22,8 @@
  * history entry per store layer (created_by: its step; empty_layer when its
  * tree is empty).  Store keys are left out (they hash the lock, URLs
  * included): two stores whose trees and steps agree give the same digests. */
-#ifndef PKGIMG_OCI_H
-#define PKGIMG_OCI_H
+#ifndef PKGIMG_IMAGE_OCI_H
+#define PKGIMG_IMAGE_OCI_H
 
 #include <stdbool.h>
 #include <stdint.h>

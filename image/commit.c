@@ -13,7 +13,7 @@
 #include "core/fs.h"
 #include "core/hash.h"
 #include "core/lockfile.h"
-#include "runtime/commit.h"
+#include "image/commit.h"
 #include "runtime/gpu.h"
 
 static json_t *strv_json(char *const *v)

@@ -1,4 +1,4 @@
-/* OCI export: image layout, layout archive, rootfs (cache/oci.h). */
+/* OCI export: image layout, layout archive, rootfs (image/oci.h). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +16,7 @@
 #include <archive_entry.h>
 #include <jansson.h>
 
-#include "cache/oci.h"
+#include "image/oci.h"
 #include "cache/store.h"
 #include "core/ctx.h"
 #include "core/fs.h"

@@ -10,9 +10,9 @@
 #include "core/ctx.h"
 #include "core/error.h"
 #include "core/str.h"
-#include "solver/pep440.h"
-#include "solver/pep508.h"
-#include "solver/wheeltags.h"
+#include "pyspec/pep440.h"
+#include "pyspec/pep508.h"
+#include "pyspec/wheeltags.h"
 
 /* glibc's last minor of a major packaging assumes when a target's glibc has
  * a later major (_LAST_GLIBC_MINOR's default). */

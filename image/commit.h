@@ -8,8 +8,8 @@
  * destination, mode and content hash (hash_tree_sha256).  The same bake is
  * therefore a key hit that runs nothing; a changed input, command or
  * parent gives another key. */
-#ifndef PKGIMG_RUNTIME_COMMIT_H
-#define PKGIMG_RUNTIME_COMMIT_H
+#ifndef PKGIMG_IMAGE_COMMIT_H
+#define PKGIMG_IMAGE_COMMIT_H
 
 #include <stdbool.h>
 

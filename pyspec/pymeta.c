@@ -5,9 +5,9 @@
 #include "core/ctx.h"
 #include "core/error.h"
 #include "core/str.h"
-#include "solver/pep440.h"
-#include "solver/pep508.h"
-#include "solver/pymeta.h"
+#include "pyspec/pep440.h"
+#include "pyspec/pep508.h"
+#include "pyspec/pymeta.h"
 
 /* One line of data from *pos, without its "\n" and a "\r" before it. */
 static struct blob next_line(const char *data, size_t len, size_t *pos)

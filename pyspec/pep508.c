@@ -19,8 +19,8 @@
 #include "core/ctx.h"
 #include "core/error.h"
 #include "core/str.h"
-#include "solver/pep440.h"
-#include "solver/pep508.h"
+#include "pyspec/pep440.h"
+#include "pyspec/pep508.h"
 
 /* --- characters ----------------------------------------------------------- */
 

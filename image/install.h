@@ -1,8 +1,8 @@
 /* Installing a lockfile into the store: one layer per lock layer, each keyed
  * by sha256(parent key ‖ builder version ‖ step ‖ lock section).  A layer
  * already in the store is a hit (nothing fetched, nothing unpacked). */
-#ifndef PKGIMG_INSTALLERS_IMAGE_H
-#define PKGIMG_INSTALLERS_IMAGE_H
+#ifndef PKGIMG_IMAGE_INSTALL_H
+#define PKGIMG_IMAGE_INSTALL_H
 
 #include <stdbool.h>
 

@@ -5,15 +5,15 @@
  * regard to case, continuation lines (starting with a space or a tab) are
  * unfolded, a trailing "\r" is dropped.  Only the fields a resolver needs
  * are kept; the others are read and ignored. */
-#ifndef PKGIMG_SOLVER_PYMETA_H
-#define PKGIMG_SOLVER_PYMETA_H
+#ifndef PKGIMG_PYSPEC_PYMETA_H
+#define PKGIMG_PYSPEC_PYMETA_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "core/str.h"
-#include "solver/pep440.h"
-#include "solver/pep508.h"
+#include "pyspec/pep440.h"
+#include "pyspec/pep508.h"
 
 struct pkgimg_ctx;
 

@@ -14,9 +14,9 @@
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/str.h"
-#include "solver/pep440.h"
-#include "solver/pep508.h"
-#include "solver/reqfile.h"
+#include "pyspec/pep440.h"
+#include "pyspec/pep508.h"
+#include "pyspec/reqfile.h"
 
 /* A file larger than this is not a requirements file. */
 #define REQFILE_MAX_SIZE (64u << 20)

@@ -28,13 +28,13 @@
  *     escapes a value's '"', '\', CR and LF so that the string parses back;
  *   - parentheses nest at most PEP508_MAX_DEPTH deep;
  *   - names are lowercased on ASCII letters only (the only valid ones). */
-#ifndef PKGIMG_SOLVER_PEP508_H
-#define PKGIMG_SOLVER_PEP508_H
+#ifndef PKGIMG_PYSPEC_PEP508_H
+#define PKGIMG_PYSPEC_PEP508_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "solver/pep440.h"
+#include "pyspec/pep440.h"
 
 struct pkgimg_ctx;
 

@@ -20,7 +20,7 @@
 #include "installers/deb.h"
 #include "installers/conda_pkg.h"
 #include "installers/debcache.h"
-#include "installers/image.h"
+#include "image/install.h"
 #include "installers/wheel.h"
 #include "pyc/pyc.h"
 #include "runtime/gpu.h"
