@@ -41,9 +41,6 @@ struct strv;
 /* The apt sources: --apt-source lines when given, else the host's
  * ($PKGIMG_APT_ETC, else /etc/apt). */
 int cli_load_apt_sources(struct cli *c, const struct strv *lines, struct apt_sources *srcs);
-/* One lockfile for a build spec's package steps (pkgimg lock -f, build). */
-int cli_spec_lock(struct cli *c, const struct spec *s, const struct apt_sources *srcs,
-		  const char *keyring, const char *gpu_all, struct lockfile *out);
 int cmd_export(struct cli *c, int argc, char **argv);
 
 #endif

@@ -18,6 +18,7 @@
 #include "core/lockfile.h"
 #include "core/spec.h"
 #include "core/str.h"
+#include "image/build.h"
 #include "image/install.h"
 #include "runtime/gpu.h"
 #include "solver/apt.h"
@@ -246,19 +247,6 @@ static void req_args_free(struct req_args *a)
 	strv_free(&a->find_links);
 }
 
-int cli_load_apt_sources(struct cli *c, const struct strv *lines, struct apt_sources *srcs)
-{
-	const char *etc = getenv("PKGIMG_APT_ETC");
-	int r = 0;
-
-	if (lines->n) {
-		for (size_t i = 0; i < lines->n && r == 0; i++)
-			r = apt_sources_add_line(&c->ctx, lines->v[i], srcs);
-		return r;
-	}
-	return apt_sources_load_host(&c->ctx, etc && *etc ? etc : "/etc/apt", srcs);
-}
-
 static int plan(struct cli *c, struct req_args *a, struct lockfile *lf)
 {
 	struct apt_sources srcs = { 0 };
@@ -399,7 +387,7 @@ int cmd_lock(struct cli *c, int argc, char **argv)
 		if (r == 0)
 			r = cli_load_apt_sources(c, &a.apt_sources, &srcs);
 		if (r == 0)
-			r = cli_spec_lock(c, &s, &srcs, a.keyring, a.gpu ? "" : NULL, &lf);
+			r = image_spec_lock(&c->ctx, &c->st, &s, &srcs, a.keyring, a.gpu ? "" : NULL, &lf);
 		apt_sources_free(&srcs);
 		spec_free(&s);
 	} else {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cache/fetch.h"
+#include "solver/apt.h"
 #include "cli/cli.h"
 #include "core/str.h"
 
@@ -138,6 +139,19 @@ void cli_set_privileged(struct cli *c)
 			"all of root's capabilities, no seccomp filter and /proc unmasked; "
 			"code in the image can take over the host\n");
 	c->ctx.flags |= PKGIMG_F_PRIVILEGED;
+}
+
+int cli_load_apt_sources(struct cli *c, const struct strv *lines, struct apt_sources *srcs)
+{
+	const char *etc = getenv("PKGIMG_APT_ETC");
+	int r = 0;
+
+	if (lines->n) {
+		for (size_t i = 0; i < lines->n && r == 0; i++)
+			r = apt_sources_add_line(&c->ctx, lines->v[i], srcs);
+		return r;
+	}
+	return apt_sources_load_host(&c->ctx, etc && *etc ? etc : "/etc/apt", srcs);
 }
 
 int cli_open_store(struct cli *c)
