@@ -106,13 +106,17 @@ static char *image_file(struct store *st, const char *snapshot, const char *path
 	return found;
 }
 
-static char *slurp(const char *path)
+/* the content of path (freed), or NULL */
+static char *slurp(char *path)
 {
 	struct pkgimg_ctx ctx;
 	struct sbuf s = SBUF_INIT;
+	int r;
 
 	pkgimg_ctx_init(&ctx);
-	if (!path || fs_read_file(&ctx, AT_FDCWD, path, &s) < 0) {
+	r = path ? fs_read_file(&ctx, AT_FDCWD, path, &s) : -1;
+	free(path);
+	if (r < 0) {
 		sbuf_free(&s);
 		return NULL;
 	}
