@@ -485,47 +485,42 @@ static int add_pkg(struct csolver *cs, const struct conda_request *rq, Id p, str
 	return 0;
 }
 
-int conda_lock_layer(struct pkgimg_ctx *ctx, struct store *st, const struct conda_request *rq,
-		     struct lockfile *lf, struct conda_lock_info *info)
+/* The channels: -c, else $PKGIMG_CHANNELS, else conda-forge. */
+static void conda_channels(const struct conda_request *rq, struct strv *chans)
 {
-	const char *subdir = conda_subdir(ctx->arch), *cuda = NULL;
-	const char *prefix = rq->prefix ? rq->prefix : CONDA_PREFIX_DEFAULT;
-	struct csolver cs = { .ctx = ctx };
-	struct strv chans = { 0 };
-	char *envch = NULL;
-	Solver *solv = NULL;
-	Transaction *trans = NULL;
-	Queue job;
-	int r = 0;
+	const char *env = getenv(CONDA_CHANNELS_ENV);
 
-	queue_init(&job);
-	if (!subdir)
-		return pkgimg_err(ctx, -PKGIMG_E_USAGE, "[lock] conda has no subdir for the "
-				  "architecture %s", ctx->arch);
-	if (prefix[0] != '/' || strstr(prefix, "/../") || strlen(prefix) < 2)
-		return pkgimg_err(ctx, -PKGIMG_E_USAGE, "--conda-prefix %s: [lock] give an "
-				  "absolute path inside the image, e.g. /opt/conda", prefix);
-	/* channels: -c, else $PKGIMG_CHANNELS, else conda-forge */
 	for (size_t i = 0; i < rq->nchannels; i++)
-		strv_add(&chans, rq->channels[i]);
-	if (!chans.n && getenv(CONDA_CHANNELS_ENV)) {
-		envch = xstrdup(getenv(CONDA_CHANNELS_ENV));
+		strv_add(chans, rq->channels[i]);
+	if (!chans->n && env) {
+		char *envch = xstrdup(env);
+
 		for (char *save = NULL, *t = strtok_r(envch, ", ", &save); t;
 		     t = strtok_r(NULL, ", ", &save))
-			strv_add(&chans, t);
+			strv_add(chans, t);
+		free(envch);
 	}
-	if (!chans.n)
-		strv_add(&chans, CONDA_CHANNEL_DEFAULT);
+	if (!chans->n)
+		strv_add(chans, CONDA_CHANNEL_DEFAULT);
+}
 
-	cs.pool = pool_create();
-	pool_setdisttype(cs.pool, DISTTYPE_CONDA);
-	cs.nsubs = chans.n * 2;
-	cs.subs = xcalloc(cs.nsubs, sizeof *cs.subs);
-	for (size_t i = 0; i < chans.n && r == 0; i++) {
-		char *url = conda_channel_url(chans.v[i]);
+/* Every channel's subdir and noarch, fetched (conditionally) and loaded
+ * into cs->pool, the first channel highest in priority. */
+static int conda_load_channels(struct csolver *cs, struct store *st, const struct strv *chans,
+			       const char *subdir)
+{
+	struct pkgimg_ctx *ctx = cs->ctx;
+	int r = 0;
+
+	cs->pool = pool_create();
+	pool_setdisttype(cs->pool, DISTTYPE_CONDA);
+	cs->nsubs = chans->n * 2;
+	cs->subs = xcalloc(cs->nsubs, sizeof *cs->subs);
+	for (size_t i = 0; i < chans->n && r == 0; i++) {
+		char *url = conda_channel_url(chans->v[i]);
 
 		for (int k = 0; k < 2 && r == 0; k++) {
-			struct csub *s = &cs.subs[i * 2 + k];
+			struct csub *s = &cs->subs[i * 2 + k];
 			char hex[65], *id;
 
 			s->channel = xstrdup(url);
@@ -539,21 +534,27 @@ int conda_lock_layer(struct pkgimg_ctx *ctx, struct store *st, const struct cond
 		free(url);
 	}
 	if (r == 0)
-		r = fetch_subs(ctx, st, cs.subs, cs.nsubs);
-	for (size_t i = 0; r == 0 && i < cs.nsubs; i++) {
-		r = load_sub(ctx, cs.pool, &cs.subs[i]);
+		r = fetch_subs(ctx, st, cs->subs, cs->nsubs);
+	for (size_t i = 0; r == 0 && i < cs->nsubs; i++) {
+		r = load_sub(ctx, cs->pool, &cs->subs[i]);
 		if (r == 0)	/* strict priority: the first channel highest */
-			cs.subs[i].repo->priority = (int)(chans.n - i / 2);
+			cs->subs[i].repo->priority = (int)(chans->n - i / 2);
 	}
-	if (r < 0)
-		goto out;
-	add_virtuals(ctx, cs.pool, rq, &cuda);
+	return r;
+}
 
-	/* the specs, each a namespace dependency answered by ns_callback */
-	cs.ns = pool_str2id(cs.pool, "conda", 1);
-	cs.specs = xcalloc(rq->nspecs + 1, sizeof *cs.specs);
+/* The specs, each a namespace dependency answered by ns_callback, as jobs;
+ * a spec nothing provides is an error that names the channels searched. */
+static int conda_add_specs(struct csolver *cs, const struct conda_request *rq,
+			   const struct strv *chans, const char *subdir, Queue *job)
+{
+	struct pkgimg_ctx *ctx = cs->ctx;
+	int r = 0;
+
+	cs->ns = pool_str2id(cs->pool, "conda", 1);
+	cs->specs = xcalloc(rq->nspecs + 1, sizeof *cs->specs);
 	for (size_t i = 0; i < rq->nspecs && r == 0; i++) {
-		struct cspec *sp = &cs.specs[i];
+		struct cspec *sp = &cs->specs[i];
 
 		r = matchspec_parse(ctx, rq->specs[i], &sp->m);
 		if (r < 0) {
@@ -561,40 +562,116 @@ int conda_lock_layer(struct pkgimg_ctx *ctx, struct store *st, const struct cond
 					"numpy>=1.26 or conda-forge::numpy=1.26=py312*)", rq->specs[i]);
 			break;
 		}
-		cs.nspecs++;
+		cs->nspecs++;
 		if (sp->m.url || (sp->m.fn && !sp->m.name.text)) {
 			r = pkgimg_err(ctx, -PKGIMG_E_USAGE, "--conda %s: [lock] a package URL or "
 				       "file is not a spec a channel can answer; give name and "
 				       "version (-c for the channel)", rq->specs[i]);
 			break;
 		}
-		sp->text = pool_str2id(cs.pool, rq->specs[i], 1);
-		sp->dep = pool_rel2id(cs.pool, cs.ns, sp->text, REL_NAMESPACE, 1);
-		queue_push2(&job, SOLVER_INSTALL | SOLVER_SOLVABLE_PROVIDES, sp->dep);
+		sp->text = pool_str2id(cs->pool, rq->specs[i], 1);
+		sp->dep = pool_rel2id(cs->pool, cs->ns, sp->text, REL_NAMESPACE, 1);
+		queue_push2(job, SOLVER_INSTALL | SOLVER_SOLVABLE_PROVIDES, sp->dep);
 	}
 	if (r < 0)
-		goto out;
-	strict_priority(&cs);
-	pool_setnamespacecallback(cs.pool, ns_callback, &cs);
-	pool_addfileprovides(cs.pool);
-	pool_createwhatprovides(cs.pool);
-	for (size_t i = 0; i < cs.nspecs; i++) {
-		Id wp = pool_whatprovides(cs.pool, cs.specs[i].dep);
+		return r;
+	strict_priority(cs);
+	pool_setnamespacecallback(cs->pool, ns_callback, cs);
+	pool_addfileprovides(cs->pool);
+	pool_createwhatprovides(cs->pool);
+	for (size_t i = 0; i < cs->nspecs; i++) {
+		Id wp = pool_whatprovides(cs->pool, cs->specs[i].dep);
 
 		/* none: libsolv would drop a namespace job that nothing provides */
-		if (!cs.pool->whatprovidesdata[wp]) {
+		if (!cs->pool->whatprovidesdata[wp]) {
 			struct sbuf where = SBUF_INIT;
 
-			for (size_t k = 0; k < chans.n; k++)
-				sbuf_addf(&where, "%s%s", k ? ", " : "", chans.v[k]);
+			for (size_t k = 0; k < chans->n; k++)
+				sbuf_addf(&where, "%s%s", k ? ", " : "", chans->v[k]);
 			r = pkgimg_err(ctx, -PKGIMG_E_NOTFOUND, "--conda %s: [lock] no package "
 				       "matches it in %s (subdirs %s and noarch); check the name and "
 				       "version, or add the channel that has it with -c",
 				       rq->specs[i], where.buf, subdir);
 			sbuf_free(&where);
-			goto out;
+			return r;
 		}
 	}
+	return 0;
+}
+
+/* The transaction as a lock layer of lf, and every subdir read as a source. */
+static int conda_emit_layer(struct csolver *cs, const struct conda_request *rq,
+			    Transaction *trans, const struct strv *chans, const char *prefix,
+			    struct lockfile *lf, const char **python)
+{
+	struct lock_layer *l;
+	Queue inst;
+	int r = 0;
+
+	*python = NULL;
+	queue_init(&inst);
+	for (int i = 0; i < trans->steps.count; i++) {
+		Id p = trans->steps.elements[i];
+
+		if (cs->pool->solvables[p].repo != cs->pool->installed)
+			queue_push(&inst, p);
+	}
+	lf->layers = xrealloc(lf->layers, (size_t)(lf->nlayers + 1) * sizeof *lf->layers);
+	l = &lf->layers[lf->nlayers];
+	memset(l, 0, sizeof *l);
+	l->step = step_text(rq, (const char *const *)chans->v, chans->n, prefix);
+	l->pkgs = xcalloc((size_t)inst.count + 1, sizeof *l->pkgs);
+	for (int i = 0; i < inst.count && r == 0; i++) {
+		Id p = inst.elements[i];
+
+		r = add_pkg(cs, rq, p, &l->pkgs[l->npkgs++]);
+		if (!strcmp(pool_id2str(cs->pool, cs->pool->solvables[p].name), "python"))
+			*python = pool_id2str(cs->pool, cs->pool->solvables[p].evr);
+	}
+	queue_free(&inst);
+	lf->nlayers++;	/* freed with lf, complete or not */
+	if (r < 0)
+		return r;
+	lf->sources = xrealloc(lf->sources, (size_t)(lf->nsources + (int)cs->nsubs + 1) *
+			       sizeof *lf->sources);
+	for (size_t i = 0; i < cs->nsubs; i++) {
+		struct lock_source *s = &lf->sources[lf->nsources++];
+
+		memset(s, 0, sizeof *s);
+		s->type = xstrdup("conda");
+		s->uri = xstrdup(cs->subs[i].url);
+		s->repodata_sha256 = xstrdup(cs->subs[i].sha256);
+	}
+	return 0;
+}
+
+int conda_lock_layer(struct pkgimg_ctx *ctx, struct store *st, const struct conda_request *rq,
+		     struct lockfile *lf, struct conda_lock_info *info)
+{
+	const char *subdir = conda_subdir(ctx->arch), *cuda = NULL, *py = NULL;
+	const char *prefix = rq->prefix ? rq->prefix : CONDA_PREFIX_DEFAULT;
+	struct csolver cs = { .ctx = ctx };
+	struct strv chans = { 0 };
+	Solver *solv = NULL;
+	Transaction *trans = NULL;
+	Queue job;
+	int r = 0;
+
+	queue_init(&job);
+	if (!subdir)
+		return pkgimg_err(ctx, -PKGIMG_E_USAGE, "[lock] conda has no subdir for the "
+				  "architecture %s", ctx->arch);
+	if (prefix[0] != '/' || strstr(prefix, "/../") || strlen(prefix) < 2)
+		return pkgimg_err(ctx, -PKGIMG_E_USAGE, "--conda-prefix %s: [lock] give an "
+				  "absolute path inside the image, e.g. /opt/conda", prefix);
+	conda_channels(rq, &chans);
+	r = conda_load_channels(&cs, st, &chans, subdir);
+	if (r < 0)
+		goto out;
+	add_virtuals(ctx, cs.pool, rq, &cuda);
+	r = conda_add_specs(&cs, rq, &chans, subdir, &job);
+	if (r < 0)
+		goto out;
 	solv = solver_create(cs.pool);
 	if (solver_solve(solv, &job)) {
 		r = explain_problems(ctx, solv, "conda");
@@ -608,51 +685,14 @@ int conda_lock_layer(struct pkgimg_ctx *ctx, struct store *st, const struct cond
 		goto out;
 	}
 	trans = solver_create_transaction(solv);
-	{
-		struct lock_layer *l;
-		Queue inst;
-		const char *py = NULL;
-
-		queue_init(&inst);
-		for (int i = 0; i < trans->steps.count; i++) {
-			Id p = trans->steps.elements[i];
-
-			if (cs.pool->solvables[p].repo != cs.pool->installed)
-				queue_push(&inst, p);
-		}
-		lf->layers = xrealloc(lf->layers, (size_t)(lf->nlayers + 1) * sizeof *lf->layers);
-		l = &lf->layers[lf->nlayers];
-		memset(l, 0, sizeof *l);
-		l->step = step_text(rq, (const char *const *)chans.v, chans.n, prefix);
-		l->pkgs = xcalloc((size_t)inst.count + 1, sizeof *l->pkgs);
-		for (int i = 0; i < inst.count && r == 0; i++) {
-			Id p = inst.elements[i];
-
-			r = add_pkg(&cs, rq, p, &l->pkgs[l->npkgs++]);
-			if (!strcmp(pool_id2str(cs.pool, cs.pool->solvables[p].name), "python"))
-				py = pool_id2str(cs.pool, cs.pool->solvables[p].evr);
-		}
-		queue_free(&inst);
-		lf->nlayers++;	/* freed with lf, complete or not */
-		if (r < 0)
-			goto out;
-		/* the sources: every subdir read, with what its repodata was */
-		lf->sources = xrealloc(lf->sources, (size_t)(lf->nsources + (int)cs.nsubs + 1) *
-				       sizeof *lf->sources);
-		for (size_t i = 0; i < cs.nsubs; i++) {
-			struct lock_source *s = &lf->sources[lf->nsources++];
-
-			memset(s, 0, sizeof *s);
-			s->type = xstrdup("conda");
-			s->uri = xstrdup(cs.subs[i].url);
-			s->repodata_sha256 = xstrdup(cs.subs[i].sha256);
-		}
-		if (cuda && !lf->cuda)
-			lf->cuda = xstrdup(cuda);
-		if (info) {
-			info->python = py ? xstrdup(py) : NULL;
-			info->prefix = xstrdup(prefix);
-		}
+	r = conda_emit_layer(&cs, rq, trans, &chans, prefix, lf, &py);
+	if (r < 0)
+		goto out;
+	if (cuda && !lf->cuda)
+		lf->cuda = xstrdup(cuda);
+	if (info) {
+		info->python = py ? xstrdup(py) : NULL;
+		info->prefix = xstrdup(prefix);
 	}
 out:
 	if (trans)
@@ -671,7 +711,6 @@ out:
 	if (cs.pool)
 		pool_free(cs.pool);
 	strv_free(&chans);
-	free(envch);
 	queue_free(&job);
 	return r;
 }
