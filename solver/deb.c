@@ -249,26 +249,20 @@ static void src_state_free(struct src_state *s)
 	apt_release_free(&s->release);
 }
 
-int deb_pool_open(struct pkgimg_ctx *ctx, struct store *st, const struct apt_sources *srcs,
-		  const char *keyring, struct deb_pool **out)
+/* One Packages file of one source. */
+struct pk_file {
+	int src;
+	const struct apt_release_file *f;
+};
+
+/* 1. InRelease of every source, in one parallel batch; 2. Release and
+ * Release.gpg where there is none. */
+static int fetch_releases(struct pkgimg_ctx *ctx, struct store *st, const struct apt_sources *srcs,
+			  const char *keyring, struct src_state *ss)
 {
-	struct src_state *ss = xcalloc((size_t)srcs->n, sizeof *ss);
-	struct fetch_item *items = NULL;
-	struct strv purls = { 0 };
-	struct deb_pool *dp = xcalloc(1, sizeof *dp);
-	int r = 0, n = 0, npk = 0;
-	struct {
-		int src;
-		const struct apt_release_file *f;
-	} *pk = NULL;
+	struct fetch_item *items = xcalloc((size_t)srcs->n * 2 + 1, sizeof *items);
+	int r = 0, n = 0, m = 0;
 
-	dp->pool = pool_create();
-	pool_setdisttype(dp->pool, DISTTYPE_DEB);
-	pool_setarch(dp->pool, ctx->arch);
-	dp->essential_key = pool_str2id(dp->pool, "deb:essential", 1);
-
-	/* 1. InRelease of every source, in one parallel batch */
-	items = xcalloc((size_t)srcs->n * 2 + 1, sizeof *items);
 	for (int i = 0; i < srcs->n; i++) {
 		struct src_state *s = &ss[i];
 		char *id = source_id(&srcs->v[i], ctx->arch);
@@ -292,56 +286,60 @@ int deb_pool_open(struct pkgimg_ctx *ctx, struct store *st, const struct apt_sou
 	r = fetch_all(ctx, st, items, n);
 	if (r < 0)
 		goto out;
-	/* 2. Release + Release.gpg where there is no InRelease */
-	{
-		int m = 0;
-
-		for (int i = 0; i < srcs->n; i++) {
-			struct src_state *s = &ss[i];
-
-			s->inrel.result = items[i].result;
-			if (s->inrel.result == 0)
-				continue;
-			s->rel.url = xasprintf("%s/dists/%s/Release", s->src->uri, s->src->suite);
-			s->rel.dest = xasprintf("%s/Release", s->dir);
-			s->rel.size = -1;
-			s->rel.label = "Release";
-			s->relgpg.url = xasprintf("%s/dists/%s/Release.gpg", s->src->uri, s->src->suite);
-			s->relgpg.dest = xasprintf("%s/Release.gpg", s->dir);
-			s->relgpg.size = -1;
-			s->relgpg.optional = 1;
-			s->relgpg.label = "Release.gpg";
-			items[m++] = s->rel;
-			items[m++] = s->relgpg;
-		}
-		if (m) {
-			r = fetch_all(ctx, st, items, m);
-			if (r < 0)
-				goto out;
-			m = 0;
-			for (int i = 0; i < srcs->n; i++) {
-				if (ss[i].inrel.result == 0)
-					continue;
-				ss[i].rel.result = items[m++].result;
-				ss[i].relgpg.result = items[m++].result;
-				if (ss[i].rel.result < 0) {
-					r = pkgimg_err(ctx, -PKGIMG_E_NOTFOUND,
-						       "%s: [index] neither InRelease nor Release "
-						       "exists; check the URI and suite of the source",
-						       ss[i].what);
-					goto out;
-				}
-			}
-		}
-	}
-	/* 3. verify; list the Packages files */
 	for (int i = 0; i < srcs->n; i++) {
 		struct src_state *s = &ss[i];
 
-		r = verify_release(ctx, s);
-		if (r < 0)
+		s->inrel.result = items[i].result;
+		if (s->inrel.result == 0)
+			continue;
+		s->rel.url = xasprintf("%s/dists/%s/Release", s->src->uri, s->src->suite);
+		s->rel.dest = xasprintf("%s/Release", s->dir);
+		s->rel.size = -1;
+		s->rel.label = "Release";
+		s->relgpg.url = xasprintf("%s/dists/%s/Release.gpg", s->src->uri, s->src->suite);
+		s->relgpg.dest = xasprintf("%s/Release.gpg", s->dir);
+		s->relgpg.size = -1;
+		s->relgpg.optional = 1;
+		s->relgpg.label = "Release.gpg";
+		items[m++] = s->rel;
+		items[m++] = s->relgpg;
+	}
+	if (!m)
+		goto out;
+	r = fetch_all(ctx, st, items, m);
+	if (r < 0)
+		goto out;
+	m = 0;
+	for (int i = 0; i < srcs->n; i++) {
+		if (ss[i].inrel.result == 0)
+			continue;
+		ss[i].rel.result = items[m++].result;
+		ss[i].relgpg.result = items[m++].result;
+		if (ss[i].rel.result < 0) {
+			r = pkgimg_err(ctx, -PKGIMG_E_NOTFOUND,
+				       "%s: [index] neither InRelease nor Release "
+				       "exists; check the URI and suite of the source",
+				       ss[i].what);
 			goto out;
-		for (char **c = s->src->components; *c; c++) {
+		}
+	}
+out:
+	free(items);
+	return r;
+}
+
+/* 3. Each Release verified, and the Packages file of each component. */
+static int list_packages(struct pkgimg_ctx *ctx, const struct apt_sources *srcs,
+			 struct src_state *ss, struct pk_file **pkp, int *npkp)
+{
+	struct pk_file *pk = NULL;
+	int r = 0, npk = 0;
+
+	for (int i = 0; i < srcs->n && r == 0; i++) {
+		struct src_state *s = &ss[i];
+
+		r = verify_release(ctx, s);
+		for (char **c = s->src->components; r == 0 && *c; c++) {
 			const struct apt_release_file *f = find_packages(&s->release, *c, ctx->arch);
 
 			if (!f) {
@@ -349,7 +347,7 @@ int deb_pool_open(struct pkgimg_ctx *ctx, struct store *st, const struct apt_sou
 					       "%s: [index] Release lists no Packages file for "
 					       "component '%s' and architecture '%s'; check the "
 					       "component name", s->what, *c, ctx->arch);
-				goto out;
+				break;
 			}
 			pk = xrealloc(pk, (size_t)(npk + 1) * sizeof *pk);
 			pk[npk].src = i;
@@ -357,29 +355,35 @@ int deb_pool_open(struct pkgimg_ctx *ctx, struct store *st, const struct apt_sou
 			npk++;
 		}
 	}
-	free(items);
-	items = xcalloc((size_t)npk + 1, sizeof *items);
-	n = 0;
+	*pkp = pk;
+	*npkp = npk;
+	return r;
+}
+
+/* The Packages files (verified against the signed Release), each loaded as
+ * a repo of dp->pool. */
+static int load_all_packages(struct pkgimg_ctx *ctx, struct store *st, struct deb_pool *dp,
+			     const struct src_state *ss, const struct pk_file *pk, int npk)
+{
+	struct fetch_item *items = xcalloc((size_t)npk + 1, sizeof *items);
+	struct strv purls = { 0 };
+	int r;
+
 	for (int k = 0; k < npk; k++) {
 		const struct src_state *s = &ss[pk[k].src];
 		char *url = xasprintf("%s/dists/%s/%s", s->src->uri, s->src->suite, pk[k].f->path);
 
 		strv_push(&purls, url);
-		items[n].url = url;
-		items[n].sha256 = pk[k].f->sha256;
-		items[n].size = (int64_t)pk[k].f->size;
-		items[n].label = "Packages";
-		n++;
+		items[k].url = url;
+		items[k].sha256 = pk[k].f->sha256;
+		items[k].size = (int64_t)pk[k].f->size;
+		items[k].label = "Packages";
 	}
-	r = fetch_all(ctx, st, items, n);
-	if (r < 0) {
-		if (r == -PKGIMG_E_CHECKSUM)
-			pkgimg_err_wrap(ctx, r, "[index] Packages does not match the signed Release "
-					"(a tampered or inconsistent mirror)");
-		goto out;
-	}
-	/* 4. load */
-	for (int k = 0; k < npk; k++) {
+	r = fetch_all(ctx, st, items, npk);
+	if (r == -PKGIMG_E_CHECKSUM)
+		pkgimg_err_wrap(ctx, r, "[index] Packages does not match the signed Release "
+				"(a tampered or inconsistent mirror)");
+	for (int k = 0; r == 0 && k < npk; k++) {
 		const struct src_state *s = &ss[pk[k].src];
 		struct deb_repo_info *info = xcalloc(1, sizeof *info);
 		char *name = xasprintf("%s %s %s", s->src->uri, s->src->suite, pk[k].f->path);
@@ -391,12 +395,16 @@ int deb_pool_open(struct pkgimg_ctx *ctx, struct store *st, const struct apt_sou
 		dp->infos = xrealloc(dp->infos, (size_t)(dp->ninfos + 1) * sizeof *dp->infos);
 		dp->infos[dp->ninfos++] = info;
 		r = load_packages(ctx, st, s->dir, pk[k].f, purls.v[k], repo);
-		if (r < 0)
-			goto out;
 	}
-	/* Debian dependencies name packages, never files: no pool_addfileprovides() */
-	pool_createwhatprovides(dp->pool);
-	/* lockfile metadata */
+	free(items);
+	strv_free(&purls);
+	return r;
+}
+
+/* What the lockfile records of each source. */
+static void index_meta(struct deb_pool *dp, const struct apt_sources *srcs,
+		       const struct src_state *ss)
+{
 	dp->idx = xcalloc((size_t)srcs->n, sizeof *dp->idx);
 	for (int i = 0; i < srcs->n; i++) {
 		struct deb_index_meta *m = &dp->idx[dp->nidx++];
@@ -412,13 +420,35 @@ int deb_pool_open(struct pkgimg_ctx *ctx, struct store *st, const struct apt_sou
 		memcpy(m->inrelease_sha256, ss[i].release.inrelease_sha256, 65);
 		m->date = xstrdup(ss[i].release.date ? ss[i].release.date : "");
 	}
-out:
+}
+
+int deb_pool_open(struct pkgimg_ctx *ctx, struct store *st, const struct apt_sources *srcs,
+		  const char *keyring, struct deb_pool **out)
+{
+	struct src_state *ss = xcalloc((size_t)srcs->n, sizeof *ss);
+	struct deb_pool *dp = xcalloc(1, sizeof *dp);
+	struct pk_file *pk = NULL;
+	int r, npk = 0;
+
+	dp->pool = pool_create();
+	pool_setdisttype(dp->pool, DISTTYPE_DEB);
+	pool_setarch(dp->pool, ctx->arch);
+	dp->essential_key = pool_str2id(dp->pool, "deb:essential", 1);
+	r = fetch_releases(ctx, st, srcs, keyring, ss);
+	if (r == 0)
+		r = list_packages(ctx, srcs, ss, &pk, &npk);
+	if (r == 0)
+		r = load_all_packages(ctx, st, dp, ss, pk, npk);
+	if (r == 0) {
+		/* Debian dependencies name packages, never files: no
+		 * pool_addfileprovides() */
+		pool_createwhatprovides(dp->pool);
+		index_meta(dp, srcs, ss);
+	}
 	for (int i = 0; i < srcs->n; i++)
 		src_state_free(&ss[i]);
 	free(ss);
-	free(items);
 	free(pk);
-	strv_free(&purls);
 	if (r < 0)
 		deb_pool_free(dp);
 	else
