@@ -237,6 +237,82 @@ static int conda_pip_target(struct pkgimg_ctx *ctx, const struct deb_pkglist *ba
 	return 0;
 }
 
+/* The lock's apt sources: every index read, with its InRelease digest. */
+static void apt_lock_sources(struct deb_pool *dp, struct lockfile *lf)
+{
+	const struct deb_index_meta *idx;
+	int nidx;
+
+	idx = deb_pool_indexes(dp, &nidx);
+	lf->sources = xcalloc((size_t)nidx + 1, sizeof *lf->sources);
+	for (int i = 0; i < nidx; i++) {
+		struct lock_source *s = &lf->sources[lf->nsources++];
+		int nc = 0;
+
+		s->type = xstrdup("apt");
+		s->uri = xstrdup(idx[i].uri);
+		s->suite = xstrdup(idx[i].suite);
+		while (idx[i].components[nc])
+			nc++;
+		s->components = xcalloc((size_t)nc + 1, sizeof(char *));
+		for (int c = 0; c < nc; c++)
+			s->components[c] = xstrdup(idx[i].components[c]);
+		s->inrelease_sha256 = xstrdup(idx[i].inrelease_sha256);
+		s->date = xstrdup(idx[i].date);
+	}
+}
+
+/* The apt layer: --apt packages, and Debian's python3 (or pythonX.Y) when
+ * --pip has no interpreter in the image and no conda supplies one. */
+static int apt_layer(struct pkgimg_ctx *ctx, const struct plan_opts *o, struct deb_pool *dp,
+		     struct deb_pkglist *basepkgs, struct deb_pkglist *aptpkgs, struct lockfile *lf)
+{
+	int scratch = !strcmp(o->base ? o->base : "debian-slim", "scratch"), r = 0;
+	struct plan_opts ao = *o;
+	struct deb_request req = {
+		.names = o->apt, .nnames = o->napt,
+		.install_recommends = o->install_recommends,
+		.below = !scratch ? basepkgs : NULL,
+	};
+	const char **names = NULL;
+	char *step, *want = o->python ? xasprintf("python%s", o->python) : NULL;
+
+	if (o->napt)
+		r = deb_solve(ctx, dp, &req, aptpkgs);
+	if (r == 0 && o->pip && !o->conda && !find_python(basepkgs, aptpkgs, o->python)) {
+		/* --pip with no interpreter in the image: Debian's
+		 * python3, or pythonX.Y when --python names another
+		 * version than python3's */
+		names = xcalloc((size_t)o->napt + 2, sizeof *names);
+		memcpy(names, o->apt, (size_t)o->napt * sizeof *names);
+		names[o->napt] = "python3";
+		ao.apt = names;
+		ao.napt = o->napt + 1;
+		req.names = names;
+		req.nnames = ao.napt;
+		deb_pkglist_free(aptpkgs);
+		r = deb_solve(ctx, dp, &req, aptpkgs);
+		if (want && (r < 0 || !find_python(basepkgs, aptpkgs, o->python))) {
+			names[o->napt] = want;
+			deb_pkglist_free(aptpkgs);
+			r = deb_solve(ctx, dp, &req, aptpkgs);
+			if (r < 0)
+				pkgimg_err_wrap(ctx, r, "--python %s: [lock] the apt sources have "
+						"no %s, and pkgimg takes interpreters from Debian "
+						"until conda supplies them; use the version the "
+						"sources ship (that of python3)", o->python, want);
+		}
+	}
+	if (r == 0 && ao.napt) {
+		step = apt_step(&ao);
+		layer_from_debs(&lf->layers[lf->nlayers++], step, aptpkgs);
+		free(step);
+	}
+	free(names);
+	free(want);
+	return r;
+}
+
 int plan_lock(struct pkgimg_ctx *ctx, struct store *st, const struct plan_opts *o,
 	      struct lockfile *out)
 {
@@ -245,8 +321,7 @@ int plan_lock(struct pkgimg_ctx *ctx, struct store *st, const struct plan_opts *
 	struct lockfile lf = { 0 };
 	struct deb_pool *dp = NULL;
 	struct conda_lock_info ci = { 0 };
-	int slim = !strcmp(base, "debian-slim"), scratch = !strcmp(base, "scratch"), r = 0, nidx;
-	const struct deb_index_meta *idx;
+	int slim = !strcmp(base, "debian-slim"), scratch = !strcmp(base, "scratch"), r = 0;
 	char key[STORE_KEY_MAX];
 
 	if (!slim && !scratch && o->napt == 0 && !o->pip && !o->conda)
@@ -281,23 +356,7 @@ int plan_lock(struct pkgimg_ctx *ctx, struct store *st, const struct plan_opts *
 	r = deb_pool_open(ctx, st, o->sources, o->keyring, &dp);
 	if (r < 0)
 		goto out;
-	idx = deb_pool_indexes(dp, &nidx);
-	lf.sources = xcalloc((size_t)nidx + 1, sizeof *lf.sources);
-	for (int i = 0; i < nidx; i++) {
-		struct lock_source *s = &lf.sources[lf.nsources++];
-		int nc = 0;
-
-		s->type = xstrdup("apt");
-		s->uri = xstrdup(idx[i].uri);
-		s->suite = xstrdup(idx[i].suite);
-		while (idx[i].components[nc])
-			nc++;
-		s->components = xcalloc((size_t)nc + 1, sizeof(char *));
-		for (int c = 0; c < nc; c++)
-			s->components[c] = xstrdup(idx[i].components[c]);
-		s->inrelease_sha256 = xstrdup(idx[i].inrelease_sha256);
-		s->date = xstrdup(idx[i].date);
-	}
+	apt_lock_sources(dp, &lf);
 	if (slim) {
 		struct deb_request req = { .essential = 1 };
 
@@ -315,48 +374,7 @@ int plan_lock(struct pkgimg_ctx *ctx, struct store *st, const struct plan_opts *
 		goto out;
 	}
 	if (o->napt || (o->pip && !o->conda)) {
-		struct plan_opts ao = *o;
-		struct deb_request req = {
-			.names = o->apt, .nnames = o->napt,
-			.install_recommends = o->install_recommends,
-			.below = !scratch ? &basepkgs : NULL,
-		};
-		const char **names = NULL;
-		char *step, *want = o->python ? xasprintf("python%s", o->python) : NULL;
-
-		if (o->napt)
-			r = deb_solve(ctx, dp, &req, &aptpkgs);
-		if (r == 0 && o->pip && !o->conda && !find_python(&basepkgs, &aptpkgs, o->python)) {
-			/* --pip with no interpreter in the image: Debian's
-			 * python3, or pythonX.Y when --python names another
-			 * version than python3's */
-			names = xcalloc((size_t)o->napt + 2, sizeof *names);
-			memcpy(names, o->apt, (size_t)o->napt * sizeof *names);
-			names[o->napt] = "python3";
-			ao.apt = names;
-			ao.napt = o->napt + 1;
-			req.names = names;
-			req.nnames = ao.napt;
-			deb_pkglist_free(&aptpkgs);
-			r = deb_solve(ctx, dp, &req, &aptpkgs);
-			if (want && (r < 0 || !find_python(&basepkgs, &aptpkgs, o->python))) {
-				names[o->napt] = want;
-				deb_pkglist_free(&aptpkgs);
-				r = deb_solve(ctx, dp, &req, &aptpkgs);
-				if (r < 0)
-					pkgimg_err_wrap(ctx, r, "--python %s: [lock] the apt sources have "
-							"no %s, and pkgimg takes interpreters from Debian "
-							"until conda supplies them; use the version the "
-							"sources ship (that of python3)", o->python, want);
-			}
-		}
-		if (r == 0 && ao.napt) {
-			step = apt_step(&ao);
-			layer_from_debs(&lf.layers[lf.nlayers++], step, &aptpkgs);
-			free(step);
-		}
-		free(names);
-		free(want);
+		r = apt_layer(ctx, o, dp, &basepkgs, &aptpkgs, &lf);
 		if (r < 0)
 			goto out;
 	}
