@@ -66,6 +66,54 @@ static void step_req_free(struct step_req *q)
 	strv_free(&q->channels);
 }
 
+/* The merged request of package step k: everything asked by the steps up
+ * to it (apt, pip, conda; requirement files resolved in the context). */
+static int step_request(struct pkgimg_ctx *ctx, const struct spec *s, size_t k,
+			struct step_req *cur)
+{
+	int r = 0;
+
+	for (size_t j = 0; j <= k; j++) {
+		const struct spec_step *e = &s->steps[j];
+
+		for (size_t i = 0; i < e->items.n; i++) {
+			if (e->kind == SPEC_APT)
+				strv_add_new(&cur->apt, e->items.v[i]);
+			else if (e->kind == SPEC_PIP)
+				strv_add_new(&cur->pip, e->items.v[i]);
+			else if (e->kind == SPEC_CONDA)
+				strv_add_new(&cur->conda, e->items.v[i]);
+		}
+		if (e->kind == SPEC_PIP) {
+			for (size_t i = 0; r == 0 && i < e->requirements.n; i++) {
+				const char *raw = e->requirements_raw.v[i];
+				char *real = NULL;
+
+				/* a URL is kept; a file must be in the context */
+				if (strstr(raw, "://")) {
+					strv_add_new(&cur->reqfiles, e->requirements.v[i]);
+					continue;
+				}
+				r = spec_path(ctx, s, "pip: requirements", raw, &real);
+				if (r == 0)
+					strv_add_new(&cur->reqfiles, real);
+				else
+					pkgimg_err_wrap(ctx, r, "%s:%d:%d: step %zu", s->path,
+							e->line, e->col, j + 1);
+				free(real);
+			}
+			for (size_t i = 0; i < e->extra_index_urls.n; i++)
+				strv_add_new(&cur->extra, e->extra_index_urls.v[i]);
+			for (size_t i = 0; i < e->find_links.n; i++)
+				strv_add_new(&cur->find, e->find_links.v[i]);
+		}
+		if (e->kind == SPEC_CONDA)
+			for (size_t i = 0; i < e->channels.n; i++)
+				strv_add_new(&cur->channels, e->channels.v[i]);
+	}
+	return r;
+}
+
 int image_spec_lock(struct pkgimg_ctx *ctx, struct store *store, const struct spec *s,
 		    const struct apt_sources *srcs, const char *keyring, const char *gpu_all,
 		    struct lockfile *out)
@@ -113,44 +161,9 @@ int image_spec_lock(struct pkgimg_ctx *ctx, struct store *store, const struct sp
 			gpu = 1;
 		}
 		/* everything asked up to this step */
-		for (size_t j = 0; j <= k; j++) {
-			const struct spec_step *e = &s->steps[j];
-
-			for (size_t i = 0; i < e->items.n; i++) {
-				if (e->kind == SPEC_APT)
-					strv_add_new(&cur->apt, e->items.v[i]);
-				else if (e->kind == SPEC_PIP)
-					strv_add_new(&cur->pip, e->items.v[i]);
-				else if (e->kind == SPEC_CONDA)
-					strv_add_new(&cur->conda, e->items.v[i]);
-			}
-			if (e->kind == SPEC_PIP) {
-				for (size_t i = 0; r == 0 && i < e->requirements.n; i++) {
-					const char *raw = e->requirements_raw.v[i];
-					char *real = NULL;
-
-					/* a URL is kept; a file must be in the context */
-					if (strstr(raw, "://")) {
-						strv_add_new(&cur->reqfiles, e->requirements.v[i]);
-						continue;
-					}
-					r = spec_path(ctx, s, "pip: requirements", raw, &real);
-					if (r == 0)
-						strv_add_new(&cur->reqfiles, real);
-					else
-						pkgimg_err_wrap(ctx, r, "%s:%d:%d: step %zu", s->path,
-								e->line, e->col, j + 1);
-					free(real);
-				}
-				for (size_t i = 0; i < e->extra_index_urls.n; i++)
-					strv_add_new(&cur->extra, e->extra_index_urls.v[i]);
-				for (size_t i = 0; i < e->find_links.n; i++)
-					strv_add_new(&cur->find, e->find_links.v[i]);
-			}
-			if (e->kind == SPEC_CONDA)
-				for (size_t i = 0; i < e->channels.n; i++)
-					strv_add_new(&cur->channels, e->channels.v[i]);
-		}
+		r = step_request(ctx, s, k, cur);
+		if (r < 0)
+			break;
 		po->base = s->base;
 		po->sources = srcs;
 		po->keyring = keyring;
