@@ -15,6 +15,7 @@
 #include "cache/store.h"
 #include "core/ctx.h"
 #include "core/fs.h"
+#include "core/hash.h"
 #include "core/str.h"
 #include "core/tree.h"
 
@@ -239,6 +240,30 @@ void store_close(struct store *st)
 }
 
 /* ---- blobs, tmp, index ------------------------------------------------ */
+
+int store_blob_check(struct pkgimg_ctx *ctx, struct store *st, const char *sha256_hex,
+		     const char *label)
+{
+	char rel[96], got[65];
+	int r;
+
+	if (!is_hex64(sha256_hex))
+		return 0;
+	snprintf(rel, sizeof rel, "blobs/sha256/%s", sha256_hex);
+	r = hash_file_sha256(st->rootfd, rel, got);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	if (!strcmp(got, sha256_hex))
+		return 0;
+	if (unlinkat(st->rootfd, rel, 0) < 0 && errno != ENOENT)
+		return -errno;
+	pkgimg_warn(ctx, "%s: [verify] %s/%s does not match its sha256 (got %s): it was corrupt "
+		    "or replaced in the store; removed it, fetching it again",
+		    label ? label : sha256_hex, st->root, rel, got);
+	return 1;
+}
 
 char *store_blob_path(const struct store *st, const char *sha256_hex)
 {

@@ -61,6 +61,13 @@ void store_close(struct store *st);
 /* Blobs */
 char *store_blob_path(const struct store *st, const char *sha256_hex);
 bool store_has_blob(const struct store *st, const char *sha256_hex);
+/* After reading a blob failed (its unpack refused it, or its digest did not
+ * match while it was read): hashes it again.  0 when it has its digest (or
+ * is not there: the failure is the package's own), 1 when it did not and
+ * was removed (a warning names it; fetching the item again brings it
+ * back), -errno when it cannot be read.  Leaves ctx's message alone. */
+int store_blob_check(struct pkgimg_ctx *ctx, struct store *st, const char *sha256_hex,
+		     const char *label);
 
 /* A new empty directory under ROOT/tmp/ (prefix-XXXXXX); caller frees. */
 int store_mktemp_dir(struct pkgimg_ctx *ctx, struct store *st, const char *prefix, char **path);

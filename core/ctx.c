@@ -10,6 +10,8 @@ void pkgimg_ctx_init(struct pkgimg_ctx *ctx)
 	memset(ctx, 0, sizeof *ctx);
 	ctx->jobs = 8;
 	ctx->arch = "amd64";
+	ctx->max_download = PKGIMG_MAX_DOWNLOAD_DEFAULT;
+	ctx->unpack_slack = PKGIMG_UNPACK_SLACK_DEFAULT;
 }
 
 void pkgimg_warn(struct pkgimg_ctx *ctx, const char *fmt, ...)

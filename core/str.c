@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -270,4 +271,36 @@ void strv_free_null(char **v)
 	for (char **e = v; e && *e; e++)
 		free(*e);
 	free(v);
+}
+
+int str_parse_size(const char *s, uint64_t *out)
+{
+	static const char units[] = "KMGT";
+	uint64_t v = 0;
+	const char *p = s, *u;
+	int shift = 0;
+
+	if (!s || !ascii_isdigit(*s))
+		return -EINVAL;
+	for (; ascii_isdigit(*p); p++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return -EINVAL;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (*p) {
+		if (!(u = strchr(units, *p & ~0x20)))
+			return -EINVAL;
+		shift = 10 * (int)(u - units + 1);
+		p++;
+		if (*p == 'i' || *p == 'I')
+			p++;
+		if (*p == 'B' || *p == 'b')
+			p++;
+		if (*p)
+			return -EINVAL;
+	}
+	if (shift && v > (UINT64_MAX >> shift))
+		return -EINVAL;
+	*out = v << shift;
+	return 0;
 }

@@ -104,4 +104,8 @@ void strv_free(struct strv *sv);
 /* Frees a NULL-terminated array of owned strings (NULL is fine). */
 void strv_free_null(char **v);
 
+/* A size: decimal bytes with an optional K, M, G or T suffix (powers of
+ * 1024, "KiB"/"KB" spellings too).  0, or -EINVAL (bad text or overflow). */
+int str_parse_size(const char *s, uint64_t *out);
+
 #endif

@@ -135,6 +135,8 @@ struct inst {
 	struct placed *placed;
 	size_t nplaced, capplaced;
 	struct dirfd_cache parent;	/* the parent of the last file placed */
+	uint64_t staged, limit;		/* bytes of the zip's files staged; the
+					 * bound (arc_unpack_limit) */
 	char buf[WHEEL_BUF];
 };
 
@@ -502,6 +504,15 @@ static int stage_entry(struct inst *in, struct archive *a, struct wfile *f)
 				       in->thing, f->zname, archive_error_string(a));
 			break;
 		}
+		in->staged += (uint64_t)n;
+		if (in->limit && in->staged > in->limit) {
+			r = pkgimg_err(in->ctx, -PKGIMG_E_ARCHIVE, "%s: [install] the wheel unpacks "
+				       "to more than %llu bytes (%d x its size + PKGIMG_UNPACK_SLACK); "
+				       "refused (a broken or hostile wheel); set "
+				       "PKGIMG_UNPACK_SLACK=SIZE (bytes, K/M/G) to allow more",
+				       in->thing, (unsigned long long)in->limit, ARC_RATIO);
+			break;
+		}
 		r = fs_write_all(fd, in->buf, (size_t)n);
 		if (r < 0) {
 			r = pkgimg_err(in->ctx, r, "%s: [install] cannot stage '%s': %s",
@@ -569,14 +580,22 @@ static int zname_cmp(const void *a, const void *b)
 static int extract_all(struct inst *in)
 {
 	struct archive *a = NULL;
+	struct arc_blob *blob = NULL;
 	struct archive_entry *e;
 	struct sbuf norm = SBUF_INIT;
 	locale_t old, loc = arc_utf8_locale_push(&old);
 	int r, ar;
 
-	r = archive_open_wheel(in->ctx, in->path, in->thing, "install", &a);
+	a = archive_read_new();
+	if (!a) {
+		r = pkgimg_err(in->ctx, -ENOMEM, "%s: [install] out of memory", in->thing);
+		goto out;
+	}
+	archive_read_support_format_zip(a);
+	r = arc_blob_open(in->ctx, in->thing, "install", a, in->path, in->o->sha256, 1, &blob);
 	if (r < 0)
 		goto out;
+	in->limit = arc_unpack_limit(in->ctx, 0, (uint64_t)blob->size);
 	while ((ar = archive_read_next_header(a, &e)) == ARCHIVE_OK || ar == ARCHIVE_WARN) {
 		r = extract_entry(in, a, e, &norm);
 		if (r < 0)
@@ -588,6 +607,10 @@ static int extract_all(struct inst *in)
 			       in->thing, archive_error_string(a));
 		goto out;
 	}
+	/* before anything staged is used: the blob is what the lock names */
+	r = arc_blob_verify(in->ctx, in->thing, blob);
+	if (r < 0)
+		goto out;
 	in->nzip = in->nf;
 	qsort(in->f, in->nzip, sizeof *in->f, zname_cmp);
 	for (size_t i = 1; i < in->nzip; i++) {
@@ -602,6 +625,7 @@ out:
 	sbuf_free(&norm);
 	if (a)
 		archive_read_free(a);
+	arc_blob_close(blob);
 	arc_utf8_locale_pop(loc, old);
 	return r;
 }
