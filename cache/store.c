@@ -878,18 +878,24 @@ out:
 
 /* ---- tags and names --------------------------------------------------- */
 
+int store_tag_check(struct pkgimg_ctx *ctx, const char *name)
+{
+	if (tag_name_valid(name))
+		return 0;
+	return pkgimg_err(ctx, -PKGIMG_E_USAGE, "%s: [tag] invalid tag name; use letters, "
+			  "digits and _ . - : (at most %d, not starting with . - or :)",
+			  name ? name : "(null)", TAG_NAME_MAX);
+}
+
 int store_tag_set(struct pkgimg_ctx *ctx, struct store *st, const char *name, const char *key)
 {
 	char hex[65], *enc = NULL, *tmp = NULL, *rel = NULL, *line = NULL;
 	int fd = -1, r = 0;
 	size_t len;
 
-	if (!tag_name_valid(name)) {
-		r = pkgimg_err(ctx, -PKGIMG_E_USAGE, "%s: [tag] invalid tag name; use letters, "
-			       "digits and _ . - : (at most %d, not starting with . - or :)",
-			       name ? name : "(null)", TAG_NAME_MAX);
+	r = store_tag_check(ctx, name);
+	if (r < 0)
 		goto out;
-	}
 	if (key_hex(key, hex) < 0) {
 		r = bad_key(ctx, key, "tag");
 		goto out;

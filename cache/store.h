@@ -104,6 +104,9 @@ int store_layer_chain(struct pkgimg_ctx *ctx, struct store *st, const char *key,
 /* Tags and image names: a tag, a full key "sha256:…", or a unique hex prefix
  * (with or without "sha256:").  Error names the argument and the fix. */
 int store_tag_set(struct pkgimg_ctx *ctx, struct store *st, const char *name, const char *key);
+/* Whether name is a valid tag (store_tag_set's check, for commands to
+ * refuse a bad --tag before any work). */
+int store_tag_check(struct pkgimg_ctx *ctx, const char *name);
 int store_resolve(struct pkgimg_ctx *ctx, struct store *st, const char *name,
 		  char key[STORE_KEY_MAX]);
 

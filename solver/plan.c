@@ -257,6 +257,16 @@ int plan_lock(struct pkgimg_ctx *ctx, struct store *st, const struct plan_opts *
 		return pkgimg_err(ctx, -PKGIMG_E_USAGE,
 				  "[plan] nothing to install: --base scratch with no --apt, --conda "
 				  "or --pip package");
+	/* the options are checked before any index is fetched */
+	if (o->python && (strlen(o->python) < 3 || strncmp(o->python, "3.", 2) ||
+			  strspn(o->python + 2, "0123456789") != strlen(o->python + 2)))
+		return pkgimg_err(ctx, -PKGIMG_E_USAGE, "--python %s: [lock] expected a CPython "
+				  "3 version as X.Y, e.g. --python 3.11", o->python);
+	if (o->pip && o->pip->cuda &&
+	    (strspn(o->pip->cuda, "0123456789.") != strlen(o->pip->cuda) ||
+	     !strchr(o->pip->cuda, '.') || o->pip->cuda[0] == '.'))
+		return pkgimg_err(ctx, -PKGIMG_E_USAGE, "--cuda %s: [lock] expected a CUDA "
+				  "version as X.Y, e.g. --cuda 12.1", o->pip->cuda);
 	lf.version = LOCKFILE_VERSION;
 	lf.platform = xasprintf("linux/%s", ctx->arch);
 	if (!slim && !scratch) {
@@ -307,12 +317,6 @@ int plan_lock(struct pkgimg_ctx *ctx, struct store *st, const struct plan_opts *
 			goto out;
 		}
 		layer_from_debs(&lf.layers[lf.nlayers++], "base: debian-slim", &basepkgs);
-	}
-	if (o->python && (strlen(o->python) < 3 || strncmp(o->python, "3.", 2) ||
-			  strspn(o->python + 2, "0123456789") != strlen(o->python + 2))) {
-		r = pkgimg_err(ctx, -PKGIMG_E_USAGE, "--python %s: [lock] expected a CPython "
-			       "3 version as X.Y, e.g. --python 3.11", o->python);
-		goto out;
 	}
 	if (o->napt || (o->pip && !o->conda)) {
 		struct plan_opts ao = *o;
