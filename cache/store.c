@@ -345,7 +345,11 @@ int store_index_dir(struct pkgimg_ctx *ctx, struct store *st, const char *source
 	r = fs_mkdirs(ctx, st->rootfd, rel, 0755);
 	if (r < 0)
 		goto out;
-	*path = xasprintf("%s/%s", st->root, rel);
+	/* its mtime says when a source was last used: gc goes by it (a 304
+	 * rewrites nothing inside) */
+	rel[6 + strcspn(source_id, "/")] = 0;
+	utimensat(st->rootfd, rel, NULL, 0);
+	*path = xasprintf("%s/index/%s", st->root, source_id);
 out:
 	free(rel);
 	return r;
@@ -1348,6 +1352,46 @@ out:
 	return r;
 }
 
+/* Removes the index caches (ROOT/index/<source-id>/) that no lock or
+ * install used for STORE_INDEX_MAX_AGE_S: store_index_dir() stamps a
+ * source's folder each time it is used.  A source in use is fetched (or
+ * revalidated) by every lock anyway, so a cache that old saves nothing;
+ * `install --lock` needs no index at all. */
+static int gc_index(struct pkgimg_ctx *ctx, struct store *st, uint64_t *bytes)
+{
+	struct strv names = { 0 };
+	time_t old = time(NULL) - STORE_INDEX_MAX_AGE_S;
+	int r, fd = -1;
+
+	r = list_dir(ctx, st, "index", &names);
+	if (r < 0)
+		goto out;
+	fd = openat(st->rootfd, "index", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		r = pkgimg_err(ctx, -errno, "%s/index: [gc] %m", st->root);
+		goto out;
+	}
+	for (size_t i = 0; i < names.n; i++) {
+		struct stat sb;
+		uint64_t b;
+
+		if (fstatat(fd, names.v[i], &sb, AT_SYMLINK_NOFOLLOW) < 0 || sb.st_mtime >= old)
+			continue;
+		b = path_bytes(ctx, fd, names.v[i]);
+		r = fs_rm_rf(ctx, fd, names.v[i]);
+		if (r < 0) {
+			r = pkgimg_err_wrap(ctx, r, "%s/index: [gc]", st->root);
+			goto out;
+		}
+		*bytes += b;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	strv_free(&names);
+	return r;
+}
+
 static int gc_locked(struct pkgimg_ctx *ctx, struct store *st, struct store_gc_stats *stats)
 {
 	struct layer_ent *ents = NULL;
@@ -1393,6 +1437,9 @@ static int gc_locked(struct pkgimg_ctx *ctx, struct store *st, struct store_gc_s
 	if (r < 0)
 		goto out;
 	r = gc_sweep(ctx, st, "unpacked", &keep_hex, NULL, &stats->bytes);
+	if (r < 0)
+		goto out;
+	r = gc_index(ctx, st, &stats->bytes);
 out:
 	if (ents)
 		ents_free(ents, nents);

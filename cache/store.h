@@ -1,7 +1,8 @@
 /* The store: content-addressed blobs, index cache, layers, tags (DESIGN.md).
  *
  *   ROOT/blobs/sha256/<hex>        verified artifacts, immutable
- *   ROOT/index/<source-id>/        index files + validators + .solv caches
+ *   ROOT/index/<source-id>/        index files + validators + .solv caches; the
+ *                                  folder's mtime: when the source was last used
  *   ROOT/layers/<key>/tree/        a layer's files (overlayfs upper-dir format)
  *   ROOT/layers/<key>/layer.yaml   parent, step, lock excerpt, size
  *   ROOT/tags/<name>               a file holding the key
@@ -125,8 +126,10 @@ void store_images_free(struct store_image *imgs, int n);
 
 /* gc: takes the store lock exclusively; removes everything in ROOT/tmp, layers not reachable
  * from a tag, blobs and unpacked dirs not referenced by any kept layer's lock
- * (every sha256 that appears in a kept layer's lock text is kept). Reports what
- * it freed. */
+ * (every sha256 that appears in a kept layer's lock text is kept), and the
+ * index caches of sources not used (by a lock or an install that resolves)
+ * for STORE_INDEX_MAX_AGE_S. Reports what it freed. */
+#define STORE_INDEX_MAX_AGE_S	(30 * 86400)	/* 30 days */
 struct store_gc_stats {
 	int layers, blobs;
 	uint64_t bytes;
