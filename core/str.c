@@ -304,3 +304,41 @@ int str_parse_size(const char *s, uint64_t *out)
 	*out = v << shift;
 	return 0;
 }
+
+void str_escape_ctl(char *dst, size_t cap, const char *src, bool keep_nl)
+{
+	size_t n = 0;
+
+	if (!cap)
+		return;
+	for (const unsigned char *p = (const unsigned char *)src; *p; p++) {
+		char esc[5];
+		size_t k;
+
+		if ((*p >= 0x20 && *p != 0x7f) || (*p == '\n' && keep_nl)) {
+			esc[0] = (char)*p;
+			k = 1;
+		} else if (*p == '\n' || *p == '\t' || *p == '\r') {
+			esc[0] = '\\';
+			esc[1] = *p == '\n' ? 'n' : *p == '\t' ? 't' : 'r';
+			k = 2;
+		} else {
+			snprintf(esc, sizeof esc, "\\x%02x", *p);
+			k = 4;
+		}
+		if (n + k >= cap)
+			break;
+		memcpy(dst + n, esc, k);
+		n += k;
+	}
+	dst[n] = 0;
+}
+
+char *str_escape(const char *s)
+{
+	size_t cap = strlen(s) * 4 + 1;
+	char *out = xmalloc(cap);
+
+	str_escape_ctl(out, cap, s, false);
+	return out;
+}

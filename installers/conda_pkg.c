@@ -209,9 +209,14 @@ static int unpack_entry(struct unpack *u, struct archive *a, struct archive_entr
 		return pkgimg_err(u->ctx, -PKGIMG_E_ARCHIVE,
 				  "%s: [unpack] an entry has no name; the file is corrupt, download it again",
 				  u->thing);
-	if (!fs_path_norm(raw, false, &u->path, &why))
-		return pkgimg_err(u->ctx, -PKGIMG_E_UNSAFE,
-				  "%s: [unpack] refusing the entry '%s': %s", u->thing, raw, why);
+	if (!fs_path_norm(raw, false, &u->path, &why)) {
+		char *shown = str_escape(raw);	/* a hostile name: escaped */
+
+		r = pkgimg_err(u->ctx, -PKGIMG_E_UNSAFE, "%s: [unpack] refusing the entry '%s': %s",
+			       u->thing, shown, why);
+		free(shown);
+		return r;
+	}
 	if (!u->path.len) {
 		if (type == AE_IFDIR)
 			return 0;	/* "./" */

@@ -768,9 +768,13 @@ static int unpack_entry(struct unpack *u, struct archive *a, struct archive_entr
 	int r;
 
 	r = path_norm(raw, &u->ship, &why);
-	if (r < 0)
-		return pkgimg_err(u->ctx, r, "%s: [unpack] refusing '%s': %s", u->thing,
-				  raw ? raw : "", why);
+	if (r < 0) {
+		char *shown = str_escape(raw ? raw : "");	/* a hostile name: escaped */
+
+		r = pkgimg_err(u->ctx, r, "%s: [unpack] refusing '%s': %s", u->thing, shown, why);
+		free(shown);
+		return r;
+	}
 	if (!u->ship.len) {
 		if (hl || type != AE_IFDIR)
 			return pkgimg_err(u->ctx, -PKGIMG_E_UNSAFE,

@@ -549,10 +549,15 @@ static int extract_entry(struct inst *in, struct archive *a, struct archive_entr
 			strv_push(&in->dirtops, first_comp(norm->buf));
 		return 0;
 	}
-	if (!path_norm(raw, false, norm, &why))
-		return pkgimg_err(in->ctx, -PKGIMG_E_UNSAFE,
-				  "%s: [install] refusing '%s': %s; the wheel is malformed or malicious: do not install it",
-				  in->thing, raw, why);
+	if (!path_norm(raw, false, norm, &why)) {
+		char *shown = str_escape(raw);	/* a hostile name: escaped */
+		int r = pkgimg_err(in->ctx, -PKGIMG_E_UNSAFE,
+				   "%s: [install] refusing '%s': %s; the wheel is malformed or malicious: do not install it",
+				   in->thing, shown, why);
+
+		free(shown);
+		return r;
+	}
 	if (archive_entry_hardlink(e) || type != AE_IFREG)
 		return pkgimg_err(in->ctx, -PKGIMG_E_ARCHIVE,
 				  "%s: [install] '%s' is a %s, and a wheel holds only regular files; rebuild the wheel without it",
@@ -927,6 +932,18 @@ static int rehash_staged(struct inst *in, const struct wfile *f, const char *alg
 	return r;
 }
 
+/* What a RECORD mismatch means: with the blob verified against the lock
+ * while it was read, the wheel itself is inconsistent (downloading it
+ * again gives the same bytes). */
+static const char *record_fix(const struct inst *in)
+{
+	return in->o->sha256
+		? "the wheel itself is inconsistent (the file is the one the lock names: its sha256 "
+		  "matched); it was built or edited wrong: report it to the project, or pin another "
+		  "version"
+		: "the download is corrupt or the wheel was modified: download it again";
+}
+
 static int check_hash(struct inst *in, const struct wfile *f, const struct row *row)
 {
 	char other[DIGEST_MAX];
@@ -957,8 +974,8 @@ static int check_hash(struct inst *in, const struct wfile *f, const struct row *
 		wlen--;
 	if (strlen(got) != wlen || memcmp(got, want, wlen))
 		r = pkgimg_err(in->ctx, -PKGIMG_E_CHECKSUM,
-			       "%s: [install] '%s' does not match RECORD (RECORD has %s, the file %s); the download is corrupt or the wheel was modified: download it again",
-			       in->thing, f->zname, want, got);
+			       "%s: [install] '%s' does not match RECORD (RECORD has %s, the file %s); %s",
+			       in->thing, f->zname, want, got, record_fix(in));
 out:
 	free(algo);
 	return r;
@@ -976,8 +993,8 @@ static int check_size(struct inst *in, const struct wfile *f, const struct row *
 	if (ok && strtoll(s, NULL, 10) == f->size)
 		return 0;
 	return pkgimg_err(in->ctx, -PKGIMG_E_CHECKSUM,
-			  "%s: [install] '%s' has %s bytes, RECORD says '%s'; the download is corrupt or the wheel was modified: download it again",
-			  in->thing, f->zname, want, s);
+			  "%s: [install] '%s' has %s bytes, RECORD says '%s'; %s",
+			  in->thing, f->zname, want, s, record_fix(in));
 }
 
 /* Every row names a file of the zip whose hash and size match; every file
@@ -995,8 +1012,8 @@ static int record_verify(struct inst *in)
 				    in->thing, row->path);
 		if (!f)
 			return pkgimg_err(in->ctx, -PKGIMG_E_ARCHIVE,
-					  "%s: [install] RECORD lists '%s' but the wheel has no such file; the wheel is broken: download it again or rebuild it",
-					  in->thing, row->path);
+					  "%s: [install] RECORD lists '%s' but the wheel has no such file; %s",
+					  in->thing, row->path, record_fix(in));
 		if (f->row) {
 			if (!strcmp(f->row->hash, row->hash) && !strcmp(f->row->size, row->size))
 				continue;
@@ -1016,8 +1033,8 @@ static int record_verify(struct inst *in)
 	for (size_t i = 0; i < in->nzip; i++)
 		if (!in->f[i].row && !record_exempt(in, &in->f[i]))
 			return pkgimg_err(in->ctx, -PKGIMG_E_ARCHIVE,
-					  "%s: [install] '%s' is in the wheel but not in its RECORD; the wheel was modified or is broken: download it again or rebuild it",
-					  in->thing, in->f[i].zname);
+					  "%s: [install] '%s' is in the wheel but not in its RECORD; %s",
+					  in->thing, in->f[i].zname, record_fix(in));
 	return 0;
 }
 
