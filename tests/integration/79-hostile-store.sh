@@ -67,6 +67,13 @@ Priority: optional
 Section: misc
 Description: declares 1 KiB, unpacks 4 MiB
 EOF
+# and an image whose /data is a link to nothing (for run -v below)
+mkdir -p "$T/linky/DEBIAN" "$V/pool/main/l/linky"
+ln -s /nonexistent "$T/linky/data"
+sed 's/^Package: big-liar/Package: linky/; s/^Description: .*/Description: a dangling link/' \
+	"$D/DEBIAN/control" >"$T/linky/DEBIAN/control"
+dpkg-deb --root-owner-group --build "$T/linky" "$V/pool/main/l/linky/linky_1.0_all.deb" >/dev/null \
+	|| bail "dpkg-deb builds linky"
 mkdir -p "$V/pool/main/b/big-liar"
 dpkg-deb --root-owner-group -Zxz --build "$D" "$V/pool/main/b/big-liar/big-liar_1.0_all.deb" >/dev/null \
 	|| bail "dpkg-deb builds big-liar"
@@ -89,6 +96,19 @@ fi
 FX_URL=$HTTP_URL/big fx "$T/store5" install --apt big-liar
 if [ "$PK_RC" -eq 0 ]; then ok "the same .deb installs within the default slack"
 else fail "the same .deb installs within the default slack" "$(pk_detail)"; fi
+
+# ---- run -v under a dangling link of the image names the link ------------------------
+FX_URL=$HTTP_URL/big fx "$T/store5" install --apt linky --tag linky
+[ "$PK_RC" -eq 0 ] || bail "install --apt linky" "$(pk_detail)"
+mkdir -p "$T/hostdir"
+pk --store "$T/store5" run -v "$T/hostdir:/data/sub" linky -- /nothing
+if pk_failed_cleanly && err_has "/data/sub: \[sandbox\] bind mount: '/data' in the image is a symbolic link to '/nonexistent', which does not exist"; then
+	ok "run -v under a dangling link names the link and its target"
+elif err_has "namespace|unshare|Operation not permitted"; then
+	skip "run -v under a dangling link names the link and its target" "no sandbox here: $(head -n1 "$PK_ERR")"
+else
+	fail "run -v under a dangling link names the link and its target" "$(pk_detail)"
+fi
 
 # ---- a download with no declared size is bounded -------------------------------------
 PKGIMG_MAX_DOWNLOAD=1K fx "$T/store6" lock --apt hello-fixture -o "$T/x.lock"
