@@ -172,8 +172,11 @@ static int unpack_file(struct unpack *u, struct archive *a, struct archive_entry
 		}
 		r = fs_write_all(fd, u->buf, (size_t)n);
 		if (r < 0) {
-			r = pkgimg_err(u->ctx, r, "%s: [unpack] cannot write '%s': %s",
-				       u->thing, u->path.buf, strerror(-r));
+			char note[512];
+
+			fs_nospace_note(r, fd, 0, note, sizeof note);
+			r = pkgimg_err(u->ctx, r, "%s: [unpack] cannot write '%s': %s%s",
+				       u->thing, u->path.buf, strerror(-r), note);
 			goto out;
 		}
 	}

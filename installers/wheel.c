@@ -515,8 +515,11 @@ static int stage_entry(struct inst *in, struct archive *a, struct wfile *f)
 		}
 		r = fs_write_all(fd, in->buf, (size_t)n);
 		if (r < 0) {
-			r = pkgimg_err(in->ctx, r, "%s: [install] cannot stage '%s': %s",
-				       in->thing, f->zname, strerror(-r));
+			char note[512];
+
+			fs_nospace_note(r, fd, 0, note, sizeof note);
+			r = pkgimg_err(in->ctx, r, "%s: [install] cannot stage '%s': %s%s",
+				       in->thing, f->zname, strerror(-r), note);
 			break;
 		}
 		hasher_update(&h, in->buf, (size_t)n);

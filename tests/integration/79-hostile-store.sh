@@ -97,6 +97,22 @@ FX_URL=$HTTP_URL/big fx "$T/store5" install --apt big-liar
 if [ "$PK_RC" -eq 0 ]; then ok "the same .deb installs within the default slack"
 else fail "the same .deb installs within the default slack" "$(pk_detail)"; fi
 
+# ---- ENOSPC while unpacking names the folder, what is free and what is needed --------
+if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
+	mkdir -p "$T/small"
+	out=$(unshare -m bash -c 'mount -t tmpfs -o size=2m tmpfs "$1" || exit 99; shift
+		"$@" 2>&1; echo "rc=$?"' _ "$T/small" "$PKGIMG" --store "$T/small/store" install --base scratch \
+		--apt-source "$HTTP_URL/big/ $SUITE $COMPONENT" --keyring "$KEYRING" --apt big-liar 2>&1)
+	if grep -qE "big-liar.*\[unpack\] cannot write '.*zeros': No space left on device; /.*/unpack-[^ ]*/tree/usr/share/big has [0-9.]+ [KMG]iB free, [0-9.]+ [KMG]iB needed" <<<"$out" \
+		&& grep -q 'rc=1' <<<"$out"; then
+		ok "ENOSPC while unpacking names the folder, the space free and the space needed"
+	else
+		fail "ENOSPC while unpacking names the folder, the space free and the space needed" "$out"
+	fi
+else
+	skip "ENOSPC while unpacking names the folder, the space free and the space needed" "needs root and unshare -m for a small tmpfs"
+fi
+
 # ---- run -v under a dangling link of the image names the link ------------------------
 FX_URL=$HTTP_URL/big fx "$T/store5" install --apt linky --tag linky
 [ "$PK_RC" -eq 0 ] || bail "install --apt linky" "$(pk_detail)"
