@@ -1,11 +1,12 @@
 #!/bin/bash
-# A hostile store and hostile archives (issue 15): a blob swapped or
-# corrupted inside the store is found while it is read, removed, fetched
-# again, with a warning; what a package unpacks is bounded by its declared
+# A hostile store and hostile archives (issue 15): a blob (.deb, .tar.bz2,
+# wheel) swapped or corrupted inside the store is found while it is read,
+# removed, fetched again, with a warning; what a package unpacks is bounded by its declared
 # size (a .deb's Installed-Size) or a ratio (conda), a download with no
 # declared size by PKGIMG_MAX_DOWNLOAD; a refused conda package leaves no
-# unpacked/<sha>/; gc removes index caches no longer used; a bad option is
-# refused before any network work.  Small crafted archives only.
+# unpacked/<sha>/; ENOSPC names the folder and the space; a -v target under
+# a dangling link names the link; gc removes index caches no longer used; a
+# bad option is refused before any network work.  Small crafted archives only.
 . "$(dirname "$0")/../lib.sh"
 need_pkgimg
 setup_fixture
@@ -210,6 +211,57 @@ for p in escaper bomb; do
 		fail "a refused conda package ($p) leaves nothing in unpacked/ or tmp/" "$(pk_detail)" "left: $left"
 	fi
 done
+
+# ---- a wheel blob swapped in the store (a hand-written pip lock on scratch) -----------
+mkdir -p "$T/www/whl"
+"$PY" - "$T/www/whl" <<'EOF' || bail "the wheels build"
+import base64, hashlib, sys, zipfile
+def wheel(name, body):
+    files = {name + '/__init__.py': body,
+             name + '-1.0.dist-info/METADATA': ('Metadata-Version: 2.1\nName: %s\nVersion: 1.0\n' % name).encode(),
+             name + '-1.0.dist-info/WHEEL': b'Wheel-Version: 1.0\nGenerator: t\nRoot-Is-Purelib: true\nTag: py3-none-any\n'}
+    h = lambda d: 'sha256=' + base64.urlsafe_b64encode(hashlib.sha256(d).digest()).rstrip(b'=').decode()
+    rec = ''.join('%s,%s,%d\n' % (p, h(d), len(d)) for p, d in files.items()) + name + '-1.0.dist-info/RECORD,,\n'
+    with zipfile.ZipFile('%s/%s-1.0-py3-none-any.whl' % (sys.argv[1], name), 'w', zipfile.ZIP_DEFLATED) as z:
+        for p, d in files.items():
+            z.writestr(p, d)
+        z.writestr(name + '-1.0.dist-info/RECORD', rec)
+wheel('alpha', b'x = 1\n')
+wheel('beta', b'y = 2\n')
+EOF
+WSHA=$(sha256_of "$T/www/whl/alpha-1.0-py3-none-any.whl")
+cat >"$T/pip.lock" <<EOF
+version: 1
+platform: linux/amd64
+base: scratch
+python: "3.11"
+sources: []
+layers:
+- step: "pip: alpha"
+  packages:
+  - ecosystem: pypi
+    name: alpha
+    version: "1.0"
+    arch: any
+    url: $HTTP_URL/whl/alpha-1.0-py3-none-any.whl
+    sha256: $WSHA
+    size: $(stat -c %s "$T/www/whl/alpha-1.0-py3-none-any.whl")
+    requested_by: --pip alpha
+    filename: alpha-1.0-py3-none-any.whl
+    index: $HTTP_URL/whl/
+EOF
+S11=$T/store11
+mkdir -p "$S11/blobs/sha256"
+cp "$T/www/whl/beta-1.0-py3-none-any.whl" "$S11/blobs/sha256/$WSHA"
+pk --store "$S11" install --lock "$T/pip.lock" --root "$T/r11"
+site=$T/r11/usr/local/lib/python3.11/dist-packages
+if [ "$PK_RC" -eq 0 ] && [ -f "$site/alpha/__init__.py" ] && [ ! -e "$site/beta" ] \
+	&& err_has "warning.*$WSHA.*corrupt or replaced.*fetching it again"; then
+	ok "a wheel blob swapped in the store: warned, fetched again, the right wheel installed"
+else
+	fail "a wheel blob swapped in the store: warned, fetched again, the right wheel installed" "$(pk_detail)" \
+		"root: $(cd "$T/r11" 2>/dev/null && find . -type f | sort)"
+fi
 
 # ---- gc removes index caches no source of a kept image uses ---------------------------
 # store "$S" has the fixture's index (used today); a source's cache not used
