@@ -194,13 +194,21 @@ static int fold_upper(struct pkgimg_ctx *ctx, const char *upper, int rootfd, con
 	return r;
 }
 
-/* Whether a blob of the layer is missing: store_blob_check() removed one
- * that a reader found corrupt (or replaced) while the layer was built. */
-static bool layer_blob_removed(struct store *st, const struct lock_layer *l)
+/* Which of the layer's blobs are in the store (had[i]), before it is built. */
+static void layer_blobs_present(struct store *st, const struct lock_layer *l, bool *had)
 {
 	for (int i = 0; i < l->npkgs; i++)
-		if (l->pkgs[i].sha256 && *l->pkgs[i].sha256 &&
-		    !store_has_blob(st, l->pkgs[i].sha256))
+		had[i] = l->pkgs[i].sha256 && *l->pkgs[i].sha256 &&
+			 store_has_blob(st, l->pkgs[i].sha256);
+}
+
+/* Whether a blob that was in the store before the build is gone:
+ * store_blob_check() removed it, found corrupt (or replaced) while it was
+ * read.  (A download that failed is no reason to build again.) */
+static bool layer_blob_removed(struct store *st, const struct lock_layer *l, const bool *had)
+{
+	for (int i = 0; i < l->npkgs; i++)
+		if (had[i] && !store_has_blob(st, l->pkgs[i].sha256))
 			return true;
 	return false;
 }
@@ -1156,7 +1164,7 @@ int image_lock_layer(struct pkgimg_ctx *ctx, struct store *st, struct lockfile *
 	struct sbuf section = SBUF_INIT;
 	char *step, **chain = NULL;
 	int nchain = 0, lockfd = -1, r;
-	bool replay;
+	bool replay, *had = NULL;
 
 	force = force || (ctx->flags & PKGIMG_F_FORCE_BUILD);
 	r = lockfile_layer_text(ctx, l, &section);
@@ -1191,6 +1199,8 @@ int image_lock_layer(struct pkgimg_ctx *ctx, struct store *st, struct lockfile *
 			goto out;
 	}
 	pkgimg_info(ctx, "building layer %s (%s)", key, step);
+	had = xcalloc((size_t)l->npkgs + 1, sizeof *had);
+	layer_blobs_present(st, l, had);
 	for (int attempt = 0;; attempt++) {
 		if (is_pip_layer(l))
 			r = build_pip_layer(ctx, st, lf, l, chain, nchain, o, res, key, parent,
@@ -1203,7 +1213,7 @@ int image_lock_layer(struct pkgimg_ctx *ctx, struct store *st, struct lockfile *
 					    section.buf);
 		/* a blob found corrupt while it was read was removed (a
 		 * warning said so): the layer again fetches it, once */
-		if (r == 0 || attempt > 0 || !layer_blob_removed(st, l))
+		if (r == 0 || attempt > 0 || !layer_blob_removed(st, l, had))
 			break;
 	}
 	if (r == 0)
@@ -1216,6 +1226,7 @@ out:
 	free(chain);
 	free(step);
 	sbuf_free(&section);
+	free(had);
 	return r;
 }
 
