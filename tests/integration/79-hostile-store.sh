@@ -285,7 +285,11 @@ else fail "a lock marks its source's index cache as used" "$(pk_detail)"; fi
 # ---- a bad option is refused before any network work ----------------------------------
 DEAD="http://127.0.0.1:1/ $SUITE $COMPONENT"
 for args in "install --pyc-opt 9" "install --pyc bogus" "install --tag -bad" "install --python abc" \
-	"lock --python abc" "lock --cuda x.y --pip foo --index-url http://127.0.0.1:1/simple"; do
+	"lock --python abc" "lock --cuda x.y --pip foo --index-url http://127.0.0.1:1/simple" \
+	"install --apt BAD_NAME!" "install --pip ===bad --index-url http://127.0.0.1:1/simple" \
+	"install -r $T/no-such-requirements.txt --index-url http://127.0.0.1:1/simple" \
+	"lock --pip foo --extra-index-url notaurl --index-url http://127.0.0.1:1/simple" \
+	"install --conda bad[[spec -c http://127.0.0.1:1/ch"; do
 	# shellcheck disable=SC2086
 	pk --store "$T/store10" $args --base scratch --apt-source "$DEAD" --keyring "$KEYRING" --apt hello-fixture
 	if [ "$PK_RC" -eq 2 ] && ! err_has "fetch|connect"; then
@@ -294,5 +298,11 @@ for args in "install --pyc-opt 9" "install --pyc bogus" "install --tag -bad" "in
 		fail "'$args' is refused before any index is fetched" "$(pk_detail)"
 	fi
 done
+pk --store "$T/store10" install --base scratch --apt-source "$DEAD" --keyring "$T/no-such-keyring" --apt hello-fixture
+if [ "$PK_RC" -eq 2 ] && err_has "no-such-keyring" && ! err_has "fetch|connect"; then
+	ok "'--keyring MISSING' is refused before any index is fetched"
+else
+	fail "'--keyring MISSING' is refused before any index is fetched" "$(pk_detail)"
+fi
 
 finish
