@@ -57,6 +57,7 @@ struct xfer {
 	struct hasher h;
 	uint64_t got;		/* body bytes of this attempt */
 	bool too_big;
+	bool over_limit;	/* no declared size and more than ctx->max_download */
 	int write_errno;
 	char *etag, *lastmod;	/* validators of the final response */
 	char *ctype;		/* its Content-Type */
@@ -234,6 +235,11 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *arg)
 
 	if (x->artifact && x->item->size >= 0 && x->got + n > (uint64_t)x->item->size) {
 		x->too_big = true;
+		return 0;
+	}
+	if (x->item->size < 0 && x->run->ctx->max_download &&
+	    x->got + n > x->run->ctx->max_download) {
+		x->over_limit = true;	/* nothing declared its size: a bound */
 		return 0;
 	}
 	for (size_t off = 0; off < n; ) {
@@ -434,6 +440,7 @@ static int xfer_start(struct xfer *x)
 	x->attempt++;
 	x->got = 0;
 	x->too_big = false;
+	x->over_limit = false;
 	x->write_errno = 0;
 	x->errbuf[0] = 0;
 	x->item->downloaded = 0;
@@ -701,6 +708,11 @@ static void xfer_done(struct xfer *x, CURLcode cc)
 		xfer_set(x, -PKGIMG_E_CHECKSUM, true, "%s: [verify] size mismatch: expected %lld "
 			 "bytes, got more (the mirror served different bytes; retry, or check the "
 			 "index)", it->url, (long long)it->size);
+	} else if (x->over_limit) {
+		xfer_set(x, -PKGIMG_E_HTTP, true, "%s: [fetch] the server sent more than %llu bytes "
+			 "and nothing declared the size; refused; set PKGIMG_MAX_DOWNLOAD=SIZE "
+			 "(bytes, K/M/G) to allow more", it->url,
+			 (unsigned long long)x->run->ctx->max_download);
 	} else if (x->write_errno) {
 		xfer_set(x, -x->write_errno, true, "%s: [fetch] cannot write '%s': %s", it->url,
 			 x->tmp, strerror(x->write_errno));

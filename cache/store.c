@@ -15,6 +15,7 @@
 #include "cache/store.h"
 #include "core/ctx.h"
 #include "core/fs.h"
+#include "core/hash.h"
 #include "core/str.h"
 #include "core/tree.h"
 
@@ -240,6 +241,30 @@ void store_close(struct store *st)
 
 /* ---- blobs, tmp, index ------------------------------------------------ */
 
+int store_blob_check(struct pkgimg_ctx *ctx, struct store *st, const char *sha256_hex,
+		     const char *label)
+{
+	char rel[96], got[65];
+	int r;
+
+	if (!is_hex64(sha256_hex))
+		return 0;
+	snprintf(rel, sizeof rel, "blobs/sha256/%s", sha256_hex);
+	r = hash_file_sha256(st->rootfd, rel, got);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	if (!strcmp(got, sha256_hex))
+		return 0;
+	if (unlinkat(st->rootfd, rel, 0) < 0 && errno != ENOENT)
+		return -errno;
+	pkgimg_warn(ctx, "%s: [verify] %s/%s does not match its sha256 (got %s): it was corrupt "
+		    "or replaced in the store; removed it, fetching it again",
+		    label ? label : sha256_hex, st->root, rel, got);
+	return 1;
+}
+
 char *store_blob_path(const struct store *st, const char *sha256_hex)
 {
 	return xasprintf("%s/blobs/sha256/%s", st->root, sha256_hex);
@@ -320,7 +345,11 @@ int store_index_dir(struct pkgimg_ctx *ctx, struct store *st, const char *source
 	r = fs_mkdirs(ctx, st->rootfd, rel, 0755);
 	if (r < 0)
 		goto out;
-	*path = xasprintf("%s/%s", st->root, rel);
+	/* its mtime says when a source was last used: gc goes by it (a 304
+	 * rewrites nothing inside) */
+	rel[6 + strcspn(source_id, "/")] = 0;
+	utimensat(st->rootfd, rel, NULL, 0);
+	*path = xasprintf("%s/index/%s", st->root, source_id);
 out:
 	free(rel);
 	return r;
@@ -853,18 +882,24 @@ out:
 
 /* ---- tags and names --------------------------------------------------- */
 
+int store_tag_check(struct pkgimg_ctx *ctx, const char *name)
+{
+	if (tag_name_valid(name))
+		return 0;
+	return pkgimg_err(ctx, -PKGIMG_E_USAGE, "%s: [tag] invalid tag name; use letters, "
+			  "digits and _ . - : (at most %d, not starting with . - or :)",
+			  name ? name : "(null)", TAG_NAME_MAX);
+}
+
 int store_tag_set(struct pkgimg_ctx *ctx, struct store *st, const char *name, const char *key)
 {
 	char hex[65], *enc = NULL, *tmp = NULL, *rel = NULL, *line = NULL;
 	int fd = -1, r = 0;
 	size_t len;
 
-	if (!tag_name_valid(name)) {
-		r = pkgimg_err(ctx, -PKGIMG_E_USAGE, "%s: [tag] invalid tag name; use letters, "
-			       "digits and _ . - : (at most %d, not starting with . - or :)",
-			       name ? name : "(null)", TAG_NAME_MAX);
+	r = store_tag_check(ctx, name);
+	if (r < 0)
 		goto out;
-	}
 	if (key_hex(key, hex) < 0) {
 		r = bad_key(ctx, key, "tag");
 		goto out;
@@ -1317,6 +1352,46 @@ out:
 	return r;
 }
 
+/* Removes the index caches (ROOT/index/<source-id>/) that no lock or
+ * install used for STORE_INDEX_MAX_AGE_S: store_index_dir() stamps a
+ * source's folder each time it is used.  A source in use is fetched (or
+ * revalidated) by every lock anyway, so a cache that old saves nothing;
+ * `install --lock` needs no index at all. */
+static int gc_index(struct pkgimg_ctx *ctx, struct store *st, uint64_t *bytes)
+{
+	struct strv names = { 0 };
+	time_t old = time(NULL) - STORE_INDEX_MAX_AGE_S;
+	int r, fd = -1;
+
+	r = list_dir(ctx, st, "index", &names);
+	if (r < 0)
+		goto out;
+	fd = openat(st->rootfd, "index", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		r = pkgimg_err(ctx, -errno, "%s/index: [gc] %m", st->root);
+		goto out;
+	}
+	for (size_t i = 0; i < names.n; i++) {
+		struct stat sb;
+		uint64_t b;
+
+		if (fstatat(fd, names.v[i], &sb, AT_SYMLINK_NOFOLLOW) < 0 || sb.st_mtime >= old)
+			continue;
+		b = path_bytes(ctx, fd, names.v[i]);
+		r = fs_rm_rf(ctx, fd, names.v[i]);
+		if (r < 0) {
+			r = pkgimg_err_wrap(ctx, r, "%s/index: [gc]", st->root);
+			goto out;
+		}
+		*bytes += b;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	strv_free(&names);
+	return r;
+}
+
 static int gc_locked(struct pkgimg_ctx *ctx, struct store *st, struct store_gc_stats *stats)
 {
 	struct layer_ent *ents = NULL;
@@ -1362,6 +1437,9 @@ static int gc_locked(struct pkgimg_ctx *ctx, struct store *st, struct store_gc_s
 	if (r < 0)
 		goto out;
 	r = gc_sweep(ctx, st, "unpacked", &keep_hex, NULL, &stats->bytes);
+	if (r < 0)
+		goto out;
+	r = gc_index(ctx, st, &stats->bytes);
 out:
 	if (ents)
 		ents_free(ents, nents);

@@ -1,7 +1,8 @@
 /* The store: content-addressed blobs, index cache, layers, tags (DESIGN.md).
  *
  *   ROOT/blobs/sha256/<hex>        verified artifacts, immutable
- *   ROOT/index/<source-id>/        index files + validators + .solv caches
+ *   ROOT/index/<source-id>/        index files + validators + .solv caches; the
+ *                                  folder's mtime: when the source was last used
  *   ROOT/layers/<key>/tree/        a layer's files (overlayfs upper-dir format)
  *   ROOT/layers/<key>/layer.yaml   parent, step, lock excerpt, size
  *   ROOT/tags/<name>               a file holding the key
@@ -61,6 +62,13 @@ void store_close(struct store *st);
 /* Blobs */
 char *store_blob_path(const struct store *st, const char *sha256_hex);
 bool store_has_blob(const struct store *st, const char *sha256_hex);
+/* After reading a blob failed (its unpack refused it, or its digest did not
+ * match while it was read): hashes it again.  0 when it has its digest (or
+ * is not there: the failure is the package's own), 1 when it did not and
+ * was removed (a warning names it; fetching the item again brings it
+ * back), -errno when it cannot be read.  Leaves ctx's message alone. */
+int store_blob_check(struct pkgimg_ctx *ctx, struct store *st, const char *sha256_hex,
+		     const char *label);
 
 /* A new empty directory under ROOT/tmp/ (prefix-XXXXXX); caller frees. */
 int store_mktemp_dir(struct pkgimg_ctx *ctx, struct store *st, const char *prefix, char **path);
@@ -97,6 +105,9 @@ int store_layer_chain(struct pkgimg_ctx *ctx, struct store *st, const char *key,
 /* Tags and image names: a tag, a full key "sha256:…", or a unique hex prefix
  * (with or without "sha256:").  Error names the argument and the fix. */
 int store_tag_set(struct pkgimg_ctx *ctx, struct store *st, const char *name, const char *key);
+/* Whether name is a valid tag (store_tag_set's check, for commands to
+ * refuse a bad --tag before any work). */
+int store_tag_check(struct pkgimg_ctx *ctx, const char *name);
 int store_resolve(struct pkgimg_ctx *ctx, struct store *st, const char *name,
 		  char key[STORE_KEY_MAX]);
 
@@ -115,8 +126,10 @@ void store_images_free(struct store_image *imgs, int n);
 
 /* gc: takes the store lock exclusively; removes everything in ROOT/tmp, layers not reachable
  * from a tag, blobs and unpacked dirs not referenced by any kept layer's lock
- * (every sha256 that appears in a kept layer's lock text is kept). Reports what
- * it freed. */
+ * (every sha256 that appears in a kept layer's lock text is kept), and the
+ * index caches of sources not used (by a lock or an install that resolves)
+ * for STORE_INDEX_MAX_AGE_S. Reports what it freed. */
+#define STORE_INDEX_MAX_AGE_S	(30 * 86400)	/* 30 days */
 struct store_gc_stats {
 	int layers, blobs;
 	uint64_t bytes;

@@ -120,6 +120,10 @@ int cmd_build(struct cli *c, int argc, char **argv)
 		rc = 2;
 		goto done;
 	}
+	if (tag && (r = store_tag_check(&c->ctx, tag)) < 0) {
+		rc = cli_fail(c, r);
+		goto done;
+	}
 	io.pyc.jobs = c->jobs_given ? c->ctx.jobs : 0;
 	r = cli_open_store(c);
 	if (r) {

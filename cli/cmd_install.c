@@ -450,6 +450,19 @@ int cmd_install(struct cli *c, int argc, char **argv)
 	r = parse_args(c, argc, argv, &a, 1);
 	if (r)
 		goto done;
+	/* every option is checked before any network work */
+	io.pyc.mode = PYC_CHECKED_HASH;
+	io.pyc.levels = 1;
+	if (a.pyc_mode)
+		r = pyc_mode_parse(&c->ctx, a.pyc_mode, &io.pyc.mode);
+	if (r == 0 && a.pyc_opt)
+		r = pyc_levels_parse(&c->ctx, a.pyc_opt, &io.pyc.levels);
+	if (r == 0 && a.tag)
+		r = store_tag_check(&c->ctx, a.tag);
+	if (r < 0) {
+		r = cli_fail(c, r);
+		goto done;
+	}
 	r = cli_open_store(c);
 	if (r)
 		goto done;
@@ -469,13 +482,7 @@ int cmd_install(struct cli *c, int argc, char **argv)
 		r = plan(c, &a, &lf);
 	}
 	io.no_scripts = a.no_scripts;
-	io.pyc.mode = PYC_CHECKED_HASH;
-	io.pyc.levels = 1;
 	io.pyc.jobs = c->jobs_given ? c->ctx.jobs : 0;
-	if (r == 0 && a.pyc_mode)
-		r = pyc_mode_parse(&c->ctx, a.pyc_mode, &io.pyc.mode);
-	if (r == 0 && a.pyc_opt)
-		r = pyc_levels_parse(&c->ctx, a.pyc_opt, &io.pyc.levels);
 	if (r == 0 && a.gpu) {
 		char *tmpdir = xasprintf("%s/tmp", c->st.root);
 

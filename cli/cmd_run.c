@@ -172,6 +172,10 @@ int cmd_run(struct cli *c, int argc, char **argv)
 		r = 2;
 		goto out;
 	}
+	if (tag && store_tag_check(&c->ctx, tag) < 0) {
+		r = cli_fail(c, -PKGIMG_E_USAGE);
+		goto out;
+	}
 	{
 		const char *image = argv[optind++];
 

@@ -225,6 +225,18 @@ int main(int argc, char **argv)
 	c.tty = isatty(2);
 	if ((e = getenv("PKGIMG_FORCE_BUILD")) && !strcmp(e, "1"))
 		c.ctx.flags |= PKGIMG_F_FORCE_BUILD;
+	if ((e = getenv("PKGIMG_MAX_DOWNLOAD")) && *e &&
+	    str_parse_size(e, &c.ctx.max_download) < 0) {
+		fprintf(stderr, "pkgimg: error: PKGIMG_MAX_DOWNLOAD=%s: give a size in bytes with an "
+			"optional K, M or G suffix (default 16G)\n", e);
+		return 2;
+	}
+	if ((e = getenv("PKGIMG_UNPACK_SLACK")) && *e &&
+	    str_parse_size(e, &c.ctx.unpack_slack) < 0) {
+		fprintf(stderr, "pkgimg: error: PKGIMG_UNPACK_SLACK=%s: give a size in bytes with an "
+			"optional K, M or G suffix (default 64M)\n", e);
+		return 2;
+	}
 	{
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 

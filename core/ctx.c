@@ -4,37 +4,42 @@
 #include <time.h>
 
 #include "core/ctx.h"
+#include "core/str.h"
 
 void pkgimg_ctx_init(struct pkgimg_ctx *ctx)
 {
 	memset(ctx, 0, sizeof *ctx);
 	ctx->jobs = 8;
 	ctx->arch = "amd64";
+	ctx->max_download = PKGIMG_MAX_DOWNLOAD_DEFAULT;
+	ctx->unpack_slack = PKGIMG_UNPACK_SLACK_DEFAULT;
 }
 
 void pkgimg_warn(struct pkgimg_ctx *ctx, const char *fmt, ...)
 {
-	char msg[2048];
+	char raw[2048], msg[2048];
 	va_list ap;
 
 	if (!ctx->warn)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	vsnprintf(raw, sizeof raw, fmt, ap);
 	va_end(ap);
+	str_escape_ctl(msg, sizeof msg, raw, true);
 	ctx->warn(ctx->cb_arg, msg);
 }
 
 void pkgimg_info(struct pkgimg_ctx *ctx, const char *fmt, ...)
 {
-	char msg[2048];
+	char raw[2048], msg[2048];
 	va_list ap;
 
 	if (!ctx->info)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	vsnprintf(raw, sizeof raw, fmt, ap);
 	va_end(ap);
+	str_escape_ctl(msg, sizeof msg, raw, true);
 	ctx->info(ctx->cb_arg, msg);
 }
 

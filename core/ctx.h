@@ -18,6 +18,9 @@
 #define PKGIMG_F_ALLOW_DEVICES	0x80u	/* write device nodes from an image onto the
 					   host (--root, export --dir: --allow-devices) */
 
+#define PKGIMG_MAX_DOWNLOAD_DEFAULT	(16ull << 30)	/* 16 GiB */
+#define PKGIMG_UNPACK_SLACK_DEFAULT	(64ull << 20)	/* 64 MiB */
+
 struct pkgimg_progress {
 	const char *phase;	/* "fetch", "unpack", "configure", ... */
 	const char *item;	/* what is being worked on, or NULL */
@@ -32,6 +35,10 @@ struct pkgimg_ctx {
 	unsigned flags;		/* PKGIMG_F_* */
 	const char *arch;	/* Debian architecture of the target, "amd64" */
 	const char *ca_bundle;	/* --ca-bundle: CA certificates for HTTPS, or NULL */
+	uint64_t max_download;	/* bytes a download with no declared size may
+				 * have (PKGIMG_MAX_DOWNLOAD); 0: no bound */
+	uint64_t unpack_slack;	/* what an unpacked archive may write beyond
+				 * its declared size (PKGIMG_UNPACK_SLACK) */
 
 	char errmsg[8192];	/* the message of the last error */
 

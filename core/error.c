@@ -4,11 +4,18 @@
 
 #include "core/ctx.h"
 #include "core/error.h"
+#include "core/str.h"
 
 int pkgimg_verr(struct pkgimg_ctx *ctx, int code, const char *fmt, va_list ap)
 {
-	if (ctx)
-		vsnprintf(ctx->errmsg, sizeof ctx->errmsg, fmt, ap);
+	char raw[sizeof ctx->errmsg];
+
+	if (ctx) {
+		/* names from archives and indexes are in messages: no control
+		 * character reaches a terminal */
+		vsnprintf(raw, sizeof raw, fmt, ap);
+		str_escape_ctl(ctx->errmsg, sizeof ctx->errmsg, raw, true);
+	}
 	return code;
 }
 
@@ -30,8 +37,9 @@ int pkgimg_err_wrap(struct pkgimg_ctx *ctx, int code, const char *fmt, ...)
 	if (!ctx)
 		return code;
 	va_start(ap, fmt);
-	vsnprintf(prefix, sizeof prefix, fmt, ap);
+	vsnprintf(old, sizeof old, fmt, ap);
 	va_end(ap);
+	str_escape_ctl(prefix, sizeof prefix, old, true);
 	memcpy(old, ctx->errmsg, sizeof old);
 	{
 		const char *rest = old[0] ? old : pkgimg_strerror(code);

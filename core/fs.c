@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "core/ctx.h"
@@ -547,4 +548,45 @@ int fs_path_within(struct pkgimg_ctx *ctx, const char *root, const char *base, c
 	free(abs);
 	sbuf_free(&qp);
 	return r;
+}
+
+static void fs_size_text(uint64_t b, char *buf, size_t cap)
+{
+	if (b >= (10ull << 30))
+		snprintf(buf, cap, "%.1f GiB", (double)b / (1 << 30));
+	else if (b >= (10ull << 20))
+		snprintf(buf, cap, "%llu MiB", (unsigned long long)(b >> 20));
+	else
+		snprintf(buf, cap, "%llu KiB", (unsigned long long)((b + 1023) >> 10));
+}
+
+void fs_nospace_note(int err, int fd, uint64_t needed, char *buf, size_t cap)
+{
+	char link[64], dir[4096], avail[32], need[32];
+	struct statvfs vfs;
+	ssize_t n;
+
+	if (!cap)
+		return;
+	buf[0] = 0;
+	if (err < 0)
+		err = -err;
+	if (err != ENOSPC && err != EDQUOT)
+		return;
+	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+	n = readlink(link, dir, sizeof dir - 1);
+	dir[n > 0 ? n : 0] = 0;
+	if (n > 0 && strrchr(dir, '/') && strrchr(dir, '/') != dir)
+		*strrchr(dir, '/') = 0;	/* the file's folder */
+	if (fstatvfs(fd, &vfs) < 0) {
+		snprintf(buf, cap, "; %s is full: free space there, or give the store another disk "
+			 "(--store, PKGIMG_HOME)", n > 0 ? dir : "the file system");
+		return;
+	}
+	fs_size_text((uint64_t)vfs.f_bavail * vfs.f_frsize, avail, sizeof avail);
+	if (needed)
+		fs_size_text(needed, need, sizeof need);
+	snprintf(buf, cap, "; %s has %s free, %s%s: free space there, or give the store another "
+		 "disk (--store, PKGIMG_HOME)", n > 0 ? dir : "the file system", avail,
+		 needed ? need : "more", needed ? " needed" : " is needed");
 }

@@ -24,6 +24,11 @@ int fs_read_file(struct pkgimg_ctx *ctx, int dirfd, const char *path, struct sbu
 char *fs_which(const char *name, const char *path, bool *noexec);
 /* write() until all of data is written (EINTR retried); 0 or -errno. */
 int fs_write_all(int fd, const void *data, size_t n);
+/* For a write into fd that failed with err: when err is ENOSPC or EDQUOT,
+ * "; <dir> has <free> free (statvfs), <needed> needed: free space there,
+ * or give the store another disk (--store, PKGIMG_HOME)" into buf (dir:
+ * fd's folder), else "".  needed: bytes the whole unpack needs, 0 unknown. */
+void fs_nospace_note(int err, int fd, uint64_t needed, char *buf, size_t cap);
 /* Copies the rest of in to out (copy_file_range, else read/write); 0 or
  * -errno (the caller words the message). */
 int fs_copy_data(int in, int out);

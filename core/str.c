@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -270,4 +271,74 @@ void strv_free_null(char **v)
 	for (char **e = v; e && *e; e++)
 		free(*e);
 	free(v);
+}
+
+int str_parse_size(const char *s, uint64_t *out)
+{
+	static const char units[] = "KMGT";
+	uint64_t v = 0;
+	const char *p = s, *u;
+	int shift = 0;
+
+	if (!s || !ascii_isdigit(*s))
+		return -EINVAL;
+	for (; ascii_isdigit(*p); p++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return -EINVAL;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (*p) {
+		if (!(u = strchr(units, *p & ~0x20)))
+			return -EINVAL;
+		shift = 10 * (int)(u - units + 1);
+		p++;
+		if (*p == 'i' || *p == 'I')
+			p++;
+		if (*p == 'B' || *p == 'b')
+			p++;
+		if (*p)
+			return -EINVAL;
+	}
+	if (shift && v > (UINT64_MAX >> shift))
+		return -EINVAL;
+	*out = v << shift;
+	return 0;
+}
+
+void str_escape_ctl(char *dst, size_t cap, const char *src, bool keep_nl)
+{
+	size_t n = 0;
+
+	if (!cap)
+		return;
+	for (const unsigned char *p = (const unsigned char *)src; *p; p++) {
+		char esc[5];
+		size_t k;
+
+		if ((*p >= 0x20 && *p != 0x7f) || (*p == '\n' && keep_nl)) {
+			esc[0] = (char)*p;
+			k = 1;
+		} else if (*p == '\n' || *p == '\t' || *p == '\r') {
+			esc[0] = '\\';
+			esc[1] = *p == '\n' ? 'n' : *p == '\t' ? 't' : 'r';
+			k = 2;
+		} else {
+			snprintf(esc, sizeof esc, "\\x%02x", *p);
+			k = 4;
+		}
+		if (n + k >= cap)
+			break;
+		memcpy(dst + n, esc, k);
+		n += k;
+	}
+	dst[n] = 0;
+}
+
+char *str_escape(const char *s)
+{
+	size_t cap = strlen(s) * 4 + 1;
+	char *out = xmalloc(cap);
+
+	str_escape_ctl(out, cap, s, false);
+	return out;
 }

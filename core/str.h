@@ -104,4 +104,18 @@ void strv_free(struct strv *sv);
 /* Frees a NULL-terminated array of owned strings (NULL is fine). */
 void strv_free_null(char **v);
 
+/* Control characters (below 0x20, and DEL) written as C escapes: \t \n \r
+ * as such, the others \xHH ("\x1b"), so a name from an archive cannot
+ * drive the terminal or forge a line of a message.  Writes into dst (cap
+ * bytes, NUL-terminated; cut before an escape that does not fit).
+ * keep_nl: '\n' stays (a message of several lines).  Backslashes stay as
+ * they are, so escaping an escaped text again changes nothing. */
+void str_escape_ctl(char *dst, size_t cap, const char *src, bool keep_nl);
+/* The same, allocated, nothing kept: for a name put into a message. */
+char *str_escape(const char *s);
+
+/* A size: decimal bytes with an optional K, M, G or T suffix (powers of
+ * 1024, "KiB"/"KB" spellings too).  0, or -EINVAL (bad text or overflow). */
+int str_parse_size(const char *s, uint64_t *out);
+
 #endif

@@ -117,8 +117,14 @@ static int copy_reg(struct tree *t, int sdir, int ddir, const char *name,
 		goto out;
 	}
 	e = fs_copy_data(in, out);
-	if (e < 0)
+	if (e < 0) {
+		char note[512];
+
 		r = t_err(t, -e, rel, "cannot copy");
+		fs_nospace_note(e, out, (uint64_t)sb->st_size, note, sizeof note);
+		if (note[0])	/* ENOSPC: where, what is free, what this file needs */
+			pkgimg_err(t->ctx, r, "%s%s", t->ctx ? t->ctx->errmsg : "", note);
+	}
 	if (r == 0)
 		r = set_meta_fd(t, in, out, sb, rel);
 out:

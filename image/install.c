@@ -194,6 +194,25 @@ static int fold_upper(struct pkgimg_ctx *ctx, const char *upper, int rootfd, con
 	return r;
 }
 
+/* Which of the layer's blobs are in the store (had[i]), before it is built. */
+static void layer_blobs_present(struct store *st, const struct lock_layer *l, bool *had)
+{
+	for (int i = 0; i < l->npkgs; i++)
+		had[i] = l->pkgs[i].sha256 && *l->pkgs[i].sha256 &&
+			 store_has_blob(st, l->pkgs[i].sha256);
+}
+
+/* Whether a blob that was in the store before the build is gone:
+ * store_blob_check() removed it, found corrupt (or replaced) while it was
+ * read.  (A download that failed is no reason to build again.) */
+static bool layer_blob_removed(struct store *st, const struct lock_layer *l, const bool *had)
+{
+	for (int i = 0; i < l->npkgs; i++)
+		if (had[i] && !store_has_blob(st, l->pkgs[i].sha256))
+			return true;
+	return false;
+}
+
 /* Fetches (or finds in the blob store) every artifact of a lock layer,
  * verified by the lock's sha256 and size. */
 static int fetch_layer(struct pkgimg_ctx *ctx, struct store *st, const struct lock_layer *l)
@@ -738,10 +757,12 @@ static int build_pip_layer(struct pkgimg_ctx *ctx, struct store *st, const struc
 		};
 		char *blob = store_blob_path(st, l->pkgs[i].sha256);
 
+		wo.sha256 = l->pkgs[i].sha256;
 		r = wheel_install(ctx, blob, rootfd, &sc, &wo, &ws[i]);
 		free(blob);
 		if (r < 0) {
 			pkgimg_err_wrap(ctx, r, "%s %s", l->pkgs[i].name, l->pkgs[i].version);
+			store_blob_check(ctx, st, l->pkgs[i].sha256, l->pkgs[i].filename);
 			goto out;
 		}
 		nws++;
@@ -899,10 +920,14 @@ static int conda_unpacked(struct pkgimg_ctx *ctx, struct store *st, const char *
 	if ((r = fs_mkdirs(ctx, AT_FDCWD, dir, 0755)) < 0)
 		goto out;
 	blob = store_blob_path(st, sha);
-	r = conda_pkg_extract(ctx, blob, fn, dst);
+	r = conda_pkg_extract_blob(ctx, blob, sha, fn, dst);
 	free(blob);
 	if (r == -EEXIST)
 		r = 0;	/* a concurrent pkgimg extracted it first */
+	if (r < 0) {
+		rmdir(dir);	/* refused: nothing is left (unless another process fills it) */
+		store_blob_check(ctx, st, sha, fn);	/* removed when corrupt */
+	}
 out:
 	free(dir);
 	if (r < 0)
@@ -1139,7 +1164,7 @@ int image_lock_layer(struct pkgimg_ctx *ctx, struct store *st, struct lockfile *
 	struct sbuf section = SBUF_INIT;
 	char *step, **chain = NULL;
 	int nchain = 0, lockfd = -1, r;
-	bool replay;
+	bool replay, *had = NULL;
 
 	force = force || (ctx->flags & PKGIMG_F_FORCE_BUILD);
 	r = lockfile_layer_text(ctx, l, &section);
@@ -1176,14 +1201,23 @@ int image_lock_layer(struct pkgimg_ctx *ctx, struct store *st, struct lockfile *
 			goto out;
 	}
 	pkgimg_info(ctx, "building layer %s (%s)", key, step);
-	if (is_pip_layer(l))
-		r = build_pip_layer(ctx, st, lf, l, chain, nchain, o, res, key, parent, step,
-				    section.buf);
-	else if (is_conda_layer(l))
-		r = build_conda_layer(ctx, st, l, chain, nchain, o, res, key, parent, step,
-				      section.buf);
-	else
-		r = build_apt_layer(ctx, st, l, chain, nchain, o, key, parent, step, section.buf);
+	had = xcalloc((size_t)l->npkgs + 1, sizeof *had);
+	layer_blobs_present(st, l, had);
+	for (int attempt = 0;; attempt++) {
+		if (is_pip_layer(l))
+			r = build_pip_layer(ctx, st, lf, l, chain, nchain, o, res, key, parent,
+					    step, section.buf);
+		else if (is_conda_layer(l))
+			r = build_conda_layer(ctx, st, l, chain, nchain, o, res, key, parent,
+					      step, section.buf);
+		else
+			r = build_apt_layer(ctx, st, l, chain, nchain, o, key, parent, step,
+					    section.buf);
+		/* a blob found corrupt while it was read was removed (a
+		 * warning said so): the layer again fetches it, once */
+		if (r == 0 || attempt > 0 || !layer_blob_removed(st, l, had))
+			break;
+	}
 	if (r == 0)
 		res->layers_built++;
 out:
@@ -1194,6 +1228,7 @@ out:
 	free(chain);
 	free(step);
 	sbuf_free(&section);
+	free(had);
 	return r;
 }
 

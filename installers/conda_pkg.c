@@ -95,6 +95,8 @@ struct unpack {
 	int fd;			/* the temporary directory */
 	struct dirfd_cache dirs;
 	struct sbuf path;	/* the current entry, normalised */
+	const char *sha256;	/* the blob's expected digest, or NULL */
+	uint64_t written, limit;	/* bytes of files unpacked; the bound */
 	char buf[CONDA_BUF];
 };
 
@@ -159,10 +161,22 @@ static int unpack_file(struct unpack *u, struct archive *a, struct archive_entry
 				       u->thing, u->path.buf, archive_error_string(a));
 			goto out;
 		}
+		u->written += (uint64_t)n;
+		if (u->limit && u->written > u->limit) {
+			r = pkgimg_err(u->ctx, -PKGIMG_E_ARCHIVE, "%s: [unpack] the package unpacks "
+				       "to more than %llu bytes (%d x its size + PKGIMG_UNPACK_SLACK); "
+				       "refused (a broken or hostile package); set "
+				       "PKGIMG_UNPACK_SLACK=SIZE (bytes, K/M/G) to allow more",
+				       u->thing, (unsigned long long)u->limit, ARC_RATIO);
+			goto out;
+		}
 		r = fs_write_all(fd, u->buf, (size_t)n);
 		if (r < 0) {
-			r = pkgimg_err(u->ctx, r, "%s: [unpack] cannot write '%s': %s",
-				       u->thing, u->path.buf, strerror(-r));
+			char note[512];
+
+			fs_nospace_note(r, fd, 0, note, sizeof note);
+			r = pkgimg_err(u->ctx, r, "%s: [unpack] cannot write '%s': %s%s",
+				       u->thing, u->path.buf, strerror(-r), note);
 			goto out;
 		}
 	}
@@ -198,9 +212,14 @@ static int unpack_entry(struct unpack *u, struct archive *a, struct archive_entr
 		return pkgimg_err(u->ctx, -PKGIMG_E_ARCHIVE,
 				  "%s: [unpack] an entry has no name; the file is corrupt, download it again",
 				  u->thing);
-	if (!fs_path_norm(raw, false, &u->path, &why))
-		return pkgimg_err(u->ctx, -PKGIMG_E_UNSAFE,
-				  "%s: [unpack] refusing the entry '%s': %s", u->thing, raw, why);
+	if (!fs_path_norm(raw, false, &u->path, &why)) {
+		char *shown = str_escape(raw);	/* a hostile name: escaped */
+
+		r = pkgimg_err(u->ctx, -PKGIMG_E_UNSAFE, "%s: [unpack] refusing the entry '%s': %s",
+			       u->thing, shown, why);
+		free(shown);
+		return r;
+	}
 	if (!u->path.len) {
 		if (type == AE_IFDIR)
 			return 0;	/* "./" */
@@ -331,19 +350,16 @@ static int unpack_conda(struct unpack *u, const char *path)
 {
 	struct archive *a = archive_read_new(), *in = NULL;
 	struct arc_member *m = xcalloc(1, sizeof *m);
+	struct arc_blob *blob = NULL;
 	struct archive_entry *e;
 	bool info = false, pkg = false;
 	int r = 0;
 
 	archive_read_support_format_zip(a);
-	if (archive_read_open_filename(a, path, CONDA_BUF) != ARCHIVE_OK) {
-		int en = archive_errno(a);
-
-		r = pkgimg_err(u->ctx, en == ENOENT ? -ENOENT : -PKGIMG_E_ARCHIVE,
-			       "%s: [unpack] cannot read the package: %s; download it again",
-			       u->thing, archive_error_string(a));
+	r = arc_blob_open(u->ctx, u->thing, "unpack", a, path, u->sha256, 1, &blob);
+	if (r < 0)
 		goto out;
-	}
+	u->limit = arc_unpack_limit(u->ctx, 0, (uint64_t)blob->size);
 	m->outer = a;
 	for (;;) {
 		const char *name;
@@ -404,10 +420,13 @@ static int unpack_conda(struct unpack *u, const char *path)
 		r = pkgimg_err(u->ctx, -PKGIMG_E_ARCHIVE,
 			       "%s: [unpack] the zip has no %s-*.tar.zst; the file is corrupt or not a conda package, download it again",
 			       u->thing, info ? "pkg" : "info");
+	if (r == 0)
+		r = arc_blob_verify(u->ctx, u->thing, blob);
 out:
 	if (in)
 		archive_read_free(in);
 	archive_read_free(a);
+	arc_blob_close(blob);
 	free(m);
 	return r;
 }
@@ -415,26 +434,32 @@ out:
 static int unpack_tarbz2(struct unpack *u, const char *path)
 {
 	struct archive *a = archive_read_new();
+	struct arc_blob *blob = NULL;
 	int r;
 
 	archive_read_support_filter_bzip2(a);
 	archive_read_support_format_tar(a);
-	if (archive_read_open_filename(a, path, CONDA_BUF) != ARCHIVE_OK) {
-		int en = archive_errno(a);
-
-		r = pkgimg_err(u->ctx, en == ENOENT ? -ENOENT : -PKGIMG_E_ARCHIVE,
-			       "%s: [unpack] cannot read the package: %s; download it again",
-			       u->thing, archive_error_string(a));
+	r = arc_blob_open(u->ctx, u->thing, "unpack", a, path, u->sha256, 0, &blob);
+	if (r < 0)
 		goto out;
-	}
+	u->limit = arc_unpack_limit(u->ctx, 0, (uint64_t)blob->size);
 	r = unpack_tar(u, a, "the tar");
+	if (r == 0)
+		r = arc_blob_verify(u->ctx, u->thing, blob);
 out:
 	archive_read_free(a);
+	arc_blob_close(blob);
 	return r;
 }
 
 int conda_pkg_extract(struct pkgimg_ctx *ctx, const char *archive_path, const char *fn,
 		      const char *dst_dir)
+{
+	return conda_pkg_extract_blob(ctx, archive_path, NULL, fn, dst_dir);
+}
+
+int conda_pkg_extract_blob(struct pkgimg_ctx *ctx, const char *archive_path, const char *sha256,
+			   const char *fn, const char *dst_dir)
 {
 	struct unpack *u = xcalloc(1, sizeof *u);
 	char *tmp = xasprintf("%s.tmp-XXXXXX", dst_dir);
@@ -444,6 +469,7 @@ int conda_pkg_extract(struct pkgimg_ctx *ctx, const char *archive_path, const ch
 
 	u->ctx = ctx;
 	u->thing = fn ? fn : base_name(archive_path);
+	u->sha256 = sha256;
 	u->fd = -1;
 	u->dirs = (struct dirfd_cache)DIRFD_CACHE_INIT;
 	if (ends_with(u->thing, ".conda")) {

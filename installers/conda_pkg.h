@@ -162,6 +162,11 @@ struct conda_history {
  * -PKGIMG_E_USAGE (unknown file ending), -EEXIST, -errno. */
 int conda_pkg_extract(struct pkgimg_ctx *ctx, const char *archive_path, const char *fn,
 		      const char *dst_dir);
+/* The same for a blob of the store: its sha256 is taken while it is read
+ * and must be `sha256` (else -PKGIMG_E_CHECKSUM, nothing kept).  What it
+ * writes is bounded (arc_unpack_limit: no declared size, a ratio). */
+int conda_pkg_extract_blob(struct pkgimg_ctx *ctx, const char *archive_path, const char *sha256,
+			   const char *fn, const char *dst_dir);
 
 /* Links the extracted package dir into the tree at rootfd and writes its
  * record (see the top of this file).  On success *out is filled (free with

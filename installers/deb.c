@@ -337,6 +337,9 @@ struct unpack {
 	size_t nfix, capfix;
 
 	struct dirfd_cache dirs;	/* parent dir of the last entry written */
+	uint64_t written, limit;	/* bytes of the files unpacked; the bound
+					 * (arc_unpack_limit), 0 until known */
+	uint64_t declared;		/* Installed-Size in bytes, 0 when none */
 
 	struct sbuf ship, disk, tmp;
 	char buf[DEB_BUF];
@@ -482,6 +485,23 @@ static int entry_begin(struct unpack *u, struct archive_entry *e, struct timespe
 	return r;
 }
 
+static int unpack_too_big(struct unpack *u)
+{
+	if (u->declared)
+		return pkgimg_err(u->ctx, -PKGIMG_E_ARCHIVE, "%s: [unpack] the package unpacks to "
+				  "more than %llu bytes, but its control file declares Installed-Size: "
+				  "%llu KiB; refused (a broken or hostile package).  The bound is "
+				  "max(4 x Installed-Size, Installed-Size + PKGIMG_UNPACK_SLACK); set "
+				  "PKGIMG_UNPACK_SLACK=SIZE (bytes, K/M/G) to allow more",
+				  u->thing, (unsigned long long)u->limit,
+				  (unsigned long long)(u->declared >> 10));
+	return pkgimg_err(u->ctx, -PKGIMG_E_ARCHIVE, "%s: [unpack] the package unpacks to more "
+			  "than %llu bytes (%d x its size + PKGIMG_UNPACK_SLACK; it declares no "
+			  "Installed-Size); refused (a broken or hostile package); set "
+			  "PKGIMG_UNPACK_SLACK=SIZE (bytes, K/M/G) to allow more", u->thing,
+			  (unsigned long long)u->limit, ARC_RATIO);
+}
+
 static int unpack_file(struct unpack *u, struct archive *a, struct archive_entry *e)
 {
 	mode_t mode = archive_entry_perm(e) & 07777;
@@ -514,10 +534,19 @@ static int unpack_file(struct unpack *u, struct archive *a, struct archive_entry
 				       u->thing, u->ship.buf, archive_error_string(a));
 			goto out;
 		}
+		u->written += (uint64_t)n;
+		if (u->limit && u->written > u->limit) {
+			r = unpack_too_big(u);
+			goto out;
+		}
 		r = fs_write_all(fd, u->buf, (size_t)n);
 		if (r < 0) {
-			r = pkgimg_err(u->ctx, r, "%s: [unpack] cannot write '%s': %s",
-				       u->thing, disk, strerror(-r));
+			char note[512];
+
+			fs_nospace_note(r, fd, u->declared > u->written ? u->declared : u->written,
+					note, sizeof note);
+			r = pkgimg_err(u->ctx, r, "%s: [unpack] cannot write '%s': %s%s",
+				       u->thing, disk, strerror(-r), note);
 			goto out;
 		}
 		if (h.md)
@@ -743,9 +772,13 @@ static int unpack_entry(struct unpack *u, struct archive *a, struct archive_entr
 	int r;
 
 	r = path_norm(raw, &u->ship, &why);
-	if (r < 0)
-		return pkgimg_err(u->ctx, r, "%s: [unpack] refusing '%s': %s", u->thing,
-				  raw ? raw : "", why);
+	if (r < 0) {
+		char *shown = str_escape(raw ? raw : "");	/* a hostile name: escaped */
+
+		r = pkgimg_err(u->ctx, r, "%s: [unpack] refusing '%s': %s", u->thing, shown, why);
+		free(shown);
+		return r;
+	}
 	if (!u->ship.len) {
 		if (hl || type != AE_IFDIR)
 			return pkgimg_err(u->ctx, -PKGIMG_E_UNSAFE,
@@ -1159,9 +1192,16 @@ out:
 int debinst_unpack(struct pkgimg_ctx *ctx, int rootfd, const char *deb_path,
 		   int merged_usr, struct debinst_pkg *out)
 {
+	return debinst_unpack_blob(ctx, rootfd, deb_path, NULL, merged_usr, out);
+}
+
+int debinst_unpack_blob(struct pkgimg_ctx *ctx, int rootfd, const char *deb_path,
+			const char *sha256, int merged_usr, struct debinst_pkg *out)
+{
 	struct unpack *u = xcalloc(1, sizeof *u);
 	struct debinst_pkg p;
 	struct archive *outer;
+	struct arc_blob *blob = NULL;
 	struct archive_entry *e;
 	const char *slash = strrchr(deb_path, '/');
 	enum { WANT_BINARY, WANT_CONTROL, WANT_DATA, DONE } state = WANT_BINARY;
@@ -1180,14 +1220,9 @@ int debinst_unpack(struct pkgimg_ctx *ctx, int rootfd, const char *deb_path,
 		goto out;
 	}
 	archive_read_support_format_ar(outer);
-	if (archive_read_open_filename(outer, deb_path, DEB_BUF) != ARCHIVE_OK) {
-		int e = archive_errno(outer);
-
-		r = pkgimg_err(ctx, e > 0 && e != EILSEQ ? -e : -PKGIMG_E_ARCHIVE,
-			       "%s: [read] cannot open: %s",
-			       u->thing, archive_error_string(outer));
+	r = arc_blob_open(ctx, u->thing, "read", outer, deb_path, sha256, 0, &blob);
+	if (r < 0)
 		goto out;
-	}
 	while (state != DONE &&
 	       ((ar = archive_read_next_header(outer, &e)) == ARCHIVE_OK || ar == ARCHIVE_WARN)) {
 		const char *name = archive_entry_pathname(e);
@@ -1215,6 +1250,8 @@ int debinst_unpack(struct pkgimg_ctx *ctx, int rootfd, const char *deb_path,
 			r = fill_pkg(u, &p);
 			if (r < 0)
 				goto out;
+			u->declared = p.installed_size << 10;
+			u->limit = arc_unpack_limit(ctx, u->declared, (uint64_t)blob->size);
 			state = WANT_DATA;
 		} else if (state == WANT_DATA && !strncmp(name, "data.tar", 8)) {
 			r = unpack_data(u, outer, name);
@@ -1238,6 +1275,9 @@ int debinst_unpack(struct pkgimg_ctx *ctx, int rootfd, const char *deb_path,
 				       state == WANT_CONTROL ? "control.tar" : "debian-binary");
 		goto out;
 	}
+	r = arc_blob_verify(ctx, u->thing, blob);
+	if (r < 0)
+		goto out;
 	dirfd_cache_drop(&u->dirs);
 	base = p.multiarch_same ? xasprintf("%s:%s", p.name, p.arch) : xstrdup(p.name);
 	r = write_info(u, base);
@@ -1251,6 +1291,7 @@ int debinst_unpack(struct pkgimg_ctx *ctx, int rootfd, const char *deb_path,
 out:
 	if (outer)
 		archive_read_free(outer);
+	arc_blob_close(blob);
 	debinst_pkg_free(&p);
 	free(base);
 	unpack_free(u);

@@ -37,6 +37,11 @@ struct debinst_pkg {
  * success (free with debinst_pkg_free). */
 int debinst_unpack(struct pkgimg_ctx *ctx, int rootfd, const char *deb_path,
 		   int merged_usr, struct debinst_pkg *out);
+/* The same for a blob of the store: its sha256 is taken while it is read
+ * and must be `sha256` (else -PKGIMG_E_CHECKSUM, out untouched).  What the
+ * package writes is bounded by its Installed-Size (arc_unpack_limit). */
+int debinst_unpack_blob(struct pkgimg_ctx *ctx, int rootfd, const char *deb_path,
+			const char *sha256, int merged_usr, struct debinst_pkg *out);
 void debinst_pkg_free(struct debinst_pkg *p);
 
 /* What debinst_unpack() returned, kept in a file next to a cached unpacked

@@ -48,9 +48,10 @@ static int fill_one(struct pkgimg_ctx *ctx, struct store *st, const char *sha256
 		goto out;
 	}
 	blob = store_blob_path(st, sha256);
-	r = debinst_unpack(ctx, treefd, blob, 1, &pkg);
+	r = debinst_unpack_blob(ctx, treefd, blob, sha256, 1, &pkg);
 	if (r < 0) {
 		pkgimg_err_wrap(ctx, r, "%s", label);
+		store_blob_check(ctx, st, sha256, label);	/* removed when corrupt */
 		goto out;
 	}
 	r = debinst_pkg_save(ctx, tmpfd, "pkg", &pkg);

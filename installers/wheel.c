@@ -135,6 +135,8 @@ struct inst {
 	struct placed *placed;
 	size_t nplaced, capplaced;
 	struct dirfd_cache parent;	/* the parent of the last file placed */
+	uint64_t staged, limit;		/* bytes of the zip's files staged; the
+					 * bound (arc_unpack_limit) */
 	char buf[WHEEL_BUF];
 };
 
@@ -502,10 +504,22 @@ static int stage_entry(struct inst *in, struct archive *a, struct wfile *f)
 				       in->thing, f->zname, archive_error_string(a));
 			break;
 		}
+		in->staged += (uint64_t)n;
+		if (in->limit && in->staged > in->limit) {
+			r = pkgimg_err(in->ctx, -PKGIMG_E_ARCHIVE, "%s: [install] the wheel unpacks "
+				       "to more than %llu bytes (%d x its size + PKGIMG_UNPACK_SLACK); "
+				       "refused (a broken or hostile wheel); set "
+				       "PKGIMG_UNPACK_SLACK=SIZE (bytes, K/M/G) to allow more",
+				       in->thing, (unsigned long long)in->limit, ARC_RATIO);
+			break;
+		}
 		r = fs_write_all(fd, in->buf, (size_t)n);
 		if (r < 0) {
-			r = pkgimg_err(in->ctx, r, "%s: [install] cannot stage '%s': %s",
-				       in->thing, f->zname, strerror(-r));
+			char note[512];
+
+			fs_nospace_note(r, fd, 0, note, sizeof note);
+			r = pkgimg_err(in->ctx, r, "%s: [install] cannot stage '%s': %s%s",
+				       in->thing, f->zname, strerror(-r), note);
 			break;
 		}
 		hasher_update(&h, in->buf, (size_t)n);
@@ -538,10 +552,15 @@ static int extract_entry(struct inst *in, struct archive *a, struct archive_entr
 			strv_push(&in->dirtops, first_comp(norm->buf));
 		return 0;
 	}
-	if (!path_norm(raw, false, norm, &why))
-		return pkgimg_err(in->ctx, -PKGIMG_E_UNSAFE,
-				  "%s: [install] refusing '%s': %s; the wheel is malformed or malicious: do not install it",
-				  in->thing, raw, why);
+	if (!path_norm(raw, false, norm, &why)) {
+		char *shown = str_escape(raw);	/* a hostile name: escaped */
+		int r = pkgimg_err(in->ctx, -PKGIMG_E_UNSAFE,
+				   "%s: [install] refusing '%s': %s; the wheel is malformed or malicious: do not install it",
+				   in->thing, shown, why);
+
+		free(shown);
+		return r;
+	}
 	if (archive_entry_hardlink(e) || type != AE_IFREG)
 		return pkgimg_err(in->ctx, -PKGIMG_E_ARCHIVE,
 				  "%s: [install] '%s' is a %s, and a wheel holds only regular files; rebuild the wheel without it",
@@ -569,14 +588,22 @@ static int zname_cmp(const void *a, const void *b)
 static int extract_all(struct inst *in)
 {
 	struct archive *a = NULL;
+	struct arc_blob *blob = NULL;
 	struct archive_entry *e;
 	struct sbuf norm = SBUF_INIT;
 	locale_t old, loc = arc_utf8_locale_push(&old);
 	int r, ar;
 
-	r = archive_open_wheel(in->ctx, in->path, in->thing, "install", &a);
+	a = archive_read_new();
+	if (!a) {
+		r = pkgimg_err(in->ctx, -ENOMEM, "%s: [install] out of memory", in->thing);
+		goto out;
+	}
+	archive_read_support_format_zip(a);
+	r = arc_blob_open(in->ctx, in->thing, "install", a, in->path, in->o->sha256, 1, &blob);
 	if (r < 0)
 		goto out;
+	in->limit = arc_unpack_limit(in->ctx, 0, (uint64_t)blob->size);
 	while ((ar = archive_read_next_header(a, &e)) == ARCHIVE_OK || ar == ARCHIVE_WARN) {
 		r = extract_entry(in, a, e, &norm);
 		if (r < 0)
@@ -588,6 +615,10 @@ static int extract_all(struct inst *in)
 			       in->thing, archive_error_string(a));
 		goto out;
 	}
+	/* before anything staged is used: the blob is what the lock names */
+	r = arc_blob_verify(in->ctx, in->thing, blob);
+	if (r < 0)
+		goto out;
 	in->nzip = in->nf;
 	qsort(in->f, in->nzip, sizeof *in->f, zname_cmp);
 	for (size_t i = 1; i < in->nzip; i++) {
@@ -602,6 +633,7 @@ out:
 	sbuf_free(&norm);
 	if (a)
 		archive_read_free(a);
+	arc_blob_close(blob);
 	arc_utf8_locale_pop(loc, old);
 	return r;
 }
@@ -903,6 +935,18 @@ static int rehash_staged(struct inst *in, const struct wfile *f, const char *alg
 	return r;
 }
 
+/* What a RECORD mismatch means: with the blob verified against the lock
+ * while it was read, the wheel itself is inconsistent (downloading it
+ * again gives the same bytes). */
+static const char *record_fix(const struct inst *in)
+{
+	return in->o->sha256
+		? "the wheel itself is inconsistent (the file is the one the lock names: its sha256 "
+		  "matched); it was built or edited wrong: report it to the project, or pin another "
+		  "version"
+		: "the download is corrupt or the wheel was modified: download it again";
+}
+
 static int check_hash(struct inst *in, const struct wfile *f, const struct row *row)
 {
 	char other[DIGEST_MAX];
@@ -933,8 +977,8 @@ static int check_hash(struct inst *in, const struct wfile *f, const struct row *
 		wlen--;
 	if (strlen(got) != wlen || memcmp(got, want, wlen))
 		r = pkgimg_err(in->ctx, -PKGIMG_E_CHECKSUM,
-			       "%s: [install] '%s' does not match RECORD (RECORD has %s, the file %s); the download is corrupt or the wheel was modified: download it again",
-			       in->thing, f->zname, want, got);
+			       "%s: [install] '%s' does not match RECORD (RECORD has %s, the file %s); %s",
+			       in->thing, f->zname, want, got, record_fix(in));
 out:
 	free(algo);
 	return r;
@@ -952,8 +996,8 @@ static int check_size(struct inst *in, const struct wfile *f, const struct row *
 	if (ok && strtoll(s, NULL, 10) == f->size)
 		return 0;
 	return pkgimg_err(in->ctx, -PKGIMG_E_CHECKSUM,
-			  "%s: [install] '%s' has %s bytes, RECORD says '%s'; the download is corrupt or the wheel was modified: download it again",
-			  in->thing, f->zname, want, s);
+			  "%s: [install] '%s' has %s bytes, RECORD says '%s'; %s",
+			  in->thing, f->zname, want, s, record_fix(in));
 }
 
 /* Every row names a file of the zip whose hash and size match; every file
@@ -971,8 +1015,8 @@ static int record_verify(struct inst *in)
 				    in->thing, row->path);
 		if (!f)
 			return pkgimg_err(in->ctx, -PKGIMG_E_ARCHIVE,
-					  "%s: [install] RECORD lists '%s' but the wheel has no such file; the wheel is broken: download it again or rebuild it",
-					  in->thing, row->path);
+					  "%s: [install] RECORD lists '%s' but the wheel has no such file; %s",
+					  in->thing, row->path, record_fix(in));
 		if (f->row) {
 			if (!strcmp(f->row->hash, row->hash) && !strcmp(f->row->size, row->size))
 				continue;
@@ -992,8 +1036,8 @@ static int record_verify(struct inst *in)
 	for (size_t i = 0; i < in->nzip; i++)
 		if (!in->f[i].row && !record_exempt(in, &in->f[i]))
 			return pkgimg_err(in->ctx, -PKGIMG_E_ARCHIVE,
-					  "%s: [install] '%s' is in the wheel but not in its RECORD; the wheel was modified or is broken: download it again or rebuild it",
-					  in->thing, in->f[i].zname);
+					  "%s: [install] '%s' is in the wheel but not in its RECORD; %s",
+					  in->thing, in->f[i].zname, record_fix(in));
 	return 0;
 }
 

@@ -105,6 +105,9 @@ struct wheel_install_opts {
 	const char *filename;	/* the wheel's file name ("torch-2.2.1-cp311-...whl")
 				 * when wheel_path is not named like one (a blob
 				 * in the store); NULL: wheel_path's last part */
+	const char *sha256;	/* the blob's digest, checked while the zip is
+				 * read (-PKGIMG_E_CHECKSUM before anything is
+				 * installed); NULL: not checked */
 	bool requested;		/* write REQUESTED (a top-level requirement) */
 	const char *installer;	/* INSTALLER's content without the "\n"; NULL: "pkgimg" */
 	int64_t mtime;		/* the mtime of every file and every directory

@@ -592,6 +592,44 @@ static int sb_enter_root(struct sb *sb)
 	return 0;
 }
 
+/* When dst cannot be reached because a component of it in the image is a
+ * symbolic link to nothing (or to a file), the error names the link and
+ * its target; else 0. */
+static int sb_explain_link(struct pkgimg_ctx *ctx, const char *dst)
+{
+	char *p = xstrdup(dst), target[4096];
+	struct stat st;
+	int r = 0;
+
+	for (char *s = strchr(p + 1, '/');; s = strchr(s + 1, '/')) {
+		ssize_t n;
+
+		if (s)
+			*s = 0;
+		if (lstat(p, &st) < 0)
+			break;
+		if (S_ISLNK(st.st_mode)) {
+			bool gone = stat(p, &st) < 0;
+
+			if (gone || (s && !S_ISDIR(st.st_mode))) {
+				n = readlink(p, target, sizeof target - 1);
+				target[n > 0 ? n : 0] = 0;
+				r = pkgimg_err(ctx, -PKGIMG_E_SANDBOX, "%s: [sandbox] bind mount: '%s' "
+					       "in the image is a symbolic link to '%s', which %s; bind "
+					       "to another path, or make the link's target in the image",
+					       dst, p, target, gone ? "does not exist"
+					       : "is not a directory");
+				break;
+			}
+		}
+		if (!s)
+			break;
+		*s = '/';
+	}
+	free(p);
+	return r;
+}
+
 /* Makes dst exist inside (a dir or a file, as its source), resolving in the
  * image.  Normally the skeleton layer has it; an image that hides it gets it
  * created, in the upper (or in /dev's or /tmp's tmpfs).  Returns 1 when dst is
@@ -600,7 +638,7 @@ static int sb_bind_target(struct pkgimg_ctx *ctx, const char *dst, int isdir, in
 {
 	struct stat st;
 	char *parent;
-	int fd, r = 0;
+	int fd, r = 0, e;
 
 	if (stat(dst, &st) == 0) {
 		if (!!S_ISDIR(st.st_mode) == !!isdir)
@@ -614,8 +652,15 @@ static int sb_bind_target(struct pkgimg_ctx *ctx, const char *dst, int isdir, in
 	}
 	if (optional)
 		return 1;
-	if (errno != ENOENT)
+	if (errno != ENOENT && errno != ENOTDIR)
 		return pkgimg_err(ctx, -PKGIMG_E_SANDBOX, "%s: [sandbox] bind mount: %m", dst);
+	e = errno;
+	r = sb_explain_link(ctx, dst);
+	if (r < 0)
+		return r;
+	if (e == ENOTDIR)
+		return pkgimg_err(ctx, -PKGIMG_E_SANDBOX, "%s: [sandbox] bind mount: %s", dst,
+				  strerror(e));
 	parent = xstrdup(dst);
 	*strrchr(parent, '/') = 0;
 	if (parent[0])

@@ -1,14 +1,19 @@
+#include <errno.h>
 #include <gnu/libc-version.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/ctx.h"
 #include "cache/store.h"
 #include "core/str.h"
 #include "solver/deb.h"
+#include "solver/matchspec.h"
+#include "pyspec/pep508.h"
 #include "solver/plan.h"
 #include "solver/pypi_plan.h"
+#include "pyspec/reqfile.h"
 
 static void layer_from_debs(struct lock_layer *l, const char *step, const struct deb_pkglist *d)
 {
@@ -313,6 +318,106 @@ static int apt_layer(struct pkgimg_ctx *ctx, const struct plan_opts *o, struct d
 	return r;
 }
 
+static bool cuda_ok(const char *v)
+{
+	return strspn(v, "0123456789.") == strlen(v) && strchr(v, '.') && v[0] != '.';
+}
+
+/* A Debian package name ("NAME", "NAME:ARCH", either "=VERSION"), as
+ * Policy 5.6.1 spells names: lowercase letters, digits, + - . */
+static bool apt_arg_ok(const char *a)
+{
+	size_t n = strspn(a, "abcdefghijklmnopqrstuvwxyz0123456789+-.");
+
+	if (n < 2 || !ascii_isalnum(a[0]))
+		return false;
+	if (a[n] == ':') {
+		size_t k = strspn(a + n + 1, "abcdefghijklmnopqrstuvwxyz0123456789-");
+
+		if (!k)
+			return false;
+		n += 1 + k;
+	}
+	if (a[n] == '=')
+		return a[n + 1] && !strpbrk(a + n + 1, " \t\n");
+	return a[n] == 0;
+}
+
+static bool index_url_ok(const char *u)
+{
+	return !strncmp(u, "http://", 7) || !strncmp(u, "https://", 8) || !strncmp(u, "file:", 5);
+}
+
+/* Checks what the options say before any network work: a bad option is a
+ * usage error, never a network error of the fetch it would come after. */
+static int plan_check(struct pkgimg_ctx *ctx, const struct plan_opts *o)
+{
+	const struct pypi_request *pip = o->pip;
+	int r = 0;
+
+	if (o->python && (strlen(o->python) < 3 || strncmp(o->python, "3.", 2) ||
+			  strspn(o->python + 2, "0123456789") != strlen(o->python + 2)))
+		return pkgimg_err(ctx, -PKGIMG_E_USAGE, "--python %s: [lock] expected a CPython "
+				  "3 version as X.Y, e.g. --python 3.11", o->python);
+	for (int i = 0; i < o->napt; i++)
+		if (!apt_arg_ok(o->apt[i]))
+			return pkgimg_err(ctx, -PKGIMG_E_USAGE, "--apt %s: [lock] not a Debian "
+					  "package name (lowercase letters, digits, + - .), with an "
+					  "optional :ARCH and =VERSION; e.g. --apt curl=7.88.1-10",
+					  o->apt[i]);
+	if (o->keyring && access(o->keyring, R_OK) < 0)
+		return pkgimg_err(ctx, -PKGIMG_E_USAGE, "--keyring %s: [lock] cannot read it: %m",
+				  o->keyring);
+	if (pip) {
+		if (pip->cuda && !cuda_ok(pip->cuda))
+			return pkgimg_err(ctx, -PKGIMG_E_USAGE, "--cuda %s: [lock] expected a CUDA "
+					  "version as X.Y, e.g. --cuda 12.1", pip->cuda);
+		if (pip->index_url && !index_url_ok(pip->index_url))
+			return pkgimg_err(ctx, -PKGIMG_E_USAGE, "--index-url %s: [lock] expected an "
+					  "http://, https:// or file: URL", pip->index_url);
+		for (size_t i = 0; i < pip->nextra; i++)
+			if (!index_url_ok(pip->extra_index_urls[i]))
+				return pkgimg_err(ctx, -PKGIMG_E_USAGE, "--extra-index-url %s: [lock] "
+						  "expected an http://, https:// or file: URL",
+						  pip->extra_index_urls[i]);
+		for (size_t i = 0; i < pip->nreqs && r == 0; i++) {
+			struct pep508_req req;
+
+			r = pep508_req_parse(ctx, pip->reqs[i], &req);
+			if (r < 0)
+				return pkgimg_err_wrap(ctx, -PKGIMG_E_USAGE, "--pip %s: [lock]",
+						       pip->reqs[i]);
+			pep508_req_free(&req);
+		}
+		for (size_t i = 0; i < pip->nreqfiles && r == 0; i++) {
+			struct reqfile rf;
+
+			r = reqfile_parse(ctx, pip->reqfiles[i], &rf);
+			if (r < 0)
+				return pkgimg_err_wrap(ctx, r == -PKGIMG_E_PARSE || r == -ENOENT ||
+						       r == -EACCES ? -PKGIMG_E_USAGE : r,
+						       "-r %s: [lock]", pip->reqfiles[i]);
+			reqfile_free(&rf);
+		}
+	}
+	if (o->conda) {
+		if (o->conda->cuda && (!ascii_isdigit(o->conda->cuda[0]) ||
+				       strspn(o->conda->cuda, "0123456789.") != strlen(o->conda->cuda)))
+			return pkgimg_err(ctx, -PKGIMG_E_USAGE, "--cuda %s: [lock] expected a CUDA "
+					  "version as X.Y, e.g. --cuda 12.1", o->conda->cuda);
+		for (size_t i = 0; i < o->conda->nspecs; i++) {
+			struct matchspec m;
+
+			r = matchspec_parse(ctx, o->conda->specs[i], &m);
+			if (r < 0)
+				return pkgimg_err_wrap(ctx, -PKGIMG_E_USAGE, "--conda %s: [lock]",
+						       o->conda->specs[i]);
+			matchspec_free(&m);
+		}
+	}
+	return 0;
+}
+
 int plan_lock(struct pkgimg_ctx *ctx, struct store *st, const struct plan_opts *o,
 	      struct lockfile *out)
 {
@@ -332,6 +437,9 @@ int plan_lock(struct pkgimg_ctx *ctx, struct store *st, const struct plan_opts *
 		return pkgimg_err(ctx, -PKGIMG_E_USAGE,
 				  "[plan] nothing to install: --base scratch with no --apt, --conda "
 				  "or --pip package");
+	r = plan_check(ctx, o);	/* every option, before any index is fetched */
+	if (r < 0)
+		return r;
 	lf.version = LOCKFILE_VERSION;
 	lf.platform = xasprintf("linux/%s", ctx->arch);
 	if (!slim && !scratch) {
@@ -366,12 +474,6 @@ int plan_lock(struct pkgimg_ctx *ctx, struct store *st, const struct plan_opts *
 			goto out;
 		}
 		layer_from_debs(&lf.layers[lf.nlayers++], "base: debian-slim", &basepkgs);
-	}
-	if (o->python && (strlen(o->python) < 3 || strncmp(o->python, "3.", 2) ||
-			  strspn(o->python + 2, "0123456789") != strlen(o->python + 2))) {
-		r = pkgimg_err(ctx, -PKGIMG_E_USAGE, "--python %s: [lock] expected a CPython "
-			       "3 version as X.Y, e.g. --python 3.11", o->python);
-		goto out;
 	}
 	if (o->napt || (o->pip && !o->conda)) {
 		r = apt_layer(ctx, o, dp, &basepkgs, &aptpkgs, &lf);

@@ -490,7 +490,7 @@ static void t_bad_lines(void)
 	    "\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\n", "a quoted line of control characters "
 	    "is escaped and cut", "secret6.txt:2", "\\x01\\x01...'");
 	ERR("secret5.txt", "ok==1\nx\x01y @@\n", "a PEP 508 error's control characters are "
-	    "replaced", "secret5.txt:2", "x?y @@");
+	    "replaced", "secret5.txt:2", "x\\x01y @@");
 	ERR("path2.txt", "https://example.com/x-1.0-py3-none-any.whl\n",
 	    "unnamed: a bare URL refused", "path2.txt:1", "named requirement");
 	ERR("path3.txt", "x-1.0-py3-none-any.whl\n", "unnamed: a bare wheel file refused",
