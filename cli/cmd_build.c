@@ -621,9 +621,11 @@ out:
 
 /* ---- build ---- */
 
+/* The lock layers up to the step `until` (NULL: the base's); *depth, the
+ * parent's number of layers, grows with each. */
 static int build_lock_layers(struct cli *c, struct lockfile *lf, int *li, const char *until,
 			     const struct install_opts *io, char parent[STORE_KEY_MAX], bool force,
-			     struct install_result *res, bool *built)
+			     struct install_result *res, bool *built, int *depth)
 {
 	int r = 0;
 
@@ -645,9 +647,12 @@ static int build_lock_layers(struct cli *c, struct lockfile *lf, int *li, const 
 			if (!found)
 				break;
 		}
-		r = image_lock_layer(&c->ctx, &c->st, lf, *li, io, parent, force, key, res);
+		r = store_check_layers(&c->ctx, *depth + 1, lf->layers[*li].step);
+		if (r == 0)
+			r = image_lock_layer(&c->ctx, &c->st, lf, *li, io, parent, force, key, res);
 		if (r < 0)
 			break;
+		(*depth)++;
 		*built = *built || res->layers_built > before;
 		memcpy(parent, key, STORE_KEY_MAX);
 		(*li)++;
@@ -703,7 +708,7 @@ int cmd_build(struct cli *c, int argc, char **argv)
 	json_t *jsteps = json_array();
 	char parent[STORE_KEY_MAX] = "";
 	bool forced;
-	int opt, r = 0, rc = 0, li = 0;
+	int opt, r = 0, rc = 0, li = 0, depth = 0;
 
 	while ((opt = getopt_long(argc, argv, "f:o:h", opts, NULL)) != -1) {
 		switch (opt) {
@@ -762,11 +767,19 @@ int cmd_build(struct cli *c, int argc, char **argv)
 	}
 	if (r == 0)
 		r = image_lock_base(&c->ctx, &c->st, &lf, parent);
+	if (r == 0 && parent[0]) {	/* an image of the store: its layers count */
+		char **chain = NULL;
+
+		r = store_layer_chain(&c->ctx, &c->st, parent, &chain, &depth);
+		for (int i = 0; chain && i < depth; i++)
+			free(chain[i]);
+		free(chain);
+	}
 	forced = c->ctx.flags & PKGIMG_F_FORCE_BUILD;
 	if (r == 0) {	/* the base layers */
 		bool built;
 
-		r = build_lock_layers(c, &lf, &li, NULL, &io, parent, forced, &res, &built);
+		r = build_lock_layers(c, &lf, &li, NULL, &io, parent, forced, &res, &built, &depth);
 	}
 	for (size_t k = 0; r == 0 && k < s.nsteps; k++) {
 		const struct spec_step *st = &s.steps[k];
@@ -776,11 +789,18 @@ int cmd_build(struct cli *c, int argc, char **argv)
 		bool built = false;
 
 		forced = forced || st->force_build;
-		switch (st->kind) {
+		/* refused before it is built: an image past overlayfs' stack
+		 * limit would build but never run */
+		if (st->kind != SPEC_APT && st->kind != SPEC_PIP && st->kind != SPEC_CONDA)
+			r = store_check_layers(&c->ctx, depth + 1, text);
+		switch (r < 0 ? -1 : (int)st->kind) {
+		case -1:
+			break;
 		case SPEC_APT:
 		case SPEC_PIP:
 		case SPEC_CONDA:
-			r = build_lock_layers(c, &lf, &li, text, &io, parent, forced, &res, &built);
+			r = build_lock_layers(c, &lf, &li, text, &io, parent, forced, &res, &built,
+					      &depth);
 			memcpy(key, parent, sizeof key);
 			break;
 		case SPEC_RUN:
@@ -811,6 +831,8 @@ int cmd_build(struct cli *c, int argc, char **argv)
 		if (r == 0) {
 			int64_t ms = pkgimg_now_ms() - t0;
 
+			if (st->kind != SPEC_APT && st->kind != SPEC_PIP && st->kind != SPEC_CONDA)
+				depth++;
 			memcpy(parent, key, sizeof parent);
 			if (!(c->ctx.flags & (PKGIMG_F_QUIET | PKGIMG_F_JSON)))
 				fprintf(stderr, "[%zu/%zu] %s: %s (%lld ms)\n", k + 1, s.nsteps, text,

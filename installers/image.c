@@ -1131,9 +1131,12 @@ static bool is_conda_layer(const struct lock_layer *l)
 	return !strncmp(l->step, "conda:", 6);
 }
 
-int image_lock_layer(struct pkgimg_ctx *ctx, struct store *st, struct lockfile *lf, int i,
-		     const struct install_opts *o, const char *parent, bool force,
-		     char key[STORE_KEY_MAX], struct install_result *res)
+/* image_lock_layer, with the parent's chain when the caller has it (known:
+ * pchain[0..npchain), top first), else it is read from the store. */
+static int lock_layer(struct pkgimg_ctx *ctx, struct store *st, struct lockfile *lf, int i,
+		      const struct install_opts *o, const char *parent, bool force,
+		      char key[STORE_KEY_MAX], struct install_result *res, bool known,
+		      char **pchain, int npchain)
 {
 	struct lock_layer *l = &lf->layers[i];
 	struct sbuf section = SBUF_INIT;
@@ -1168,11 +1171,17 @@ int image_lock_layer(struct pkgimg_ctx *ctx, struct store *st, struct lockfile *
 		r = replay ? image_layer_replay(ctx, st, key, res) : 0;
 		goto out;
 	}
-	if (parent[0]) {
+	if (known) {
+		chain = pchain;		/* borrowed: not freed below */
+		nchain = npchain;
+	} else if (parent[0]) {
 		r = store_layer_chain(ctx, st, parent, &chain, &nchain);
 		if (r < 0)
 			goto out;
 	}
+	r = store_check_layers(ctx, nchain + 1, step);
+	if (r < 0)
+		goto out;
 	pkgimg_info(ctx, "building layer %s (%s)", key, step);
 	if (is_pip_layer(l))
 		r = build_pip_layer(ctx, st, lf, l, chain, nchain, o, res, key, parent, step,
@@ -1187,12 +1196,20 @@ int image_lock_layer(struct pkgimg_ctx *ctx, struct store *st, struct lockfile *
 out:
 	if (lockfd >= 0)
 		store_unlock(lockfd);
-	for (int k = 0; chain && k < nchain; k++)
+	for (int k = 0; !known && chain && k < nchain; k++)
 		free(chain[k]);
-	free(chain);
+	if (!known)
+		free(chain);
 	free(step);
 	sbuf_free(&section);
 	return r;
+}
+
+int image_lock_layer(struct pkgimg_ctx *ctx, struct store *st, struct lockfile *lf, int i,
+		     const struct install_opts *o, const char *parent, bool force,
+		     char key[STORE_KEY_MAX], struct install_result *res)
+{
+	return lock_layer(ctx, st, lf, i, o, parent, force, key, res, false, NULL, 0);
 }
 
 int image_install_lock(struct pkgimg_ctx *ctx, struct store *st, struct lockfile *lf,
@@ -1200,16 +1217,32 @@ int image_install_lock(struct pkgimg_ctx *ctx, struct store *st, struct lockfile
 {
 	char parent[STORE_KEY_MAX] = "", key[STORE_KEY_MAX];
 	struct install_result out = { 0 };
-	int r = 0;
+	char **chain = NULL;
+	int r = 0, n = 0;
 
 	if (lf->nlayers == 0)
 		return pkgimg_err(ctx, -PKGIMG_E_USAGE, "[install] the lockfile has no layers");
 	r = image_lock_base(ctx, st, lf, parent);
+	if (r == 0 && parent[0])
+		r = store_layer_chain(ctx, st, parent, &chain, &n);
+	if (r == 0)
+		r = store_check_layers(ctx, n + lf->nlayers, lf->layers[lf->nlayers - 1].step);
+	/* the parent's chain grows by one key a layer (reading it from the
+	 * store for each layer made a long lockfile quadratic) */
+	if (r == 0)
+		chain = xrealloc(chain, ((size_t)n + (size_t)lf->nlayers + 1) * sizeof *chain);
 	for (int i = 0; r == 0 && i < lf->nlayers; i++) {
-		r = image_lock_layer(ctx, st, lf, i, o, parent, false, key, &out);
-		if (r == 0)
+		r = lock_layer(ctx, st, lf, i, o, parent, false, key, &out, true, chain, n);
+		if (r == 0) {
 			memcpy(parent, key, sizeof parent);
+			memmove(chain + 1, chain, (size_t)n * sizeof *chain);
+			chain[0] = xstrdup(key);
+			chain[++n] = NULL;
+		}
 	}
+	for (int i = 0; chain && i < n; i++)
+		free(chain[i]);
+	free(chain);
 	if (r < 0) {
 		install_result_free(&out);
 		return r;
