@@ -7,18 +7,25 @@
 #include "solver/reqfile.h"
 #include "tests/fuzz/fuzz.h"
 
-static char *req_path(void)
+static char req_dir[] = "/tmp/pkgimg-fuzz-reqfile-XXXXXX", req_file[64];
+
+static void req_cleanup(void)
 {
-	static char path[64];
+	unlink(req_file);
+	rmdir(req_dir);
+}
 
-	if (!path[0]) {
-		char dir[] = "/tmp/pkgimg-fuzz-reqfile-XXXXXX";
-
-		if (!mkdtemp(dir))
+/* The file the input is written to, in a directory made on first use and
+ * removed at exit. */
+static const char *req_path(void)
+{
+	if (!req_file[0]) {
+		if (!mkdtemp(req_dir))
 			abort();
-		snprintf(path, sizeof path, "%s/requirements.txt", dir);
+		snprintf(req_file, sizeof req_file, "%s/requirements.txt", req_dir);
+		atexit(req_cleanup);
 	}
-	return path;
+	return req_file;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
