@@ -786,15 +786,17 @@ int cmd_build(struct cli *c, int argc, char **argv)
 		char *text = spec_step_text(&s, st), key[STORE_KEY_MAX];
 		struct sbuf section = SBUF_INIT;
 		int64_t t0 = pkgimg_now_ms();
-		bool built = false;
+		bool built = false, lock_step;
 
 		forced = forced || st->force_build;
 		/* refused before it is built: an image past overlayfs' stack
-		 * limit would build but never run */
-		if (st->kind != SPEC_APT && st->kind != SPEC_PIP && st->kind != SPEC_CONDA)
+		 * limit would build but never run (a package step checks each
+		 * of its layers in build_lock_layers) */
+		lock_step = st->kind == SPEC_APT || st->kind == SPEC_PIP || st->kind == SPEC_CONDA;
+		if (!lock_step)
 			r = store_check_layers(&c->ctx, depth + 1, text);
 		switch (r < 0 ? -1 : (int)st->kind) {
-		case -1:
+		case -1:	/* refused */
 			break;
 		case SPEC_APT:
 		case SPEC_PIP:
@@ -831,7 +833,7 @@ int cmd_build(struct cli *c, int argc, char **argv)
 		if (r == 0) {
 			int64_t ms = pkgimg_now_ms() - t0;
 
-			if (st->kind != SPEC_APT && st->kind != SPEC_PIP && st->kind != SPEC_CONDA)
+			if (!lock_step)
 				depth++;
 			memcpy(parent, key, sizeof parent);
 			if (!(c->ctx.flags & (PKGIMG_F_QUIET | PKGIMG_F_JSON)))
