@@ -1229,8 +1229,10 @@ int image_install_lock(struct pkgimg_ctx *ctx, struct store *st, struct lockfile
 		r = store_check_layers(ctx, n + lf->nlayers, lf->layers[lf->nlayers - 1].step);
 	/* the parent's chain grows by one key a layer (reading it from the
 	 * store for each layer made a long lockfile quadratic) */
-	if (r == 0)
+	if (r == 0) {
 		chain = xrealloc(chain, ((size_t)n + (size_t)lf->nlayers + 1) * sizeof *chain);
+		chain[n] = NULL;
+	}
 	for (int i = 0; r == 0 && i < lf->nlayers; i++) {
 		r = lock_layer(ctx, st, lf, i, o, parent, false, key, &out, true, chain, n);
 		if (r == 0) {
