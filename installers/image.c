@@ -94,6 +94,64 @@ static int image_has(struct pkgimg_ctx *ctx, struct store *st, const char *tree,
 	return r < 0 ? r : sb.st_mode != 0;
 }
 
+#define DPKG_PATH "/usr/bin/dpkg"
+
+/* What install --lock carries from one apt layer to the next, so that each
+ * layer need not look for dpkg through every layer below it (which made a
+ * long lockfile quadratic): whether the image up to the last layer built
+ * has /usr/bin/dpkg, valid when it was found without following a link. */
+struct dpkg_memo {
+	bool valid, has;
+};
+
+/* Whether the image (tree over the chain) has /usr/bin/dpkg, looked up
+ * through every layer; *linked (may be NULL): a link was followed. */
+static int dpkg_lookup(struct pkgimg_ctx *ctx, struct store *st, const char *tree, char **chain,
+		       int n, const char *step, bool *linked)
+{
+	struct strv trees = { 0 };
+	struct stat sb;
+	char *out = NULL;
+	int r;
+
+	strv_add(&trees, tree);
+	for (int i = 0; i < n; i++)
+		strv_push(&trees, store_layer_tree(st, chain[i]));
+	r = view_resolve(ctx, step, "configure", trees.v, (int)trees.n, DPKG_PATH, &out, &sb);
+	if (r == 0 && linked)
+		*linked = strcmp(out, DPKG_PATH) != 0;
+	strv_free(&trees);
+	free(out);
+	return r < 0 ? r : sb.st_mode != 0;
+}
+
+/* The same through the memo: tree leaves the path to the image below, whose
+ * answer the memo holds. */
+static int has_dpkg(struct pkgimg_ctx *ctx, struct store *st, const char *tree, char **chain,
+		    int n, const char *step, const struct dpkg_memo *memo)
+{
+	if (memo && memo->valid && view_transparent(tree, DPKG_PATH))
+		return memo->has;
+	return dpkg_lookup(ctx, st, tree, chain, n, step, NULL);
+}
+
+/* The memo for the image with the finished tree on top. */
+static int dpkg_memo_update(struct pkgimg_ctx *ctx, struct store *st, const char *tree,
+			    char **chain, int n, const char *step, struct dpkg_memo *memo)
+{
+	bool linked = true;
+	int r;
+
+	if (!memo || (memo->valid && view_transparent(tree, DPKG_PATH)))
+		return 0;	/* the image below's answer holds */
+	r = dpkg_lookup(ctx, st, tree, chain, n, step, &linked);
+	if (r < 0)
+		return r;
+	memo->valid = !linked;
+	memo->has = r;
+	return 0;
+}
+
 /* No dpkg in the image (a scratch image): packages without maintainer
  * scripts are configured by writing their status "installed" (which also
  * moves their conffiles into place, see debinst_write_status); packages
@@ -256,7 +314,8 @@ static int new_layer_dir(struct pkgimg_ctx *ctx, struct store *st, const char *p
 
 static int build_apt_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock_layer *l,
 			   char **chain, int nchain, const struct install_opts *o,
-			   const char *key, const char *parent, const char *step, const char *section)
+			   const char *key, const char *parent, const char *step, const char *section,
+			   struct dpkg_memo *memo)
 {
 	struct debinst_pkg *pkgs = xcalloc((size_t)l->npkgs + 1, sizeof *pkgs);
 	char *tmp = NULL, *tree = NULL, *upper = NULL, *status = NULL, *scratch = NULL, *script = NULL;
@@ -307,7 +366,7 @@ static int build_apt_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock
 	if (r < 0)
 		goto out;
 	if (!o->no_scripts) {
-		r = image_has(ctx, st, tree, chain, nchain, "/usr/bin/dpkg", step, "configure");
+		r = has_dpkg(ctx, st, tree, chain, nchain, step, memo);
 		if (r < 0)
 			goto out;
 		if (r) {
@@ -396,7 +455,9 @@ static int build_apt_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock
 	t0 = t;
 	t = pkgimg_now_ms();
 	pkgimg_info(ctx, "fold: in %lld ms", (long long)(t - t0));
-	r = commit_layer(ctx, st, &tmp, key, parent, step, section, NULL, 0);
+	r = dpkg_memo_update(ctx, st, tree, chain, nchain, step, memo);
+	if (r == 0)
+		r = commit_layer(ctx, st, &tmp, key, parent, step, section, NULL, 0);
 	pkgimg_info(ctx, "commit: in %lld ms", (long long)(pkgimg_now_ms() - t));
 out:
 	if (rootfd >= 0)
@@ -1136,7 +1197,7 @@ static bool is_conda_layer(const struct lock_layer *l)
 static int lock_layer(struct pkgimg_ctx *ctx, struct store *st, struct lockfile *lf, int i,
 		      const struct install_opts *o, const char *parent, bool force,
 		      char key[STORE_KEY_MAX], struct install_result *res, bool known,
-		      char **pchain, int npchain)
+		      char **pchain, int npchain, struct dpkg_memo *memo)
 {
 	struct lock_layer *l = &lf->layers[i];
 	struct sbuf section = SBUF_INIT;
@@ -1190,10 +1251,15 @@ static int lock_layer(struct pkgimg_ctx *ctx, struct store *st, struct lockfile 
 		r = build_conda_layer(ctx, st, l, chain, nchain, o, res, key, parent, step,
 				      section.buf);
 	else
-		r = build_apt_layer(ctx, st, l, chain, nchain, o, key, parent, step, section.buf);
+		r = build_apt_layer(ctx, st, l, chain, nchain, o, key, parent, step, section.buf,
+				    memo);
 	if (r == 0)
 		res->layers_built++;
+	if (!is_pip_layer(l) && !is_conda_layer(l))
+		memo = NULL;	/* kept up to date by build_apt_layer */
 out:
+	if (memo)	/* a layer found in the store, or not an apt one */
+		memo->valid = false;
 	if (lockfd >= 0)
 		store_unlock(lockfd);
 	for (int k = 0; !known && chain && k < nchain; k++)
@@ -1209,7 +1275,7 @@ int image_lock_layer(struct pkgimg_ctx *ctx, struct store *st, struct lockfile *
 		     const struct install_opts *o, const char *parent, bool force,
 		     char key[STORE_KEY_MAX], struct install_result *res)
 {
-	return lock_layer(ctx, st, lf, i, o, parent, force, key, res, false, NULL, 0);
+	return lock_layer(ctx, st, lf, i, o, parent, force, key, res, false, NULL, 0, NULL);
 }
 
 int image_install_lock(struct pkgimg_ctx *ctx, struct store *st, struct lockfile *lf,
@@ -1217,6 +1283,7 @@ int image_install_lock(struct pkgimg_ctx *ctx, struct store *st, struct lockfile
 {
 	char parent[STORE_KEY_MAX] = "", key[STORE_KEY_MAX];
 	struct install_result out = { 0 };
+	struct dpkg_memo memo = { 0 };
 	char **chain = NULL;
 	int r = 0, n = 0;
 
@@ -1234,7 +1301,7 @@ int image_install_lock(struct pkgimg_ctx *ctx, struct store *st, struct lockfile
 		chain[n] = NULL;
 	}
 	for (int i = 0; r == 0 && i < lf->nlayers; i++) {
-		r = lock_layer(ctx, st, lf, i, o, parent, false, key, &out, true, chain, n);
+		r = lock_layer(ctx, st, lf, i, o, parent, false, key, &out, true, chain, n, &memo);
 		if (r == 0) {
 			memcpy(parent, key, sizeof parent);
 			memmove(chain + 1, chain, (size_t)n * sizeof *chain);
