@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <locale.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -415,7 +416,8 @@ static int row_cmp(const void *a, const void *b)
  * (strcmp on UTF-8 is Python's code-point order), "\r\n" after each. */
 static void record_text(struct rows *rs, struct sbuf *out)
 {
-	qsort(rs->v, rs->n, sizeof *rs->v, row_cmp);
+	if (rs->n > 1)	/* qsort(NULL, 0) is undefined */
+		qsort(rs->v, rs->n, sizeof *rs->v, row_cmp);
 	sbuf_add(out, "", 0);
 	for (size_t i = 0; i < rs->n; i++) {
 		csv_put(out, rs->v[i].path);
@@ -425,6 +427,20 @@ static void record_text(struct rows *rs, struct sbuf *out)
 		csv_put(out, rs->v[i].size);
 		sbuf_adds(out, "\r\n");
 	}
+}
+
+int wheel_record_normalize(struct pkgimg_ctx *ctx, const char *what, const char *text,
+			   size_t len, struct sbuf *out)
+{
+	struct rows rs = { 0 };
+	int r = record_parse(ctx, what, (struct blob){ text, len }, &rs);
+
+	if (r == 0) {
+		record_text(&rs, out);
+		r = rs.n > INT_MAX ? INT_MAX : (int)rs.n;
+	}
+	rows_free(&rs);
+	return r;
 }
 
 /* ---- walking the root safely ---- */

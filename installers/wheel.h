@@ -149,6 +149,13 @@ int wheel_install(struct pkgimg_ctx *ctx, const char *wheel_path, int rootfd,
 void wheel_installed_free(struct wheel_installed *w);
 
 
+/* Reads RECORD text as wheel_install does (CSV rows line by line, blank
+ * lines skipped) and appends it to *out as pip writes one (rows sorted,
+ * fields quoted where needed, "\r\n"): the number of rows, or
+ * -PKGIMG_E_PARSE (a quoted field not closed).  For the fuzz target. */
+int wheel_record_normalize(struct pkgimg_ctx *ctx, const char *what, const char *text,
+			   size_t len, struct sbuf *out);
+
 /* Adds files written after the install (the .pyc files pyc/ compiles) to the
  * RECORD of an installed wheel, as pip records the .pyc it compiles: a row
  * "<path>,," (no hash, no size), the path relative to the site dir; then all
