@@ -165,12 +165,26 @@ static void emit_pkg(struct emitter *em, const struct lock_pkg *p)
 	e_map_end(em);
 }
 
+const char *lock_kind_name(enum lock_kind k)
+{
+	switch (k) {
+	case LOCK_BASE: return "base";
+	case LOCK_PIP: return "pip";
+	case LOCK_CONDA: return "conda";
+	case LOCK_APT: break;
+	}
+	return "apt";
+}
+
 static void emit_layer(struct emitter *em, struct lock_layer *l)
 {
 	if (l->npkgs > 1)
 		qsort(l->pkgs, (size_t)l->npkgs, sizeof *l->pkgs, cmp_pkg);
 	e_map_start(em, 0);
 	e_kv(em, "step", l->step);
+	e_kv(em, "kind", lock_kind_name(l->kind));
+	if (l->prefix)
+		e_kv(em, "prefix", l->prefix);
 	e_str(em, "packages");
 	e_seq_start(em, 0);
 	for (int i = 0; i < l->npkgs; i++)
@@ -440,22 +454,64 @@ out:
 	return r;
 }
 
+/* The layer's kind: its "kind" key; a lockfile written before there was
+ * one says it with the ecosystem of its packages and the first word of its
+ * step (the only place that word is read). */
+static int layer_kind(struct ydoc *d, yaml_node_t *ln, struct lock_layer *l, const char *kind)
+{
+	static const enum lock_kind kinds[] = { LOCK_APT, LOCK_BASE, LOCK_PIP, LOCK_CONDA };
+
+	if (kind) {
+		for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+			if (!strcmp(kind, lock_kind_name(kinds[i]))) {
+				l->kind = kinds[i];
+				goto prefix;
+			}
+		return err_at(d->ctx, d->what, key_mark(d, ln, "kind"), "unknown layer kind '%.32s' "
+			      "(apt, base, pip or conda)" REGEN, kind);
+	}
+	l->kind = !strncmp(l->step, "base:", 5) ? LOCK_BASE : !strncmp(l->step, "pip:", 4) ? LOCK_PIP
+		: !strncmp(l->step, "conda:", 6) ? LOCK_CONDA : LOCK_APT;
+	if (l->kind == LOCK_CONDA && !l->prefix) {
+		const char *p = strstr(l->step, " --conda-prefix ");
+
+		if (p)
+			l->prefix = xstrndup(p + 16, strcspn(p + 16, " "));
+	}
+prefix:
+	if (l->prefix && l->kind != LOCK_CONDA)
+		return err_at(d->ctx, d->what, key_mark(d, ln, "prefix"), "a prefix on a %s layer; "
+			      "only conda layers have one" REGEN, lock_kind_name(l->kind));
+	if (l->prefix && (l->prefix[0] != '/' || strstr(l->prefix, "/../") ||
+			  strstr(l->prefix, "/./") || strstr(l->prefix, "//")))
+		return err_at(d->ctx, d->what, key_mark(d, ln, "prefix"), "prefix '%.64s' is not a "
+			      "normal absolute path" REGEN, l->prefix);
+	return 0;
+}
+
 static int parse_layer(struct ydoc *d, yaml_node_t *ln, struct lock_layer *l)
 {
 	yaml_node_t *pn, *it;
 	int np, r;
 
+	char *kind = NULL;
+
 	if ((r = get_str(d, ln, "step", false, &l->step)) < 0 ||
+	    (r = opt_str(d, ln, "kind", &kind)) < 0 ||
+	    (r = opt_str(d, ln, "prefix", &l->prefix)) < 0 ||
 	    (r = get_seq(d, ln, "packages", false, &pn)) < 0)
-		return r;
+		goto out;
 	np = seq_len(pn);
 	l->pkgs = xcalloc((size_t)np + 1, sizeof *l->pkgs);
 	for (int k = 0; k < np; k++) {
 		if ((r = seq_map(d, pn, k, "package", &it)) < 0 ||
 		    (r = parse_pkg(d, it, &l->pkgs[l->npkgs++])) < 0)
-			return r;
+			goto out;
 	}
-	return 0;
+	r = layer_kind(d, ln, l, kind);
+out:
+	free(kind);
+	return r;
 }
 
 /* The line and column of byte off of text. */
@@ -756,6 +812,7 @@ void lock_layer_free(struct lock_layer *l)
 	}
 	free(l->pkgs);
 	free(l->step);
+	free(l->prefix);
 	memset(l, 0, sizeof *l);
 }
 

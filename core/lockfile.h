@@ -38,8 +38,22 @@ struct lock_pkg {
 	char *md5;		/* the channel's md5, or NULL */
 };
 
+/* What a lock layer installs, and so how it is built: typed, never read
+ * back out of the step text. */
+enum lock_kind {
+	LOCK_APT,		/* Debian packages at / */
+	LOCK_BASE,		/* the debian-slim base's Essential set */
+	LOCK_PIP,		/* wheels into the image's Python */
+	LOCK_CONDA,		/* conda packages into the prefix */
+};
+
+/* "apt", "base", "pip", "conda": the lockfile's spelling of a kind. */
+const char *lock_kind_name(enum lock_kind k);
+
 struct lock_layer {
-	char *step;		/* canonical step text, e.g. "apt: python3" */
+	char *step;		/* canonical step text, e.g. "apt: python3"; a label */
+	enum lock_kind kind;
+	char *prefix;		/* LOCK_CONDA: the prefix in the image */
 	struct lock_pkg *pkgs;
 	int npkgs;
 };

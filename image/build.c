@@ -685,7 +685,7 @@ static int build_lock_layers(struct build *b, int *li, const char *until,
 		int before = res->layers_built;
 		bool last = until && !strcmp(lf->layers[*li].step, until);
 
-		if (!until && strncmp(lf->layers[*li].step, "base:", 5))
+		if (!until && lf->layers[*li].kind != LOCK_BASE)
 			break;
 		if (until && !last) {
 			/* a layer the step needs from another ecosystem: only

@@ -1004,17 +1004,6 @@ static const char *conda_requested(const struct lock_pkg *p)
 		? p->requested_by + 8 : NULL;
 }
 
-/* "conda: numpy python=3.12 -c conda-forge [--conda-prefix P]" -> P. */
-static char *conda_prefix_of(const char *step)
-{
-	const char *p = strstr(step, " --conda-prefix ");
-
-	if (!p)
-		return xstrdup(CONDA_DEFAULT_PREFIX);
-	p += 16;
-	return xstrndup(p, strcspn(p, " "));
-}
-
 /* The .py files the packages put under <prefix>/lib/pythonX.Y/ (noarch:
  * python ones in site-packages, and python's own library), compiled with
  * <prefix>/bin/pythonX.Y and added to each package's record as "pyc_file"
@@ -1123,7 +1112,7 @@ static int build_conda_layer(struct pkgimg_ctx *ctx, struct store *st, struct lo
 	char (*shas)[65] = xcalloc((size_t)l->npkgs + 1, sizeof *shas);
 	struct conda_linked *linked = xcalloc((size_t)l->npkgs + 1, sizeof *linked);
 	const char **specs = xcalloc((size_t)l->npkgs + 1, sizeof *specs);
-	char *tmp = NULL, *tree = NULL, *prefix = conda_prefix_of(step), *pyxy = NULL;
+	char *tmp = NULL, *tree = NULL, *prefix = xstrdup(l->prefix ? l->prefix : CONDA_DEFAULT_PREFIX), *pyxy = NULL;
 	size_t nlinked = 0, nspecs = 0, failed0 = res->npyc_failed;
 	int r, rootfd = -1;
 	int64_t t0 = pkgimg_now_ms(), t;
@@ -1209,12 +1198,12 @@ out:
 
 static bool is_pip_layer(const struct lock_layer *l)
 {
-	return !strncmp(l->step, "pip:", 4);
+	return l->kind == LOCK_PIP;
 }
 
 static bool is_conda_layer(const struct lock_layer *l)
 {
-	return !strncmp(l->step, "conda:", 6);
+	return l->kind == LOCK_CONDA;
 }
 
 /* image_lock_layer, with the parent's chain when the caller has it (known:

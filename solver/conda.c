@@ -620,6 +620,8 @@ static int conda_emit_layer(struct csolver *cs, const struct conda_request *rq,
 	l = &lf->layers[lf->nlayers];
 	memset(l, 0, sizeof *l);
 	l->step = step_text(rq, (const char *const *)chans->v, chans->n, prefix);
+	l->kind = LOCK_CONDA;
+	l->prefix = xstrdup(prefix);
 	l->pkgs = xcalloc((size_t)inst.count + 1, sizeof *l->pkgs);
 	for (int i = 0; i < inst.count && r == 0; i++) {
 		Id p = inst.elements[i];

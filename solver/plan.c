@@ -15,8 +15,10 @@
 #include "solver/pypi_plan.h"
 #include "pyspec/reqfile.h"
 
-static void layer_from_debs(struct lock_layer *l, const char *step, const struct deb_pkglist *d)
+static void layer_from_debs(struct lock_layer *l, enum lock_kind kind, const char *step,
+			    const struct deb_pkglist *d)
 {
+	l->kind = kind;
 	l->step = xstrdup(step);
 	l->pkgs = xcalloc((size_t)d->n + 1, sizeof *l->pkgs);
 	l->npkgs = d->n;
@@ -311,7 +313,7 @@ static int apt_layer(struct pkgimg_ctx *ctx, const struct plan_opts *o, struct d
 	}
 	if (r == 0 && ao.napt) {
 		step = apt_step(&ao);
-		layer_from_debs(&lf->layers[lf->nlayers++], step, aptpkgs);
+		layer_from_debs(&lf->layers[lf->nlayers++], LOCK_APT, step, aptpkgs);
 		free(step);
 	}
 	free(names);
@@ -474,7 +476,7 @@ int plan_lock(struct pkgimg_ctx *ctx, struct store *st, const struct plan_opts *
 			pkgimg_err_wrap(ctx, r, "debian-slim");
 			goto out;
 		}
-		layer_from_debs(&lf.layers[lf.nlayers++], "base: debian-slim", &basepkgs);
+		layer_from_debs(&lf.layers[lf.nlayers++], LOCK_BASE, "base: debian-slim", &basepkgs);
 	}
 	if (o->napt || (o->pip && !o->conda)) {
 		r = apt_layer(ctx, o, dp, &basepkgs, &aptpkgs, &lf);
@@ -514,7 +516,7 @@ out:
 
 static char layer_eco(const struct lock_layer *l)
 {
-	return !strncmp(l->step, "pip:", 4) ? 'p' : !strncmp(l->step, "conda:", 6) ? 'c' : 'a';
+	return l->kind == LOCK_PIP ? 'p' : l->kind == LOCK_CONDA ? 'c' : 'a';
 }
 
 /* What step k locked before, per ecosystem: "name\tversion\tbuild" and the
@@ -573,6 +575,8 @@ static int take_new(struct pkgimg_ctx *ctx, struct lock_layer *l, char eco, cons
 	}
 	if (r == 0 && (nl.npkgs || always)) {
 		nl.step = xstrdup(step);
+		nl.kind = l->kind;
+		nl.prefix = l->prefix ? xstrdup(l->prefix) : NULL;
 		out->layers = xrealloc(out->layers, (size_t)(out->nlayers + 1) * sizeof *out->layers);
 		out->layers[out->nlayers++] = nl;
 	} else {
@@ -601,7 +605,7 @@ int plan_steps(struct pkgimg_ctx *ctx, struct store *st, const struct plan_step 
 			for (int i = 0; r == 0 && i < cur.nlayers; i++) {
 				struct lock_layer *l = &cur.layers[i];
 				char eco = layer_eco(l);
-				bool own = eco == steps[k].eco && strncmp(l->step, "base:", 5);
+				bool own = eco == steps[k].eco && l->kind != LOCK_BASE;
 
 				if ((pass == 1) != own)
 					continue;
@@ -611,10 +615,9 @@ int plan_steps(struct pkgimg_ctx *ctx, struct store *st, const struct plan_step 
 				} else {
 					/* the plan's text names the whole union; say
 					 * which step needs what is new here */
-					char *why = !strncmp(l->step, "base:", 5) ? xstrdup(l->step)
-						: xasprintf("%.*s needed by '%s'",
-							    (int)strcspn(l->step, ":") + 1, l->step,
-							    steps[k].text);
+					char *why = l->kind == LOCK_BASE ? xstrdup(l->step)
+						: xasprintf("%s: needed by '%s'",
+							    lock_kind_name(l->kind), steps[k].text);
 
 					r = take_new(ctx, l, eco, why, steps[k].text, &seen, &lf, false);
 					free(why);

@@ -571,6 +571,7 @@ static int to_layer(struct plan *pl, const struct pypi_request *rq,
 	memset(l, 0, sizeof *l);
 	lf->nlayers++;		/* counted now, so lockfile_free() frees it on error */
 	l->step = step_text(pl, rq);
+	l->kind = LOCK_PIP;
 	l->pkgs = xcalloc(sol->n + 1, sizeof *l->pkgs);
 	for (size_t i = 0; i < sol->n && r == 0; i++) {
 		const struct pypi_pick *pk = &sol->v[i];

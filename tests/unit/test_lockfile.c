@@ -81,6 +81,51 @@ static void test_valid(void)
 	free(t);
 }
 
+/* Layer kinds are typed: written as "kind" (and a conda layer's "prefix"),
+ * read back; a lockfile from before has them from its packages and step. */
+static void test_kinds(void)
+{
+	const char *head = "version: 1\nplatform: linux/amd64\nbase: scratch\nsources: []\nlayers:\n";
+	struct lockfile lf = { 0 }, back = { 0 };
+	struct sbuf out = SBUF_INIT;
+	char *t;
+	int r;
+
+	t = xasprintf("%s- step: 'conda: numpy --conda-prefix /opt/my env'\n  packages: []\n"
+		      "- step: 'base: debian-slim'\n  packages: []\n- step: 'pip: x'\n  packages: []\n",
+		      head);
+	r = parse(t, &lf);
+	check(r == 0 && lf.nlayers == 3 && lf.layers[0].kind == LOCK_CONDA &&
+	      lf.layers[0].prefix && !strcmp(lf.layers[0].prefix, "/opt/my") &&
+	      lf.layers[1].kind == LOCK_BASE && lf.layers[2].kind == LOCK_PIP,
+	      "kinds: a lockfile without them has them from its steps", "r=%d %s", r, ctx.errmsg);
+	free(t);
+	if (r == 0) {
+		free(lf.layers[0].prefix);
+		lf.layers[0].prefix = xstrdup("/opt/my env");	/* a prefix with a space */
+		r = lockfile_emit(&ctx, &lf, &out);
+		if (r == 0)
+			r = parse(out.buf, &back);
+		check(r == 0 && strstr(out.buf, "kind: conda") && back.layers[0].kind == LOCK_CONDA &&
+		      !strcmp(back.layers[0].prefix, "/opt/my env") && back.layers[1].kind == LOCK_BASE &&
+		      back.layers[2].kind == LOCK_PIP,
+		      "kinds: written and read back, a conda prefix with a space whole", "r=%d %s",
+		      r, out.buf ? out.buf : ctx.errmsg);
+		if (r == 0)
+			lockfile_free(&back);
+		lockfile_free(&lf);
+	}
+	sbuf_free(&out);
+	refused("kinds: an unknown kind is refused",
+		xasprintf("%s- step: 'apt: x'\n  kind: rpm\n  packages: []\n", head), "kind", "rpm");
+	refused("kinds: a prefix on an apt layer is refused",
+		xasprintf("%s- step: 'apt: x'\n  kind: apt\n  prefix: /opt\n  packages: []\n", head),
+		"prefix", "apt");
+	refused("kinds: a relative conda prefix is refused",
+		xasprintf("%s- step: 'c'\n  kind: conda\n  prefix: ../x\n  packages: []\n", head),
+		"prefix", "absolute");
+}
+
 static void test_invalid(void)
 {
 	refused("packages: a string is refused with the key and line:col",
@@ -274,6 +319,7 @@ int main(void)
 	pkgimg_ctx_init(&ctx);
 	ctx.arch = "amd64";
 	test_valid();
+	test_kinds();
 	test_invalid();
 	test_limits();
 	test_linear();
