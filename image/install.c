@@ -331,16 +331,113 @@ static int new_layer_dir(struct pkgimg_ctx *ctx, struct store *st, const char *p
 	return 0;
 }
 
+/* A layer composed for the packages of one apt step (the tree shares its
+ * inodes with the unpacked cache). */
+struct apt_compose {
+	char **chain;		/* the image below, top first */
+	int nchain;
+	const char *tmp, *tree;	/* the layer being built, and its tree */
+	int rootfd;		/* of tree */
+	struct debinst_pkg *pkgs;
+	int npk;
+};
+
+/* dpkg's configure pass over the composed tree, in the sandbox: each new
+ * package's preinst, then `dpkg --configure -a`, on an overlay whose lower
+ * is the tree and whose upper, folded into the tree afterwards, takes what
+ * the scripts write (so nothing writes through to the shared inodes). */
+static int apt_scripts(struct pkgimg_ctx *ctx, struct store *st, const struct apt_compose *c,
+		       const struct install_opts *o, const char *step)
+{
+	char **chain = c->chain, *upper = NULL, *scratch = NULL, *script = NULL;
+	const char *tmp = c->tmp, *tree = c->tree;
+	const char **lowers = NULL;
+	struct sbuf log = SBUF_INIT;
+	int nchain = c->nchain, r = 0;
+
+	char *argv[] = { "/bin/sh", "-c", NULL, NULL };
+	char *env[] = {
+		"PATH=" SANDBOX_DEFAULT_PATH,
+		"HOME=/root", "LANG=C.UTF-8", "DEBIAN_FRONTEND=noninteractive",
+		"DEBCONF_NONINTERACTIVE_SEEN=true", "SOURCE_DATE_EPOCH=0", NULL,
+	};
+	struct sandbox_opts so = { 0 };
+	struct strv genv = { 0 };
+	int status_code = 0;
+
+	/* the composed tree shares its inodes with the
+	 * unpacked cache: it is a lower, the scripts write
+	 * to a separate upper folded in afterwards */
+	lowers = xcalloc((size_t)nchain + 2, sizeof *lowers);
+	lowers[0] = xstrdup(tree);
+	for (int i = 0; i < nchain; i++)
+		lowers[i + 1] = store_layer_tree(st, chain[i]);
+	upper = xasprintf("%s/upper", tmp);
+	if (mkdir(upper, 0755) < 0) {
+		r = pkgimg_err(ctx, -errno, "%s: [configure] %m", upper);
+		goto out;
+	}
+	r = store_mktemp_dir(ctx, st, "sandbox", &scratch);
+	if (r < 0)
+		goto out;
+	script = configure_script(c->pkgs, c->npk);
+	argv[2] = script;
+	so.lowers = lowers;
+	so.nlowers = nchain + 1;
+	so.upper = upper;
+	so.build = 1;
+	so.scratch = scratch;
+	so.argv = argv;
+	so.env = env;
+	so.network = 0;
+	if (o->ngpu_binds) {	/* --gpu: the scripts see the GPU */
+		for (char **e = env; *e; e++)
+			strv_add(&genv, *e);
+		gpu_env_merge(&genv, o->gpu_env);
+		so.env = genv.v;
+		so.binds = o->gpu_binds;
+		so.nbinds = o->ngpu_binds;
+	}
+	pkgimg_progress(ctx, "configure", NULL, 0, 0, 0);
+	r = run_logged(ctx, &so, scratch, &status_code, &log);
+	strv_free(&genv);
+	if (r < 0)
+		goto out;
+	pkgimg_progress(ctx, "configure", NULL, 1, 1, 1);
+	if (status_code != 0) {
+		r = pkgimg_err(ctx, -PKGIMG_E_SCRIPT,
+			       "%s: [configure] maintainer scripts failed with status %d; "
+			       "pass --no-scripts to leave the packages unpacked. The last "
+			       "lines they printed:\n%s", step, status_code,
+			       log.buf ? log.buf : "");
+		goto out;
+	}
+	if (o->ngpu_binds) {
+		r = gpu_ldcache_scrub(ctx, step, &so);
+		if (r < 0)
+			goto out;
+	}
+	r = fold_upper(ctx, upper, c->rootfd, tree, step);
+out:
+	if (scratch)
+		fs_rm_rf(NULL, AT_FDCWD, scratch);
+	for (int i = 0; lowers && i <= nchain; i++)
+		free((char *)lowers[i]);
+	free(lowers);
+	free(upper);
+	free(scratch);
+	free(script);
+	sbuf_free(&log);
+	return r;
+}
+
 static int build_apt_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock_layer *l,
 			   char **chain, int nchain, const struct install_opts *o,
 			   const char *key, const char *parent, const char *step, const char *section,
 			   struct dpkg_memo *memo)
 {
 	struct debinst_pkg *pkgs = xcalloc((size_t)l->npkgs + 1, sizeof *pkgs);
-	char *tmp = NULL, *tree = NULL, *upper = NULL, *status = NULL, *scratch = NULL, *script = NULL;
-	char **shas = NULL, **labels = NULL;
-	const char **lowers = NULL;
-	struct sbuf log = SBUF_INIT;
+	char *tmp = NULL, *tree = NULL, *status = NULL, **shas = NULL, **labels = NULL;
 	int r, rootfd = -1, npk = 0;
 	int64_t t0 = pkgimg_now_ms(), t, started = (int64_t)time(NULL) - 1;
 
@@ -385,78 +482,22 @@ static int build_apt_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock
 	if (r < 0)
 		goto out;
 	if (!o->no_scripts) {
+		struct apt_compose ac = {
+			.chain = chain, .nchain = nchain, .tmp = tmp, .tree = tree,
+			.rootfd = rootfd, .pkgs = pkgs, .npk = npk,
+		};
+
 		r = has_dpkg(ctx, st, tree, chain, nchain, step, memo);
 		if (r < 0)
 			goto out;
 		if (r) {
-			char *argv[] = { "/bin/sh", "-c", NULL, NULL };
-			char *env[] = {
-				"PATH=" SANDBOX_DEFAULT_PATH,
-				"HOME=/root", "LANG=C.UTF-8", "DEBIAN_FRONTEND=noninteractive",
-				"DEBCONF_NONINTERACTIVE_SEEN=true", "SOURCE_DATE_EPOCH=0", NULL,
-			};
-			struct sandbox_opts so = { 0 };
-			struct strv genv = { 0 };
-			int status_code = 0;
-
-			/* the composed tree shares its inodes with the
-			 * unpacked cache: it is a lower, the scripts write
-			 * to a separate upper folded in afterwards */
-			lowers = xcalloc((size_t)nchain + 2, sizeof *lowers);
-			lowers[0] = xstrdup(tree);
-			for (int i = 0; i < nchain; i++)
-				lowers[i + 1] = store_layer_tree(st, chain[i]);
-			upper = xasprintf("%s/upper", tmp);
-			if (mkdir(upper, 0755) < 0) {
-				r = pkgimg_err(ctx, -errno, "%s: [configure] %m", upper);
-				goto out;
-			}
-			r = store_mktemp_dir(ctx, st, "sandbox", &scratch);
+			r = apt_scripts(ctx, st, &ac, o, step);
 			if (r < 0)
 				goto out;
-			script = configure_script(pkgs, npk);
-			argv[2] = script;
-			so.lowers = lowers;
-			so.nlowers = nchain + 1;
-			so.upper = upper;
-			so.build = 1;
-			so.scratch = scratch;
-			so.argv = argv;
-			so.env = env;
-			so.network = 0;
-			if (o->ngpu_binds) {	/* --gpu: the scripts see the GPU */
-				for (char **e = env; *e; e++)
-					strv_add(&genv, *e);
-				gpu_env_merge(&genv, o->gpu_env);
-				so.env = genv.v;
-				so.binds = o->gpu_binds;
-				so.nbinds = o->ngpu_binds;
-			}
-			pkgimg_progress(ctx, "configure", NULL, 0, 0, 0);
-			r = run_logged(ctx, &so, scratch, &status_code, &log);
-			strv_free(&genv);
-			if (r < 0)
-				goto out;
-			pkgimg_progress(ctx, "configure", NULL, 1, 1, 1);
-			if (status_code != 0) {
-				r = pkgimg_err(ctx, -PKGIMG_E_SCRIPT,
-					       "%s: [configure] maintainer scripts failed with status %d; "
-					       "pass --no-scripts to leave the packages unpacked. The last "
-					       "lines they printed:\n%s", step, status_code,
-					       log.buf ? log.buf : "");
-				goto out;
-			}
-			if (o->ngpu_binds) {
-				r = gpu_ldcache_scrub(ctx, step, &so);
-				if (r < 0)
-					goto out;
-			}
 			t0 = t;
 			t = pkgimg_now_ms();
-			pkgimg_info(ctx, "configure: maintainer scripts ran in %lld ms", (long long)(t - t0));
-			r = fold_upper(ctx, upper, rootfd, tree, step);
-			if (r < 0)
-				goto out;
+			pkgimg_info(ctx, "configure: maintainer scripts ran in %lld ms",
+				    (long long)(t - t0));
 		} else {
 			r = configure_without_dpkg(ctx, rootfd, pkgs, npk);
 			if (r < 0)
@@ -483,23 +524,14 @@ out:
 		close(rootfd);
 	if (tmp)
 		fs_rm_rf(NULL, AT_FDCWD, tmp);
-	if (scratch)
-		fs_rm_rf(NULL, AT_FDCWD, scratch);
-	for (int i = 0; lowers && i <= nchain; i++)
-		free((char *)lowers[i]);
-	free(lowers);
 	for (int i = 0; i < npk; i++)
 		debinst_pkg_free(&pkgs[i]);
 	free(pkgs);
 	free(tmp);
 	free(tree);
-	free(upper);
 	free(shas);
 	free(labels);
 	free(status);
-	free(scratch);
-	free(script);
-	sbuf_free(&log);
 	return r;
 }
 
