@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (pymeta_parse(&ctx, "METADATA", (const char *)data, size, &m) == 0) {
 		const char *const extras[] = { "test", NULL };
 		const struct pep508_req **deps = NULL;
-		struct pep508_env env;
+		struct pep508_env env = { 0 };
 
 		pep508_env_init(&env);
 		pep508_env_linux(&env, "3.11.2", "x86_64", NULL, NULL);

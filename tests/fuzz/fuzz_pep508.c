@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pep508_req_free(&req);
 	}
 	if (pep508_marker_parse(&ctx, s, &m) == 0) {
-		struct pep508_env env;
+		struct pep508_env env = { 0 };
 		int v;
 
 		pep508_env_init(&env);

@@ -519,7 +519,7 @@ static void t_eval(void)
 static void t_env(void)
 {
 	struct pkgimg_ctx ctx;
-	struct pep508_env env;
+	struct pep508_env env = { 0 };
 	struct pep508_marker *m = NULL;
 	bool ok;
 	int rc;

@@ -844,7 +844,7 @@ static void t_torch(void)
 {
 	struct pkgimg_ctx ctx;
 	struct pymeta m;
-	struct pep508_env env;
+	struct pep508_env env = { 0 };
 	const struct pep508_req **d;
 	const char *extras1[] = { "Opt_Einsum", NULL }, *extras2[] = { "opt-einsum", "optree", NULL };
 	char *body, *s;
@@ -933,7 +933,7 @@ static void t_black_metadata(void)
 {
 	struct pkgimg_ctx ctx;
 	struct pymeta m;
-	struct pep508_env env;
+	struct pep508_env env = { 0 };
 	const struct pep508_req **d;
 	const char *jup[] = { "jupyter", NULL };
 	char *body;
@@ -982,7 +982,7 @@ static void t_metadata_cases(void)
 {
 	struct pkgimg_ctx ctx;
 	struct pymeta m;
-	struct pep508_env env;
+	struct pep508_env env = { 0 };
 	const struct pep508_req **d;
 	char *s;
 	int r, n;

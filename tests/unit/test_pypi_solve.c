@@ -655,7 +655,7 @@ static const char torch_pip[] =
 
 static bool torch_universe(struct pypi_universe *u, const char *python, const char *machine)
 {
-	struct pep508_env env;
+	struct pep508_env env = { 0 };
 	struct pymeta m;
 	char *body;
 	size_t len;
