@@ -395,7 +395,7 @@ static int plan_check(struct pkgimg_ctx *ctx, const struct plan_opts *o)
 		for (size_t i = 0; i < pip->nreqfiles && r == 0; i++) {
 			struct reqfile rf;
 
-			r = reqfile_parse(ctx, pip->reqfiles[i], &rf);
+			r = reqfile_parse_in(ctx, pip->reqfiles[i], pip->reqfile_root, &rf);
 			if (r < 0)
 				return pkgimg_err_wrap(ctx, r == -PKGIMG_E_PARSE || r == -ENOENT ||
 						       r == -EACCES ? -PKGIMG_E_USAGE : r,
