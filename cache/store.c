@@ -114,14 +114,9 @@ static char *tag_decode(const char *file)
 	return sbuf_detach(&sb);
 }
 
-static int cmp_strp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static bool strv_has_sorted(const struct strv *sv, const char *s)
 {
-	return sv->n && bsearch(&s, sv->v, sv->n, sizeof *sv->v, cmp_strp);
+	return sv->n && bsearch(&s, sv->v, sv->n, sizeof *sv->v, str_cmp_ptr);
 }
 
 /* Names in ROOT/<sub> (no dot entries), sorted. */

@@ -246,7 +246,7 @@ void strv_add(struct strv *sv, const char *s)
 	strv_push(sv, xstrdup(s));
 }
 
-static int cmp_str(const void *a, const void *b)
+int str_cmp_ptr(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
@@ -254,7 +254,7 @@ static int cmp_str(const void *a, const void *b)
 void strv_sort(struct strv *sv)
 {
 	if (sv->n > 1)
-		qsort(sv->v, sv->n, sizeof *sv->v, cmp_str);
+		qsort(sv->v, sv->n, sizeof *sv->v, str_cmp_ptr);
 }
 
 void strv_free(struct strv *sv)

@@ -97,6 +97,10 @@ struct strv {
 	size_t cap;
 };
 
+/* strcmp() of the two strings a and b point to: the comparison of an
+ * array of char * for qsort() and bsearch(). */
+int str_cmp_ptr(const void *a, const void *b);
+
 void strv_push(struct strv *sv, char *owned);
 void strv_add(struct strv *sv, const char *s);
 void strv_sort(struct strv *sv);

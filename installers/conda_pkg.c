@@ -2310,11 +2310,6 @@ static void py_repr(const char *s, struct sbuf *out)
 	sbuf_addc(out, q);
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int conda_history_append(struct pkgimg_ctx *ctx, int rootfd, const struct conda_link_opts *o,
 			 const struct conda_history *h)
 {
@@ -2356,7 +2351,7 @@ int conda_history_append(struct pkgimg_ctx *ctx, int rootfd, const struct conda_
 
 		for (size_t i = 0; i < n; i++)
 			strv_push(&lines, dist_str(&v[i]));
-		qsort(lines.v, lines.n, sizeof *lines.v, cmp_str);
+		qsort(lines.v, lines.n, sizeof *lines.v, str_cmp_ptr);
 		for (size_t i = 0; i < lines.n; i++)
 			sbuf_addf(&s, "%c%s\n", pass ? '+' : '-', lines.v[i]);
 		strv_free(&lines);

@@ -189,11 +189,6 @@ int pyc_find_python(struct pkgimg_ctx *ctx, const char *name, char **out)
 			  "install it or name one with --python PATH", name, path);
 }
 
-static int pyc_name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static int pyc_walk(struct pkgimg_ctx *ctx, const char *dir, struct strv *out)
 {
 	struct strv names = { 0 };
@@ -207,7 +202,7 @@ static int pyc_walk(struct pkgimg_ctx *ctx, const char *dir, struct strv *out)
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
 			strv_add(&names, de->d_name);
 	closedir(d);
-	qsort(names.v, names.n, sizeof *names.v, pyc_name_cmp);
+	qsort(names.v, names.n, sizeof *names.v, str_cmp_ptr);
 	for (size_t i = 0; r == 0 && i < names.n; i++) {
 		const char *nm = names.v[i];
 		size_t len = strlen(nm);

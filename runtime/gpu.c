@@ -625,11 +625,6 @@ static bool any_name(const char *name)
 	return true;
 }
 
-static int cmp_name(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static int attach_devices(struct attach_build *b)
 {
 	struct strv nums = { 0 }, caps = { 0 };
@@ -652,7 +647,7 @@ static int attach_devices(struct attach_build *b)
 		free(rel);
 	}
 	if (r == 0)
-		r = list_dir(b, "dev/nvidia-caps", any_name, cmp_name, &caps);
+		r = list_dir(b, "dev/nvidia-caps", any_name, str_cmp_ptr, &caps);
 	for (i = 0; r == 0 && i < caps.n; i++) {
 		char *rel = xasprintf("dev/nvidia-caps/%s", caps.v[i]);
 

@@ -420,11 +420,6 @@ static void strict_priority(struct csolver *cs)
 
 /* --- the solve ----------------------------------------------------------- */
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* "conda: numpy python=3.12 -c conda-forge": specs sorted (their order
  * does not matter), channels in their order (it does). */
 static char *step_text(const struct conda_request *rq, const char *const *chans, size_t nch,
@@ -434,7 +429,7 @@ static char *step_text(const struct conda_request *rq, const char *const *chans,
 	struct sbuf s = SBUF_INIT;
 
 	memcpy(v, rq->specs, rq->nspecs * sizeof *v);
-	qsort(v, rq->nspecs, sizeof *v, cmp_str);
+	qsort(v, rq->nspecs, sizeof *v, str_cmp_ptr);
 	sbuf_adds(&s, "conda:");
 	for (size_t i = 0; i < rq->nspecs; i++)
 		if (i == 0 || strcmp(v[i], v[i - 1]))
