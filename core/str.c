@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 
 #include "core/str.h"
 
@@ -86,6 +87,30 @@ bool blob_eq_str(struct blob b, const char *s)
 	size_t n = strlen(s);
 
 	return b.len == n && memcmp(b.ptr, s, n) == 0;
+}
+
+bool blob_ends_with(struct blob b, const char *suffix)
+{
+	size_t n = strlen(suffix);
+
+	return b.len >= n && !memcmp(b.ptr + b.len - n, suffix, n);
+}
+
+bool str_starts_with(const char *s, const char *prefix)
+{
+	return !strncmp(s, prefix, strlen(prefix));
+}
+
+bool str_ends_with(const char *s, const char *suffix)
+{
+	return blob_ends_with(BLOB_STR(s), suffix);
+}
+
+bool str_iends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && !strcasecmp(s + n - m, suffix);
 }
 
 static bool is_space(char c)

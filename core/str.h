@@ -53,6 +53,7 @@ struct blob {
 bool blob_eq_str(struct blob b, const char *s);
 /* The same, ASCII letters compared without case. */
 bool blob_ieq_str(struct blob b, const char *s);
+bool blob_ends_with(struct blob b, const char *suffix);
 struct blob blob_trim(struct blob b);
 /* Splits b at the first c: *head gets what comes before, b what comes after.
  * Returns false (head = all of b, b empty) when c does not occur. */
@@ -96,6 +97,11 @@ struct strv {
 	size_t n;
 	size_t cap;
 };
+
+bool str_starts_with(const char *s, const char *prefix);
+bool str_ends_with(const char *s, const char *suffix);
+/* The same, ASCII letters compared without case ("X.WHL" ends with ".whl"). */
+bool str_iends_with(const char *s, const char *suffix);
 
 /* strcmp() of the two strings a and b point to: the comparison of an
  * array of char * for qsort() and bsearch(). */

@@ -54,18 +54,6 @@ static const struct conda_link_opts default_opts = { NULL, NULL, -1 };
 
 /* ---- small helpers ---- */
 
-static bool ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-
-	return n >= m && !memcmp(s + n - m, suffix, m);
-}
-
-static bool starts_with(const char *s, const char *prefix)
-{
-	return !strncmp(s, prefix, strlen(prefix));
-}
-
 static const char *base_name(const char *path)
 {
 	const char *slash = strrchr(path, '/');
@@ -383,9 +371,9 @@ static int unpack_conda(struct unpack *u, const char *path)
 				goto out;
 			continue;
 		}
-		if (starts_with(name, "info-") && ends_with(name, ".tar.zst"))
+		if (str_starts_with(name, "info-") && str_ends_with(name, ".tar.zst"))
 			seen = &info;
-		else if (starts_with(name, "pkg-") && ends_with(name, ".tar.zst"))
+		else if (str_starts_with(name, "pkg-") && str_ends_with(name, ".tar.zst"))
 			seen = &pkg;
 		else
 			continue;	/* conda ignores other members */
@@ -472,9 +460,9 @@ int conda_pkg_extract_blob(struct pkgimg_ctx *ctx, const char *archive_path, con
 	u->sha256 = sha256;
 	u->fd = -1;
 	u->dirs = (struct dirfd_cache)DIRFD_CACHE_INIT;
-	if (ends_with(u->thing, ".conda")) {
+	if (str_ends_with(u->thing, ".conda")) {
 		conda = true;
-	} else if (ends_with(u->thing, ".tar.bz2")) {
+	} else if (str_ends_with(u->thing, ".tar.bz2")) {
 		conda = false;
 	} else {
 		r = pkgimg_err(ctx, -PKGIMG_E_USAGE,
@@ -769,9 +757,9 @@ static bool valid_hex(const char *s, size_t n)
 static char *target_of(struct link *L, const char *src)
 {
 	if (L->sp_dir) {
-		if (starts_with(src, "site-packages/"))
+		if (str_starts_with(src, "site-packages/"))
 			return xasprintf("%s%s", L->sp_dir, src + strlen("site-packages"));
-		if (starts_with(src, "python-scripts/"))
+		if (str_starts_with(src, "python-scripts/"))
 			return xasprintf("bin%s", src + strlen("python-scripts"));
 	}
 	return xstrdup(src);
@@ -1164,7 +1152,7 @@ static int plan(struct link *L)
 			return pkgimg_err(L->ctx, -PKGIMG_E_ARCHIVE,
 					  "%s: [install] '%s' is both a file and a directory in the package; the package is broken",
 					  L->thing, d);
-		if (!strcmp(d, "conda-meta") || starts_with(d, "conda-meta/"))
+		if (!strcmp(d, "conda-meta") || str_starts_with(d, "conda-meta/"))
 			return pkgimg_err(L->ctx, -PKGIMG_E_UNSAFE,
 					  "%s: [install] refusing '%s': conda-meta/ belongs to the installer",
 					  L->thing, d);
@@ -2265,7 +2253,7 @@ static void canonical_channel(const char *url, const char *subdir, struct sbuf *
 			sbuf_adds(out, "defaults");
 			return;
 		}
-	if (n > strlen("https://conda.anaconda.org/") && starts_with(url, "https://conda.anaconda.org/")) {
+	if (n > strlen("https://conda.anaconda.org/") && str_starts_with(url, "https://conda.anaconda.org/")) {
 		size_t k = strlen("https://conda.anaconda.org/");
 
 		sbuf_add(out, url + k, n - k);

@@ -142,13 +142,6 @@ struct inst {
 
 /* ---- small helpers ---- */
 
-static bool ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-
-	return n >= m && !memcmp(s + n - m, suffix, m);
-}
-
 static const char *base_name(const char *path)
 {
 	const char *slash = strrchr(path, '/');
@@ -720,12 +713,12 @@ static int find_info(struct inst *in)
 		char *top = first_comp(in->f[i].norm);
 
 		/* a file in a *.dist-info dir, not a file named so */
-		if (ends_with(top, ".dist-info") && in->f[i].norm[strlen(top)] == '/')
+		if (str_ends_with(top, ".dist-info") && in->f[i].norm[strlen(top)] == '/')
 			add_unique(&infos, top);
 		free(top);
 	}
 	for (size_t i = 0; i < in->dirtops.n; i++)
-		if (ends_with(in->dirtops.v[i], ".dist-info"))
+		if (str_ends_with(in->dirtops.v[i], ".dist-info"))
 			add_unique(&infos, in->dirtops.v[i]);
 	if (infos.n == 0) {
 		r = pkgimg_err(in->ctx, -PKGIMG_E_ARCHIVE,
@@ -1548,7 +1541,7 @@ static int plan_zip_files(struct inst *in, const struct eps *console, const stru
 		f->mode = f->exec ? 0755 : 0644;
 		if (!strcmp(f->norm, installer) || !strcmp(f->norm, requested))
 			f->drop = true;		/* ours replace them */
-		else if (ends_with(top, ".data"))
+		else if (str_ends_with(top, ".data"))
 			r = data_dest(in, f, f->norm + strlen(top) + (f->norm[strlen(top)] ? 1 : 0),
 				      console, gui);
 		else
@@ -2073,7 +2066,7 @@ int wheel_read_metadata(struct pkgimg_ctx *ctx, const char *wheel_path, const ch
 		if (!name || !(slash = strchr(name, '/')))
 			continue;
 		top = xstrndup(name, (size_t)(slash - name));
-		if (ends_with(top, ".dist-info")) {
+		if (str_ends_with(top, ".dist-info")) {
 			add_unique(&infos, top);
 			if (!strcmp(slash + 1, "METADATA") && !meta_top) {
 				meta_top = xstrdup(top);

@@ -1544,13 +1544,6 @@ static int version_build_set(const struct loc *l, size_t off, struct blob vb, st
 	return r;
 }
 
-static bool blob_ends_with(struct blob b, const char *suffix)
-{
-	size_t n = strlen(suffix);
-
-	return b.len >= n && !memcmp(b.ptr + b.len - n, suffix, n);
-}
-
 /* A package file given by URL or absolute path (conda's step 2): name,
  * version, build, channel and subdir come from a URL whose directory is a
  * subdir, as conda's Channel() reads it; otherwise only fn and url. */

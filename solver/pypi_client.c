@@ -54,13 +54,6 @@ static bool has_scheme(const char *s, const char *scheme)
 	return !strncasecmp(s, scheme, k) && s[k] == ':';
 }
 
-static bool ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), k = strlen(suffix);
-
-	return n >= k && !strcasecmp(s + n - k, suffix);
-}
-
 static bool exists(const char *path)
 {
 	struct stat sb;
@@ -323,7 +316,7 @@ static bool is_dist_name(const char *name)
 	if (name[0] == '.' || has_ctl(name))
 		return false;
 	for (size_t i = 0; i < sizeof dist_exts / sizeof dist_exts[0]; i++)
-		if (ends_with(name, dist_exts[i]))
+		if (str_iends_with(name, dist_exts[i]))
 			return true;
 	return false;
 }
