@@ -271,6 +271,14 @@ void strv_add(struct strv *sv, const char *s)
 	strv_push(sv, xstrdup(s));
 }
 
+void strv_add_unique(struct strv *sv, const char *s)
+{
+	for (size_t i = 0; i < sv->n; i++)
+		if (!strcmp(sv->v[i], s))
+			return;
+	strv_add(sv, s);
+}
+
 int str_cmp_ptr(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);

@@ -109,6 +109,8 @@ int str_cmp_ptr(const void *a, const void *b);
 
 void strv_push(struct strv *sv, char *owned);
 void strv_add(struct strv *sv, const char *s);
+/* strv_add() unless sv has s already (a linear search: short lists). */
+void strv_add_unique(struct strv *sv, const char *s);
 void strv_sort(struct strv *sv);
 void strv_free(struct strv *sv);
 /* Frees a NULL-terminated array of owned strings (NULL is fine). */

@@ -47,14 +47,6 @@ struct step_req {		/* the merged request up to one package step */
 	char cuda[16];
 };
 
-static void strv_add_new(struct strv *v, const char *s)
-{
-	for (size_t i = 0; i < v->n; i++)
-		if (!strcmp(v->v[i], s))
-			return;
-	strv_add(v, s);
-}
-
 static void step_req_free(struct step_req *q)
 {
 	strv_free(&q->apt);
@@ -78,11 +70,11 @@ static int step_request(struct pkgimg_ctx *ctx, const struct spec *s, size_t k,
 
 		for (size_t i = 0; i < e->items.n; i++) {
 			if (e->kind == SPEC_APT)
-				strv_add_new(&cur->apt, e->items.v[i]);
+				strv_add_unique(&cur->apt, e->items.v[i]);
 			else if (e->kind == SPEC_PIP)
-				strv_add_new(&cur->pip, e->items.v[i]);
+				strv_add_unique(&cur->pip, e->items.v[i]);
 			else if (e->kind == SPEC_CONDA)
-				strv_add_new(&cur->conda, e->items.v[i]);
+				strv_add_unique(&cur->conda, e->items.v[i]);
 		}
 		if (e->kind == SPEC_PIP) {
 			for (size_t i = 0; r == 0 && i < e->requirements.n; i++) {
@@ -91,25 +83,25 @@ static int step_request(struct pkgimg_ctx *ctx, const struct spec *s, size_t k,
 
 				/* a URL is kept; a file must be in the context */
 				if (strstr(raw, "://")) {
-					strv_add_new(&cur->reqfiles, e->requirements.v[i]);
+					strv_add_unique(&cur->reqfiles, e->requirements.v[i]);
 					continue;
 				}
 				r = spec_path(ctx, s, "pip: requirements", raw, &real);
 				if (r == 0)
-					strv_add_new(&cur->reqfiles, real);
+					strv_add_unique(&cur->reqfiles, real);
 				else
 					pkgimg_err_wrap(ctx, r, "%s:%d:%d: step %zu", s->path,
 							e->line, e->col, j + 1);
 				free(real);
 			}
 			for (size_t i = 0; i < e->extra_index_urls.n; i++)
-				strv_add_new(&cur->extra, e->extra_index_urls.v[i]);
+				strv_add_unique(&cur->extra, e->extra_index_urls.v[i]);
 			for (size_t i = 0; i < e->find_links.n; i++)
-				strv_add_new(&cur->find, e->find_links.v[i]);
+				strv_add_unique(&cur->find, e->find_links.v[i]);
 		}
 		if (e->kind == SPEC_CONDA)
 			for (size_t i = 0; i < e->channels.n; i++)
-				strv_add_new(&cur->channels, e->channels.v[i]);
+				strv_add_unique(&cur->channels, e->channels.v[i]);
 	}
 	return r;
 }

@@ -664,14 +664,6 @@ static int read_staged(struct inst *in, const struct wfile *f, struct sbuf *out)
 
 /* ---- the .dist-info directory ---- */
 
-static void add_unique(struct strv *sv, const char *s)
-{
-	for (size_t i = 0; i < sv->n; i++)
-		if (!strcmp(sv->v[i], s))
-			return;
-	strv_add(sv, s);
-}
-
 /* Checks that "<name>-<version>.dist-info" names the project and version of
  * the wheel's file name (PEP 503 names, PEP 440 versions). */
 static int check_info_name(struct pkgimg_ctx *ctx, const char *thing, const struct wheel_name *wn,
@@ -714,12 +706,12 @@ static int find_info(struct inst *in)
 
 		/* a file in a *.dist-info dir, not a file named so */
 		if (str_ends_with(top, ".dist-info") && in->f[i].norm[strlen(top)] == '/')
-			add_unique(&infos, top);
+			strv_add_unique(&infos, top);
 		free(top);
 	}
 	for (size_t i = 0; i < in->dirtops.n; i++)
 		if (str_ends_with(in->dirtops.v[i], ".dist-info"))
-			add_unique(&infos, in->dirtops.v[i]);
+			strv_add_unique(&infos, in->dirtops.v[i]);
 	if (infos.n == 0) {
 		r = pkgimg_err(in->ctx, -PKGIMG_E_ARCHIVE,
 			       "%s: [install] the wheel has no .dist-info directory; it is not a wheel: rebuild it",
@@ -2067,7 +2059,7 @@ int wheel_read_metadata(struct pkgimg_ctx *ctx, const char *wheel_path, const ch
 			continue;
 		top = xstrndup(name, (size_t)(slash - name));
 		if (str_ends_with(top, ".dist-info")) {
-			add_unique(&infos, top);
+			strv_add_unique(&infos, top);
 			if (!strcmp(slash + 1, "METADATA") && !meta_top) {
 				meta_top = xstrdup(top);
 				r = arc_read_small(ctx, thing, "metadata", a, name, WHEEL_META_MAX,
