@@ -166,16 +166,6 @@ static int find_ca(struct pkgimg_ctx *ctx, const char *url, const char **file, c
 	return r;
 }
 
-static bool is_hex64(const char *s)
-{
-	if (!s || strlen(s) != 64)
-		return false;
-	for (int i = 0; i < 64; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
-}
-
 static bool exists(const char *path)
 {
 	struct stat sb;
@@ -800,7 +790,7 @@ static int plan(struct run *run, struct fetch_item *items)
 		x->is_file = !strncasecmp(it->url, "file:", 5);
 		x->artifact = it->sha256 != NULL;
 		if (x->artifact) {
-			if (!is_hex64(it->sha256)) {
+			if (!hex_is64(it->sha256)) {
 				xfer_set(x, -PKGIMG_E_USAGE, true, "%s: [fetch] invalid sha256 '%s' "
 					 "(64 lowercase hex digits expected)", it->url, it->sha256);
 				continue;

@@ -306,6 +306,19 @@ void strv_free_null(char **v)
 	free(v);
 }
 
+bool hex_is_lower(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!ascii_isdigit(s[i]) && !(s[i] >= 'a' && s[i] <= 'f'))
+			return false;
+	return true;
+}
+
+bool hex_is64(const char *s)
+{
+	return s && strlen(s) == 64 && hex_is_lower(s, 64);
+}
+
 int str_parse_size(const char *s, uint64_t *out)
 {
 	static const char units[] = "KMGT";

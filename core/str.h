@@ -40,6 +40,12 @@ static inline int ascii_hexval(char c)
 	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
+/* s[0..n) are lowercase hex digits (as a sha256 is written in the store,
+ * in a lock and in a Release file; uppercase is refused). */
+bool hex_is_lower(const char *s, size_t n);
+/* s (NULL allowed) is 64 lowercase hex digits: a sha256 digest. */
+bool hex_is64(const char *s);
+
 struct blob {
 	const char *ptr;
 	size_t len;
