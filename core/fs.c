@@ -267,6 +267,34 @@ void dirfd_cache_drop(struct dirfd_cache *c)
 	c->dir = NULL;
 }
 
+const char *path_base(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+char *path_join(const char *dir, const char *rest)
+{
+	return *dir ? xasprintf("%s/%s", dir, rest) : xstrdup(rest);
+}
+
+char *path_abs(const char *path)
+{
+	char cwd[4096];
+
+	if (path[0] == '/' || !getcwd(cwd, sizeof cwd))
+		return xstrdup(path);
+	return xasprintf("%s/%s", cwd, path);
+}
+
+bool fs_exists(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0;
+}
+
 bool fs_path_norm(const char *raw, bool abs_ok, struct sbuf *out, const char **why)
 {
 	const char *p = raw;

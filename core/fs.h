@@ -37,6 +37,18 @@ int fs_write_file(struct pkgimg_ctx *ctx, int dirfd, const char *path,
 /* Disk usage of a tree in bytes (regular files' sizes, symlinks' lengths). */
 int fs_tree_size(struct pkgimg_ctx *ctx, int dirfd, const char *path, unsigned long long *bytes);
 
+/* What follows the last '/' of path (all of it when it has none). */
+const char *path_base(const char *path);
+/* "dir/rest", or rest alone when dir is "" (a root-relative path's parent
+ * being the root); malloc'd. */
+char *path_join(const char *dir, const char *rest);
+/* path made absolute against the current directory (not resolved: no
+ * symlink followed, "." and ".." kept); path itself when it is absolute or
+ * the current directory is unknown.  malloc'd. */
+char *path_abs(const char *path);
+/* stat(path) succeeds (links followed). */
+bool fs_exists(const char *path);
+
 /* Normalises a relative path from an archive or a package's metadata: drops
  * "." components and repeated or trailing slashes (a leading slash too when
  * abs_ok).  Returns false with *why set for an absolute path (unless

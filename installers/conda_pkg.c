@@ -54,18 +54,6 @@ static const struct conda_link_opts default_opts = { NULL, NULL, -1 };
 
 /* ---- small helpers ---- */
 
-static const char *base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? slash + 1 : path;
-}
-
-static char *path_join(const char *dir, const char *rest)
-{
-	return *dir ? xasprintf("%s/%s", dir, rest) : xstrdup(rest);
-}
-
 
 static void times_of(int64_t mtime, struct timespec ts[2])
 {
@@ -456,7 +444,7 @@ int conda_pkg_extract_blob(struct pkgimg_ctx *ctx, const char *archive_path, con
 	int r = 0;
 
 	u->ctx = ctx;
-	u->thing = fn ? fn : base_name(archive_path);
+	u->thing = fn ? fn : path_base(archive_path);
 	u->sha256 = sha256;
 	u->fd = -1;
 	u->dirs = (struct dirfd_cache)DIRFD_CACHE_INIT;
@@ -1207,7 +1195,7 @@ static int make_room(struct link *L, const char *rel, int *dirfd, const char **n
 					  "%s: [install] cannot install '/%s': a directory is in the way; remove it or the package that put it there",
 					  L->thing, rel);
 		bak = xasprintf("%.*s.pkgimg-bak-%d-%s", (int)(*name - rel), rel, (int)getpid(), *name);
-		if (renameat(*dirfd, *name, *dirfd, base_name(bak)) < 0) {
+		if (renameat(*dirfd, *name, *dirfd, path_base(bak)) < 0) {
 			r = pkgimg_err(L->ctx, -errno, "%s: [install] cannot replace '/%s': %m",
 				       L->thing, rel);
 			free(bak);
@@ -1857,7 +1845,7 @@ static void rollback(struct link *L)
 		if (j->created)
 			unlinkat(dirfd, name, 0);
 		if (j->backup)
-			renameat(dirfd, base_name(j->backup), dirfd, name);
+			renameat(dirfd, path_base(j->backup), dirfd, name);
 		close(dirfd);
 	}
 	for (size_t i = L->dirs.n; i-- > 0;)
@@ -1927,7 +1915,7 @@ int conda_pkg_link(struct pkgimg_ctx *ctx, const char *extracted_dir, int rootfd
 	L->srcfd = -1;
 	L->dstc = (struct dirfd_cache)DIRFD_CACHE_INIT;
 	L->srcc = (struct dirfd_cache)DIRFD_CACHE_INIT;
-	L->thing = info && info->fn ? info->fn : base_name(extracted_dir);
+	L->thing = info && info->fn ? info->fn : path_base(extracted_dir);
 	if (!info || !info->fn || !info->url || !info->channel || !*info->fn) {
 		r = pkgimg_err(ctx, -PKGIMG_E_USAGE,
 			       "%s: [install] the package's channel, url and file name are needed for its conda-meta record",
@@ -2126,7 +2114,7 @@ static void json_array_sort(json_t *arr, int (*cmp)(const void *, const void *))
 int conda_record_add(struct pkgimg_ctx *ctx, int rootfd, const struct conda_linked *l,
 		     const struct conda_link_opts *o, const struct conda_extra_file *f, size_t n)
 {
-	const char *thing = l->record ? base_name(l->record) : "conda-meta";
+	const char *thing = l->record ? path_base(l->record) : "conda-meta";
 	char *name;
 	struct sbuf s = SBUF_INIT, np = SBUF_INIT;
 	struct strv dirs = { NULL, 0, 0 };

@@ -142,22 +142,10 @@ struct inst {
 
 /* ---- small helpers ---- */
 
-static const char *base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? slash + 1 : path;
-}
-
 /* The first component of a normalised path, as a new string. */
 static char *first_comp(const char *path)
 {
 	return xstrndup(path, strcspn(path, "/"));
-}
-
-static char *path_join(const char *dir, const char *rest)
-{
-	return *dir ? xasprintf("%s/%s", dir, rest) : xstrdup(rest);
 }
 
 /* fs_path_norm(), and an empty result refused unless abs_ok (RECORD,
@@ -1309,7 +1297,7 @@ out:
 /* The "X.Y" of the target interpreter, for pip's versioned launchers. */
 static const char *py_version(struct inst *in)
 {
-	const char *b = base_name(in->python);
+	const char *b = path_base(in->python);
 
 	if (in->s->py_version)
 		return in->s->py_version;
@@ -1511,7 +1499,7 @@ static int data_dest(struct inst *in, struct wfile *f, const char *rest, const s
 		return pkgimg_err(in->ctx, -PKGIMG_E_ARCHIVE,
 				  "%s: [install] unknown scheme key '%.*s' (for '%s'): .data directory contents should be in data, headers, platlib, purelib or scripts; the wheel is broken: rebuild it",
 				  in->thing, (int)klen, rest, f->zname);
-	if (k == K_SCRIPTS && ep_wrapper(console, gui, base_name(slash + 1))) {
+	if (k == K_SCRIPTS && ep_wrapper(console, gui, path_base(slash + 1))) {
 		/* pip leaves setuptools' wrappers of entry points out */
 		f->skip = true;
 		return 0;
@@ -1973,7 +1961,7 @@ int wheel_install(struct pkgimg_ctx *ctx, const char *wheel_path, int rootfd,
 
 	in->ctx = ctx;
 	in->path = wheel_path;
-	in->thing = o->filename ? o->filename : base_name(wheel_path);
+	in->thing = o->filename ? o->filename : path_base(wheel_path);
 	in->s = s;
 	in->o = o;
 	in->rootfd = rootfd;
@@ -2034,7 +2022,7 @@ void wheel_installed_free(struct wheel_installed *w)
 int wheel_read_metadata(struct pkgimg_ctx *ctx, const char *wheel_path, const char *filename,
 			struct sbuf *out)
 {
-	const char *thing = filename ? filename : base_name(wheel_path);
+	const char *thing = filename ? filename : path_base(wheel_path);
 	struct archive *a = NULL;
 	struct archive_entry *e;
 	struct wheel_name wn;
@@ -2202,7 +2190,7 @@ out:
 int wheel_record_add(struct pkgimg_ctx *ctx, int rootfd, const struct wheel_installed *w,
 		     const char *const *paths, size_t n)
 {
-	const char *thing = base_name(w->dist_info), *name;
+	const char *thing = path_base(w->dist_info), *name;
 	char *lib = xstrndup(w->dist_info, (size_t)(thing - w->dist_info));
 	char *rpath = xasprintf("%s/RECORD", w->dist_info);
 	struct sbuf text = SBUF_INIT;

@@ -697,13 +697,6 @@ static int scan_entry(void *arg, const struct gpu_ldcache_entry *e)
 	return 0;
 }
 
-static const char *base_name(const char *path)
-{
-	const char *s = strrchr(path, '/');
-
-	return s ? s + 1 : path;
-}
-
 static int strv_find(const struct strv *sv, const char *s)
 {
 	for (size_t i = 0; i < sv->n; i++)
@@ -769,7 +762,7 @@ static int attach_libs(struct attach_build *b, int dirfd)
 		if (resolve_in(b->rootfd, scan.paths.v[i], &real) < 0)
 			continue;
 		host = under(g->info.root, real);
-		base = base_name(real);
+		base = path_base(real);
 		if (fstatat(b->rootfd, real + 1, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    !S_ISREG(st.st_mode) || strv_find(&links, base) >= 0) {
 			free(host);
