@@ -150,7 +150,7 @@ static char *first_comp(const char *path)
 
 /* fs_path_norm(), and an empty result refused unless abs_ok (RECORD,
  * read line by line as pip reads it, could not carry a line break). */
-static bool path_norm(const char *raw, bool abs_ok, struct sbuf *out, const char **why)
+static bool wheel_path_norm(const char *raw, bool abs_ok, struct sbuf *out, const char **why)
 {
 	if (!fs_path_norm(raw, abs_ok, out, why))
 		return false;
@@ -529,11 +529,11 @@ static int extract_entry(struct inst *in, struct archive *a, struct archive_entr
 	/* pip skips directory entries (names ending in "/"); their first
 	 * component still counts when it looks for the .dist-info dir */
 	if (raw[len - 1] == '/' || (type == AE_IFDIR && !archive_entry_hardlink(e))) {
-		if (path_norm(raw, false, norm, &why))
+		if (wheel_path_norm(raw, false, norm, &why))
 			strv_push(&in->dirtops, first_comp(norm->buf));
 		return 0;
 	}
-	if (!path_norm(raw, false, norm, &why)) {
+	if (!wheel_path_norm(raw, false, norm, &why)) {
 		char *shown = str_escape(raw);	/* a hostile name: escaped */
 		int r = pkgimg_err(in->ctx, -PKGIMG_E_UNSAFE,
 				   "%s: [install] refusing '%s': %s; the wheel is malformed or malicious: do not install it",
@@ -1844,7 +1844,7 @@ static int scheme_dir(struct inst *in, const char *what, const char *dir, char *
 	struct sbuf s = SBUF_INIT;
 	const char *why;
 
-	if (!dir || !path_norm(dir, true, &s, &why)) {
+	if (!dir || !wheel_path_norm(dir, true, &s, &why)) {
 		sbuf_free(&s);
 		return pkgimg_err(in->ctx, -PKGIMG_E_USAGE, "%s: [install] the scheme's %s '%s' is %s",
 				  in->thing, what, dir ? dir : "", dir ? why : "missing");
@@ -2165,7 +2165,7 @@ static int record_new_rows(struct pkgimg_ctx *ctx, const char *thing, const char
 	int r = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		if (!path_norm(paths[i], true, &norm, &why) || !norm.len) {
+		if (!wheel_path_norm(paths[i], true, &norm, &why) || !norm.len) {
 			r = pkgimg_err(ctx, -PKGIMG_E_USAGE, "%s: [install] cannot record '%s': %s",
 				       thing, paths[i], norm.len ? why : "empty path");
 			goto out;
