@@ -31,6 +31,35 @@ static inline bool ascii_isalnum(char c)
 	return ascii_isdigit(c) || ascii_isalpha(c);
 }
 
+/* C's isspace() in the C locale: ' ', \t, \n, \v, \f, \r. */
+static inline bool ascii_isspace(char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+/* Python's str.isspace() and re's \s on ASCII: C's isspace() and the
+ * separators 0x1c to 0x1f. */
+static inline bool ascii_ispyspace(char c)
+{
+	unsigned char u = (unsigned char)c;
+
+	return u == ' ' || (u >= '\t' && u <= '\r') || (u >= 0x1c && u <= 0x1f);
+}
+
+/* Python's \w on UTF-8 text, near enough: ASCII letters, digits, '_', and
+ * any non-ASCII byte (identifiers and names may be Unicode). */
+static inline bool ascii_ispyword(char c)
+{
+	return ascii_isalnum(c) || c == '_' || (unsigned char)c >= 0x80;
+}
+
+/* The separators of Python packaging: '-', '_', '.' (PEP 440's version
+ * separators; runs of them in a name, PEP 503, normalise to one '-'). */
+static inline bool ascii_ispysep(char c)
+{
+	return c == '-' || c == '_' || c == '.';
+}
+
 /* The value of a hex digit (either case), or -1. */
 static inline int ascii_hexval(char c)
 {

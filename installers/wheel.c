@@ -1118,13 +1118,6 @@ static int eps_parse(struct inst *in, struct blob text, struct eps *console, str
 	return 0;
 }
 
-/* Python's \w on UTF-8 text, near enough: ASCII letters, digits, '_', and
- * any non-ASCII byte (identifiers may be Unicode). */
-static bool is_word(char c)
-{
-	return ascii_isalnum(c) || c == '_' || (unsigned char)c >= 0x80;
-}
-
 /* distlib's get_export_entry() on "name = value": the callable
  * (\w+)([:.]\w+)* with exactly one ':' (pip: "a callable suffix is
  * required"), then optional "[flags]".  *mod and *attr point into value. */
@@ -1136,11 +1129,11 @@ static int ep_callable(struct inst *in, const char *name, const char *value, str
 	while (*p) {
 		const char *w = p;
 
-		while (is_word(*p))
+		while (ascii_ispyword(*p))
 			p++;
 		if (p == w)
 			break;
-		if ((*p == ':' || *p == '.') && is_word(p[1])) {
+		if ((*p == ':' || *p == '.') && ascii_ispyword(p[1])) {
 			if (*p == ':') {
 				if (colon)
 					why = "more than one ':'";
