@@ -89,6 +89,22 @@ bool blob_eq_str(struct blob b, const char *s)
 	return b.len == n && memcmp(b.ptr, s, n) == 0;
 }
 
+bool blob_line(struct blob *b, struct blob *line)
+{
+	const char *nl;
+
+	if (!b->len)
+		return false;
+	nl = memchr(b->ptr, '\n', b->len);
+	line->ptr = b->ptr;
+	line->len = nl ? (size_t)(nl - b->ptr) : b->len;
+	b->ptr += line->len + (nl ? 1 : 0);
+	b->len -= line->len + (nl ? 1 : 0);
+	if (line->len && line->ptr[line->len - 1] == '\r')
+		line->len--;
+	return true;
+}
+
 bool blob_ends_with(struct blob b, const char *suffix)
 {
 	size_t n = strlen(suffix);

@@ -95,6 +95,9 @@ struct blob blob_trim(struct blob b);
 bool blob_split(struct blob *b, char c, struct blob *head);
 /* Next whitespace-separated word of *b, or an empty blob at the end. */
 struct blob blob_word(struct blob *b);
+/* The next line of *b into *line, without its "\n" and a "\r" before it;
+ * *b moves past it.  false when b is empty (the end). */
+bool blob_line(struct blob *b, struct blob *line);
 char *blob_dup(struct blob b);
 
 struct sbuf {

@@ -893,22 +893,6 @@ static void split_quoted(struct blob line, struct strv *out)
 	}
 }
 
-static bool next_line(struct blob *b, struct blob *line)
-{
-	const char *nl;
-
-	if (!b->len)
-		return false;
-	nl = memchr(b->ptr, '\n', b->len);
-	line->ptr = b->ptr;
-	line->len = nl ? (size_t)(nl - b->ptr) : b->len;
-	b->ptr += line->len + (nl ? 1 : 0);
-	b->len -= line->len + (nl ? 1 : 0);
-	if (line->len && line->ptr[line->len - 1] == '\r')
-		line->len--;
-	return true;
-}
-
 static struct pentry *find_src(struct link *L, const char *src)
 {
 	for (size_t i = 0; i < L->npe; i++)
@@ -928,7 +912,7 @@ static int read_old_format(struct link *L)
 	if (r < 0)
 		goto out;
 	b = (struct blob){ s.buf, s.len };
-	while (next_line(&b, &line)) {
+	while (blob_line(&b, &line)) {
 		struct pentry *p;
 		char *raw;
 
@@ -947,7 +931,7 @@ static int read_old_format(struct link *L)
 		goto out;
 	b = r == 0 ? (struct blob){ s.buf, s.len } : BLOB_NULL;
 	r = 0;
-	while (next_line(&b, &line)) {
+	while (blob_line(&b, &line)) {
 		struct strv w = { NULL, 0, 0 };
 		const char *ph, *mode, *path, *why = NULL;
 		struct pentry *p;
@@ -993,7 +977,7 @@ static int read_old_format(struct link *L)
 			goto out;
 		b = r == 0 ? (struct blob){ s.buf, s.len } : BLOB_NULL;
 		r = 0;
-		while (next_line(&b, &line)) {
+		while (blob_line(&b, &line)) {
 			const char *why = NULL;
 			struct pentry *p;
 			char *raw;
