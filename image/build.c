@@ -594,24 +594,12 @@ static int run_layer(struct pkgimg_ctx *ctx, struct store *store, const struct s
 	struct gpu_attach ga = { 0 };
 	char *argv[4] = { "/bin/sh", "-c", NULL, NULL };
 	int r, status = 0, have_gpu = 0;
-	static const char *const defaults[] = {
-		"PATH=" SANDBOX_DEFAULT_PATH,
-		"HOME=/root", "LANG=C.UTF-8",
-	};
 
 	*built = false;
 	r = store_image_config(ctx, store, parent, &cfg);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++) {
-		bool set = false;
-
-		for (char **e = cfg.env; e && *e; e++)
-			if (!strncmp(*e, defaults[i], strcspn(defaults[i], "=") + 1))
-				set = true;
-		if (!set)
-			strv_add(&env, defaults[i]);
-	}
+	sandbox_default_env(&env, SANDBOX_ENV_BASE, cfg.env);
 	for (char **e = cfg.env; e && *e; e++)
 		strv_add(&env, *e);
 	sbuf_adds(&body, "set -e\n");

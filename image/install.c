@@ -331,11 +331,6 @@ static int build_apt_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock
 			goto out;
 		if (r) {
 			char *argv[] = { "/bin/sh", "-c", NULL, NULL };
-			char *env[] = {
-				"PATH=" SANDBOX_DEFAULT_PATH,
-				"HOME=/root", "LANG=C.UTF-8", "DEBIAN_FRONTEND=noninteractive",
-				"DEBCONF_NONINTERACTIVE_SEEN=true", "SOURCE_DATE_EPOCH=0", NULL,
-			};
 			struct sandbox_opts so = { 0 };
 			struct strv genv = { 0 };
 			int status_code = 0;
@@ -363,16 +358,17 @@ static int build_apt_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock
 			so.build = 1;
 			so.scratch = scratch;
 			so.argv = argv;
-			so.env = env;
 			so.network = 0;
+			sandbox_default_env(&genv, SANDBOX_ENV_BASE, NULL);
+			strv_add(&genv, "DEBIAN_FRONTEND=noninteractive");
+			strv_add(&genv, "DEBCONF_NONINTERACTIVE_SEEN=true");
+			strv_add(&genv, "SOURCE_DATE_EPOCH=0");
 			if (o->ngpu_binds) {	/* --gpu: the scripts see the GPU */
-				for (char **e = env; *e; e++)
-					strv_add(&genv, *e);
 				gpu_env_merge(&genv, o->gpu_env);
-				so.env = genv.v;
 				so.binds = o->gpu_binds;
 				so.nbinds = o->ngpu_binds;
 			}
+			so.env = genv.v;
 			pkgimg_progress(ctx, "configure", NULL, 0, 0, 0);
 			r = run_logged(ctx, &so, scratch, &status_code, &log);
 			strv_free(&genv);

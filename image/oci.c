@@ -894,17 +894,10 @@ static json_t *image_config_json(struct pkgimg_ctx *ctx, const char *key,
 {
 	json_t *c = json_object();
 	struct strv env = { 0 };
-	bool has_path = false, has_lang = false;
 
-	/* what `pkgimg run` gives a command, where the image does not say */
-	for (char **e = ic->env; e && *e; e++) {
-		has_path = has_path || !strncmp(*e, "PATH=", 5);
-		has_lang = has_lang || !strncmp(*e, "LANG=", 5);
-	}
-	if (!has_path)
-		strv_add(&env, "PATH=" SANDBOX_DEFAULT_PATH);
-	if (!has_lang)
-		strv_add(&env, "LANG=C.UTF-8");
+	/* what `pkgimg run` gives a command, where the image does not say
+	 * (HOME and TERM are left to the runtime, as Docker's images do) */
+	sandbox_default_env(&env, SANDBOX_ENV_PATH | SANDBOX_ENV_LANG, ic->env);
 	for (char **e = ic->env; e && *e; e++)
 		strv_add(&env, *e);
 	json_object_set_new(c, "Env", jstrv(ctx, key, "environment", env.v, r));

@@ -717,11 +717,7 @@ int pyc_compile_image(struct pkgimg_ctx *ctx, const struct pyc_opts *o,
 		      const struct sandbox_opts *sb, const char *const *paths, size_t n,
 		      struct pyc_result *res)
 {
-	static char *const env[] = {
-		"PATH=" SANDBOX_DEFAULT_PATH,
-		"HOME=/root", "LANG=C.UTF-8", "PYTHONHASHSEED=0", "PYTHONDONTWRITEBYTECODE=1",
-		NULL,
-	};
+	struct strv env = { 0 };
 	struct pyc_image_arg a = { .o = o, .paths = paths, .n = n, .fd = -1 };
 	struct pyc_result out = { 0 };
 	char *argv[] = { (char *)o->python, NULL };
@@ -741,8 +737,11 @@ int pyc_compile_image(struct pkgimg_ctx *ctx, const struct pyc_opts *o,
 		r = pkgimg_err(ctx, -errno, "%s: [pyc] memfd_create: %m", o->python);
 		goto out;
 	}
+	sandbox_default_env(&env, SANDBOX_ENV_BASE, NULL);
+	strv_add(&env, "PYTHONHASHSEED=0");
+	strv_add(&env, "PYTHONDONTWRITEBYTECODE=1");
 	so.argv = argv;
-	so.env = env;
+	so.env = env.v;
 	so.fn = pyc_image_fn;
 	so.fn_arg = &a;
 	r = sandbox_run(ctx, &so, &status);
@@ -753,6 +752,7 @@ int pyc_compile_image(struct pkgimg_ctx *ctx, const struct pyc_opts *o,
 		r = pkgimg_err(ctx, -PKGIMG_E_SCRIPT, "%s: [pyc] the compiler in the image "
 			       "ended with status %d", o->python, status);
 out:
+	strv_free(&env);
 	if (a.fd >= 0)
 		close(a.fd);
 	if (r < 0) {

@@ -1031,7 +1031,7 @@ int gpu_ldcache_scrub(struct pkgimg_ctx *ctx, const char *what, const struct san
 		"[ -n \"$aux\" ] || rm -f /var/cache/ldconfig/aux-cache\n",
 		NULL,
 	};
-	static char *const env[] = { "PATH=" SANDBOX_DEFAULT_PATH, "LANG=C.UTF-8", NULL };
+	struct strv env = { 0 };
 	struct sandbox_opts so = *ran;
 	struct stat sb;
 	char *cache = xasprintf("%s/etc/ld.so.cache", ran->upper);
@@ -1041,8 +1041,9 @@ int gpu_ldcache_scrub(struct pkgimg_ctx *ctx, const char *what, const struct san
 	free(cache);
 	if (r < 0)
 		return 0;
+	sandbox_default_env(&env, SANDBOX_ENV_PATH | SANDBOX_ENV_LANG, NULL);
 	so.argv = argv;
-	so.env = env;
+	so.env = env.v;
 	so.cwd = NULL;
 	so.binds = NULL;
 	so.nbinds = 0;
@@ -1050,6 +1051,7 @@ int gpu_ldcache_scrub(struct pkgimg_ctx *ctx, const char *what, const struct san
 	so.fn = NULL;
 	so.fn_arg = NULL;
 	r = sandbox_run(ctx, &so, &status);
+	strv_free(&env);
 	if (r == 0 && status != 0)
 		r = pkgimg_err(ctx, -PKGIMG_E_SCRIPT, "%s: [gpu] ldconfig, run again without the "
 			       "GPU so that the image's ld.so cache does not list the host's driver, "
