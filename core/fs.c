@@ -258,6 +258,23 @@ void dirfd_cache_set(struct dirfd_cache *c, const char *path, int fd)
 	c->fd = fd;
 }
 
+int dirfd_cache_open_parent(struct dirfd_cache *c, struct pkgimg_ctx *ctx, const char *thing,
+			    const char *phase, int basefd, const char *path, struct strv *made,
+			    int *dirfd, const char **name)
+{
+	int fd, r;
+
+	if (dirfd_cache_get(c, path, dirfd, name))
+		return 0;
+	dirfd_cache_drop(c);
+	r = fs_open_parent(ctx, thing, phase, basefd, path, true, made, &fd, name);
+	if (r < 0)
+		return r;
+	dirfd_cache_set(c, path, fd);
+	*dirfd = fd;
+	return 0;
+}
+
 void dirfd_cache_drop(struct dirfd_cache *c)
 {
 	if (c->fd >= 0)

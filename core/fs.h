@@ -92,6 +92,13 @@ struct dirfd_cache {
 bool dirfd_cache_get(const struct dirfd_cache *c, const char *path, int *dirfd, const char **name);
 /* Caches fd (ownership moves to the cache) as the parent of path. */
 void dirfd_cache_set(struct dirfd_cache *c, const char *path, int fd);
+/* The parent of path, from the cache or else opened (missing directories
+ * made) by fs_open_parent (same arguments, create set) and cached: the
+ * writer of a sorted list of files opens each directory once.  *dirfd is
+ * the cache's (not owned). */
+int dirfd_cache_open_parent(struct dirfd_cache *c, struct pkgimg_ctx *ctx, const char *thing,
+			    const char *phase, int basefd, const char *path, struct strv *made,
+			    int *dirfd, const char **name);
 /* Closes and forgets the cached directory (before it may be renamed or removed). */
 void dirfd_cache_drop(struct dirfd_cache *c);
 

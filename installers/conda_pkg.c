@@ -1146,22 +1146,6 @@ static void journal_add(struct link *L, const char *path, char *backup)
 	L->nj++;
 }
 
-/* The parent directory of root-relative path `rel`, created if missing. */
-static int dst_parent(struct link *L, const char *rel, int *dirfd, const char **name)
-{
-	int fd, r;
-
-	if (dirfd_cache_get(&L->dstc, rel, dirfd, name))
-		return 0;
-	dirfd_cache_drop(&L->dstc);
-	r = fs_open_parent(L->ctx, L->thing, "install", L->rootfd, rel, true, &L->dirs, &fd, name);
-	if (r < 0)
-		return r;
-	dirfd_cache_set(&L->dstc, rel, fd);
-	*dirfd = fd;
-	return 0;
-}
-
 /* Gets the place for a new non-directory at root-relative `rel`: its parent
  * (*dirfd, *name), whatever was there moved aside (journaled).  The caller
  * creates the file and sets the journal entry's `created`. */
@@ -1169,7 +1153,8 @@ static int make_room(struct link *L, const char *rel, int *dirfd, const char **n
 {
 	struct stat st;
 	char *bak = NULL;
-	int r = dst_parent(L, rel, dirfd, name);
+	int r = dirfd_cache_open_parent(&L->dstc, L->ctx, L->thing, "install", L->rootfd, rel,
+					 &L->dirs, dirfd, name);
 
 	if (r < 0)
 		return r;
@@ -1257,7 +1242,8 @@ static int place_dir(struct link *L, const char *rel)
 	char *child = xasprintf("%s/x", rel);
 	const char *name;
 	int dirfd;
-	int r = dst_parent(L, child, &dirfd, &name);
+	int r = dirfd_cache_open_parent(&L->dstc, L->ctx, L->thing, "install", L->rootfd,
+					 child, &L->dirs, &dirfd, &name);
 
 	free(child);
 	return r;

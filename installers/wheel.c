@@ -1697,24 +1697,6 @@ static int finish_staged(struct inst *in)
 }
 
 
-/* The parent of dest, created when missing; kept open for the next file
- * (the targets come sorted, so a directory's files come together). */
-static int parent_of(struct inst *in, const char *dest, int *dirfd, const char **name)
-{
-	int fd, r;
-
-	if (dirfd_cache_get(&in->parent, dest, dirfd, name))
-		return 0;
-	dirfd_cache_drop(&in->parent);
-	r = fs_open_parent(in->ctx, in->thing, "install", in->rootfd, dest, true, &in->made, &fd,
-			   name);
-	if (r < 0)
-		return r;
-	dirfd_cache_set(&in->parent, dest, fd);
-	*dirfd = fd;
-	return 0;
-}
-
 static int place_one(struct inst *in, struct wfile *f)
 {
 	struct placed *p;
@@ -1722,7 +1704,8 @@ static int place_one(struct inst *in, struct wfile *f)
 	struct stat st;
 	int dirfd, r;
 
-	r = parent_of(in, f->dest, &dirfd, &name);
+	r = dirfd_cache_open_parent(&in->parent, in->ctx, in->thing, "install", in->rootfd,
+				    f->dest, &in->made, &dirfd, &name);
 	if (r < 0)
 		return r;
 	if (in->nplaced == in->capplaced) {
