@@ -652,19 +652,26 @@ static int unpack_node(struct unpack *u, struct archive_entry *e, mode_t type)
 	return 0;
 }
 
+/* A path from the package (a member's name, a link's target, a conffile):
+ * fs_path_norm's rules, and a missing or empty one refused ("./" is the
+ * package's root, "" nothing).  0 or -PKGIMG_E_UNSAFE with *why set. */
+static int deb_path_norm(const char *raw, struct sbuf *out, const char **why)
+{
+	if (!raw || !*raw) {
+		*why = "empty path";
+		return -PKGIMG_E_UNSAFE;
+	}
+	return fs_path_norm(raw, false, out, why) ? 0 : -PKGIMG_E_UNSAFE;
+}
+
 static int unpack_hardlink(struct unpack *u, const char *raw_target)
 {
 	const char *why, *name, *tname, *disk = u->disk.buf;
 	int dirfd, tfd = -1, r;
 	bool conff;
 
-	r = 0;
-	if (!raw_target || !*raw_target) {
-		why = "empty path";
-		r = -PKGIMG_E_UNSAFE;
-	} else if (!fs_path_norm(raw_target, false, &u->tmp, &why)) {
-		r = -PKGIMG_E_UNSAFE;
-	} else if (!u->tmp.len) {
+	r = deb_path_norm(raw_target, &u->tmp, &why);
+	if (r == 0 && !u->tmp.len) {
 		why = "it is the root";
 		r = -PKGIMG_E_UNSAFE;
 	}
@@ -732,13 +739,7 @@ static int unpack_entry(struct unpack *u, struct archive *a, struct archive_entr
 	bool conff, keep_top;
 	int r;
 
-	r = 0;
-	if (!raw || !*raw) {
-		why = "empty path";
-		r = -PKGIMG_E_UNSAFE;
-	} else if (!fs_path_norm(raw, false, &u->ship, &why)) {
-		r = -PKGIMG_E_UNSAFE;
-	}
+	r = deb_path_norm(raw, &u->ship, &why);
 	if (r < 0) {
 		char *shown = str_escape(raw ? raw : "");	/* a hostile name: escaped */
 
@@ -846,7 +847,7 @@ static int parse_conffiles(struct unpack *u)
 		if (flag.len)
 			continue;
 		s = blob_dup(path);
-		r = fs_path_norm(s + 1, false, &norm, &why) ? 0 : -PKGIMG_E_UNSAFE;
+		r = deb_path_norm(s + 1, &norm, &why);
 		if (r == 0 && !norm.len) {
 			r = -PKGIMG_E_UNSAFE;
 			why = "it is the root";
@@ -883,8 +884,7 @@ static int unpack_control(struct unpack *u, struct archive *outer, const char *m
 
 		if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e))
 			continue;
-		if (!archive_entry_pathname(e) ||
-		    !fs_path_norm(archive_entry_pathname(e), false, &name, &why))
+		if (deb_path_norm(archive_entry_pathname(e), &name, &why) < 0)
 			continue;
 		if (!strcmp(name.buf, "control")) {
 			dst = &u->control_raw;
