@@ -10,7 +10,8 @@ CPPFLAGS += -I. -D_GNU_SOURCE
 # source packages (deps/*.mk); the rest are Debian's own .a files.
 BUILD_PKGS := gcc make pkg-config libssl-dev libnghttp2-dev \
 	libzstd-dev libyaml-dev libjansson-dev liblzma-dev libbz2-dev zlib1g-dev libseccomp-dev
-TEST_PKGS  := gnupg dpkg-dev apt-utils python3 python3-pip python3-pip-whl fakeroot file busybox-static xz-utils curl zstd skopeo umoci
+TEST_PKGS  := gnupg dpkg-dev apt-utils python3 python3-pip python3-pip-whl fakeroot file busybox-static xz-utils curl zstd skopeo umoci \
+	clang libclang-rt-14-dev
 # node and npm run the conda oracle (npm's @conda-org/rattler); a machine
 # whose nodejs comes with its own npm keeps it, else Debian's are installed
 NODE_PKGS  := nodejs npm
@@ -44,7 +45,7 @@ ASAN_ENGINE_OBJ := $(ENGINE_SRC:%.c=build/asan/obj/%.o)
 ASAN_CLI_OBJ    := $(CLI_SRC:%.c=build/asan/obj/%.o)
 ASAN_UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%)
 
-.PHONY: all deps check demo unit asan dev clean distclean
+.PHONY: all deps check demo unit asan dev fuzz fuzz-build clean distclean
 all: pkgimg
 
 build/.build-deps: deps/ensure-packages.sh
@@ -95,13 +96,55 @@ build/asan/tests/%: tests/unit/%.c build/asan/libpkgimg.a $(DEP_STAMPS)
 
 asan dev: build/asan/pkgimg $(ASAN_UNIT_BIN)
 
-build/.test-deps: deps/ensure-packages.sh
+build/.test-deps: deps/ensure-packages.sh Makefile
 	@mkdir -p build
 	deps/ensure-packages.sh $(TEST_PKGS)
 	command -v node >/dev/null && command -v npm >/dev/null || deps/ensure-packages.sh $(NODE_PKGS)
 	@touch $@
 
-check: pkgimg unit asan build/.test-deps
+# libFuzzer targets (tests/fuzz/fuzz_*.c: the lockfile, spec, requirement
+# file, PEP 508, MatchSpec, METADATA and RECORD readers), the engine built
+# with clang and the sanitizers in build/fuzz/.  `make fuzz` runs each for
+# FUZZ_SECONDS on its seed corpus (tests/fuzz/corpus/NAME/; what it finds
+# goes to build/fuzz/corpus/NAME/, a crash to build/fuzz/crash-NAME-*);
+# `make check` runs each for a few seconds (tests/integration/90-fuzz.sh).
+FUZZ_CC      := clang
+FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=undefined
+FUZZ_SECONDS ?= 60
+FUZZ_SRC        := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN        := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+# only what the readers use (the rest of the engine is not linked in anyway):
+# a target that needs another file fails to link until it is listed here
+FUZZ_ENGINE_SRC := $(sort $(wildcard core/*.c pyspec/*.c) solver/matchspec.c installers/wheel.c)
+FUZZ_ENGINE_OBJ := $(FUZZ_ENGINE_SRC:%.c=build/fuzz/obj/%.o)
+
+build/fuzz/obj/%.o: %.c | build/.build-deps build/.test-deps $(DEP_STAMPS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(DEP_CFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(WARN) \
+		-MMD -MP -c $< -o $@
+
+build/fuzz/libpkgimg.a: $(FUZZ_ENGINE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h build/fuzz/libpkgimg.a $(DEP_STAMPS)
+	$(FUZZ_CC) $(CPPFLAGS) $(DEP_CFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(WARN) -o $@ $< \
+		build/fuzz/libpkgimg.a $(LIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: fuzz-build
+	@for f in $(FUZZ_BIN); do n=$${f#build/fuzz/fuzz_}; mkdir -p build/fuzz/corpus/$$n; \
+		echo "fuzz: $$n for $(FUZZ_SECONDS) s"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+			-print_final_stats=1 -artifact_prefix=build/fuzz/crash-$$n- \
+			build/fuzz/corpus/$$n tests/fuzz/corpus/$$n </dev/null 2>&1 | \
+			grep -E "^stat::number_of_executed_units|^==.*ERROR|^SUMMARY|invariant" || true; \
+		ls build/fuzz/crash-$$n-* 2>/dev/null && exit 1; \
+	done; true
+
+check: pkgimg unit asan fuzz-build build/.test-deps
 	tests/run.sh
 
 demo: pkgimg
@@ -109,9 +152,10 @@ demo: pkgimg
 	./pkgimg run demo-python -- python3 -c 'import sys; print("hello from python", sys.version.split()[0], "inside pkgimg image demo-python")'
 
 clean:
-	rm -rf build/obj build/tests build/asan build/libpkgimg.a build/link.log pkgimg
+	rm -rf build/obj build/tests build/asan build/fuzz build/libpkgimg.a build/link.log pkgimg
 
 distclean:
 	rm -rf build pkgimg
 
--include $(ENGINE_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(ASAN_ENGINE_OBJ:.o=.d) $(ASAN_CLI_OBJ:.o=.d)
+-include $(ENGINE_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(ASAN_ENGINE_OBJ:.o=.d) $(ASAN_CLI_OBJ:.o=.d) \
+	$(FUZZ_ENGINE_OBJ:.o=.d)

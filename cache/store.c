@@ -820,6 +820,17 @@ void image_config_free(struct image_config *c)
 	memset(c, 0, sizeof *c);
 }
 
+int store_check_layers(struct pkgimg_ctx *ctx, int n, const char *what)
+{
+	if (n <= STORE_LAYERS_MAX)
+		return 0;
+	return pkgimg_err(ctx, -PKGIMG_E_USAGE, "%s: [layers] the image would have %d layers; "
+			  "an image has at most %d (overlayfs stacks %d lower dirs, and running "
+			  "it adds one), so it could not run: use fewer steps (combine run steps "
+			  "into one, env and workdir into one step each, the packages of an "
+			  "ecosystem into one step)", what, n, STORE_LAYERS_MAX, STORE_OVERLAY_MAX);
+}
+
 int store_layer_chain(struct pkgimg_ctx *ctx, struct store *st, const char *key,
 		      char ***keys, int *n)
 {

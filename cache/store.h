@@ -97,6 +97,16 @@ void layer_meta_free(struct layer_meta *m);
 int store_image_config(struct pkgimg_ctx *ctx, struct store *st, const char *key,
 		       struct image_config *out);
 void image_config_free(struct image_config *c);
+/* The most layers an image may stack: overlayfs mounts at most 500 lower
+ * dirs (the kernel's OVL_MAX_STACK), and running an image (run, run steps,
+ * maintainer scripts) mounts each of its layers as one, plus the sandbox's
+ * skeleton of mount points. */
+#define STORE_OVERLAY_MAX 500
+#define STORE_LAYERS_MAX (STORE_OVERLAY_MAX - 1)
+/* 0 when an image of n layers can run; else -PKGIMG_E_USAGE with a message
+ * naming what (the step that would add the layer), the limit and the fix. */
+int store_check_layers(struct pkgimg_ctx *ctx, int n, const char *what);
+
 /* The chain of keys from `key` down to the bottom layer, top first.
  * *keys is a NULL-terminated array of owned strings. */
 int store_layer_chain(struct pkgimg_ctx *ctx, struct store *st, const char *key,

@@ -241,3 +241,44 @@ out:
 	sbuf_free(&comp);
 	return r;
 }
+
+bool view_transparent(const char *tree, const char *path)
+{
+	int dfd = open(tree, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	bool clear = dfd >= 0;
+	char comp[NAME_MAX + 1];
+
+	while (clear) {
+		struct stat sb;
+		size_t n;
+		int fd;
+
+		while (*path == '/')
+			path++;
+		n = strcspn(path, "/");
+		if (n == 0 || n > NAME_MAX) {	/* "/" itself, or a name too long */
+			clear = false;
+			break;
+		}
+		memcpy(comp, path, n);
+		comp[n] = 0;
+		path += n;
+		while (*path == '/')
+			path++;
+		if (fstatat(dfd, comp, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
+			clear = errno == ENOENT;	/* nothing here, nor below it */
+			break;
+		}
+		if (!*path || !S_ISDIR(sb.st_mode)) {	/* the entry itself, or hidden by it */
+			clear = false;
+			break;
+		}
+		fd = openat(dfd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		close(dfd);
+		dfd = fd;
+		clear = fd >= 0 && !tree_is_opaque(fd);
+	}
+	if (dfd >= 0)
+		close(dfd);
+	return clear;
+}

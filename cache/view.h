@@ -4,6 +4,7 @@
 #ifndef PKGIMG_VIEW_H
 #define PKGIMG_VIEW_H
 
+#include <stdbool.h>
 #include <sys/stat.h>
 
 struct pkgimg_ctx;
@@ -20,5 +21,12 @@ struct pkgimg_ctx;
  * "<what>: [<phase>] ..." with `what` naming the caller's thing. */
 int view_resolve(struct pkgimg_ctx *ctx, const char *what, const char *phase,
 		 char **trees, int n, const char *path, char **out, struct stat *sb);
+
+/* Whether the layer tree `tree` leaves the absolute `path` (no links, dots
+ * or repeated slashes in it) to the layers below: it has nothing at path,
+ * and each directory it has on the way is a plain one (not opaque, not a
+ * link).  Then the image with tree on top sees at path what the image below
+ * it sees.  False when unsure (tree unreadable). */
+bool view_transparent(const char *tree, const char *path);
 
 #endif

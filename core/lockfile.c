@@ -1,3 +1,6 @@
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -257,7 +260,7 @@ void lockfile_layer_key(const char *parent_key, const char *step, const char *se
 	memcpy(key + 7, hex, 65);
 }
 
-/* ---- parsing (libyaml document API) ---- */
+/* ---- parsing (libyaml document API, after a bounded pass over the events) ---- */
 
 struct ydoc {
 	yaml_document_t doc;
@@ -268,6 +271,31 @@ struct ydoc {
 static yaml_node_t *ynode(struct ydoc *d, int id)
 {
 	return yaml_document_get_node(&d->doc, id);
+}
+
+/* "WHAT:LINE:COL: [lock] MSG; FIX" at node n (or mark m). */
+static int err_at(struct pkgimg_ctx *ctx, const char *what, yaml_mark_t m, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int err_at(struct pkgimg_ctx *ctx, const char *what, yaml_mark_t m, const char *fmt, ...)
+{
+	char msg[sizeof ((struct pkgimg_ctx *)0)->errmsg];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	return pkgimg_err(ctx, -PKGIMG_E_PARSE, "%s:%lu:%lu: [lock] %s", what,
+			  (unsigned long)m.line + 1, (unsigned long)m.column + 1, msg);
+}
+
+#define REGEN "; regenerate the lockfile with `pkgimg lock`"
+
+static const char *node_what(const yaml_node_t *n)
+{
+	if (!n)
+		return "nothing";
+	return n->type == YAML_MAPPING_NODE ? "a mapping"
+		: n->type == YAML_SEQUENCE_NODE ? "a list" : "a string";
 }
 
 static yaml_node_t *map_get(struct ydoc *d, yaml_node_t *map, const char *key)
@@ -285,50 +313,128 @@ static yaml_node_t *map_get(struct ydoc *d, yaml_node_t *map, const char *key)
 	return NULL;
 }
 
-static int want_str(struct ydoc *d, yaml_node_t *map, const char *key, char **out)
+/* The value of key in map as a string: present, a scalar, without NUL and,
+ * unless empty_ok, not empty. */
+static int get_str(struct ydoc *d, yaml_node_t *map, const char *key, bool empty_ok, char **out)
 {
 	yaml_node_t *n = map_get(d, map, key);
 
-	if (!n || n->type != YAML_SCALAR_NODE)
-		return pkgimg_err(d->ctx, -PKGIMG_E_PARSE,
-				  "%s:%lu:%lu: [lock] missing or non-scalar '%s'; regenerate the "
-				  "lockfile with `pkgimg lock`", d->what,
-				  (unsigned long)(map ? map->start_mark.line + 1 : 0),
-				  (unsigned long)(map ? map->start_mark.column + 1 : 0), key);
+	if (!n)
+		return err_at(d->ctx, d->what, map->start_mark, "missing '%s'" REGEN, key);
+	if (n->type != YAML_SCALAR_NODE)
+		return err_at(d->ctx, d->what, n->start_mark, "'%s' must be a string, not %s" REGEN,
+			      key, node_what(n));
+	if (strlen((const char *)n->data.scalar.value) != n->data.scalar.length)
+		return err_at(d->ctx, d->what, n->start_mark, "'%s' contains a NUL character"
+			      REGEN, key);
+	if (!empty_ok && !n->data.scalar.length)
+		return err_at(d->ctx, d->what, n->start_mark, "'%s' is empty" REGEN, key);
+	free(*out);
 	*out = xstrdup((const char *)n->data.scalar.value);
 	return 0;
 }
 
+/* The same for a key that may be absent (*out stays NULL). */
+static int opt_str(struct ydoc *d, yaml_node_t *map, const char *key, char **out)
+{
+	return map_get(d, map, key) ? get_str(d, map, key, false, out) : 0;
+}
+
+/* The value of key in map as a list (present unless absent_ok: then *out
+ * is NULL). */
+static int get_seq(struct ydoc *d, yaml_node_t *map, const char *key, bool absent_ok,
+		   yaml_node_t **out)
+{
+	yaml_node_t *n = map_get(d, map, key);
+
+	*out = NULL;
+	if (!n && absent_ok)
+		return 0;
+	if (!n)
+		return err_at(d->ctx, d->what, map->start_mark, "missing '%s'" REGEN, key);
+	if (n->type != YAML_SEQUENCE_NODE)
+		return err_at(d->ctx, d->what, n->start_mark, "'%s' must be a list, not %s" REGEN,
+			      key, node_what(n));
+	*out = n;
+	return 0;
+}
+
+static int seq_len(const yaml_node_t *n)
+{
+	return n ? (int)(n->data.sequence.items.top - n->data.sequence.items.start) : 0;
+}
+
+/* Item i of list n, which must be a mapping (what names it in the message). */
+static int seq_map(struct ydoc *d, yaml_node_t *n, int i, const char *what, yaml_node_t **out)
+{
+	yaml_node_t *it = ynode(d, n->data.sequence.items.start[i]);
+
+	if (!it || it->type != YAML_MAPPING_NODE)
+		return err_at(d->ctx, d->what, it ? it->start_mark : n->start_mark,
+			      "%s %d must be a mapping, not %s" REGEN, what, i + 1, node_what(it));
+	*out = it;
+	return 0;
+}
+
+static bool is_hex(const char *s, size_t n)
+{
+	return strlen(s) == n && strspn(s, "0123456789abcdef") == n;
+}
+
+/* A key's value that is checked after it was read: the message points at it. */
+static yaml_mark_t key_mark(struct ydoc *d, yaml_node_t *map, const char *key)
+{
+	yaml_node_t *n = map_get(d, map, key);
+
+	return n ? n->start_mark : map->start_mark;
+}
+
 static int parse_pkg(struct ydoc *d, yaml_node_t *n, struct lock_pkg *p)
 {
-	char *size = NULL;
+	char *size = NULL, *end;
 	int r;
 
-	if ((r = want_str(d, n, "ecosystem", &p->ecosystem)) < 0 ||
-	    (r = want_str(d, n, "name", &p->name)) < 0 ||
-	    (r = want_str(d, n, "version", &p->version)) < 0 ||
-	    (r = want_str(d, n, "arch", &p->arch)) < 0 ||
-	    (r = want_str(d, n, "url", &p->url)) < 0 ||
-	    (r = want_str(d, n, "sha256", &p->sha256)) < 0 ||
-	    (r = want_str(d, n, "size", &size)) < 0 ||
-	    (r = want_str(d, n, "requested_by", &p->requested_by)) < 0)
+	if ((r = get_str(d, n, "ecosystem", false, &p->ecosystem)) < 0)
+		goto out;
+	if (strcmp(p->ecosystem, "apt") && strcmp(p->ecosystem, "pypi") &&
+	    strcmp(p->ecosystem, "conda")) {
+		r = err_at(d->ctx, d->what, key_mark(d, n, "ecosystem"), "'ecosystem' is '%.64s'; "
+			   "this pkgimg knows apt, pypi and conda" REGEN, p->ecosystem);
+		goto out;
+	}
+	if ((r = get_str(d, n, "name", false, &p->name)) < 0 ||
+	    (r = get_str(d, n, "version", false, &p->version)) < 0 ||
+	    (r = get_str(d, n, "arch", false, &p->arch)) < 0 ||
+	    (r = get_str(d, n, "url", false, &p->url)) < 0 ||
+	    (r = get_str(d, n, "sha256", true, &p->sha256)) < 0 ||
+	    (r = get_str(d, n, "size", false, &size)) < 0 ||
+	    (r = get_str(d, n, "requested_by", true, &p->requested_by)) < 0)
 		goto out;
 	if (strcmp(p->ecosystem, "apt") &&
-	    ((r = want_str(d, n, "filename", &p->filename)) < 0 ||
-	     (r = want_str(d, n, "index", &p->index)) < 0))
+	    ((r = get_str(d, n, "filename", false, &p->filename)) < 0 ||
+	     (r = get_str(d, n, "index", false, &p->index)) < 0))
 		goto out;
 	if (!strcmp(p->ecosystem, "conda") &&
-	    ((r = want_str(d, n, "build", &p->build)) < 0 ||
-	     (map_get(d, n, "md5") && (r = want_str(d, n, "md5", &p->md5)) < 0)))
+	    ((r = get_str(d, n, "build", true, &p->build)) < 0 ||
+	     (r = opt_str(d, n, "md5", &p->md5)) < 0))
 		goto out;
-	p->size = strtoull(size, NULL, 10);
-	if (!strcmp(p->ecosystem, "conda") && !*p->sha256 && p->md5 &&
-	    strlen(p->md5) == 32 && strspn(p->md5, "0123456789abcdef") == 32)
+	errno = 0;
+	p->size = strtoull(size, &end, 10);
+	if (!strchr("0123456789", size[0]) || *end || errno || p->size > INT64_MAX) {
+		r = err_at(d->ctx, d->what, key_mark(d, n, "size"), "'%.64s': 'size' is '%.32s'; "
+			   "a size is a number of bytes (0 to 2^63-1)" REGEN, p->name, size);
+		goto out;
+	}
+	if (p->md5 && !is_hex(p->md5, 32)) {
+		r = err_at(d->ctx, d->what, key_mark(d, n, "md5"), "'%.64s': 'md5' is not 32 "
+			   "lowercase hex digits" REGEN, p->name);
+		goto out;
+	}
+	if (!strcmp(p->ecosystem, "conda") && !*p->sha256 && p->md5)
 		;	/* an md5-only channel */
-	else if (strlen(p->sha256) != 64 || strspn(p->sha256, "0123456789abcdef") != 64)
-		r = pkgimg_err(d->ctx, -PKGIMG_E_PARSE,
-			       "%s:%lu: [lock] '%s' has a malformed sha256", d->what,
-			       (unsigned long)n->start_mark.line + 1, p->name);
+	else if (!is_hex(p->sha256, 64))
+		r = err_at(d->ctx, d->what, key_mark(d, n, "sha256"), "'%.64s' has a malformed "
+			   "sha256 (not 64 lowercase hex digits)" REGEN, p->name);
 out:
 	free(size);
 	return r;
@@ -336,21 +442,98 @@ out:
 
 static int parse_layer(struct ydoc *d, yaml_node_t *ln, struct lock_layer *l)
 {
-	yaml_node_t *pn;
+	yaml_node_t *pn, *it;
 	int np, r;
 
-	if ((r = want_str(d, ln, "step", &l->step)) < 0)
+	if ((r = get_str(d, ln, "step", false, &l->step)) < 0 ||
+	    (r = get_seq(d, ln, "packages", false, &pn)) < 0)
 		return r;
-	pn = map_get(d, ln, "packages");
-	np = pn && pn->type == YAML_SEQUENCE_NODE
-		? (int)(pn->data.sequence.items.top - pn->data.sequence.items.start) : 0;
+	np = seq_len(pn);
 	l->pkgs = xcalloc((size_t)np + 1, sizeof *l->pkgs);
 	for (int k = 0; k < np; k++) {
-		r = parse_pkg(d, ynode(d, pn->data.sequence.items.start[k]), &l->pkgs[l->npkgs++]);
-		if (r < 0)
+		if ((r = seq_map(d, pn, k, "package", &it)) < 0 ||
+		    (r = parse_pkg(d, it, &l->pkgs[l->npkgs++])) < 0)
 			return r;
 	}
 	return 0;
+}
+
+/* The line and column of byte off of text. */
+static yaml_mark_t mark_of(const char *text, size_t off)
+{
+	yaml_mark_t m = { off, 0, 0 };
+	const char *p = text, *end = text + off, *nl;
+
+	while ((nl = memchr(p, '\n', (size_t)(end - p)))) {
+		m.line++;
+		p = nl + 1;
+	}
+	m.column = (size_t)(end - p);
+	return m;
+}
+
+/* One pass over the events before the document is built: the size, the
+ * nesting depth (libyaml's scanner slows down with it), anchors, aliases
+ * and second documents, none of which a lockfile has. */
+static int prescan(struct pkgimg_ctx *ctx, const char *what, const char *text, size_t len)
+{
+	yaml_parser_t yp;
+	yaml_event_t ev;
+	int depth = 0, docs = 0, r = 0;
+	bool done = false;
+
+	if (len > LOCKFILE_MAX_BYTES)
+		return err_at(ctx, what, mark_of(text, LOCKFILE_MAX_BYTES), "the lockfile is "
+			      "larger than %u MiB (%zu bytes); this is not a pkgimg lockfile",
+			      LOCKFILE_MAX_BYTES >> 20, len);
+	yaml_parser_initialize(&yp);
+	yaml_parser_set_input_string(&yp, (const unsigned char *)text, len);
+	while (!done && r == 0) {
+		const yaml_char_t *anchor = NULL;
+
+		if (!yaml_parser_parse(&yp, &ev)) {
+			r = err_at(ctx, what, yp.problem_mark, "%s",
+				   yp.problem ? yp.problem : "invalid YAML");
+			break;
+		}
+		switch (ev.type) {
+		case YAML_STREAM_END_EVENT:
+			done = true;
+			break;
+		case YAML_DOCUMENT_START_EVENT:
+			if (++docs > 1)
+				r = err_at(ctx, what, ev.start_mark, "a second YAML document; a "
+					   "lockfile is one document" REGEN);
+			break;
+		case YAML_ALIAS_EVENT:
+			r = err_at(ctx, what, ev.start_mark, "an alias; a lockfile has no anchors "
+				   "or aliases" REGEN);
+			break;
+		case YAML_SCALAR_EVENT:
+			anchor = ev.data.scalar.anchor;
+			break;
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			anchor = ev.type == YAML_SEQUENCE_START_EVENT
+				? ev.data.sequence_start.anchor : ev.data.mapping_start.anchor;
+			if (++depth > LOCKFILE_MAX_DEPTH)
+				r = err_at(ctx, what, ev.start_mark, "nested more than %d levels "
+					   "deep; a lockfile nests 5" REGEN, LOCKFILE_MAX_DEPTH);
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			break;
+		default:
+			break;
+		}
+		if (anchor && r == 0)
+			r = err_at(ctx, what, ev.start_mark, "an anchor; a lockfile has no anchors "
+				   "or aliases" REGEN);
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&yp);
+	return r;
 }
 
 /* One YAML document into d (the error names what and the position). */
@@ -358,17 +541,44 @@ static int load_doc(struct pkgimg_ctx *ctx, const char *what, const char *text, 
 		    struct ydoc *d)
 {
 	yaml_parser_t parser;
-	int r = 0;
+	int r = prescan(ctx, what, text, len);
 
+	if (r < 0)
+		return r;
 	yaml_parser_initialize(&parser);
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&parser, &d->doc))
-		r = pkgimg_err(ctx, -PKGIMG_E_PARSE, "%s:%lu:%lu: [lock] %s", what,
-			       (unsigned long)parser.problem_mark.line + 1,
-			       (unsigned long)parser.problem_mark.column + 1,
-			       parser.problem ? parser.problem : "invalid YAML");
+		r = err_at(ctx, what, parser.problem_mark, "%s",
+			   parser.problem ? parser.problem : "invalid YAML");
 	yaml_parser_delete(&parser);
 	return r;
+}
+
+bool lockfile_is_layer_section(const char *text, size_t len)
+{
+	yaml_parser_t yp;
+	yaml_event_t ev;
+	bool is = false;
+
+	/* lockfile_layer_text() writes a mapping whose first key is "step"; a
+	 * run --commit layer's section is a JSON object ("argv" first), an
+	 * add or python_source layer's a list of copies */
+	yaml_parser_initialize(&yp);
+	yaml_parser_set_input_string(&yp, (const unsigned char *)text, len);
+	for (int i = 0; i < 4; i++) {
+		if (!yaml_parser_parse(&yp, &ev))
+			break;
+		if (i == 2 && ev.type != YAML_MAPPING_START_EVENT) {
+			yaml_event_delete(&ev);
+			break;
+		}
+		if (i == 3)
+			is = ev.type == YAML_SCALAR_EVENT &&
+				!strcmp((const char *)ev.data.scalar.value, "step");
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&yp);
+	return is;
 }
 
 int lockfile_parse_layer(struct pkgimg_ctx *ctx, const char *what, const char *text, size_t len,
@@ -393,93 +603,132 @@ int lockfile_parse_layer(struct pkgimg_ctx *ctx, const char *what, const char *t
 	return r;
 }
 
+/* base: debian-slim, scratch, or an image id of the store. */
+static bool base_valid(const char *b)
+{
+	return !strcmp(b, "debian-slim") || !strcmp(b, "scratch") ||
+		(!strncmp(b, "sha256:", 7) && is_hex(b + 7, 64));
+}
+
+static int parse_source(struct ydoc *d, yaml_node_t *sn, struct lock_source *s)
+{
+	yaml_node_t *c;
+	int r, nc;
+
+	if ((r = get_str(d, sn, "type", false, &s->type)) < 0 ||
+	    (r = get_str(d, sn, "uri", false, &s->uri)) < 0)
+		return r;
+	if (strcmp(s->type, "apt") && strcmp(s->type, "pypi") && strcmp(s->type, "conda"))
+		return err_at(d->ctx, d->what, key_mark(d, sn, "type"), "source 'type' is '%.64s'; "
+			      "this pkgimg knows apt, pypi and conda" REGEN, s->type);
+	if (!strcmp(s->type, "conda")) {
+		if ((r = get_str(d, sn, "repodata_sha256", false, &s->repodata_sha256)) < 0)
+			return r;
+		if (!is_hex(s->repodata_sha256, 64))
+			return err_at(d->ctx, d->what, key_mark(d, sn, "repodata_sha256"),
+				      "'repodata_sha256' is not 64 lowercase hex digits" REGEN);
+	}
+	if (strcmp(s->type, "apt"))
+		return 0;
+	if ((r = get_str(d, sn, "suite", false, &s->suite)) < 0 ||
+	    (r = get_str(d, sn, "inrelease_sha256", false, &s->inrelease_sha256)) < 0 ||
+	    (r = get_str(d, sn, "date", true, &s->date)) < 0 ||
+	    (r = get_seq(d, sn, "components", false, &c)) < 0)
+		return r;
+	if (!is_hex(s->inrelease_sha256, 64))
+		return err_at(d->ctx, d->what, key_mark(d, sn, "inrelease_sha256"),
+			      "'inrelease_sha256' is not 64 lowercase hex digits" REGEN);
+	nc = seq_len(c);
+	s->components = xcalloc((size_t)nc + 1, sizeof(char *));
+	for (int k = 0; k < nc; k++) {
+		yaml_node_t *cn = ynode(d, c->data.sequence.items.start[k]);
+
+		if (!cn || cn->type != YAML_SCALAR_NODE || !cn->data.scalar.length ||
+		    strlen((const char *)cn->data.scalar.value) != cn->data.scalar.length)
+			return err_at(d->ctx, d->what, cn ? cn->start_mark : c->start_mark,
+				      "component %d must be a name, not %s" REGEN, k + 1,
+				      cn && cn->type == YAML_SCALAR_NODE ? "an empty string"
+				      : node_what(cn));
+		s->components[k] = xstrdup((const char *)cn->data.scalar.value);
+	}
+	return 0;
+}
+
+static int parse_root(struct ydoc *d, yaml_node_t *root, struct lockfile *lf)
+{
+	yaml_node_t *n, *it;
+	char *ver = NULL, *host = NULL;
+	int r;
+
+	if ((r = get_str(d, root, "version", false, &ver)) < 0)
+		goto out;
+	if (strcmp(ver, "1")) {
+		r = err_at(d->ctx, d->what, key_mark(d, root, "version"), "lockfile version "
+			   "'%.32s'; this pkgimg reads version %d" REGEN, ver, LOCKFILE_VERSION);
+		goto out;
+	}
+	lf->version = LOCKFILE_VERSION;
+	if ((r = get_str(d, root, "platform", false, &lf->platform)) < 0 ||
+	    (r = get_str(d, root, "base", false, &lf->base)) < 0 ||
+	    (r = opt_str(d, root, "python", &lf->python)) < 0 ||
+	    (r = opt_str(d, root, "python_prefix", &lf->python_prefix)) < 0 ||
+	    (r = opt_str(d, root, "cuda", &lf->cuda)) < 0)
+		goto out;
+	host = xasprintf("linux/%s", d->ctx->arch ? d->ctx->arch : "amd64");
+	if (strcmp(lf->platform, host)) {
+		r = err_at(d->ctx, d->what, key_mark(d, root, "platform"), "'platform' is %.64s, "
+			   "this host is %s: the packages would not run here; lock on this host "
+			   "(`pkgimg lock`) or install on a %.64s one", lf->platform, host,
+			   lf->platform);
+		goto out;
+	}
+	if (!base_valid(lf->base)) {
+		r = err_at(d->ctx, d->what, key_mark(d, root, "base"), "'base' is '%.80s'; it is "
+			   "debian-slim, scratch or an image id (sha256:<64 hex digits>)" REGEN,
+			   lf->base);
+		goto out;
+	}
+	if (lf->python_prefix && lf->python_prefix[0] != '/') {
+		r = err_at(d->ctx, d->what, key_mark(d, root, "python_prefix"), "'python_prefix' "
+			   "is not an absolute path" REGEN);
+		goto out;
+	}
+	if ((r = get_seq(d, root, "sources", true, &n)) < 0)
+		goto out;
+	lf->sources = xcalloc((size_t)seq_len(n) + 1, sizeof *lf->sources);
+	for (int i = 0; i < seq_len(n); i++)
+		if ((r = seq_map(d, n, i, "source", &it)) < 0 ||
+		    (r = parse_source(d, it, &lf->sources[lf->nsources++])) < 0)
+			goto out;
+	if ((r = get_seq(d, root, "layers", false, &n)) < 0)
+		goto out;
+	lf->layers = xcalloc((size_t)seq_len(n) + 1, sizeof *lf->layers);
+	for (int i = 0; i < seq_len(n); i++)
+		if ((r = seq_map(d, n, i, "layer", &it)) < 0 ||
+		    (r = parse_layer(d, it, &lf->layers[lf->nlayers++])) < 0)
+			goto out;
+out:
+	free(ver);
+	free(host);
+	return r;
+}
+
 int lockfile_parse(struct pkgimg_ctx *ctx, const char *what, const char *text, size_t len,
 		   struct lockfile *out)
 {
 	struct ydoc d = { .what = what, .ctx = ctx };
 	struct lockfile lf = { 0 };
-	yaml_node_t *root, *n;
-	char *ver = NULL;
+	yaml_node_t *root;
 	int r = load_doc(ctx, what, text, len, &d);
 
 	if (r < 0)
 		return r;
 	root = yaml_document_get_root_node(&d.doc);
-	if (!root || root->type != YAML_MAPPING_NODE) {
-		r = pkgimg_err(ctx, -PKGIMG_E_PARSE, "%s: [lock] not a pkgimg lockfile", what);
-		goto out;
-	}
-	if ((r = want_str(&d, root, "version", &ver)) < 0)
-		goto out;
-	lf.version = atoi(ver);
-	if (lf.version != LOCKFILE_VERSION) {
-		r = pkgimg_err(ctx, -PKGIMG_E_PARSE,
-			       "%s: [lock] lockfile version %s; this pkgimg reads version %d "
-			       "(regenerate it with `pkgimg lock`)", what, ver, LOCKFILE_VERSION);
-		goto out;
-	}
-	if ((r = want_str(&d, root, "platform", &lf.platform)) < 0 ||
-	    (r = want_str(&d, root, "base", &lf.base)) < 0)
-		goto out;
-	if (map_get(&d, root, "python") && (r = want_str(&d, root, "python", &lf.python)) < 0)
-		goto out;
-	if (map_get(&d, root, "python_prefix") &&
-	    (r = want_str(&d, root, "python_prefix", &lf.python_prefix)) < 0)
-		goto out;
-	if (map_get(&d, root, "cuda") && (r = want_str(&d, root, "cuda", &lf.cuda)) < 0)
-		goto out;
-	n = map_get(&d, root, "sources");
-	if (n && n->type == YAML_SEQUENCE_NODE) {
-		int cnt = (int)(n->data.sequence.items.top - n->data.sequence.items.start);
-
-		lf.sources = xcalloc((size_t)cnt + 1, sizeof *lf.sources);
-		for (int i = 0; i < cnt; i++) {
-			yaml_node_t *sn = ynode(&d, n->data.sequence.items.start[i]), *c;
-			struct lock_source *s = &lf.sources[lf.nsources++];
-			int nc;
-
-			if ((r = want_str(&d, sn, "type", &s->type)) < 0 ||
-			    (r = want_str(&d, sn, "uri", &s->uri)) < 0)
-				goto out;
-			if (!strcmp(s->type, "conda") &&
-			    (r = want_str(&d, sn, "repodata_sha256", &s->repodata_sha256)) < 0)
-				goto out;
-			if (strcmp(s->type, "apt"))
-				continue;
-			if ((r = want_str(&d, sn, "suite", &s->suite)) < 0 ||
-			    (r = want_str(&d, sn, "inrelease_sha256", &s->inrelease_sha256)) < 0 ||
-			    (r = want_str(&d, sn, "date", &s->date)) < 0)
-				goto out;
-			c = map_get(&d, sn, "components");
-			nc = c && c->type == YAML_SEQUENCE_NODE
-				? (int)(c->data.sequence.items.top - c->data.sequence.items.start) : 0;
-			s->components = xcalloc((size_t)nc + 1, sizeof(char *));
-			for (int k = 0; k < nc; k++) {
-				yaml_node_t *cn = ynode(&d, c->data.sequence.items.start[k]);
-
-				s->components[k] = xstrdup(cn && cn->type == YAML_SCALAR_NODE
-							   ? (const char *)cn->data.scalar.value : "");
-			}
-		}
-	}
-	n = map_get(&d, root, "layers");
-	if (!n || n->type != YAML_SEQUENCE_NODE) {
-		r = pkgimg_err(ctx, -PKGIMG_E_PARSE, "%s: [lock] no 'layers' list", what);
-		goto out;
-	}
-	{
-		int cnt = (int)(n->data.sequence.items.top - n->data.sequence.items.start);
-
-		lf.layers = xcalloc((size_t)cnt + 1, sizeof *lf.layers);
-		for (int i = 0; i < cnt; i++) {
-			r = parse_layer(&d, ynode(&d, n->data.sequence.items.start[i]),
-					&lf.layers[lf.nlayers++]);
-			if (r < 0)
-				goto out;
-		}
-	}
-out:
-	free(ver);
+	if (!root || root->type != YAML_MAPPING_NODE)
+		r = pkgimg_err(ctx, -PKGIMG_E_PARSE, "%s: [lock] not a pkgimg lockfile (a YAML "
+			       "mapping with version, platform, base, layers)", what);
+	else
+		r = parse_root(&d, root, &lf);
 	yaml_document_delete(&d.doc);
 	if (r < 0)
 		lockfile_free(&lf);

@@ -6,12 +6,18 @@
 #ifndef PKGIMG_LOCKFILE_H
 #define PKGIMG_LOCKFILE_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct pkgimg_ctx;
 struct sbuf;
 
 #define LOCKFILE_VERSION 1
+/* What the reader accepts (hostile input is bounded): a lockfile of a few
+ * thousand packages is a few MiB and nests 6 levels. */
+#define LOCKFILE_MAX_BYTES	(64u << 20)
+#define LOCKFILE_MAX_DEPTH	32
 
 struct lock_pkg {
 	char *ecosystem;	/* "apt", "pypi", "conda" */
@@ -70,6 +76,12 @@ struct lockfile {
 int lockfile_emit(struct pkgimg_ctx *ctx, struct lockfile *lf, struct sbuf *out);
 /* The canonical text of one layer's section (what its key hashes). */
 int lockfile_layer_text(struct pkgimg_ctx *ctx, struct lock_layer *layer, struct sbuf *out);
+/* Reads and checks a lockfile: at most LOCKFILE_MAX_BYTES and
+ * LOCKFILE_MAX_DEPTH levels, one document without anchors; version 1, the
+ * host's platform, base debian-slim|scratch|sha256:<hex>, known ecosystems
+ * and source types, lists where lists belong, names, versions and URLs not
+ * empty, sha256 64 lowercase hex, sizes decimal 0..2^63-1.  Each refusal is
+ * -PKGIMG_E_PARSE with "WHAT:LINE:COL: [lock]" and the key. */
 int lockfile_parse(struct pkgimg_ctx *ctx, const char *what, const char *text, size_t len,
 		   struct lockfile *out);
 void lockfile_free(struct lockfile *lf);
@@ -79,6 +91,9 @@ void lock_source_free(struct lock_source *s);
 int lockfile_parse_layer(struct pkgimg_ctx *ctx, const char *what, const char *text, size_t len,
 			 struct lock_layer *out);
 void lock_layer_free(struct lock_layer *l);
+/* Whether a layer.yaml's `lock:` text is a package layer's section (what
+ * lockfile_parse_layer() reads), not a run, add or python_source layer's. */
+bool lockfile_is_layer_section(const char *text, size_t len);
 
 /* Layer key: sha256(parent ‖ builder version ‖ step ‖ section), "sha256:<hex>". */
 void lockfile_layer_key(const char *parent_key, const char *step, const char *section,

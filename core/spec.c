@@ -410,32 +410,67 @@ out:
 	return r;
 }
 
-/* Every key of mapping n a non-null scalar without NUL, none twice. */
+struct key_ref {
+	const yaml_node_t *k;
+	size_t i;		/* its place in the mapping */
+};
+
+static int cmp_key_ref(const void *a, const void *b)
+{
+	const struct key_ref *x = a, *y = b;
+	size_t n = x->k->data.scalar.length < y->k->data.scalar.length
+		? x->k->data.scalar.length : y->k->data.scalar.length;
+	int c = memcmp(x->k->data.scalar.value, y->k->data.scalar.value, n);
+
+	if (!c && x->k->data.scalar.length != y->k->data.scalar.length)
+		c = x->k->data.scalar.length < y->k->data.scalar.length ? -1 : 1;
+	return c ? c : x->i < y->i ? -1 : x->i > y->i;
+}
+
+static bool same_key(const yaml_node_t *a, const yaml_node_t *b)
+{
+	return a->data.scalar.length == b->data.scalar.length &&
+		!memcmp(a->data.scalar.value, b->data.scalar.value, a->data.scalar.length);
+}
+
+/* Every key of mapping n a non-null scalar without NUL, none twice (sorted,
+ * so a mapping of many keys costs n log n; the duplicate reported is the
+ * first one in the text). */
 static int check_keys(struct spec_parser *p, yaml_node_t *n, const char *where)
 {
 	yaml_node_pair_t *pairs = n->data.mapping.pairs.start;
+	struct key_ref *refs = xcalloc(map_len(n) + 1, sizeof *refs);
+	const struct key_ref *dup = NULL, *first = NULL;
+	int r = 0;
 
-	for (size_t i = 0; i < map_len(n); i++) {
+	for (size_t i = 0; i < map_len(n) && r == 0; i++) {
 		yaml_node_t *k = ynode(p, pairs[i].key);
 
 		if (!k || k->type != YAML_SCALAR_NODE || is_null(k))
-			return errm(p, mark(k), "a key in %s must be a name, not %s", where, what(k));
-		if (strlen(sval(k)) != k->data.scalar.length)
-			return errm(p, mark(k), "a key in %s contains a NUL character; remove the \\0",
-				    where);
-		for (size_t j = 0; j < i; j++) {
-			yaml_node_t *o = ynode(p, pairs[j].key);
-
-			if (o->data.scalar.length == k->data.scalar.length &&
-			    !memcmp(o->data.scalar.value, k->data.scalar.value,
-				    k->data.scalar.length))
-				return errm(p, mark(k), "duplicate key %s in %s (first at %lu:%lu); "
-					    "keep one of them", q(p, sval(k)), where,
-					    (unsigned long)o->start_mark.line + 1,
-					    (unsigned long)o->start_mark.column + 1);
-		}
+			r = errm(p, mark(k), "a key in %s must be a name, not %s", where, what(k));
+		else if (strlen(sval(k)) != k->data.scalar.length)
+			r = errm(p, mark(k), "a key in %s contains a NUL character; remove the \\0",
+				 where);
+		refs[i] = (struct key_ref){ k, i };
 	}
-	return 0;
+	if (r == 0 && map_len(n) > 1)
+		qsort(refs, map_len(n), sizeof *refs, cmp_key_ref);
+	/* refs[i] is the second of its key when refs[i - 1] has it and
+	 * refs[i - 2] does not */
+	for (size_t i = 1; r == 0 && i < map_len(n); i++)
+		if (same_key(refs[i - 1].k, refs[i].k) &&
+		    (i < 2 || !same_key(refs[i - 2].k, refs[i].k)) &&
+		    (!dup || refs[i].i < dup->i)) {
+			dup = &refs[i];
+			first = &refs[i - 1];
+		}
+	if (r == 0 && dup)
+		r = errm(p, mark(dup->k), "duplicate key %s in %s (first at %lu:%lu); keep one of "
+			 "them", q(p, sval(dup->k)), where,
+			 (unsigned long)first->k->start_mark.line + 1,
+			 (unsigned long)first->k->start_mark.column + 1);
+	free(refs);
+	return r;
 }
 
 static int find_kind(const char *name)
@@ -932,15 +967,32 @@ static int syntax_error(struct spec_parser *p, yaml_parser_t *yp, const char *te
 	return errm(p, m, "YAML syntax error: %s; %s", problem, fix);
 }
 
-/* One pass over the events: syntax errors, a second document, anchors and
- * aliases (which the document API would resolve silently). */
+/* One pass over the events: the size, the nesting depth (libyaml's scanner
+ * slows down with it: 30k levels took 19 s), syntax errors, a second
+ * document, anchors and aliases (which the document API would resolve
+ * silently). */
 static int prescan(struct spec_parser *p, const char *text, size_t len)
 {
 	yaml_parser_t yp;
 	yaml_event_t ev;
-	int docs = 0, r = 0;
+	int docs = 0, depth = 0, r = 0;
 	bool done = false;
 
+	if (len > SPEC_MAX_BYTES) {
+		yaml_mark_t m = { SPEC_MAX_BYTES, 0, 0 };
+
+		for (size_t i = 0; i < SPEC_MAX_BYTES; i++) {
+			if (text[i] == '\n') {
+				m.line++;
+				m.column = 0;
+			} else {
+				m.column++;
+			}
+		}
+		return errm(p, m, "the spec is larger than %u KiB (%zu bytes); a build spec lists "
+			    "steps: keep data in files and add them with add:", SPEC_MAX_BYTES >> 10,
+			    len);
+	}
 	yaml_parser_initialize(&yp);
 	yaml_parser_set_input_string(&yp, (const unsigned char *)text, len);
 	while (!done && r == 0) {
@@ -968,15 +1020,22 @@ static int prescan(struct spec_parser *p, const char *text, size_t len)
 			anchor = ev.data.scalar.anchor;
 			break;
 		case YAML_SEQUENCE_START_EVENT:
-			anchor = ev.data.sequence_start.anchor;
-			break;
 		case YAML_MAPPING_START_EVENT:
-			anchor = ev.data.mapping_start.anchor;
+			anchor = ev.type == YAML_SEQUENCE_START_EVENT
+				? ev.data.sequence_start.anchor : ev.data.mapping_start.anchor;
+			if (++depth > SPEC_MAX_DEPTH)
+				r = errm(p, ev.start_mark, "nested more than %d levels deep; a spec "
+					 "nests 4 (steps, a step, its value, a list in it): close the "
+					 "brackets or fix the indentation", SPEC_MAX_DEPTH);
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
 			break;
 		default:
 			break;
 		}
-		if (anchor)
+		if (anchor && r == 0)
 			r = errm(p, ev.start_mark, "anchor &%.64s: anchors and aliases are not "
 				 "supported in a spec; write the value out where it is used",
 				 (const char *)anchor);

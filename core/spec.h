@@ -14,6 +14,11 @@
 
 struct pkgimg_ctx;
 
+/* What the parser accepts (hostile input is bounded); past either it
+ * refuses the spec with the line and column. */
+#define SPEC_MAX_BYTES	(1u << 20)
+#define SPEC_MAX_DEPTH	32
+
 enum spec_kind {
 	SPEC_APT,
 	SPEC_PIP,

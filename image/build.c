@@ -36,6 +36,7 @@ struct build {
 	struct lockfile *lf;
 	const struct install_opts *io;
 	struct install_result *res;
+	int depth;		/* the layers below the next one (overlayfs' limit) */
 };
 
 /* ---- locking a spec ---- */
@@ -649,7 +650,9 @@ out:
 
 /* ---- build ---- */
 
-static int build_lock_layers(const struct build *b, int *li, const char *until,
+/* The lock layers up to the step `until` (NULL: the base's); b->depth
+ * grows with each. */
+static int build_lock_layers(struct build *b, int *li, const char *until,
 			     char parent[STORE_KEY_MAX], bool force, bool *built)
 {
 	struct lockfile *lf = b->lf;
@@ -674,9 +677,13 @@ static int build_lock_layers(const struct build *b, int *li, const char *until,
 			if (!found)
 				break;
 		}
-		r = image_lock_layer(b->ctx, b->store, lf, *li, b->io, parent, force, key, res);
+		r = store_check_layers(b->ctx, b->depth + 1, lf->layers[*li].step);
+		if (r == 0)
+			r = image_lock_layer(b->ctx, b->store, lf, *li, b->io, parent, force, key,
+					     res);
 		if (r < 0)
 			break;
+		b->depth++;
 		*built = *built || res->layers_built > before;
 		memcpy(parent, key, STORE_KEY_MAX);
 		(*li)++;
@@ -704,6 +711,12 @@ int image_build_spec(struct pkgimg_ctx *ctx, struct store *store, const struct i
 	int r, li = 0;
 
 	r = image_lock_base(ctx, store, o->lf, parent);
+	if (r == 0 && parent[0]) {	/* an image of the store: its layers count */
+		char **chain = NULL;
+
+		r = store_layer_chain(ctx, store, parent, &chain, &b.depth);
+		strv_free_null(chain);
+	}
 	if (r == 0)	/* the base layers */
 		r = build_lock_layers(&b, &li, NULL, parent, forced, &built);
 	for (size_t k = 0; r == 0 && k < s->nsteps; k++) {
@@ -711,10 +724,19 @@ int image_build_spec(struct pkgimg_ctx *ctx, struct store *store, const struct i
 		char *text = spec_step_text(s, st), key[STORE_KEY_MAX];
 		struct sbuf section = SBUF_INIT;
 		int64_t t0 = pkgimg_now_ms();
+		bool lock_step;
 
 		built = false;
 		forced = forced || st->force_build;
-		switch (st->kind) {
+		/* refused before it is built: an image past overlayfs' stack
+		 * limit would build but never run (a package step checks each
+		 * of its layers in build_lock_layers) */
+		lock_step = st->kind == SPEC_APT || st->kind == SPEC_PIP || st->kind == SPEC_CONDA;
+		if (!lock_step)
+			r = store_check_layers(ctx, b.depth + 1, text);
+		switch (r < 0 ? -1 : (int)st->kind) {
+		case -1:	/* refused */
+			break;
 		case SPEC_APT:
 		case SPEC_PIP:
 		case SPEC_CONDA:
@@ -746,6 +768,8 @@ int image_build_spec(struct pkgimg_ctx *ctx, struct store *store, const struct i
 			break;
 		}
 		if (r == 0) {
+			if (!lock_step)
+				b.depth++;
 			memcpy(parent, key, sizeof parent);
 			if (o->on_step)
 				o->on_step(o->arg, k, s->nsteps, text, key, built,

@@ -87,6 +87,8 @@ int run_commit(struct pkgimg_ctx *ctx, struct store *st, const struct run_spec *
 	if (r < 0 || (store_has_layer(st, key) && !force))
 		goto out;
 	r = store_layer_chain(ctx, st, rs->parent, &chain, &nchain);
+	if (r == 0)
+		r = store_check_layers(ctx, nchain + 1, rs->step);
 	if (r < 0)
 		goto out;
 	r = store_mktemp_dir(ctx, st, "layer", &tmp);

@@ -94,6 +94,64 @@ static int image_has(struct pkgimg_ctx *ctx, struct store *st, const char *tree,
 	return r < 0 ? r : sb.st_mode != 0;
 }
 
+#define DPKG_PATH "/usr/bin/dpkg"
+
+/* What install --lock carries from one apt layer to the next, so that each
+ * layer need not look for dpkg through every layer below it (which made a
+ * long lockfile quadratic): whether the image up to the last layer built
+ * has /usr/bin/dpkg, valid when it was found without following a link. */
+struct dpkg_memo {
+	bool valid, has;
+};
+
+/* Whether the image (tree over the chain) has /usr/bin/dpkg, looked up
+ * through every layer; *linked (may be NULL): a link was followed. */
+static int dpkg_lookup(struct pkgimg_ctx *ctx, struct store *st, const char *tree, char **chain,
+		       int n, const char *step, bool *linked)
+{
+	struct strv trees = { 0 };
+	struct stat sb;
+	char *out = NULL;
+	int r;
+
+	strv_add(&trees, tree);
+	for (int i = 0; i < n; i++)
+		strv_push(&trees, store_layer_tree(st, chain[i]));
+	r = view_resolve(ctx, step, "configure", trees.v, (int)trees.n, DPKG_PATH, &out, &sb);
+	if (r == 0 && linked)
+		*linked = strcmp(out, DPKG_PATH) != 0;
+	strv_free(&trees);
+	free(out);
+	return r < 0 ? r : sb.st_mode != 0;
+}
+
+/* The same through the memo: tree leaves the path to the image below, whose
+ * answer the memo holds. */
+static int has_dpkg(struct pkgimg_ctx *ctx, struct store *st, const char *tree, char **chain,
+		    int n, const char *step, const struct dpkg_memo *memo)
+{
+	if (memo && memo->valid && view_transparent(tree, DPKG_PATH))
+		return memo->has;
+	return dpkg_lookup(ctx, st, tree, chain, n, step, NULL);
+}
+
+/* The memo for the image with the finished tree on top. */
+static int dpkg_memo_update(struct pkgimg_ctx *ctx, struct store *st, const char *tree,
+			    char **chain, int n, const char *step, struct dpkg_memo *memo)
+{
+	bool linked = true;
+	int r;
+
+	if (!memo || (memo->valid && view_transparent(tree, DPKG_PATH)))
+		return 0;	/* the image below's answer holds */
+	r = dpkg_lookup(ctx, st, tree, chain, n, step, &linked);
+	if (r < 0)
+		return r;
+	memo->valid = !linked;
+	memo->has = r;
+	return 0;
+}
+
 /* No dpkg in the image (a scratch image): packages without maintainer
  * scripts are configured by writing their status "installed" (which also
  * moves their conffiles into place, see debinst_write_status); packages
@@ -275,7 +333,8 @@ static int new_layer_dir(struct pkgimg_ctx *ctx, struct store *st, const char *p
 
 static int build_apt_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock_layer *l,
 			   char **chain, int nchain, const struct install_opts *o,
-			   const char *key, const char *parent, const char *step, const char *section)
+			   const char *key, const char *parent, const char *step, const char *section,
+			   struct dpkg_memo *memo)
 {
 	struct debinst_pkg *pkgs = xcalloc((size_t)l->npkgs + 1, sizeof *pkgs);
 	char *tmp = NULL, *tree = NULL, *upper = NULL, *status = NULL, *scratch = NULL, *script = NULL;
@@ -326,7 +385,7 @@ static int build_apt_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock
 	if (r < 0)
 		goto out;
 	if (!o->no_scripts) {
-		r = image_has(ctx, st, tree, chain, nchain, "/usr/bin/dpkg", step, "configure");
+		r = has_dpkg(ctx, st, tree, chain, nchain, step, memo);
 		if (r < 0)
 			goto out;
 		if (r) {
@@ -411,7 +470,9 @@ static int build_apt_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock
 	t0 = t;
 	t = pkgimg_now_ms();
 	pkgimg_info(ctx, "fold: in %lld ms", (long long)(t - t0));
-	r = commit_layer(ctx, st, &tmp, key, parent, step, section, NULL, 0);
+	r = dpkg_memo_update(ctx, st, tree, chain, nchain, step, memo);
+	if (r == 0)
+		r = commit_layer(ctx, st, &tmp, key, parent, step, section, NULL, 0);
 	pkgimg_info(ctx, "commit: in %lld ms", (long long)(pkgimg_now_ms() - t));
 out:
 	if (rootfd >= 0)
@@ -1152,9 +1213,12 @@ static bool is_conda_layer(const struct lock_layer *l)
 	return !strncmp(l->step, "conda:", 6);
 }
 
-int image_lock_layer(struct pkgimg_ctx *ctx, struct store *st, struct lockfile *lf, int i,
-		     const struct install_opts *o, const char *parent, bool force,
-		     char key[STORE_KEY_MAX], struct install_result *res)
+/* image_lock_layer, with the parent's chain when the caller has it (known:
+ * pchain[0..npchain), top first), else it is read from the store. */
+static int lock_layer(struct pkgimg_ctx *ctx, struct store *st, struct lockfile *lf, int i,
+		      const struct install_opts *o, const char *parent, bool force,
+		      char key[STORE_KEY_MAX], struct install_result *res, bool known,
+		      char **pchain, int npchain, struct dpkg_memo *memo)
 {
 	struct lock_layer *l = &lf->layers[i];
 	struct sbuf section = SBUF_INIT;
@@ -1191,11 +1255,17 @@ int image_lock_layer(struct pkgimg_ctx *ctx, struct store *st, struct lockfile *
 		r = replay ? image_layer_replay(ctx, st, key, res) : 0;
 		goto out;
 	}
-	if (parent[0]) {
+	if (known) {
+		chain = pchain;		/* borrowed: not freed below */
+		nchain = npchain;
+	} else if (parent[0]) {
 		r = store_layer_chain(ctx, st, parent, &chain, &nchain);
 		if (r < 0)
 			goto out;
 	}
+	r = store_check_layers(ctx, nchain + 1, step);
+	if (r < 0)
+		goto out;
 	pkgimg_info(ctx, "building layer %s (%s)", key, step);
 	had = xcalloc((size_t)l->npkgs + 1, sizeof *had);
 	layer_blobs_present(st, l, had);
@@ -1208,7 +1278,7 @@ int image_lock_layer(struct pkgimg_ctx *ctx, struct store *st, struct lockfile *
 					      step, section.buf);
 		else
 			r = build_apt_layer(ctx, st, l, chain, nchain, o, key, parent, step,
-					    section.buf);
+					    section.buf, memo);
 		/* a blob found corrupt while it was read was removed (a
 		 * warning said so): the layer again fetches it, once */
 		if (r == 0 || attempt > 0 || !layer_blob_removed(st, l, had))
@@ -1216,16 +1286,28 @@ int image_lock_layer(struct pkgimg_ctx *ctx, struct store *st, struct lockfile *
 	}
 	if (r == 0)
 		res->layers_built++;
+	if (!is_pip_layer(l) && !is_conda_layer(l))
+		memo = NULL;	/* kept up to date by build_apt_layer */
 out:
+	if (memo)	/* a layer found in the store, or not an apt one */
+		memo->valid = false;
 	if (lockfd >= 0)
 		store_unlock(lockfd);
-	for (int k = 0; chain && k < nchain; k++)
+	for (int k = 0; !known && chain && k < nchain; k++)
 		free(chain[k]);
-	free(chain);
+	if (!known)
+		free(chain);
 	free(step);
 	sbuf_free(&section);
 	free(had);
 	return r;
+}
+
+int image_lock_layer(struct pkgimg_ctx *ctx, struct store *st, struct lockfile *lf, int i,
+		     const struct install_opts *o, const char *parent, bool force,
+		     char key[STORE_KEY_MAX], struct install_result *res)
+{
+	return lock_layer(ctx, st, lf, i, o, parent, force, key, res, false, NULL, 0, NULL);
 }
 
 int image_install_lock(struct pkgimg_ctx *ctx, struct store *st, struct lockfile *lf,
@@ -1233,16 +1315,35 @@ int image_install_lock(struct pkgimg_ctx *ctx, struct store *st, struct lockfile
 {
 	char parent[STORE_KEY_MAX] = "", key[STORE_KEY_MAX];
 	struct install_result out = { 0 };
-	int r = 0;
+	struct dpkg_memo memo = { 0 };
+	char **chain = NULL;
+	int r = 0, n = 0;
 
 	if (lf->nlayers == 0)
 		return pkgimg_err(ctx, -PKGIMG_E_USAGE, "[install] the lockfile has no layers");
 	r = image_lock_base(ctx, st, lf, parent);
-	for (int i = 0; r == 0 && i < lf->nlayers; i++) {
-		r = image_lock_layer(ctx, st, lf, i, o, parent, false, key, &out);
-		if (r == 0)
-			memcpy(parent, key, sizeof parent);
+	if (r == 0 && parent[0])
+		r = store_layer_chain(ctx, st, parent, &chain, &n);
+	if (r == 0)
+		r = store_check_layers(ctx, n + lf->nlayers, lf->layers[lf->nlayers - 1].step);
+	/* the parent's chain grows by one key a layer (reading it from the
+	 * store for each layer made a long lockfile quadratic) */
+	if (r == 0) {
+		chain = xrealloc(chain, ((size_t)n + (size_t)lf->nlayers + 1) * sizeof *chain);
+		chain[n] = NULL;
 	}
+	for (int i = 0; r == 0 && i < lf->nlayers; i++) {
+		r = lock_layer(ctx, st, lf, i, o, parent, false, key, &out, true, chain, n, &memo);
+		if (r == 0) {
+			memcpy(parent, key, sizeof parent);
+			memmove(chain + 1, chain, (size_t)n * sizeof *chain);
+			chain[0] = xstrdup(key);
+			chain[++n] = NULL;
+		}
+	}
+	for (int i = 0; chain && i < n; i++)
+		free(chain[i]);
+	free(chain);
 	if (r < 0) {
 		install_result_free(&out);
 		return r;

@@ -29,7 +29,7 @@
 #include "core/fs.h"
 #include "core/hash.h"
 #include "core/str.h"
-#include "installers/arc.h"
+#include "core/arc.h"
 #include "installers/conda_pkg.h"
 
 #define CONDA_BUF		65536

@@ -22,7 +22,7 @@
 #include "core/fs.h"
 #include "core/hash.h"
 #include "core/str.h"
-#include "installers/arc.h"
+#include "core/arc.h"
 #include "installers/deb.h"
 
 #define DEB_BUF		65536

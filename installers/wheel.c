@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <locale.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,8 +27,9 @@
 #include "core/fs.h"
 #include "core/hash.h"
 #include "core/str.h"
-#include "installers/arc.h"
+#include "core/arc.h"
 #include "installers/wheel.h"
+#include "pyspec/wheelfile.h"
 #include "pyspec/pep440.h"
 #include "pyspec/pep508.h"
 #include "pyspec/pymeta.h"
@@ -395,7 +397,8 @@ static int row_cmp(const void *a, const void *b)
  * (strcmp on UTF-8 is Python's code-point order), "\r\n" after each. */
 static void record_text(struct rows *rs, struct sbuf *out)
 {
-	qsort(rs->v, rs->n, sizeof *rs->v, row_cmp);
+	if (rs->n > 1)	/* qsort(NULL, 0) is undefined */
+		qsort(rs->v, rs->n, sizeof *rs->v, row_cmp);
 	sbuf_add(out, "", 0);
 	for (size_t i = 0; i < rs->n; i++) {
 		csv_put(out, rs->v[i].path);
@@ -407,41 +410,27 @@ static void record_text(struct rows *rs, struct sbuf *out)
 	}
 }
 
+int wheel_record_normalize(struct pkgimg_ctx *ctx, const char *what, const char *text,
+			   size_t len, struct sbuf *out)
+{
+	struct rows rs = { 0 };
+	int r = record_parse(ctx, what, (struct blob){ text, len }, &rs);
+
+	if (r == 0) {
+		record_text(&rs, out);
+		r = rs.n > INT_MAX ? INT_MAX : (int)rs.n;
+	}
+	rows_free(&rs);
+	return r;
+}
+
 /* ---- walking the root safely ---- */
 
 
 /* ---- reading the zip ---- */
 
-static int archive_open_wheel(struct pkgimg_ctx *ctx, const char *path, const char *thing,
-			      const char *phase, struct archive **out)
-{
-	struct archive *a = archive_read_new();
-
-	if (!a)
-		return pkgimg_err(ctx, -ENOMEM, "%s: [%s] out of memory", thing, phase);
-	archive_read_support_format_zip(a);
-	if (archive_read_open_filename(a, path, WHEEL_BUF) != ARCHIVE_OK) {
-		int e = archive_errno(a);
-		int r = pkgimg_err(ctx, e == ENOENT ? -ENOENT : -PKGIMG_E_ARCHIVE,
-				   "%s: [%s] cannot read the wheel: %s; download it again",
-				   thing, phase, archive_error_string(a));
-
-		archive_read_free(a);
-		return r;
-	}
-	*out = a;
-	return 0;
-}
 
 
-/* The entry's name: UTF-8 when libarchive can give it (the zip's UTF-8
- * flag), else the bytes as stored. */
-static const char *entry_name(struct archive_entry *e)
-{
-	const char *n = archive_entry_pathname_utf8(e);
-
-	return n ? n : archive_entry_pathname(e);
-}
 
 static struct wfile *file_new(struct inst *in)
 {
@@ -516,7 +505,7 @@ static int stage_entry(struct inst *in, struct archive *a, struct wfile *f)
 static int extract_entry(struct inst *in, struct archive *a, struct archive_entry *e,
 			 struct sbuf *norm)
 {
-	const char *raw = entry_name(e), *why;
+	const char *raw = wheel_entry_name(e), *why;
 	mode_t type = archive_entry_filetype(e);
 	struct wfile *f;
 	size_t len;
@@ -652,35 +641,6 @@ static int read_staged(struct inst *in, const struct wfile *f, struct sbuf *out)
 
 /* ---- the .dist-info directory ---- */
 
-/* Checks that "<name>-<version>.dist-info" names the project and version of
- * the wheel's file name (PEP 503 names, PEP 440 versions). */
-static int check_info_name(struct pkgimg_ctx *ctx, const char *thing, const struct wheel_name *wn,
-			   const char *info)
-{
-	char *stem = xstrndup(info, strlen(info) - strlen(".dist-info"));
-	char *dash = strrchr(stem, '-'), *norm = NULL;
-	struct pep440_version a, b;
-	bool ok = false;
-
-	if (dash && dash != stem) {
-		*dash = 0;
-		norm = pep503_normalize(stem);
-		if (!strcmp(norm, wn->name) && pep440_parse(NULL, dash + 1, &a) == 0) {
-			if (pep440_parse(NULL, wn->version, &b) == 0) {
-				ok = pep440_cmp(&a, &b) == 0;
-				pep440_version_free(&b);
-			}
-			pep440_version_free(&a);
-		}
-	}
-	free(norm);
-	free(stem);
-	if (ok)
-		return 0;
-	return pkgimg_err(ctx, -PKGIMG_E_ARCHIVE,
-			  "%s: [install] the wheel's metadata directory '%s' is not '%s-%s.dist-info'; the file was renamed or the wheel is broken: use the file name the project published",
-			  thing, info, wn->name, wn->version);
-}
 
 /* pip's wheel_dist_info_dir(): exactly one top-level *.dist-info. */
 static int find_info(struct inst *in)
@@ -715,7 +675,7 @@ static int find_info(struct inst *in)
 			       in->thing, list.buf);
 		goto out;
 	}
-	r = check_info_name(in->ctx, in->thing, &in->wn, infos.v[0]);
+	r = wheel_check_info_name(in->ctx, in->thing, &in->wn, infos.v[0]);
 	if (r == 0)
 		in->info = xstrdup(infos.v[0]);
 out:
@@ -1995,75 +1955,6 @@ void wheel_installed_free(struct wheel_installed *w)
 
 /* ---- METADATA alone ---- */
 
-int wheel_read_metadata(struct pkgimg_ctx *ctx, const char *wheel_path, const char *filename,
-			struct sbuf *out)
-{
-	const char *thing = filename ? filename : path_base(wheel_path);
-	struct archive *a = NULL;
-	struct archive_entry *e;
-	struct wheel_name wn;
-	struct strv infos = { NULL, 0, 0 };
-	struct sbuf meta = SBUF_INIT;
-	char *meta_top = NULL;
-	locale_t old, loc;
-	int r, ar;
-
-	r = wheel_filename_parse(ctx, thing, &wn);
-	if (r < 0)
-		return pkgimg_err_wrap(ctx, r, "%s: [metadata] not a valid wheel file name", thing);
-	loc = arc_utf8_locale_push(&old);
-	r = archive_open_wheel(ctx, wheel_path, thing, "metadata", &a);
-	if (r < 0)
-		goto out;
-	while ((ar = archive_read_next_header(a, &e)) == ARCHIVE_OK || ar == ARCHIVE_WARN) {
-		const char *name = entry_name(e), *slash;
-		char *top;
-
-		if (!name || !(slash = strchr(name, '/')))
-			continue;
-		top = xstrndup(name, (size_t)(slash - name));
-		if (str_ends_with(top, ".dist-info")) {
-			strv_add_unique(&infos, top);
-			if (!strcmp(slash + 1, "METADATA") && !meta_top) {
-				meta_top = xstrdup(top);
-				r = arc_read_small(ctx, thing, "metadata", a, name, WHEEL_META_MAX,
-						   "download the wheel again", &meta);
-			}
-		}
-		free(top);
-		if (r < 0)
-			goto out;
-	}
-	if (ar != ARCHIVE_EOF) {
-		r = pkgimg_err(ctx, -PKGIMG_E_ARCHIVE, "%s: [metadata] cannot read the zip: %s; download the wheel again",
-			       thing, archive_error_string(a));
-		goto out;
-	}
-	if (infos.n != 1) {
-		r = pkgimg_err(ctx, -PKGIMG_E_ARCHIVE,
-			       "%s: [metadata] the wheel has %s .dist-info directory; it is broken: rebuild it",
-			       thing, infos.n ? "more than one" : "no");
-		goto out;
-	}
-	r = check_info_name(ctx, thing, &wn, infos.v[0]);
-	if (r < 0)
-		goto out;
-	if (!meta_top || strcmp(meta_top, infos.v[0])) {
-		r = pkgimg_err(ctx, -PKGIMG_E_ARCHIVE, "%s: [metadata] %s/METADATA is missing; the wheel is broken: rebuild it",
-			       thing, infos.v[0]);
-		goto out;
-	}
-	sbuf_add(out, meta.buf, meta.len);
-out:
-	if (a)
-		archive_read_free(a);
-	arc_utf8_locale_pop(loc, old);
-	free(meta_top);
-	sbuf_free(&meta);
-	strv_free(&infos);
-	wheel_name_free(&wn);
-	return r;
-}
 
 /* ---- RECORD after the install ---- */
 

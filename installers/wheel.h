@@ -148,12 +148,13 @@ int wheel_install(struct pkgimg_ctx *ctx, const char *wheel_path, int rootfd,
 		  struct wheel_installed *out);
 void wheel_installed_free(struct wheel_installed *w);
 
-/* Appends the METADATA file of a wheel (filename as in wheel_install_opts) (<name>-<ver>.dist-info/METADATA,
- * the only .dist-info dir of the zip, named after the file name's project)
- * to *out, for the resolver when the index has no PEP 658 metadata.  Not
- * checked against RECORD (wheel_install does that). */
-int wheel_read_metadata(struct pkgimg_ctx *ctx, const char *wheel_path, const char *filename,
-			struct sbuf *out);
+
+/* Reads RECORD text as wheel_install does (CSV rows line by line, blank
+ * lines skipped) and appends it to *out as pip writes one (rows sorted,
+ * fields quoted where needed, "\r\n"): the number of rows, or
+ * -PKGIMG_E_PARSE (a quoted field not closed).  For the fuzz target. */
+int wheel_record_normalize(struct pkgimg_ctx *ctx, const char *what, const char *text,
+			   size_t len, struct sbuf *out);
 
 /* Adds files written after the install (the .pyc files pyc/ compiles) to the
  * RECORD of an installed wheel, as pip records the .pyc it compiles: a row

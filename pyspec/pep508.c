@@ -876,6 +876,13 @@ static int parse_extras(struct parser *p, struct strv *out)
 	skip_ws(p);
 	n = ident_at(p, p->pos);
 	while (n) {
+		/* packaging's IDENTIFIER takes "a_" (\b after '_'), but it
+		 * normalises (PEP 685) to "a-", which no reader takes back */
+		if (p->s[p->pos + n - 1] == '_') {
+			r = perr(p, p->pos + n - 1, "an extra name ends with a letter or a digit "
+				 "(PEP 685), not '_'");
+			goto out;
+		}
 		strv_push(out, xstrndup(p->s + p->pos, n));
 		p->pos += n;
 		skip_ws(p);

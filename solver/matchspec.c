@@ -524,10 +524,73 @@ static bool glob_match(const char *p, size_t pl, const char *s, size_t sl)
 	return pi == pl;
 }
 
+/* glibc's regcomp grows with repeated quantifiers: "^.+++...+$" (60 '+',
+ * 121 bytes) took over 2 GB.  conda's patterns are short ("^1\.[5-8]"), so
+ * a pattern is bounded in length and quantifiers, none right after another,
+ * and in {m,n} counts, which glibc expands into copies ("((.{99}){99}){99}"
+ * took over 2 GB too). */
+#define REGEX_MAX_LEN		256
+#define REGEX_MAX_QUANT		16
+#define REGEX_MAX_BRACES	2	/* {m,n} quantifiers ... */
+#define REGEX_MAX_COUNT		64	/* ... each count at most this */
+
+static bool regex_bounded(const char *p, char *why, size_t whylen)
+{
+	size_t nq = 0, nb = 0;
+	bool after_q = false;
+
+	if (strlen(p) > REGEX_MAX_LEN) {
+		snprintf(why, whylen, "longer than %d characters", REGEX_MAX_LEN);
+		return false;
+	}
+	for (; *p; p++) {
+		bool q = *p == '*' || *p == '+' || *p == '?' || *p == '{';
+
+		if (*p == '\\' && p[1]) {
+			p++;
+			after_q = false;
+			continue;
+		}
+		if (q && after_q) {
+			snprintf(why, whylen, "a quantifier right after another");
+			return false;
+		}
+		if (q && ++nq > REGEX_MAX_QUANT) {
+			snprintf(why, whylen, "more than %d quantifiers", REGEX_MAX_QUANT);
+			return false;
+		}
+		if (*p == '{') {	/* {m,n} is one quantifier */
+			if (++nb > REGEX_MAX_BRACES) {
+				snprintf(why, whylen, "more than %d {m,n} quantifiers",
+					 REGEX_MAX_BRACES);
+				return false;
+			}
+			while (p[1] && p[1] != '}') {
+				p++;
+				if (*p >= '0' && *p <= '9' && strtoul(p, NULL, 10) > REGEX_MAX_COUNT) {
+					snprintf(why, whylen, "a count above %d", REGEX_MAX_COUNT);
+					return false;
+				}
+				while (*p >= '0' && *p <= '9' && p[1] >= '0' && p[1] <= '9')
+					p++;
+			}
+			if (p[1])
+				p++;
+		}
+		after_q = q;
+	}
+	return true;
+}
+
 static int regex_compile(const char *pattern, void **out, char *why, size_t whylen)
 {
-	regex_t *re = xmalloc(sizeof *re);
-	int rc = regcomp(re, pattern, REG_EXTENDED | REG_NOSUB);
+	regex_t *re;
+	int rc;
+
+	if (!regex_bounded(pattern, why, whylen))
+		return -1;
+	re = xmalloc(sizeof *re);
+	rc = regcomp(re, pattern, REG_EXTENDED | REG_NOSUB);
 
 	if (rc) {
 		regerror(rc, re, why, whylen);
@@ -1818,11 +1881,41 @@ static bool has_any(const char *s, const char *set)
 	return strpbrk(s, set) != NULL;
 }
 
+/* Whether s, less trailing '*' and '.', ends like a package file (the
+ * reader takes "name=1.tar.bz2" for one). */
+static bool pkgfile_like(const char *s)
+{
+	size_t n = strlen(s);
+
+	while (n && (s[n - 1] == '*' || s[n - 1] == '.'))
+		n--;
+	return blob_ends_with((struct blob){ s, n }, ".conda") ||
+		blob_ends_with((struct blob){ s, n }, ".tar.bz2");
+}
+
+/* Whether s has a byte of set or a control character (which the reader, as
+ * Python's str.split, may take for a space). */
+static bool has_any_or_ctrl(const char *s, const char *set)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f || strchr(set, *s))
+			return true;
+	return false;
+}
+
+/* key=val in the brackets; quoted where asked (as conda's str quotes) and
+ * also where the value would not read back unquoted (a space, a comma, a
+ * bracket: a build string can hold a space), with " when it holds a '. */
 static void bracket_add(struct sbuf *br, const char *key, const char *val, bool quote)
 {
+	char qc = strchr(val, '\'') ? '"' : '\'';
+
 	if (br->len)
 		sbuf_addc(br, ',');
-	sbuf_addf(br, quote ? "%s='%s'" : "%s=%s", key, val);
+	if (quote || has_any_or_ctrl(val, " ,=[]'\""))
+		sbuf_addf(br, "%s=%c%s%c", key, qc, val, qc);
+	else
+		sbuf_addf(br, "%s=%s", key, val);
 }
 
 char *matchspec_str(const struct matchspec *m)
@@ -1849,7 +1942,12 @@ char *matchspec_str(const struct matchspec *m)
 	if (m->version) {
 		vs = condaver_spec_str(m->version);
 		n = strlen(vs);
-		if (has_any(vs, "><$^|,")) {
+		/* conda's str writes these positionally; one that would not
+		 * read back so ("1*=~a", "1 2": an '=', '~', '!' past the
+		 * operator, a space, a bracket) goes in quoted brackets */
+		if (has_any(vs, "><$^|,") || pkgfile_like(vs) ||
+		    has_any_or_ctrl(vs + (!strncmp(vs, "==", 2) || !strncmp(vs, "!=", 2) ||
+					  !strncmp(vs, "~=", 2) ? 2 : 0), "=!~ []'\"")) {
 			bracket_add(&br, "version", vs, true);
 		} else if (!strncmp(vs, "!=", 2) || !strncmp(vs, "~=", 2)) {
 			if (m->build.text)
@@ -1870,7 +1968,7 @@ char *matchspec_str(const struct matchspec *m)
 	}
 	if (m->build.text) {
 		bs = m->build.text;
-		if (has_any(bs, "><$^|,"))
+		if (has_any(bs, "><$^|,") || pkgfile_like(bs))
 			bracket_add(&br, "build", bs, true);
 		else if (strchr(bs, '*'))
 			bracket_add(&br, "build", bs, false);

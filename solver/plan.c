@@ -148,7 +148,8 @@ static int image_debs(struct pkgimg_ctx *ctx, struct store *st, const char *key,
 		struct lock_layer l = { 0 };
 
 		r = store_layer_read(ctx, st, chain[i], &m);
-		if (r == 0 && m.lock)
+		/* run, add and python_source layers install no packages */
+		if (r == 0 && m.lock && lockfile_is_layer_section(m.lock, strlen(m.lock)))
 			r = lockfile_parse_layer(ctx, chain[i], m.lock, strlen(m.lock), &l);
 		for (int k = 0; r == 0 && k < l.npkgs; k++) {
 			const struct lock_pkg *p = &l.pkgs[k];

@@ -9,7 +9,7 @@
 #include "core/ctx.h"
 #include "core/fs.h"
 #include "core/str.h"
-#include "installers/wheel.h"
+#include "pyspec/wheelfile.h"
 #include "pyspec/pep440.h"
 #include "pyspec/pep508.h"
 #include "pyspec/pymeta.h"

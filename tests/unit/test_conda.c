@@ -304,6 +304,8 @@ static void test_solve(struct pkgimg_ctx *ctx, struct store *st)
 		struct lockfile back = { 0 };
 		const struct lock_pkg *old = NULL;
 
+		lf.platform = xasprintf("linux/%s", ctx->arch);	/* as plan_lock sets them */
+		lf.base = xstrdup("scratch");
 		lockfile_emit(ctx, &lf, &text);
 		r = lockfile_parse(ctx, "lock", text.buf, text.len, &back);
 		check(r == 0 && back.nlayers == 1 && back.layers[0].npkgs == 2 &&

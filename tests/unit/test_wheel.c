@@ -28,6 +28,7 @@
 #include "core/hash.h"
 #include "core/str.h"
 #include "installers/wheel.h"
+#include "pyspec/wheelfile.h"
 
 #include "tests/unit/check.h"
 

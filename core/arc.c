@@ -9,7 +9,7 @@
 #include "core/ctx.h"
 #include "core/error.h"
 #include "core/str.h"
-#include "installers/arc.h"
+#include "core/arc.h"
 
 la_ssize_t arc_member_read(struct archive *a, void *arg, const void **buf)
 {

@@ -1,7 +1,8 @@
-/* What the installers share when they read archives with libarchive (their
- * internal header: the .deb, .conda and wheel readers use it). */
-#ifndef PKGIMG_INSTALLERS_ARC_H
-#define PKGIMG_INSTALLERS_ARC_H
+/* Reading archives with libarchive: what the .deb, .conda and wheel readers
+ * (installers/) and the wheel metadata reader (pyspec/) share — nested
+ * members, small entries, a blob hashed while it is read, size limits. */
+#ifndef PKGIMG_CORE_ARC_H
+#define PKGIMG_CORE_ARC_H
 
 #include <archive.h>
 #include <locale.h>
