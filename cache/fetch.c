@@ -112,7 +112,7 @@ static bool dir_has_entries(const char *p)
 }
 
 /* The CA certificates HTTPS is verified with: --ca-bundle, SSL_CERT_FILE,
- * SSL_CERT_DIR, else the first of the usual places that exists.  `url` is
+ * SSL_CERT_DIR, else the first of the usual places that fs_exists.  `url` is
  * the first https URL, for the message when there are none. */
 static int find_ca(struct pkgimg_ctx *ctx, const char *url, const char **file, const char **dir)
 {
@@ -164,23 +164,6 @@ static int find_ca(struct pkgimg_ctx *ctx, const char *url, const char **file, c
 		       "--ca-bundle FILE or SSL_CERT_FILE", url, looked.buf);
 	sbuf_free(&looked);
 	return r;
-}
-
-static bool is_hex64(const char *s)
-{
-	if (!s || strlen(s) != 64)
-		return false;
-	for (int i = 0; i < 64; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
-}
-
-static bool exists(const char *path)
-{
-	struct stat sb;
-
-	return stat(path, &sb) == 0;
 }
 
 /* Records the item's outcome: result code and message. */
@@ -493,7 +476,7 @@ static int xfer_start(struct xfer *x)
 		x->hdrs = curl_slist_append(x->hdrs, h);
 		free(h);
 	}
-	if (!x->artifact && !x->is_file && exists(it->dest)) {
+	if (!x->artifact && !x->is_file && fs_exists(it->dest)) {
 		struct validators v;
 
 		validators_read(it->dest, &v);
@@ -584,7 +567,7 @@ static void finish_index(struct xfer *x, long status)
 	int r;
 
 	if (status == 304) {
-		if (!exists(it->dest)) {
+		if (!fs_exists(it->dest)) {
 			xfer_set(x, -PKGIMG_E_HTTP, true, "%s: [fetch] HTTP 304 (not modified) but "
 				 "'%s' is gone; remove '%s.validators' and retry", it->url, it->dest,
 				 it->dest);
@@ -800,7 +783,7 @@ static int plan(struct run *run, struct fetch_item *items)
 		x->is_file = !strncasecmp(it->url, "file:", 5);
 		x->artifact = it->sha256 != NULL;
 		if (x->artifact) {
-			if (!is_hex64(it->sha256)) {
+			if (!hex_is64(it->sha256)) {
 				xfer_set(x, -PKGIMG_E_USAGE, true, "%s: [fetch] invalid sha256 '%s' "
 					 "(64 lowercase hex digits expected)", it->url, it->sha256);
 				continue;
@@ -823,7 +806,7 @@ static int plan(struct run *run, struct fetch_item *items)
 				continue;
 			}
 			if (offline && !x->is_file) {
-				if (exists(it->dest)) {
+				if (fs_exists(it->dest)) {
 					it->not_modified = 1;
 					info_from_validators(it);
 					x->state = X_DONE;

@@ -30,22 +30,6 @@ static const char *const store_subdirs[] = {
 
 /* ---- small helpers ---------------------------------------------------- */
 
-static bool is_hex_n(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-			return false;
-	}
-	return true;
-}
-
-static bool is_hex64(const char *s)
-{
-	return s && strlen(s) == 64 && is_hex_n(s, 64);
-}
-
 /* "sha256:<64 hex>" or "<64 hex>" → hex; -1 when it is neither. */
 static int key_hex(const char *key, char hex[65])
 {
@@ -53,7 +37,7 @@ static int key_hex(const char *key, char hex[65])
 		return -1;
 	if (!strncmp(key, KEY_PREFIX, KEY_PREFIX_LEN))
 		key += KEY_PREFIX_LEN;
-	if (!is_hex64(key))
+	if (!hex_is64(key))
 		return -1;
 	memcpy(hex, key, 65);
 	return 0;
@@ -114,14 +98,9 @@ static char *tag_decode(const char *file)
 	return sbuf_detach(&sb);
 }
 
-static int cmp_strp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static bool strv_has_sorted(const struct strv *sv, const char *s)
 {
-	return sv->n && bsearch(&s, sv->v, sv->n, sizeof *sv->v, cmp_strp);
+	return sv->n && bsearch(&s, sv->v, sv->n, sizeof *sv->v, str_cmp_ptr);
 }
 
 /* Names in ROOT/<sub> (no dot entries), sorted. */
@@ -247,7 +226,7 @@ int store_blob_check(struct pkgimg_ctx *ctx, struct store *st, const char *sha25
 	char rel[96], got[65];
 	int r;
 
-	if (!is_hex64(sha256_hex))
+	if (!hex_is64(sha256_hex))
 		return 0;
 	snprintf(rel, sizeof rel, "blobs/sha256/%s", sha256_hex);
 	r = hash_file_sha256(st->rootfd, rel, got);
@@ -275,7 +254,7 @@ bool store_has_blob(const struct store *st, const char *sha256_hex)
 	char rel[96];
 	struct stat sb;
 
-	if (!is_hex64(sha256_hex))
+	if (!hex_is64(sha256_hex))
 		return false;
 	snprintf(rel, sizeof rel, "blobs/sha256/%s", sha256_hex);
 	return fstatat(st->rootfd, rel, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode);
@@ -996,7 +975,7 @@ static int match_prefix(struct pkgimg_ctx *ctx, struct store *st, const char *pr
 	if (r < 0)
 		goto out;
 	for (size_t i = 0; i < all.n; i++)
-		if (is_hex64(all.v[i]) && !strncmp(all.v[i], prefix, pn))
+		if (hex_is64(all.v[i]) && !strncmp(all.v[i], prefix, pn))
 			strv_push(out, xasprintf(KEY_PREFIX "%s", all.v[i]));
 out:
 	strv_free(&all);
@@ -1042,8 +1021,8 @@ int store_resolve(struct pkgimg_ctx *ctx, struct store *st, const char *name,
 	for (char *p = hex; *p; p++)
 		if (*p >= 'A' && *p <= 'F')
 			*p = (char)(*p - 'A' + 'a');
-	if (strlen(hex) > 64 || !is_hex_n(hex, strlen(hex)) || strlen(hex) < 4) {
-		if (explicit_key || (strlen(hex) >= 4 && is_hex_n(hex, strlen(hex))))
+	if (strlen(hex) > 64 || !hex_is_lower(hex, strlen(hex)) || strlen(hex) < 4) {
+		if (explicit_key || (strlen(hex) >= 4 && hex_is_lower(hex, strlen(hex))))
 			r = pkgimg_err(ctx, -PKGIMG_E_USAGE, "%s: [resolve] not an image id; give "
 				       "sha256:<hex> or at least 4 hex digits of it", name);
 		else
@@ -1134,7 +1113,7 @@ static int load_layers(struct pkgimg_ctx *ctx, struct store *st, struct layer_en
 		struct stat sb;
 		char rel[96];
 
-		if (!is_hex64(names.v[i]))
+		if (!hex_is64(names.v[i]))
 			continue;
 		if (store_layer_read(ctx, st, names.v[i], &m) < 0) {
 			pkgimg_warn(ctx, "%s", ctx->errmsg);

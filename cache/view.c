@@ -13,6 +13,7 @@
 #include "cache/view.h"
 #include "core/ctx.h"
 #include "core/str.h"
+#include "core/tree.h"
 
 #define VIEW_MAX_LINKS 40	/* as the kernel's MAXSYMLINKS */
 
@@ -49,19 +50,6 @@ static void walk_pop(struct walk *w)
 	w->path.buf[w->path.len] = 0;
 }
 
-static bool is_whiteout(const struct stat *sb)
-{
-	return S_ISCHR(sb->st_mode) && sb->st_rdev == makedev(0, 0);
-}
-
-static bool is_opaque(int fd)
-{
-	char v[4];
-
-	return fgetxattr(fd, "user.overlay.opaque", v, sizeof v) == 1 && v[0] == 'y' ? true
-		: fgetxattr(fd, "trusted.overlay.opaque", v, sizeof v) == 1 && v[0] == 'y';
-}
-
 /* What the image has at `name` in the current directory: *layer is the
  * index (in the frame) of the layer that shows it, -1 when nothing does. */
 static int lookup(struct walk *w, const char *name, struct stat *sb, int *layer)
@@ -71,7 +59,7 @@ static int lookup(struct walk *w, const char *name, struct stat *sb, int *layer)
 	*layer = -1;
 	for (int i = 0; i < f->nfd; i++) {
 		if (fstatat(f->fds[i], name, sb, AT_SYMLINK_NOFOLLOW) == 0) {
-			if (!is_whiteout(sb))
+			if (!tree_is_whiteout(sb))
 				*layer = i;
 			return 0;
 		}
@@ -116,7 +104,7 @@ static int enter(struct walk *w, const char *name, int top)
 					  "image's layers: %m", w->what, w->phase, w->path.buf, name);
 		}
 		nf.fds[nf.nfd++] = fd;
-		if (is_opaque(fd))
+		if (tree_is_opaque(fd))
 			break;
 	}
 	sbuf_addf(&w->path, "/%s", name);
@@ -288,7 +276,7 @@ bool view_transparent(const char *tree, const char *path)
 		fd = openat(dfd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		close(dfd);
 		dfd = fd;
-		clear = fd >= 0 && !is_opaque(fd);
+		clear = fd >= 0 && !tree_is_opaque(fd);
 	}
 	if (dfd >= 0)
 		close(dfd);

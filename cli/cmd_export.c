@@ -10,19 +10,11 @@
 
 #include "image/oci.h"
 #include "cli/cli.h"
+#include "core/fs.h"
 #include "core/str.h"
 
 #define EXPORT_USAGE "pkgimg export IMAGE (--oci DIR | --tar FILE | --dir DIR [--allow-devices]) " \
 	"[--tag NAME] [--json]"
-
-static char *abspath(const char *p)
-{
-	char cwd[4096];
-
-	if (p[0] == '/' || !getcwd(cwd, sizeof cwd))
-		return xstrdup(p);
-	return xasprintf("%s/%s", cwd, p);
-}
 
 int cmd_export(struct cli *c, int argc, char **argv)
 {
@@ -125,7 +117,7 @@ int cmd_export(struct cli *c, int argc, char **argv)
 		r = cli_fail(c, r);
 		goto out;
 	}
-	path = abspath(dest);
+	path = path_abs(dest);
 	if (c->ctx.flags & PKGIMG_F_JSON) {
 		json_t *j, *layers = json_array();
 		int rootfs = !strcmp(how, "--dir");

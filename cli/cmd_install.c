@@ -353,15 +353,6 @@ static int count_pkgs(const struct lockfile *lf)
 	return n;
 }
 
-static char *abspath(const char *p)
-{
-	char cwd[4096];
-
-	if (p[0] == '/' || !getcwd(cwd, sizeof cwd))
-		return xstrdup(p);
-	return xasprintf("%s/%s", cwd, p);
-}
-
 int cmd_lock(struct cli *c, int argc, char **argv)
 {
 	struct req_args a = { 0 };
@@ -402,7 +393,7 @@ int cmd_lock(struct cli *c, int argc, char **argv)
 		goto done;
 	}
 	if (c->ctx.flags & PKGIMG_F_JSON) {
-		char *p = abspath(out);
+		char *p = path_abs(out);
 		json_t *j = json_pack("{s:s, s:o}", "lock", p, "packages", packages_json(&lf));
 
 		json_dumpf(j, stdout, JSON_INDENT(2));

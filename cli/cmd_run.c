@@ -62,16 +62,7 @@ int cmd_run(struct cli *c, int argc, char **argv)
 	struct gpu_attach ga = { 0 };
 	char *gpu_type = NULL;
 
-	env_set(&env, "PATH=" SANDBOX_DEFAULT_PATH);
-	env_set(&env, "HOME=/root");
-	env_set(&env, "LANG=C.UTF-8");
-	{
-		const char *term = getenv("TERM");
-		char *t = xasprintf("TERM=%s", term ? term : "xterm");
-
-		env_set(&env, t);
-		free(t);
-	}
+	sandbox_default_env(&env, SANDBOX_ENV_ALL, NULL);	/* the image's env overrides it */
 	/* "+": stop at the image name; what follows belongs to the command */
 	while ((opt = getopt_long(argc, argv, "+e:w:v:h", opts, NULL)) != -1) {
 		switch (opt) {

@@ -258,6 +258,23 @@ void dirfd_cache_set(struct dirfd_cache *c, const char *path, int fd)
 	c->fd = fd;
 }
 
+int dirfd_cache_open_parent(struct dirfd_cache *c, struct pkgimg_ctx *ctx, const char *thing,
+			    const char *phase, int basefd, const char *path, struct strv *made,
+			    int *dirfd, const char **name)
+{
+	int fd, r;
+
+	if (dirfd_cache_get(c, path, dirfd, name))
+		return 0;
+	dirfd_cache_drop(c);
+	r = fs_open_parent(ctx, thing, phase, basefd, path, true, made, &fd, name);
+	if (r < 0)
+		return r;
+	dirfd_cache_set(c, path, fd);
+	*dirfd = fd;
+	return 0;
+}
+
 void dirfd_cache_drop(struct dirfd_cache *c)
 {
 	if (c->fd >= 0)
@@ -265,6 +282,34 @@ void dirfd_cache_drop(struct dirfd_cache *c)
 	c->fd = -1;
 	free(c->dir);
 	c->dir = NULL;
+}
+
+const char *path_base(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+char *path_join(const char *dir, const char *rest)
+{
+	return *dir ? xasprintf("%s/%s", dir, rest) : xstrdup(rest);
+}
+
+char *path_abs(const char *path)
+{
+	char cwd[4096];
+
+	if (path[0] == '/' || !getcwd(cwd, sizeof cwd))
+		return xstrdup(path);
+	return xasprintf("%s/%s", cwd, path);
+}
+
+bool fs_exists(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0;
 }
 
 bool fs_path_norm(const char *raw, bool abs_ok, struct sbuf *out, const char **why)

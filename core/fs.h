@@ -37,6 +37,18 @@ int fs_write_file(struct pkgimg_ctx *ctx, int dirfd, const char *path,
 /* Disk usage of a tree in bytes (regular files' sizes, symlinks' lengths). */
 int fs_tree_size(struct pkgimg_ctx *ctx, int dirfd, const char *path, unsigned long long *bytes);
 
+/* What follows the last '/' of path (all of it when it has none). */
+const char *path_base(const char *path);
+/* "dir/rest", or rest alone when dir is "" (a root-relative path's parent
+ * being the root); malloc'd. */
+char *path_join(const char *dir, const char *rest);
+/* path made absolute against the current directory (not resolved: no
+ * symlink followed, "." and ".." kept); path itself when it is absolute or
+ * the current directory is unknown.  malloc'd. */
+char *path_abs(const char *path);
+/* stat(path) succeeds (links followed). */
+bool fs_exists(const char *path);
+
 /* Normalises a relative path from an archive or a package's metadata: drops
  * "." components and repeated or trailing slashes (a leading slash too when
  * abs_ok).  Returns false with *why set for an absolute path (unless
@@ -80,6 +92,13 @@ struct dirfd_cache {
 bool dirfd_cache_get(const struct dirfd_cache *c, const char *path, int *dirfd, const char **name);
 /* Caches fd (ownership moves to the cache) as the parent of path. */
 void dirfd_cache_set(struct dirfd_cache *c, const char *path, int fd);
+/* The parent of path, from the cache or else opened (missing directories
+ * made) by fs_open_parent (same arguments, create set) and cached: the
+ * writer of a sorted list of files opens each directory once.  *dirfd is
+ * the cache's (not owned). */
+int dirfd_cache_open_parent(struct dirfd_cache *c, struct pkgimg_ctx *ctx, const char *thing,
+			    const char *phase, int basefd, const char *path, struct strv *made,
+			    int *dirfd, const char **name);
 /* Closes and forgets the cached directory (before it may be renamed or removed). */
 void dirfd_cache_drop(struct dirfd_cache *c);
 

@@ -96,11 +96,6 @@ int hash_file_sha256(int dirfd, const char *path, char hex[65])
 	return 0;
 }
 
-static int cmp_name(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* One entry "<type> <mode> <name>\0<digest or target>\n" into h, a
  * directory's entries after it. */
 static int tree_hash_at(struct pkgimg_ctx *ctx, struct hasher *h, int dirfd, const char *name,
@@ -144,7 +139,7 @@ static int tree_hash_at(struct pkgimg_ctx *ctx, struct hasher *h, int dirfd, con
 		while ((de = readdir(d)))
 			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
 				strv_add(&names, de->d_name);
-		qsort(names.v, names.n, sizeof *names.v, cmp_name);
+		qsort(names.v, names.n, sizeof *names.v, str_cmp_ptr);
 		hasher_update(h, "\n", 1);
 		for (size_t i = 0; r == 0 && i < names.n; i++) {
 			char *sub = *rel ? xasprintf("%s/%s", rel, names.v[i]) : xstrdup(names.v[i]);

@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 
 #include "core/str.h"
 
@@ -86,6 +87,46 @@ bool blob_eq_str(struct blob b, const char *s)
 	size_t n = strlen(s);
 
 	return b.len == n && memcmp(b.ptr, s, n) == 0;
+}
+
+bool blob_line(struct blob *b, struct blob *line)
+{
+	const char *nl;
+
+	if (!b->len)
+		return false;
+	nl = memchr(b->ptr, '\n', b->len);
+	line->ptr = b->ptr;
+	line->len = nl ? (size_t)(nl - b->ptr) : b->len;
+	b->ptr += line->len + (nl ? 1 : 0);
+	b->len -= line->len + (nl ? 1 : 0);
+	if (line->len && line->ptr[line->len - 1] == '\r')
+		line->len--;
+	return true;
+}
+
+bool blob_ends_with(struct blob b, const char *suffix)
+{
+	size_t n = strlen(suffix);
+
+	return b.len >= n && !memcmp(b.ptr + b.len - n, suffix, n);
+}
+
+bool str_starts_with(const char *s, const char *prefix)
+{
+	return !strncmp(s, prefix, strlen(prefix));
+}
+
+bool str_ends_with(const char *s, const char *suffix)
+{
+	return blob_ends_with(BLOB_STR(s), suffix);
+}
+
+bool str_iends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && !strcasecmp(s + n - m, suffix);
 }
 
 static bool is_space(char c)
@@ -246,7 +287,15 @@ void strv_add(struct strv *sv, const char *s)
 	strv_push(sv, xstrdup(s));
 }
 
-static int cmp_str(const void *a, const void *b)
+void strv_add_unique(struct strv *sv, const char *s)
+{
+	for (size_t i = 0; i < sv->n; i++)
+		if (!strcmp(sv->v[i], s))
+			return;
+	strv_add(sv, s);
+}
+
+int str_cmp_ptr(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
@@ -254,7 +303,7 @@ static int cmp_str(const void *a, const void *b)
 void strv_sort(struct strv *sv)
 {
 	if (sv->n > 1)
-		qsort(sv->v, sv->n, sizeof *sv->v, cmp_str);
+		qsort(sv->v, sv->n, sizeof *sv->v, str_cmp_ptr);
 }
 
 void strv_free(struct strv *sv)
@@ -271,6 +320,19 @@ void strv_free_null(char **v)
 	for (char **e = v; e && *e; e++)
 		free(*e);
 	free(v);
+}
+
+bool hex_is_lower(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!ascii_isdigit(s[i]) && !(s[i] >= 'a' && s[i] <= 'f'))
+			return false;
+	return true;
+}
+
+bool hex_is64(const char *s)
+{
+	return s && strlen(s) == 64 && hex_is_lower(s, 64);
 }
 
 int str_parse_size(const char *s, uint64_t *out)

@@ -31,6 +31,35 @@ static inline bool ascii_isalnum(char c)
 	return ascii_isdigit(c) || ascii_isalpha(c);
 }
 
+/* C's isspace() in the C locale: ' ', \t, \n, \v, \f, \r. */
+static inline bool ascii_isspace(char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+/* Python's str.isspace() and re's \s on ASCII: C's isspace() and the
+ * separators 0x1c to 0x1f. */
+static inline bool ascii_ispyspace(char c)
+{
+	unsigned char u = (unsigned char)c;
+
+	return u == ' ' || (u >= '\t' && u <= '\r') || (u >= 0x1c && u <= 0x1f);
+}
+
+/* Python's \w on UTF-8 text, near enough: ASCII letters, digits, '_', and
+ * any non-ASCII byte (identifiers and names may be Unicode). */
+static inline bool ascii_ispyword(char c)
+{
+	return ascii_isalnum(c) || c == '_' || (unsigned char)c >= 0x80;
+}
+
+/* The separators of Python packaging: '-', '_', '.' (PEP 440's version
+ * separators; runs of them in a name, PEP 503, normalise to one '-'). */
+static inline bool ascii_ispysep(char c)
+{
+	return c == '-' || c == '_' || c == '.';
+}
+
 /* The value of a hex digit (either case), or -1. */
 static inline int ascii_hexval(char c)
 {
@@ -39,6 +68,12 @@ static inline int ascii_hexval(char c)
 	c = ascii_lower(c);
 	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
+
+/* s[0..n) are lowercase hex digits (as a sha256 is written in the store,
+ * in a lock and in a Release file; uppercase is refused). */
+bool hex_is_lower(const char *s, size_t n);
+/* s (NULL allowed) is 64 lowercase hex digits: a sha256 digest. */
+bool hex_is64(const char *s);
 
 struct blob {
 	const char *ptr;
@@ -53,12 +88,16 @@ struct blob {
 bool blob_eq_str(struct blob b, const char *s);
 /* The same, ASCII letters compared without case. */
 bool blob_ieq_str(struct blob b, const char *s);
+bool blob_ends_with(struct blob b, const char *suffix);
 struct blob blob_trim(struct blob b);
 /* Splits b at the first c: *head gets what comes before, b what comes after.
  * Returns false (head = all of b, b empty) when c does not occur. */
 bool blob_split(struct blob *b, char c, struct blob *head);
 /* Next whitespace-separated word of *b, or an empty blob at the end. */
 struct blob blob_word(struct blob *b);
+/* The next line of *b into *line, without its "\n" and a "\r" before it;
+ * *b moves past it.  false when b is empty (the end). */
+bool blob_line(struct blob *b, struct blob *line);
 char *blob_dup(struct blob b);
 
 struct sbuf {
@@ -97,8 +136,19 @@ struct strv {
 	size_t cap;
 };
 
+bool str_starts_with(const char *s, const char *prefix);
+bool str_ends_with(const char *s, const char *suffix);
+/* The same, ASCII letters compared without case ("X.WHL" ends with ".whl"). */
+bool str_iends_with(const char *s, const char *suffix);
+
+/* strcmp() of the two strings a and b point to: the comparison of an
+ * array of char * for qsort() and bsearch(). */
+int str_cmp_ptr(const void *a, const void *b);
+
 void strv_push(struct strv *sv, char *owned);
 void strv_add(struct strv *sv, const char *s);
+/* strv_add() unless sv has s already (a linear search: short lists). */
+void strv_add_unique(struct strv *sv, const char *s);
 void strv_sort(struct strv *sv);
 void strv_free(struct strv *sv);
 /* Frees a NULL-terminated array of owned strings (NULL is fine). */

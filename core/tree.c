@@ -32,6 +32,19 @@ static int t_err(struct tree *t, int e, const char *rel, const char *action)
 			  t->dst, rel, strerror(e));
 }
 
+bool tree_is_whiteout(const struct stat *sb)
+{
+	return S_ISCHR(sb->st_mode) && sb->st_rdev == makedev(0, 0);
+}
+
+bool tree_is_opaque(int fd)
+{
+	char v[4];
+
+	return (fgetxattr(fd, OPAQUE_XATTR, v, sizeof v) == 1 && v[0] == 'y') ||
+	       (fgetxattr(fd, OPAQUE_XATTR_TRUSTED, v, sizeof v) == 1 && v[0] == 'y');
+}
+
 static bool overlay_xattr(const char *name)
 {
 	return !strncmp(name, "trusted.overlay.", 16) || !strncmp(name, "user.overlay.", 13);
@@ -177,24 +190,21 @@ static int apply_subdir(struct tree *t, int sfd, int dfd, const char *name,
 			const char *rel)
 {
 	int cs = -1, cd = -1, r = 0;
-	ssize_t vn;
-	char v[4];
+	bool opaque;
 
 	cs = openat(sfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (cs < 0) {
 		r = t_err(t, errno, rel, "cannot read the source of");
 		goto out;
 	}
-	vn = fgetxattr(cs, OPAQUE_XATTR, v, sizeof v);
-	if (vn != 1)
-		vn = fgetxattr(cs, OPAQUE_XATTR_TRUSTED, v, sizeof v);
+	opaque = tree_is_opaque(cs);
 	if (exists && t->mode == TREE_LINK && S_ISLNK(db->st_mode)) {
 		r = pkgimg_err(t->ctx, -PKGIMG_E_UNSAFE,
 			       "%s: [%s] refusing to write '%s/': it would be written through "
 			       "the symlink '%s/%s'", t->what, t->phase, rel, t->dst, rel);
 		goto out;
 	}
-	if (exists && (!S_ISDIR(db->st_mode) || (vn == 1 && v[0] == 'y'))) {
+	if (exists && (!S_ISDIR(db->st_mode) || opaque)) {
 		r = fs_rm_rf(t->ctx, dfd, name);
 		if (r < 0) {
 			r = pkgimg_err_wrap(t->ctx, r, "%s: [%s] %s", t->what, t->phase, rel);
@@ -231,7 +241,7 @@ static int apply_entry(struct tree *t, int sfd, int dfd, const char *name, const
 	if (fstatat(sfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
 		return t_err(t, errno, rel, "cannot read the source of");
 	exists = fstatat(dfd, name, &db, AT_SYMLINK_NOFOLLOW) == 0;
-	if (S_ISCHR(sb.st_mode) && sb.st_rdev == makedev(0, 0)) {
+	if (tree_is_whiteout(&sb)) {
 		/* whiteout: delete what the layers below put here */
 		r = fs_rm_rf(t->ctx, dfd, name);
 		if (r < 0)

@@ -29,7 +29,10 @@
 #ifndef PKGIMG_TREE_H
 #define PKGIMG_TREE_H
 
+#include <stdbool.h>
+
 struct pkgimg_ctx;
+struct stat;
 
 enum tree_mode { TREE_COPY, TREE_LINK, TREE_MOVE, TREE_HOST };
 
@@ -39,5 +42,12 @@ enum tree_mode { TREE_COPY, TREE_LINK, TREE_MOVE, TREE_HOST };
  * directory's own metadata is applied too when `root_meta` is set. */
 int tree_apply(struct pkgimg_ctx *ctx, int srcfd, int dstfd, enum tree_mode mode, int root_meta,
 	       const char *what, const char *phase, const char *dst);
+
+/* overlayfs' marks in an upper directory, read the same way by tree_apply,
+ * the image view and the OCI export.  A whiteout is a 0:0 character device;
+ * an opaque directory has user.overlay.opaque or trusted.overlay.opaque
+ * set to "y". */
+bool tree_is_whiteout(const struct stat *sb);
+bool tree_is_opaque(int fd);
 
 #endif

@@ -48,14 +48,6 @@ struct step_req {		/* the merged request up to one package step */
 	char cuda[16];
 };
 
-static void strv_add_new(struct strv *v, const char *s)
-{
-	for (size_t i = 0; i < v->n; i++)
-		if (!strcmp(v->v[i], s))
-			return;
-	strv_add(v, s);
-}
-
 static void step_req_free(struct step_req *q)
 {
 	strv_free(&q->apt);
@@ -79,11 +71,11 @@ static int step_request(struct pkgimg_ctx *ctx, const struct spec *s, size_t k,
 
 		for (size_t i = 0; i < e->items.n; i++) {
 			if (e->kind == SPEC_APT)
-				strv_add_new(&cur->apt, e->items.v[i]);
+				strv_add_unique(&cur->apt, e->items.v[i]);
 			else if (e->kind == SPEC_PIP)
-				strv_add_new(&cur->pip, e->items.v[i]);
+				strv_add_unique(&cur->pip, e->items.v[i]);
 			else if (e->kind == SPEC_CONDA)
-				strv_add_new(&cur->conda, e->items.v[i]);
+				strv_add_unique(&cur->conda, e->items.v[i]);
 		}
 		if (e->kind == SPEC_PIP) {
 			for (size_t i = 0; r == 0 && i < e->requirements.n; i++) {
@@ -92,25 +84,25 @@ static int step_request(struct pkgimg_ctx *ctx, const struct spec *s, size_t k,
 
 				/* a URL is kept; a file must be in the context */
 				if (strstr(raw, "://")) {
-					strv_add_new(&cur->reqfiles, e->requirements.v[i]);
+					strv_add_unique(&cur->reqfiles, e->requirements.v[i]);
 					continue;
 				}
 				r = spec_path(ctx, s, "pip: requirements", raw, &real);
 				if (r == 0)
-					strv_add_new(&cur->reqfiles, real);
+					strv_add_unique(&cur->reqfiles, real);
 				else
 					pkgimg_err_wrap(ctx, r, "%s:%d:%d: step %zu", s->path,
 							e->line, e->col, j + 1);
 				free(real);
 			}
 			for (size_t i = 0; i < e->extra_index_urls.n; i++)
-				strv_add_new(&cur->extra, e->extra_index_urls.v[i]);
+				strv_add_unique(&cur->extra, e->extra_index_urls.v[i]);
 			for (size_t i = 0; i < e->find_links.n; i++)
-				strv_add_new(&cur->find, e->find_links.v[i]);
+				strv_add_unique(&cur->find, e->find_links.v[i]);
 		}
 		if (e->kind == SPEC_CONDA)
 			for (size_t i = 0; i < e->channels.n; i++)
-				strv_add_new(&cur->channels, e->channels.v[i]);
+				strv_add_unique(&cur->channels, e->channels.v[i]);
 	}
 	return r;
 }
@@ -603,24 +595,12 @@ static int run_layer(struct pkgimg_ctx *ctx, struct store *store, const struct s
 	struct gpu_attach ga = { 0 };
 	char *argv[4] = { "/bin/sh", "-c", NULL, NULL };
 	int r, status = 0, have_gpu = 0;
-	static const char *const defaults[] = {
-		"PATH=" SANDBOX_DEFAULT_PATH,
-		"HOME=/root", "LANG=C.UTF-8",
-	};
 
 	*built = false;
 	r = store_image_config(ctx, store, parent, &cfg);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++) {
-		bool set = false;
-
-		for (char **e = cfg.env; e && *e; e++)
-			if (!strncmp(*e, defaults[i], strcspn(defaults[i], "=") + 1))
-				set = true;
-		if (!set)
-			strv_add(&env, defaults[i]);
-	}
+	sandbox_default_env(&env, SANDBOX_ENV_BASE, cfg.env);
 	for (char **e = cfg.env; e && *e; e++)
 		strv_add(&env, *e);
 	sbuf_adds(&body, "set -e\n");

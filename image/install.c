@@ -356,11 +356,6 @@ static int apt_scripts(struct pkgimg_ctx *ctx, struct store *st, const struct ap
 	int nchain = c->nchain, r = 0;
 
 	char *argv[] = { "/bin/sh", "-c", NULL, NULL };
-	char *env[] = {
-		"PATH=" SANDBOX_DEFAULT_PATH,
-		"HOME=/root", "LANG=C.UTF-8", "DEBIAN_FRONTEND=noninteractive",
-		"DEBCONF_NONINTERACTIVE_SEEN=true", "SOURCE_DATE_EPOCH=0", NULL,
-	};
 	struct sandbox_opts so = { 0 };
 	struct strv genv = { 0 };
 	int status_code = 0;
@@ -388,19 +383,19 @@ static int apt_scripts(struct pkgimg_ctx *ctx, struct store *st, const struct ap
 	so.build = 1;
 	so.scratch = scratch;
 	so.argv = argv;
-	so.env = env;
 	so.network = 0;
+	sandbox_default_env(&genv, SANDBOX_ENV_BASE, NULL);
+	strv_add(&genv, "DEBIAN_FRONTEND=noninteractive");
+	strv_add(&genv, "DEBCONF_NONINTERACTIVE_SEEN=true");
+	strv_add(&genv, "SOURCE_DATE_EPOCH=0");
 	if (o->ngpu_binds) {	/* --gpu: the scripts see the GPU */
-		for (char **e = env; *e; e++)
-			strv_add(&genv, *e);
 		gpu_env_merge(&genv, o->gpu_env);
-		so.env = genv.v;
 		so.binds = o->gpu_binds;
 		so.nbinds = o->ngpu_binds;
 	}
+	so.env = genv.v;	/* freed at the end: the ldconfig scrub runs with it */
 	pkgimg_progress(ctx, "configure", NULL, 0, 0, 0);
 	r = run_logged(ctx, &so, scratch, &status_code, &log);
-	strv_free(&genv);
 	if (r < 0)
 		goto out;
 	pkgimg_progress(ctx, "configure", NULL, 1, 1, 1);
@@ -427,6 +422,7 @@ out:
 	free(upper);
 	free(scratch);
 	free(script);
+	strv_free(&genv);
 	sbuf_free(&log);
 	return r;
 }

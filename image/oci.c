@@ -22,6 +22,7 @@
 #include "core/fs.h"
 #include "core/hash.h"
 #include "core/str.h"
+#include "core/tree.h"
 #include "runtime/sandbox.h"
 
 #define KEY_PREFIX "sha256:"
@@ -392,7 +393,7 @@ static bool xattr_is(int fd, const char *name, const char *want)
 	return n >= 0 && (!want || ((size_t)n == strlen(want) && !memcmp(v, want, (size_t)n)));
 }
 
-static bool overlay_xattr(int fd, const char *what, const char *want)
+static bool overlay_xattr_is(int fd, const char *what, const char *want)
 {
 	char t[64], u[64];
 
@@ -468,7 +469,7 @@ static int tarw_reg(struct tarw *t, int dfd, const char *name, const struct stat
 			       t->path.len ? t->path.buf : "", t->path.len ? "/" : "", name);
 		goto out;
 	}
-	if (!t->layout && overlay_xattr(fd, "metacopy", NULL)) {
+	if (!t->layout && overlay_xattr_is(fd, "metacopy", NULL)) {
 		r = pkgimg_err(t->ctx, -PKGIMG_E_UNSAFE, "%s: [export] '%s%s%s' is an overlayfs "
 			       "metacopy file (its data is in a lower layer); rebuild the layer",
 			       t->what, t->path.len ? t->path.buf : "", t->path.len ? "/" : "", name);
@@ -540,11 +541,6 @@ static int cmp_dent(const void *a, const void *b)
 	return strcmp(((const struct dent *)a)->name, ((const struct dent *)b)->name);
 }
 
-static bool is_whiteout(const struct stat *sb)
-{
-	return S_ISCHR(sb->st_mode) && sb->st_rdev == makedev(0, 0);
-}
-
 static int tarw_dir(struct tarw *t, int dfd, int depth);
 
 static int tarw_subdir(struct tarw *t, int dfd, const struct dent *d, int depth)
@@ -590,7 +586,7 @@ static int tarw_dir(struct tarw *t, int dfd, int depth)
 			       t->path.buf);
 		goto out;
 	}
-	if (!t->layout && overlay_xattr(dfd, "redirect", NULL)) {
+	if (!t->layout && overlay_xattr_is(dfd, "redirect", NULL)) {
 		r = pkgimg_err(t->ctx, -PKGIMG_E_UNSAFE, "%s: [export] '%s/' is an overlayfs "
 			       "redirected (renamed) directory, which a layer tar cannot express; "
 			       "rebuild the layer", t->what, t->path.len ? t->path.buf : ".");
@@ -624,7 +620,7 @@ static int tarw_dir(struct tarw *t, int dfd, int depth)
 	}
 	if (n)
 		qsort(ents, n, sizeof *ents, cmp_dent);
-	if (!t->layout && overlay_xattr(dfd, "opaque", "y")) {
+	if (!t->layout && tree_is_opaque(dfd)) {
 		r = tarw_marker(t, WH_OPAQUE);
 		if (r < 0)
 			goto out;
@@ -632,7 +628,7 @@ static int tarw_dir(struct tarw *t, int dfd, int depth)
 	for (size_t i = 0; i < n && !t->layout; i++) {
 		char *wh;
 
-		if (!is_whiteout(&ents[i].sb))
+		if (!tree_is_whiteout(&ents[i].sb))
 			continue;
 		wh = xasprintf(WH_PREFIX "%s", ents[i].name);
 		r = tarw_marker(t, wh);
@@ -658,7 +654,7 @@ static int tarw_dir(struct tarw *t, int dfd, int depth)
 			r = tarw_reg(t, dfd, c->name, &c->sb);
 		else if (S_ISLNK(c->sb.st_mode) && !t->layout)
 			r = tarw_symlink(t, dfd, c->name, &c->sb);
-		else if (is_whiteout(&c->sb) && !t->layout)
+		else if (tree_is_whiteout(&c->sb) && !t->layout)
 			continue;	/* written above */
 		else if (S_ISCHR(c->sb.st_mode))
 			kind = "a character device";
@@ -898,17 +894,10 @@ static json_t *image_config_json(struct pkgimg_ctx *ctx, const char *key,
 {
 	json_t *c = json_object();
 	struct strv env = { 0 };
-	bool has_path = false, has_lang = false;
 
-	/* what `pkgimg run` gives a command, where the image does not say */
-	for (char **e = ic->env; e && *e; e++) {
-		has_path = has_path || !strncmp(*e, "PATH=", 5);
-		has_lang = has_lang || !strncmp(*e, "LANG=", 5);
-	}
-	if (!has_path)
-		strv_add(&env, "PATH=" SANDBOX_DEFAULT_PATH);
-	if (!has_lang)
-		strv_add(&env, "LANG=C.UTF-8");
+	/* what `pkgimg run` gives a command, where the image does not say
+	 * (HOME and TERM are left to the runtime, as Docker's images do) */
+	sandbox_default_env(&env, SANDBOX_ENV_PATH | SANDBOX_ENV_LANG, ic->env);
 	for (char **e = ic->env; e && *e; e++)
 		strv_add(&env, *e);
 	json_object_set_new(c, "Env", jstrv(ctx, key, "environment", env.v, r));

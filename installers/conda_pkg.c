@@ -54,30 +54,6 @@ static const struct conda_link_opts default_opts = { NULL, NULL, -1 };
 
 /* ---- small helpers ---- */
 
-static bool ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-
-	return n >= m && !memcmp(s + n - m, suffix, m);
-}
-
-static bool starts_with(const char *s, const char *prefix)
-{
-	return !strncmp(s, prefix, strlen(prefix));
-}
-
-static const char *base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? slash + 1 : path;
-}
-
-static char *path_join(const char *dir, const char *rest)
-{
-	return *dir ? xasprintf("%s/%s", dir, rest) : xstrdup(rest);
-}
-
 
 static void times_of(int64_t mtime, struct timespec ts[2])
 {
@@ -383,9 +359,9 @@ static int unpack_conda(struct unpack *u, const char *path)
 				goto out;
 			continue;
 		}
-		if (starts_with(name, "info-") && ends_with(name, ".tar.zst"))
+		if (str_starts_with(name, "info-") && str_ends_with(name, ".tar.zst"))
 			seen = &info;
-		else if (starts_with(name, "pkg-") && ends_with(name, ".tar.zst"))
+		else if (str_starts_with(name, "pkg-") && str_ends_with(name, ".tar.zst"))
 			seen = &pkg;
 		else
 			continue;	/* conda ignores other members */
@@ -468,13 +444,13 @@ int conda_pkg_extract_blob(struct pkgimg_ctx *ctx, const char *archive_path, con
 	int r = 0;
 
 	u->ctx = ctx;
-	u->thing = fn ? fn : base_name(archive_path);
+	u->thing = fn ? fn : path_base(archive_path);
 	u->sha256 = sha256;
 	u->fd = -1;
 	u->dirs = (struct dirfd_cache)DIRFD_CACHE_INIT;
-	if (ends_with(u->thing, ".conda")) {
+	if (str_ends_with(u->thing, ".conda")) {
 		conda = true;
-	} else if (ends_with(u->thing, ".tar.bz2")) {
+	} else if (str_ends_with(u->thing, ".tar.bz2")) {
 		conda = false;
 	} else {
 		r = pkgimg_err(ctx, -PKGIMG_E_USAGE,
@@ -769,9 +745,9 @@ static bool valid_hex(const char *s, size_t n)
 static char *target_of(struct link *L, const char *src)
 {
 	if (L->sp_dir) {
-		if (starts_with(src, "site-packages/"))
+		if (str_starts_with(src, "site-packages/"))
 			return xasprintf("%s%s", L->sp_dir, src + strlen("site-packages"));
-		if (starts_with(src, "python-scripts/"))
+		if (str_starts_with(src, "python-scripts/"))
 			return xasprintf("bin%s", src + strlen("python-scripts"));
 	}
 	return xstrdup(src);
@@ -917,22 +893,6 @@ static void split_quoted(struct blob line, struct strv *out)
 	}
 }
 
-static bool next_line(struct blob *b, struct blob *line)
-{
-	const char *nl;
-
-	if (!b->len)
-		return false;
-	nl = memchr(b->ptr, '\n', b->len);
-	line->ptr = b->ptr;
-	line->len = nl ? (size_t)(nl - b->ptr) : b->len;
-	b->ptr += line->len + (nl ? 1 : 0);
-	b->len -= line->len + (nl ? 1 : 0);
-	if (line->len && line->ptr[line->len - 1] == '\r')
-		line->len--;
-	return true;
-}
-
 static struct pentry *find_src(struct link *L, const char *src)
 {
 	for (size_t i = 0; i < L->npe; i++)
@@ -952,7 +912,7 @@ static int read_old_format(struct link *L)
 	if (r < 0)
 		goto out;
 	b = (struct blob){ s.buf, s.len };
-	while (next_line(&b, &line)) {
+	while (blob_line(&b, &line)) {
 		struct pentry *p;
 		char *raw;
 
@@ -971,7 +931,7 @@ static int read_old_format(struct link *L)
 		goto out;
 	b = r == 0 ? (struct blob){ s.buf, s.len } : BLOB_NULL;
 	r = 0;
-	while (next_line(&b, &line)) {
+	while (blob_line(&b, &line)) {
 		struct strv w = { NULL, 0, 0 };
 		const char *ph, *mode, *path, *why = NULL;
 		struct pentry *p;
@@ -1017,7 +977,7 @@ static int read_old_format(struct link *L)
 			goto out;
 		b = r == 0 ? (struct blob){ s.buf, s.len } : BLOB_NULL;
 		r = 0;
-		while (next_line(&b, &line)) {
+		while (blob_line(&b, &line)) {
 			const char *why = NULL;
 			struct pentry *p;
 			char *raw;
@@ -1164,7 +1124,7 @@ static int plan(struct link *L)
 			return pkgimg_err(L->ctx, -PKGIMG_E_ARCHIVE,
 					  "%s: [install] '%s' is both a file and a directory in the package; the package is broken",
 					  L->thing, d);
-		if (!strcmp(d, "conda-meta") || starts_with(d, "conda-meta/"))
+		if (!strcmp(d, "conda-meta") || str_starts_with(d, "conda-meta/"))
 			return pkgimg_err(L->ctx, -PKGIMG_E_UNSAFE,
 					  "%s: [install] refusing '%s': conda-meta/ belongs to the installer",
 					  L->thing, d);
@@ -1186,22 +1146,6 @@ static void journal_add(struct link *L, const char *path, char *backup)
 	L->nj++;
 }
 
-/* The parent directory of root-relative path `rel`, created if missing. */
-static int dst_parent(struct link *L, const char *rel, int *dirfd, const char **name)
-{
-	int fd, r;
-
-	if (dirfd_cache_get(&L->dstc, rel, dirfd, name))
-		return 0;
-	dirfd_cache_drop(&L->dstc);
-	r = fs_open_parent(L->ctx, L->thing, "install", L->rootfd, rel, true, &L->dirs, &fd, name);
-	if (r < 0)
-		return r;
-	dirfd_cache_set(&L->dstc, rel, fd);
-	*dirfd = fd;
-	return 0;
-}
-
 /* Gets the place for a new non-directory at root-relative `rel`: its parent
  * (*dirfd, *name), whatever was there moved aside (journaled).  The caller
  * creates the file and sets the journal entry's `created`. */
@@ -1209,7 +1153,8 @@ static int make_room(struct link *L, const char *rel, int *dirfd, const char **n
 {
 	struct stat st;
 	char *bak = NULL;
-	int r = dst_parent(L, rel, dirfd, name);
+	int r = dirfd_cache_open_parent(&L->dstc, L->ctx, L->thing, "install", L->rootfd, rel,
+					 &L->dirs, dirfd, name);
 
 	if (r < 0)
 		return r;
@@ -1219,7 +1164,7 @@ static int make_room(struct link *L, const char *rel, int *dirfd, const char **n
 					  "%s: [install] cannot install '/%s': a directory is in the way; remove it or the package that put it there",
 					  L->thing, rel);
 		bak = xasprintf("%.*s.pkgimg-bak-%d-%s", (int)(*name - rel), rel, (int)getpid(), *name);
-		if (renameat(*dirfd, *name, *dirfd, base_name(bak)) < 0) {
+		if (renameat(*dirfd, *name, *dirfd, path_base(bak)) < 0) {
 			r = pkgimg_err(L->ctx, -errno, "%s: [install] cannot replace '/%s': %m",
 				       L->thing, rel);
 			free(bak);
@@ -1297,7 +1242,8 @@ static int place_dir(struct link *L, const char *rel)
 	char *child = xasprintf("%s/x", rel);
 	const char *name;
 	int dirfd;
-	int r = dst_parent(L, child, &dirfd, &name);
+	int r = dirfd_cache_open_parent(&L->dstc, L->ctx, L->thing, "install", L->rootfd,
+					 child, &L->dirs, &dirfd, &name);
 
 	free(child);
 	return r;
@@ -1869,7 +1815,7 @@ static void rollback(struct link *L)
 		if (j->created)
 			unlinkat(dirfd, name, 0);
 		if (j->backup)
-			renameat(dirfd, base_name(j->backup), dirfd, name);
+			renameat(dirfd, path_base(j->backup), dirfd, name);
 		close(dirfd);
 	}
 	for (size_t i = L->dirs.n; i-- > 0;)
@@ -1939,7 +1885,7 @@ int conda_pkg_link(struct pkgimg_ctx *ctx, const char *extracted_dir, int rootfd
 	L->srcfd = -1;
 	L->dstc = (struct dirfd_cache)DIRFD_CACHE_INIT;
 	L->srcc = (struct dirfd_cache)DIRFD_CACHE_INIT;
-	L->thing = info && info->fn ? info->fn : base_name(extracted_dir);
+	L->thing = info && info->fn ? info->fn : path_base(extracted_dir);
 	if (!info || !info->fn || !info->url || !info->channel || !*info->fn) {
 		r = pkgimg_err(ctx, -PKGIMG_E_USAGE,
 			       "%s: [install] the package's channel, url and file name are needed for its conda-meta record",
@@ -2138,7 +2084,7 @@ static void json_array_sort(json_t *arr, int (*cmp)(const void *, const void *))
 int conda_record_add(struct pkgimg_ctx *ctx, int rootfd, const struct conda_linked *l,
 		     const struct conda_link_opts *o, const struct conda_extra_file *f, size_t n)
 {
-	const char *thing = l->record ? base_name(l->record) : "conda-meta";
+	const char *thing = l->record ? path_base(l->record) : "conda-meta";
 	char *name;
 	struct sbuf s = SBUF_INIT, np = SBUF_INIT;
 	struct strv dirs = { NULL, 0, 0 };
@@ -2265,7 +2211,7 @@ static void canonical_channel(const char *url, const char *subdir, struct sbuf *
 			sbuf_adds(out, "defaults");
 			return;
 		}
-	if (n > strlen("https://conda.anaconda.org/") && starts_with(url, "https://conda.anaconda.org/")) {
+	if (n > strlen("https://conda.anaconda.org/") && str_starts_with(url, "https://conda.anaconda.org/")) {
 		size_t k = strlen("https://conda.anaconda.org/");
 
 		sbuf_add(out, url + k, n - k);
@@ -2310,11 +2256,6 @@ static void py_repr(const char *s, struct sbuf *out)
 	sbuf_addc(out, q);
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int conda_history_append(struct pkgimg_ctx *ctx, int rootfd, const struct conda_link_opts *o,
 			 const struct conda_history *h)
 {
@@ -2356,7 +2297,7 @@ int conda_history_append(struct pkgimg_ctx *ctx, int rootfd, const struct conda_
 
 		for (size_t i = 0; i < n; i++)
 			strv_push(&lines, dist_str(&v[i]));
-		qsort(lines.v, lines.n, sizeof *lines.v, cmp_str);
+		qsort(lines.v, lines.n, sizeof *lines.v, str_cmp_ptr);
 		for (size_t i = 0; i < lines.n; i++)
 			sbuf_addf(&s, "%c%s\n", pass ? '+' : '-', lines.v[i]);
 		strv_free(&lines);

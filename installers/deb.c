@@ -194,50 +194,6 @@ static bool name_ok(const char *s, bool arch)
 
 /* ---- paths ---- */
 
-/* Normalizes a path from an archive: drops "." components and repeated or
- * trailing slashes; refuses empty and absolute paths, ".." and newlines.
- * *out gets the relative path ("" for the root of the package). */
-static int path_norm(const char *raw, struct sbuf *out, const char **why)
-{
-	const char *p = raw;
-
-	sbuf_reset(out);
-	sbuf_add(out, "", 0);
-	if (!raw || !*raw) {
-		*why = "empty path";
-		return -PKGIMG_E_UNSAFE;
-	}
-	if (*raw == '/') {
-		*why = "absolute path";
-		return -PKGIMG_E_UNSAFE;
-	}
-	if (strchr(raw, '\n')) {
-		*why = "newline in path";
-		return -PKGIMG_E_UNSAFE;
-	}
-	while (*p) {
-		const char *c;
-		size_t n;
-
-		while (*p == '/')
-			p++;
-		c = p;
-		while (*p && *p != '/')
-			p++;
-		n = (size_t)(p - c);
-		if (n == 0 || (n == 1 && c[0] == '.'))
-			continue;
-		if (n == 2 && c[0] == '.' && c[1] == '.') {
-			*why = "'..' in path";
-			return -PKGIMG_E_UNSAFE;
-		}
-		if (out->len)
-			sbuf_addc(out, '/');
-		sbuf_add(out, c, n);
-	}
-	return 0;
-}
-
 /* Length of the first component of path when it is one of merged_dirs. */
 static size_t merged_top(const char *path)
 {
@@ -696,13 +652,25 @@ static int unpack_node(struct unpack *u, struct archive_entry *e, mode_t type)
 	return 0;
 }
 
+/* A path from the package (a member's name, a link's target, a conffile):
+ * fs_path_norm's rules, and a missing or empty one refused ("./" is the
+ * package's root, "" nothing).  0 or -PKGIMG_E_UNSAFE with *why set. */
+static int deb_path_norm(const char *raw, struct sbuf *out, const char **why)
+{
+	if (!raw || !*raw) {
+		*why = "empty path";
+		return -PKGIMG_E_UNSAFE;
+	}
+	return fs_path_norm(raw, false, out, why) ? 0 : -PKGIMG_E_UNSAFE;
+}
+
 static int unpack_hardlink(struct unpack *u, const char *raw_target)
 {
 	const char *why, *name, *tname, *disk = u->disk.buf;
 	int dirfd, tfd = -1, r;
 	bool conff;
 
-	r = path_norm(raw_target, &u->tmp, &why);
+	r = deb_path_norm(raw_target, &u->tmp, &why);
 	if (r == 0 && !u->tmp.len) {
 		why = "it is the root";
 		r = -PKGIMG_E_UNSAFE;
@@ -771,7 +739,7 @@ static int unpack_entry(struct unpack *u, struct archive *a, struct archive_entr
 	bool conff, keep_top;
 	int r;
 
-	r = path_norm(raw, &u->ship, &why);
+	r = deb_path_norm(raw, &u->ship, &why);
 	if (r < 0) {
 		char *shown = str_escape(raw ? raw : "");	/* a hostile name: escaped */
 
@@ -879,7 +847,7 @@ static int parse_conffiles(struct unpack *u)
 		if (flag.len)
 			continue;
 		s = blob_dup(path);
-		r = path_norm(s + 1, &norm, &why);
+		r = deb_path_norm(s + 1, &norm, &why);
 		if (r == 0 && !norm.len) {
 			r = -PKGIMG_E_UNSAFE;
 			why = "it is the root";
@@ -916,7 +884,7 @@ static int unpack_control(struct unpack *u, struct archive *outer, const char *m
 
 		if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e))
 			continue;
-		if (path_norm(archive_entry_pathname(e), &name, &why) < 0)
+		if (deb_path_norm(archive_entry_pathname(e), &name, &why) < 0)
 			continue;
 		if (!strcmp(name.buf, "control")) {
 			dst = &u->control_raw;

@@ -144,34 +144,15 @@ struct inst {
 
 /* ---- small helpers ---- */
 
-static bool ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-
-	return n >= m && !memcmp(s + n - m, suffix, m);
-}
-
-static const char *base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? slash + 1 : path;
-}
-
 /* The first component of a normalised path, as a new string. */
 static char *first_comp(const char *path)
 {
 	return xstrndup(path, strcspn(path, "/"));
 }
 
-static char *path_join(const char *dir, const char *rest)
-{
-	return *dir ? xasprintf("%s/%s", dir, rest) : xstrdup(rest);
-}
-
 /* fs_path_norm(), and an empty result refused unless abs_ok (RECORD,
  * read line by line as pip reads it, could not carry a line break). */
-static bool path_norm(const char *raw, bool abs_ok, struct sbuf *out, const char **why)
+static bool wheel_path_norm(const char *raw, bool abs_ok, struct sbuf *out, const char **why)
 {
 	if (!fs_path_norm(raw, abs_ok, out, why))
 		return false;
@@ -537,11 +518,11 @@ static int extract_entry(struct inst *in, struct archive *a, struct archive_entr
 	/* pip skips directory entries (names ending in "/"); their first
 	 * component still counts when it looks for the .dist-info dir */
 	if (raw[len - 1] == '/' || (type == AE_IFDIR && !archive_entry_hardlink(e))) {
-		if (path_norm(raw, false, norm, &why))
+		if (wheel_path_norm(raw, false, norm, &why))
 			strv_push(&in->dirtops, first_comp(norm->buf));
 		return 0;
 	}
-	if (!path_norm(raw, false, norm, &why)) {
+	if (!wheel_path_norm(raw, false, norm, &why)) {
 		char *shown = str_escape(raw);	/* a hostile name: escaped */
 		int r = pkgimg_err(in->ctx, -PKGIMG_E_UNSAFE,
 				   "%s: [install] refusing '%s': %s; the wheel is malformed or malicious: do not install it",
@@ -660,14 +641,6 @@ static int read_staged(struct inst *in, const struct wfile *f, struct sbuf *out)
 
 /* ---- the .dist-info directory ---- */
 
-static void add_unique(struct strv *sv, const char *s)
-{
-	for (size_t i = 0; i < sv->n; i++)
-		if (!strcmp(sv->v[i], s))
-			return;
-	strv_add(sv, s);
-}
-
 
 /* pip's wheel_dist_info_dir(): exactly one top-level *.dist-info. */
 static int find_info(struct inst *in)
@@ -680,13 +653,13 @@ static int find_info(struct inst *in)
 		char *top = first_comp(in->f[i].norm);
 
 		/* a file in a *.dist-info dir, not a file named so */
-		if (ends_with(top, ".dist-info") && in->f[i].norm[strlen(top)] == '/')
-			add_unique(&infos, top);
+		if (str_ends_with(top, ".dist-info") && in->f[i].norm[strlen(top)] == '/')
+			strv_add_unique(&infos, top);
 		free(top);
 	}
 	for (size_t i = 0; i < in->dirtops.n; i++)
-		if (ends_with(in->dirtops.v[i], ".dist-info"))
-			add_unique(&infos, in->dirtops.v[i]);
+		if (str_ends_with(in->dirtops.v[i], ".dist-info"))
+			strv_add_unique(&infos, in->dirtops.v[i]);
 	if (infos.n == 0) {
 		r = pkgimg_err(in->ctx, -PKGIMG_E_ARCHIVE,
 			       "%s: [install] the wheel has no .dist-info directory; it is not a wheel: rebuild it",
@@ -1105,13 +1078,6 @@ static int eps_parse(struct inst *in, struct blob text, struct eps *console, str
 	return 0;
 }
 
-/* Python's \w on UTF-8 text, near enough: ASCII letters, digits, '_', and
- * any non-ASCII byte (identifiers may be Unicode). */
-static bool is_word(char c)
-{
-	return ascii_isalnum(c) || c == '_' || (unsigned char)c >= 0x80;
-}
-
 /* distlib's get_export_entry() on "name = value": the callable
  * (\w+)([:.]\w+)* with exactly one ':' (pip: "a callable suffix is
  * required"), then optional "[flags]".  *mod and *attr point into value. */
@@ -1123,11 +1089,11 @@ static int ep_callable(struct inst *in, const char *name, const char *value, str
 	while (*p) {
 		const char *w = p;
 
-		while (is_word(*p))
+		while (ascii_ispyword(*p))
 			p++;
 		if (p == w)
 			break;
-		if ((*p == ':' || *p == '.') && is_word(p[1])) {
+		if ((*p == ':' || *p == '.') && ascii_ispyword(p[1])) {
 			if (*p == ':') {
 				if (colon)
 					why = "more than one ':'";
@@ -1284,7 +1250,7 @@ out:
 /* The "X.Y" of the target interpreter, for pip's versioned launchers. */
 static const char *py_version(struct inst *in)
 {
-	const char *b = base_name(in->python);
+	const char *b = path_base(in->python);
 
 	if (in->s->py_version)
 		return in->s->py_version;
@@ -1486,7 +1452,7 @@ static int data_dest(struct inst *in, struct wfile *f, const char *rest, const s
 		return pkgimg_err(in->ctx, -PKGIMG_E_ARCHIVE,
 				  "%s: [install] unknown scheme key '%.*s' (for '%s'): .data directory contents should be in data, headers, platlib, purelib or scripts; the wheel is broken: rebuild it",
 				  in->thing, (int)klen, rest, f->zname);
-	if (k == K_SCRIPTS && ep_wrapper(console, gui, base_name(slash + 1))) {
+	if (k == K_SCRIPTS && ep_wrapper(console, gui, path_base(slash + 1))) {
 		/* pip leaves setuptools' wrappers of entry points out */
 		f->skip = true;
 		return 0;
@@ -1508,7 +1474,7 @@ static int plan_zip_files(struct inst *in, const struct eps *console, const stru
 		f->mode = f->exec ? 0755 : 0644;
 		if (!strcmp(f->norm, installer) || !strcmp(f->norm, requested))
 			f->drop = true;		/* ours replace them */
-		else if (ends_with(top, ".data"))
+		else if (str_ends_with(top, ".data"))
 			r = data_dest(in, f, f->norm + strlen(top) + (f->norm[strlen(top)] ? 1 : 0),
 				      console, gui);
 		else
@@ -1691,24 +1657,6 @@ static int finish_staged(struct inst *in)
 }
 
 
-/* The parent of dest, created when missing; kept open for the next file
- * (the targets come sorted, so a directory's files come together). */
-static int parent_of(struct inst *in, const char *dest, int *dirfd, const char **name)
-{
-	int fd, r;
-
-	if (dirfd_cache_get(&in->parent, dest, dirfd, name))
-		return 0;
-	dirfd_cache_drop(&in->parent);
-	r = fs_open_parent(in->ctx, in->thing, "install", in->rootfd, dest, true, &in->made, &fd,
-			   name);
-	if (r < 0)
-		return r;
-	dirfd_cache_set(&in->parent, dest, fd);
-	*dirfd = fd;
-	return 0;
-}
-
 static int place_one(struct inst *in, struct wfile *f)
 {
 	struct placed *p;
@@ -1716,7 +1664,8 @@ static int place_one(struct inst *in, struct wfile *f)
 	struct stat st;
 	int dirfd, r;
 
-	r = parent_of(in, f->dest, &dirfd, &name);
+	r = dirfd_cache_open_parent(&in->parent, in->ctx, in->thing, "install", in->rootfd,
+				    f->dest, &in->made, &dirfd, &name);
 	if (r < 0)
 		return r;
 	if (in->nplaced == in->capplaced) {
@@ -1831,7 +1780,7 @@ static int scheme_dir(struct inst *in, const char *what, const char *dir, char *
 	struct sbuf s = SBUF_INIT;
 	const char *why;
 
-	if (!dir || !path_norm(dir, true, &s, &why)) {
+	if (!dir || !wheel_path_norm(dir, true, &s, &why)) {
 		sbuf_free(&s);
 		return pkgimg_err(in->ctx, -PKGIMG_E_USAGE, "%s: [install] the scheme's %s '%s' is %s",
 				  in->thing, what, dir ? dir : "", dir ? why : "missing");
@@ -1948,7 +1897,7 @@ int wheel_install(struct pkgimg_ctx *ctx, const char *wheel_path, int rootfd,
 
 	in->ctx = ctx;
 	in->path = wheel_path;
-	in->thing = o->filename ? o->filename : base_name(wheel_path);
+	in->thing = o->filename ? o->filename : path_base(wheel_path);
 	in->s = s;
 	in->o = o;
 	in->rootfd = rootfd;
@@ -2083,7 +2032,7 @@ static int record_new_rows(struct pkgimg_ctx *ctx, const char *thing, const char
 	int r = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		if (!path_norm(paths[i], true, &norm, &why) || !norm.len) {
+		if (!wheel_path_norm(paths[i], true, &norm, &why) || !norm.len) {
 			r = pkgimg_err(ctx, -PKGIMG_E_USAGE, "%s: [install] cannot record '%s': %s",
 				       thing, paths[i], norm.len ? why : "empty path");
 			goto out;
@@ -2108,7 +2057,7 @@ out:
 int wheel_record_add(struct pkgimg_ctx *ctx, int rootfd, const struct wheel_installed *w,
 		     const char *const *paths, size_t n)
 {
-	const char *thing = base_name(w->dist_info), *name;
+	const char *thing = path_base(w->dist_info), *name;
 	char *lib = xstrndup(w->dist_info, (size_t)(thing - w->dist_info));
 	char *rpath = xasprintf("%s/RECORD", w->dist_info);
 	struct sbuf text = SBUF_INIT;

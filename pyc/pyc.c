@@ -189,11 +189,6 @@ int pyc_find_python(struct pkgimg_ctx *ctx, const char *name, char **out)
 			  "install it or name one with --python PATH", name, path);
 }
 
-static int pyc_name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static int pyc_walk(struct pkgimg_ctx *ctx, const char *dir, struct strv *out)
 {
 	struct strv names = { 0 };
@@ -207,7 +202,7 @@ static int pyc_walk(struct pkgimg_ctx *ctx, const char *dir, struct strv *out)
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
 			strv_add(&names, de->d_name);
 	closedir(d);
-	qsort(names.v, names.n, sizeof *names.v, pyc_name_cmp);
+	qsort(names.v, names.n, sizeof *names.v, str_cmp_ptr);
 	for (size_t i = 0; r == 0 && i < names.n; i++) {
 		const char *nm = names.v[i];
 		size_t len = strlen(nm);
@@ -722,11 +717,7 @@ int pyc_compile_image(struct pkgimg_ctx *ctx, const struct pyc_opts *o,
 		      const struct sandbox_opts *sb, const char *const *paths, size_t n,
 		      struct pyc_result *res)
 {
-	static char *const env[] = {
-		"PATH=" SANDBOX_DEFAULT_PATH,
-		"HOME=/root", "LANG=C.UTF-8", "PYTHONHASHSEED=0", "PYTHONDONTWRITEBYTECODE=1",
-		NULL,
-	};
+	struct strv env = { 0 };
 	struct pyc_image_arg a = { .o = o, .paths = paths, .n = n, .fd = -1 };
 	struct pyc_result out = { 0 };
 	char *argv[] = { (char *)o->python, NULL };
@@ -746,8 +737,11 @@ int pyc_compile_image(struct pkgimg_ctx *ctx, const struct pyc_opts *o,
 		r = pkgimg_err(ctx, -errno, "%s: [pyc] memfd_create: %m", o->python);
 		goto out;
 	}
+	sandbox_default_env(&env, SANDBOX_ENV_BASE, NULL);
+	strv_add(&env, "PYTHONHASHSEED=0");
+	strv_add(&env, "PYTHONDONTWRITEBYTECODE=1");
 	so.argv = argv;
-	so.env = env;
+	so.env = env.v;
 	so.fn = pyc_image_fn;
 	so.fn_arg = &a;
 	r = sandbox_run(ctx, &so, &status);
@@ -758,6 +752,7 @@ int pyc_compile_image(struct pkgimg_ctx *ctx, const struct pyc_opts *o,
 		r = pkgimg_err(ctx, -PKGIMG_E_SCRIPT, "%s: [pyc] the compiler in the image "
 			       "ended with status %d", o->python, status);
 out:
+	strv_free(&env);
 	if (a.fd >= 0)
 		close(a.fd);
 	if (r < 0) {

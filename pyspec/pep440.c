@@ -45,28 +45,15 @@ static const char *const pre_names[] = {
 	[PEP440_PRE_B] = "b", [PEP440_PRE_RC] = "rc",
 };
 
-/* Python's \s on the ASCII range (str.isspace()). */
-static bool is_ws(char c)
-{
-	unsigned char u = (unsigned char)c;
-
-	return u == ' ' || (u >= '\t' && u <= '\r') || (u >= 0x1c && u <= 0x1f);
-}
-
-static bool is_sep(char c)
-{
-	return c == '.' || c == '-' || c == '_';
-}
-
 /* Not blob_trim(): Python's str.strip() (which packaging uses) also strips
  * \f, \v and \x1c-\x1f, and the versions must parse as pip parses them. */
 static struct blob trim_ws(struct blob b)
 {
-	while (b.len && is_ws(b.ptr[0])) {
+	while (b.len && ascii_ispyspace(b.ptr[0])) {
 		b.ptr++;
 		b.len--;
 	}
-	while (b.len && is_ws(b.ptr[b.len - 1]))
+	while (b.len && ascii_ispyspace(b.ptr[b.len - 1]))
 		b.len--;
 	return b;
 }
@@ -122,13 +109,13 @@ static int read_labelled(const char **pp, const char *end, const struct label *t
 	size_t n;
 
 	*found = false;
-	if (p < end && is_sep(*p))
+	if (p < end && ascii_ispysep(*p))
 		p++;
 	n = match_label(p, end, tab, value);
 	if (!n)
 		return 0;
 	p += n;
-	if (p < end && is_sep(*p))
+	if (p < end && ascii_ispysep(*p))
 		p++;
 	*num = 0;
 	if (p < end && ascii_isdigit(*p) && read_num(&p, end, num, why) < 0)
@@ -170,7 +157,7 @@ static int read_local(const char **pp, const char *end, char **out, char **why)
 			for (; seg < p; seg++)
 				sbuf_addc(&sb, ascii_lower(*seg));
 		}
-		if (p < end && is_sep(*p)) {
+		if (p < end && ascii_ispysep(*p)) {
 			p++;
 			continue;
 		}
@@ -500,7 +487,7 @@ static bool has_char(struct blob b, const char *set)
 	size_t i;
 
 	for (i = 0; i < b.len; i++)
-		if (strchr(set, b.ptr[i]) || is_ws(b.ptr[i]))
+		if (strchr(set, b.ptr[i]) || ascii_ispyspace(b.ptr[i]))
 			return true;
 	return false;
 }

@@ -24,26 +24,6 @@
 
 /* --- characters ----------------------------------------------------------- */
 
-static bool is_sep(char c)
-{
-	return c == '-' || c == '_' || c == '.';
-}
-
-/* Python's \w for \b: ASCII letters, digits and '_', and (approximately)
- * every non-ASCII character. */
-static bool is_word(char c)
-{
-	return ascii_isalnum(c) || c == '_' || (unsigned char)c >= 0x80;
-}
-
-/* Python's \s and str.isspace() on ASCII. */
-static bool is_pyspace(char c)
-{
-	unsigned char u = (unsigned char)c;
-
-	return u == ' ' || (u >= '\t' && u <= '\r') || (u >= 0x1c && u <= 0x1f);
-}
-
 /* --- names ---------------------------------------------------------------- */
 
 char *pep503_normalize(const char *name)
@@ -52,8 +32,8 @@ char *pep503_normalize(const char *name)
 	const char *p;
 
 	for (p = name; *p; p++) {
-		if (is_sep(*p)) {
-			while (is_sep(p[1]))
+		if (ascii_ispysep(*p)) {
+			while (ascii_ispysep(p[1]))
 				p++;
 			sbuf_addc(&sb, '-');
 		} else {
@@ -70,7 +50,7 @@ bool pep508_name_valid(const char *name)
 	if (!n || !ascii_isalnum(name[0]) || !ascii_isalnum(name[n - 1]))
 		return false;
 	for (i = 1; i + 1 < n; i++)
-		if (!ascii_isalnum(name[i]) && !is_sep(name[i]))
+		if (!ascii_isalnum(name[i]) && !ascii_ispysep(name[i]))
 			return false;
 	return true;
 }
@@ -278,14 +258,14 @@ static bool compare(struct pkgimg_ctx *scratch, const char *lhs, enum pep508_op 
 		/* Specifier("===" + rhs): one word without whitespace, ';', ')';
 		 * it holds when str(Version(lhs)) equals it, ignoring case */
 		arb = BLOB_STR(rhs);
-		while (arb.len && is_pyspace(arb.ptr[0])) {
+		while (arb.len && ascii_ispyspace(arb.ptr[0])) {
 			arb.ptr++;
 			arb.len--;
 		}
-		while (arb.len && is_pyspace(arb.ptr[arb.len - 1]))
+		while (arb.len && ascii_ispyspace(arb.ptr[arb.len - 1]))
 			arb.len--;
 		for (i = 0; i < arb.len; i++)
-			if (is_pyspace(arb.ptr[i]) || arb.ptr[i] == ';' || arb.ptr[i] == ')')
+			if (ascii_ispyspace(arb.ptr[i]) || arb.ptr[i] == ';' || arb.ptr[i] == ')')
 				break;
 		if (i < arb.len || pep440_parse(scratch, lhs, &v) < 0) {
 			*undefined = true;
@@ -374,8 +354,8 @@ static char peek(const struct parser *p, size_t i)
 /* \b at i */
 static bool boundary(const struct parser *p, size_t i)
 {
-	bool before = i > 0 && i <= p->len && is_word(p->s[i - 1]);
-	bool after = i < p->len && is_word(p->s[i]);
+	bool before = i > 0 && i <= p->len && ascii_ispyword(p->s[i - 1]);
+	bool after = i < p->len && ascii_ispyword(p->s[i]);
 
 	return before != after;
 }
@@ -410,7 +390,7 @@ static size_t ident_at(const struct parser *p, size_t i)
 
 	if (!ascii_isalnum(peek(p, i)) || !boundary(p, i))
 		return 0;
-	while (i + n < p->len && (ascii_isalnum(p->s[i + n]) || is_sep(p->s[i + n])))
+	while (i + n < p->len && (ascii_isalnum(p->s[i + n]) || ascii_ispysep(p->s[i + n])))
 		n++;
 	while (n && !boundary(p, i + n))	/* the regex backtracks to a \b */
 		n--;
@@ -944,11 +924,11 @@ static size_t spec_token_at(const struct parser *p, size_t i)
 	if (k == sizeof spec_ops / sizeof spec_ops[0])
 		goto out;
 	j = i + n;
-	while (j < p->len && is_pyspace(p->s[j]))
+	while (j < p->len && ascii_ispyspace(p->s[j]))
 		j++;
 	if (k == 0) {
 		/* ===: anything but whitespace, ';' and ')', maybe nothing */
-		while (j < p->len && !is_pyspace(p->s[j]) && p->s[j] != ';' && p->s[j] != ')')
+		while (j < p->len && !ascii_ispyspace(p->s[j]) && p->s[j] != ';' && p->s[j] != ')')
 			j++;
 		len = j - i;
 		goto out;
@@ -956,7 +936,7 @@ static size_t spec_token_at(const struct parser *p, size_t i)
 	/* a version starts with a digit or 'v'; pep440_spec_parse checks the rest */
 	if (!ascii_isdigit(peek(p, j)) && ascii_lower(peek(p, j)) != 'v')
 		goto out;
-	while (j < p->len && (ascii_isalnum(p->s[j]) || is_sep(p->s[j]) || p->s[j] == '!' ||
+	while (j < p->len && (ascii_isalnum(p->s[j]) || ascii_ispysep(p->s[j]) || p->s[j] == '!' ||
 			      p->s[j] == '+' || p->s[j] == '*'))
 		j++;
 	len = j - i;
@@ -1160,7 +1140,7 @@ char *pep508_req_str(const struct pep508_req *r)
 	for (i = 0; i < r->spec.n; i++) {
 		sp = &r->spec.v[i];
 		ver = sp->text + strlen(pep440_op_names[sp->op]);
-		while (is_pyspace(*ver))
+		while (ascii_ispyspace(*ver))
 			ver++;
 		strv_push(&specs, xasprintf("%s%s", pep440_op_names[sp->op], ver));
 	}

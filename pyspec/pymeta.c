@@ -9,19 +9,6 @@
 #include "pyspec/pep508.h"
 #include "pyspec/pymeta.h"
 
-/* One line of data from *pos, without its "\n" and a "\r" before it. */
-static struct blob next_line(const char *data, size_t len, size_t *pos)
-{
-	const char *nl = memchr(data + *pos, '\n', len - *pos);
-	size_t end = nl ? (size_t)(nl - data) : len;
-	struct blob l = { data + *pos, end - *pos };
-
-	*pos = nl ? end + 1 : len;
-	if (l.len > 0 && l.ptr[l.len - 1] == '\r')
-		l.len--;
-	return l;
-}
-
 static bool is_wsp(char c)
 {
 	return c == ' ' || c == '\t';
@@ -115,21 +102,21 @@ int pymeta_parse(struct pkgimg_ctx *ctx, const char *what, const char *data, siz
 {
 	struct pymeta m;
 	struct sbuf val = SBUF_INIT;
-	struct blob name = BLOB_NULL, l = BLOB_NULL;
-	size_t pos = 0, lineno = 0, field_line = 0;
+	struct blob name = BLOB_NULL, l = BLOB_NULL, rest;
+	size_t lineno = 0, field_line = 0;
 	int r = 0;
 
 	memset(&m, 0, sizeof m);
 	if (!data)
 		len = 0;
+	rest = (struct blob){ data, len };
 	if (len && memchr(data, '\0', len)) {
 		r = pkgimg_err(ctx, -PKGIMG_E_PARSE, "%s: [metadata] contains a NUL byte", what);
 		goto out;
 	}
 	for (;;) {
-		bool end = pos >= len;
+		bool end = !blob_line(&rest, &l);
 		if (!end) {
-			l = next_line(data, len, &pos);
 			lineno++;
 			if (l.len > 0 && is_wsp(l.ptr[0])) {
 				if (!name.ptr) {

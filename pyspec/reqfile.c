@@ -98,11 +98,6 @@ struct rf_opt {
 	const char *value;
 };
 
-static bool is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
 static int line_err(struct rf_state *st, const struct rf_file *f, size_t line,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static int line_err(struct rf_state *st, const struct rf_file *f, size_t line,
@@ -216,7 +211,7 @@ static bool is_comment_line(struct blob l)
 {
 	size_t i = 0;
 
-	while (i < l.len && is_space(l.ptr[i]))
+	while (i < l.len && ascii_isspace(l.ptr[i]))
 		i++;
 	return i < l.len && l.ptr[i] == '#';
 }
@@ -228,7 +223,7 @@ static struct blob strip_comment(struct blob l)
 	size_t i;
 
 	for (i = 0; i < l.len; i++)
-		if (l.ptr[i] == '#' && (i == 0 || is_space(l.ptr[i - 1]))) {
+		if (l.ptr[i] == '#' && (i == 0 || ascii_isspace(l.ptr[i - 1]))) {
 			l.len = i;
 			break;
 		}
@@ -280,7 +275,7 @@ static int shlex_split(struct rf_state *st, const struct rf_file *f, size_t line
 	while (*s) {
 		char c = *s;
 
-		if (is_space(c)) {
+		if (ascii_isspace(c)) {
 			if (in_word) {
 				strv_push(out, sbuf_detach(&w));
 				in_word = false;

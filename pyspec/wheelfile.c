@@ -14,6 +14,7 @@
 #include "core/arc.h"
 #include "core/ctx.h"
 #include "core/error.h"
+#include "core/fs.h"
 #include "core/str.h"
 #include "pyspec/pep440.h"
 #include "pyspec/pep508.h"
@@ -84,8 +85,7 @@ int wheel_check_info_name(struct pkgimg_ctx *ctx, const char *thing, const struc
 int wheel_read_metadata(struct pkgimg_ctx *ctx, const char *wheel_path, const char *filename,
 			struct sbuf *out)
 {
-	const char *slash = strrchr(wheel_path, '/');
-	const char *thing = filename ? filename : slash ? slash + 1 : wheel_path;
+	const char *thing = filename ? filename : path_base(wheel_path);
 	struct archive *a = NULL;
 	struct archive_entry *e;
 	struct wheel_name wn;
@@ -109,13 +109,8 @@ int wheel_read_metadata(struct pkgimg_ctx *ctx, const char *wheel_path, const ch
 		if (!name || !(slash = strchr(name, '/')))
 			continue;
 		top = xstrndup(name, (size_t)(slash - name));
-		if (strlen(top) > 10 && !strcmp(top + strlen(top) - 10, ".dist-info")) {
-			size_t k = 0;
-
-			while (k < infos.n && strcmp(infos.v[k], top))
-				k++;
-			if (k == infos.n)
-				strv_add(&infos, top);
+		if (strlen(top) > 10 && str_ends_with(top, ".dist-info")) {	/* a name before it */
+			strv_add_unique(&infos, top);
 			if (!strcmp(slash + 1, "METADATA") && !meta_top) {
 				meta_top = xstrdup(top);
 				r = arc_read_small(ctx, thing, "metadata", a, name, WHEELFILE_META_MAX,

@@ -625,11 +625,6 @@ static bool any_name(const char *name)
 	return true;
 }
 
-static int cmp_name(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static int attach_devices(struct attach_build *b)
 {
 	struct strv nums = { 0 }, caps = { 0 };
@@ -652,7 +647,7 @@ static int attach_devices(struct attach_build *b)
 		free(rel);
 	}
 	if (r == 0)
-		r = list_dir(b, "dev/nvidia-caps", any_name, cmp_name, &caps);
+		r = list_dir(b, "dev/nvidia-caps", any_name, str_cmp_ptr, &caps);
 	for (i = 0; r == 0 && i < caps.n; i++) {
 		char *rel = xasprintf("dev/nvidia-caps/%s", caps.v[i]);
 
@@ -700,13 +695,6 @@ static int scan_entry(void *arg, const struct gpu_ldcache_entry *e)
 	strv_add(&s->names, e->name);
 	strv_add(&s->paths, e->path);
 	return 0;
-}
-
-static const char *base_name(const char *path)
-{
-	const char *s = strrchr(path, '/');
-
-	return s ? s + 1 : path;
 }
 
 static int strv_find(const struct strv *sv, const char *s)
@@ -774,7 +762,7 @@ static int attach_libs(struct attach_build *b, int dirfd)
 		if (resolve_in(b->rootfd, scan.paths.v[i], &real) < 0)
 			continue;
 		host = under(g->info.root, real);
-		base = base_name(real);
+		base = path_base(real);
 		if (fstatat(b->rootfd, real + 1, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    !S_ISREG(st.st_mode) || strv_find(&links, base) >= 0) {
 			free(host);
@@ -1043,7 +1031,7 @@ int gpu_ldcache_scrub(struct pkgimg_ctx *ctx, const char *what, const struct san
 		"[ -n \"$aux\" ] || rm -f /var/cache/ldconfig/aux-cache\n",
 		NULL,
 	};
-	static char *const env[] = { "PATH=" SANDBOX_DEFAULT_PATH, "LANG=C.UTF-8", NULL };
+	struct strv env = { 0 };
 	struct sandbox_opts so = *ran;
 	struct stat sb;
 	char *cache = xasprintf("%s/etc/ld.so.cache", ran->upper);
@@ -1053,8 +1041,9 @@ int gpu_ldcache_scrub(struct pkgimg_ctx *ctx, const char *what, const struct san
 	free(cache);
 	if (r < 0)
 		return 0;
+	sandbox_default_env(&env, SANDBOX_ENV_PATH | SANDBOX_ENV_LANG, NULL);
 	so.argv = argv;
-	so.env = env;
+	so.env = env.v;
 	so.cwd = NULL;
 	so.binds = NULL;
 	so.nbinds = 0;
@@ -1062,6 +1051,7 @@ int gpu_ldcache_scrub(struct pkgimg_ctx *ctx, const char *what, const struct san
 	so.fn = NULL;
 	so.fn_arg = NULL;
 	r = sandbox_run(ctx, &so, &status);
+	strv_free(&env);
 	if (r == 0 && status != 0)
 		r = pkgimg_err(ctx, -PKGIMG_E_SCRIPT, "%s: [gpu] ldconfig, run again without the "
 			       "GPU so that the image's ld.so cache does not list the host's driver, "

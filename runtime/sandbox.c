@@ -124,7 +124,7 @@ struct sb {
 	const char *upper;
 	const char *cwd, *hostname, *path;
 	char *const *env;
-	char *defenv[5];
+	struct strv defenv;
 	struct sb_bind *binds;
 	int nbinds;
 	int has_resolv, has_sys;
@@ -1145,11 +1145,48 @@ static int sb_mkdir_mode(struct pkgimg_ctx *ctx, const char *path, mode_t mode)
 	return 0;
 }
 
+/* Whether env (NULL-terminated "NAME=value"; NULL for none) sets the
+ * variable that kv ("NAME=...") names. */
+static bool env_sets(char *const *env, const char *kv)
+{
+	size_t n = strcspn(kv, "=") + 1;
+
+	for (char *const *e = env; e && *e; e++)
+		if (!strncmp(*e, kv, n))
+			return true;
+	return false;
+}
+
+void sandbox_default_env(struct strv *env, unsigned which, char *const *set)
+{
+	static const struct {
+		unsigned bit;
+		const char *kv;
+	} defaults[] = {
+		{ SANDBOX_ENV_PATH, "PATH=" SANDBOX_DEFAULT_PATH },
+		{ SANDBOX_ENV_HOME, "HOME=/root" },
+		{ SANDBOX_ENV_LANG, "LANG=C.UTF-8" },
+		{ SANDBOX_ENV_TERM, "TERM=" },
+	};
+
+	for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++) {
+		const char *kv = defaults[i].kv, *term;
+
+		if (!(which & defaults[i].bit) || env_sets(set, kv))
+			continue;
+		if (defaults[i].bit == SANDBOX_ENV_TERM) {
+			term = getenv("TERM");
+			strv_push(env, xasprintf("TERM=%s", term && *term ? term : "xterm"));
+		} else {
+			strv_add(env, kv);
+		}
+	}
+}
+
 static int sb_prepare(struct pkgimg_ctx *ctx, struct sb *sb, const struct sandbox_opts *o)
 {
 	char hosts[512];
 	struct stat st;
-	const char *term;
 	int i, r, n;
 
 	if (!o->scratch || !o->scratch[0])
@@ -1194,12 +1231,8 @@ static int sb_prepare(struct pkgimg_ctx *ctx, struct sb *sb, const struct sandbo
 	if (o->env) {
 		sb->env = o->env;
 	} else {
-		term = getenv("TERM");
-		sb->defenv[0] = xstrdup("PATH=" SANDBOX_DEFAULT_PATH);
-		sb->defenv[1] = xstrdup("HOME=/root");
-		sb->defenv[2] = xasprintf("TERM=%s", term && *term ? term : "xterm");
-		sb->defenv[3] = xstrdup("LANG=C.UTF-8");
-		sb->env = sb->defenv;
+		sandbox_default_env(&sb->defenv, SANDBOX_ENV_ALL, NULL);
+		sb->env = sb->defenv.v;
 	}
 	sb->path = SANDBOX_DEFAULT_PATH;
 	for (i = 0; sb->env[i]; i++)
@@ -1314,8 +1347,7 @@ static void sb_free(struct sb *sb)
 	for (i = 0; i < sb->nbinds; i++)
 		free(sb->binds[i].dst);
 	free(sb->binds);
-	for (i = 0; sb->defenv[i]; i++)
-		free(sb->defenv[i]);
+	strv_free(&sb->defenv);
 	free(sb->dir);
 	free(sb->root);
 	free(sb->work);

@@ -8,6 +8,7 @@
 #define PKGIMG_SANDBOX_H
 
 struct pkgimg_ctx;
+struct strv;
 
 struct sandbox_bind {
 	const char *src;	/* host path */
@@ -19,6 +20,24 @@ struct sandbox_bind {
  * Docker's images carry); run, build, scripts and the OCI config use it. */
 #define SANDBOX_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
+/* The default environment of a command in an image, for what the image's
+ * config does not set, as Docker gives a container.  The one definition:
+ * `pkgimg run`, a build's RUN step, maintainer scripts, the bytecode
+ * compiler, ldconfig and the OCI config take theirs from here. */
+enum sandbox_env {
+	SANDBOX_ENV_PATH = 1 << 0,	/* PATH=SANDBOX_DEFAULT_PATH */
+	SANDBOX_ENV_HOME = 1 << 1,	/* HOME=/root */
+	SANDBOX_ENV_LANG = 1 << 2,	/* LANG=C.UTF-8 */
+	SANDBOX_ENV_TERM = 1 << 3,	/* TERM: the caller's, "xterm" when it has none */
+	SANDBOX_ENV_BASE = SANDBOX_ENV_PATH | SANDBOX_ENV_HOME | SANDBOX_ENV_LANG,
+	SANDBOX_ENV_ALL = SANDBOX_ENV_BASE | SANDBOX_ENV_TERM,
+};
+
+/* Appends to env, in the order above, each default named in `which`
+ * (SANDBOX_ENV_* or'ed) whose variable `set` (a NULL-terminated list of
+ * "NAME=value", NULL for none) does not set. */
+void sandbox_default_env(struct strv *env, unsigned which, char *const *set);
+
 struct sandbox_opts {
 	const char *const *lowers;	/* layer tree dirs, top first (may be 0 of them) */
 	int nlowers;
@@ -26,8 +45,8 @@ struct sandbox_opts {
 	const char *scratch;		/* a dir on the same fs as upper for work/ and mount
 					   points (e.g. a store tmp dir); required */
 	char *const *argv;		/* command; argv[0] resolved on the image's PATH */
-	char *const *env;		/* full environment, NULL-terminated; NULL = a default
-					   (PATH, HOME=/root, TERM, LANG=C.UTF-8) */
+	char *const *env;		/* full environment, NULL-terminated; NULL = the default
+					   (sandbox_default_env's SANDBOX_ENV_ALL) */
 	const char *cwd;		/* working dir inside; NULL = "/" */
 	const struct sandbox_bind *binds;
 	int nbinds;

@@ -300,13 +300,6 @@ static int parse_sources_file(struct pkgimg_ctx *ctx, const char *path, struct a
 	return r;
 }
 
-static int has_suffix(const char *s, const char *suffix)
-{
-	size_t a = strlen(s), b = strlen(suffix);
-
-	return a >= b && !strcmp(s + a - b, suffix);
-}
-
 int apt_sources_load_host(struct pkgimg_ctx *ctx, const char *etc, struct apt_sources *out)
 {
 	struct strv files = { 0 };
@@ -326,13 +319,13 @@ int apt_sources_load_host(struct pkgimg_ctx *ctx, const char *etc, struct apt_so
 		struct dirent *de;
 
 		while ((de = readdir(d)))
-			if (has_suffix(de->d_name, ".list") || has_suffix(de->d_name, ".sources"))
+			if (str_ends_with(de->d_name, ".list") || str_ends_with(de->d_name, ".sources"))
 				strv_push(&files, xasprintf("%s/%s", dir, de->d_name));
 		closedir(d);
 	}
 	strv_sort(&files);	/* apt reads them in alphanumeric order */
 	for (size_t i = 0; i < files.n && r == 0; i++)
-		r = has_suffix(files.v[i], ".list") ? parse_list_file(ctx, files.v[i], out)
+		r = str_ends_with(files.v[i], ".list") ? parse_list_file(ctx, files.v[i], out)
 						     : parse_sources_file(ctx, files.v[i], out);
 	strv_free(&files);
 	free(dir);

@@ -13,8 +13,6 @@
 #include <solv/pool.h>
 #include <solv/repo.h>
 #include <solv/repo_conda.h>
-#include <solv/repo_solv.h>
-#include <solv/repo_write.h>
 #include <solv/repodata.h>
 #include <solv/solv_xfopen.h>
 #include <solv/solver.h>
@@ -28,6 +26,7 @@
 #include "solver/conda.h"
 #include "solver/explain.h"
 #include "solver/matchspec.h"
+#include "solver/solvcache.h"
 
 #define SOLV_FORMAT "1"	/* bump when what the .solv cache holds changes */
 
@@ -161,7 +160,7 @@ static int fetch_subs(struct pkgimg_ctx *ctx, struct store *st, struct csub *sub
 /* Loads one subdir's repodata into its repo, through the .solv cache. */
 static int load_sub(struct pkgimg_ctx *ctx, Pool *pool, struct csub *s)
 {
-	char *solv, *tmp;
+	char *solv;
 	FILE *fp;
 	int r = 0;
 
@@ -173,15 +172,8 @@ static int load_sub(struct pkgimg_ctx *ctx, Pool *pool, struct csub *s)
 	s->repo = repo_create(pool, s->url);
 	s->repo->appdata = s;
 	solv = xasprintf("%s/repodata-%s-v" SOLV_FORMAT ".solv", s->dir, s->sha256);
-	fp = fopen(solv, "re");
-	if (fp) {
-		int ok = repo_add_solv(s->repo, fp, 0) == 0;
-
-		fclose(fp);
-		if (ok)
-			goto out;
-		repo_empty(s->repo, 1);	/* a damaged cache: rebuild it */
-	}
+	if (solvcache_load(s->repo, solv))
+		goto out;
 	fp = solv_xfopen(s->file, "r");	/* decompresses by the name: .zst */
 	if (!fp) {
 		r = pkgimg_err(ctx, -PKGIMG_E_PARSE, "%s/%s: [index] cannot open or decompress "
@@ -196,19 +188,7 @@ static int load_sub(struct pkgimg_ctx *ctx, Pool *pool, struct csub *s)
 		goto out;
 	}
 	fclose(fp);
-	tmp = xasprintf("%s.%d.tmp", solv, (int)getpid());
-	fp = fopen(tmp, "we");
-	if (fp) {
-		int ok = repo_write(s->repo, fp) == 0;
-
-		if (fclose(fp) != 0)
-			ok = 0;
-		if (ok)
-			rename(tmp, solv);
-		else
-			unlink(tmp);
-	}
-	free(tmp);
+	solvcache_save(s->repo, solv);
 out:
 	free(solv);
 	return r;
@@ -420,11 +400,6 @@ static void strict_priority(struct csolver *cs)
 
 /* --- the solve ----------------------------------------------------------- */
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* "conda: numpy python=3.12 -c conda-forge": specs sorted (their order
  * does not matter), channels in their order (it does). */
 static char *step_text(const struct conda_request *rq, const char *const *chans, size_t nch,
@@ -434,7 +409,7 @@ static char *step_text(const struct conda_request *rq, const char *const *chans,
 	struct sbuf s = SBUF_INIT;
 
 	memcpy(v, rq->specs, rq->nspecs * sizeof *v);
-	qsort(v, rq->nspecs, sizeof *v, cmp_str);
+	qsort(v, rq->nspecs, sizeof *v, str_cmp_ptr);
 	sbuf_adds(&s, "conda:");
 	for (size_t i = 0; i < rq->nspecs; i++)
 		if (i == 0 || strcmp(v[i], v[i - 1]))

@@ -14,8 +14,6 @@
 #include <solv/poolarch.h>
 #include <solv/repo.h>
 #include <solv/repo_deb.h>
-#include <solv/repo_solv.h>
-#include <solv/repo_write.h>
 #include <solv/selection.h>
 #include <solv/solv_xfopen.h>
 #include <solv/solver.h>
@@ -29,6 +27,7 @@
 #include "core/str.h"
 #include "solver/deb.h"
 #include "solver/explain.h"
+#include "solver/solvcache.h"
 
 #define DEFAULT_KEYRING "/usr/share/keyrings/debian-archive-keyring.gpg"
 #define SOLV_FORMAT "2"	/* bump when the pool-loading code changes what .solv holds */
@@ -183,20 +182,13 @@ static int load_packages(struct pkgimg_ctx *ctx, struct store *st, const char *d
 {
 	char *solv = xasprintf("%s/Packages-%s-v" SOLV_FORMAT ".solv", dir, f->sha256);
 	char *blob = store_blob_path(st, f->sha256);
-	FILE *fp = fopen(solv, "re");
+	FILE *fp;
 	int r = 0;
 
-	if (fp) {
-		int ok = repo_add_solv(repo, fp, 0) == 0;
-
-		fclose(fp);
-		if (ok)
-			goto out;
-		repo_empty(repo, 1);	/* a damaged cache: rebuild it */
-	}
+	if (solvcache_load(repo, solv))
+		goto out;
 	{
 		int fd = open(blob, O_RDONLY | O_CLOEXEC);
-		char *tmp;
 
 		if (fd < 0) {
 			r = pkgimg_err(ctx, -errno, "%s: [index] cached copy missing: %m", url);
@@ -215,19 +207,7 @@ static int load_packages(struct pkgimg_ctx *ctx, struct store *st, const char *d
 			goto out;
 		}
 		fclose(fp);
-		tmp = xasprintf("%s.%d.tmp", solv, (int)getpid());
-		fp = fopen(tmp, "we");
-		if (fp) {
-			int ok = repo_write(repo, fp) == 0;
-
-			if (fclose(fp) != 0)
-				ok = 0;
-			if (ok)
-				rename(tmp, solv);
-			else
-				unlink(tmp);
-		}
-		free(tmp);
+		solvcache_save(repo, solv);
 	}
 out:
 	free(solv);

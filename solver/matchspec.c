@@ -23,14 +23,6 @@
 #include "core/str.h"
 #include "solver/matchspec.h"
 
-/* Python's str.isspace() on ASCII, which conda's strip() and \s use. */
-static bool is_ws(char c)
-{
-	unsigned char u = (unsigned char)c;
-
-	return u == ' ' || (u >= '\t' && u <= '\r') || (u >= 0x1c && u <= 0x1f);
-}
-
 static bool in_set(char c, const char *set)
 {
 	return c && strchr(set, c);
@@ -119,12 +111,12 @@ static struct pview pview_sub(struct pview v, size_t at, size_t n)
 
 static struct pview pview_strip(struct pview v)
 {
-	while (v.len && is_ws(v.s[0])) {
+	while (v.len && ascii_ispyspace(v.s[0])) {
 		v.s++;
 		v.col++;
 		v.len--;
 	}
-	while (v.len && is_ws(v.s[v.len - 1]))
+	while (v.len && ascii_ispyspace(v.s[v.len - 1]))
 		v.len--;
 	return v;
 }
@@ -200,9 +192,9 @@ static int vo_parse(const char *s, size_t len, struct condaver *out, char *why, 
 	char cb[8];
 
 	memset(&v, 0, sizeof v);
-	while (a < b && is_ws(s[a]))
+	while (a < b && ascii_ispyspace(s[a]))
 		a++;
-	while (b > a && is_ws(s[b - 1]))
+	while (b > a && ascii_ispyspace(s[b - 1]))
 		b--;
 	*at = a;
 	n = b - a;
@@ -789,7 +781,7 @@ static int leaf_relation(const struct loc *l, struct pview v, struct condaver_sp
 	if (oplen == n)
 		return loc_err(l, v.col[0], "operator '%.*s' without a version", (int)n, s);
 	for (i = oplen; i < n; i++)
-		if (is_ws(s[i]))
+		if (ascii_ispyspace(s[i]))
 			return loc_err(l, v.col[i],
 				       "unexpected space in '%.*s' "
 				       "(write the operator and the version together)",
@@ -1013,7 +1005,7 @@ static int vspec_parse_view(const struct loc *l, struct pview v, struct condaver
 			c = ')';	/* the end closes the implicit outer group */
 			j = i;
 		} else {
-			for (j = i; j < v.len && is_ws(s[j]); j++)
+			for (j = i; j < v.len && ascii_ispyspace(s[j]); j++)
 				;
 			c = '\0';
 			if (j < v.len && s[j] == '^' &&
@@ -1449,7 +1441,7 @@ static int brackets_parse(const struct loc *l, size_t lb, size_t lim, struct bkv
 	char q;
 
 	for (;;) {
-		while (i < lim && (is_ws(s[i]) || s[i] == ','))
+		while (i < lim && (ascii_ispyspace(s[i]) || s[i] == ','))
 			i++;
 		if (i >= lim)
 			return loc_err(l, lb, "unbalanced brackets: '[' is never closed");
@@ -1461,7 +1453,7 @@ static int brackets_parse(const struct loc *l, size_t lb, size_t lim, struct bkv
 			return loc_err(l, i, "expected a key in the brackets, found '%c'", s[i]);
 		kv.key = (struct blob){ s + ks, i - ks };
 		kv.koff = ks;
-		while (i < lim && is_ws(s[i]))
+		while (i < lim && ascii_ispyspace(s[i]))
 			i++;
 		if (i >= lim)
 			return loc_err(l, lb, "unbalanced brackets: '[' is never closed");
@@ -1469,7 +1461,7 @@ static int brackets_parse(const struct loc *l, size_t lb, size_t lim, struct bkv
 			return loc_err(l, i, "expected '=' after the key '" BLOB_FMT "'",
 				       BLOB_ARG(kv.key));
 		i++;
-		while (i < lim && is_ws(s[i]))
+		while (i < lim && ascii_ispyspace(s[i]))
 			i++;
 		if (i < lim && (s[i] == '\'' || s[i] == '"')) {
 			q = s[i];
@@ -1482,12 +1474,12 @@ static int brackets_parse(const struct loc *l, size_t lb, size_t lim, struct bkv
 					       q, BLOB_ARG(kv.key));
 			kv.val = (struct blob){ s + vs, i - vs };
 			i++;
-			if (i < lim && !is_ws(s[i]) && s[i] != ',' && s[i] != ']')
+			if (i < lim && !ascii_ispyspace(s[i]) && s[i] != ',' && s[i] != ']')
 				return loc_err(l, i,
 					       "expected ',' or ']' after the value of '" BLOB_FMT "'",
 					       BLOB_ARG(kv.key));
 		} else {
-			for (vs = i; i < lim && !is_ws(s[i]) && s[i] != ',' && s[i] != ']'; i++)
+			for (vs = i; i < lim && !ascii_ispyspace(s[i]) && s[i] != ',' && s[i] != ']'; i++)
 				;
 			kv.val = (struct blob){ s + vs, i - vs };
 		}
@@ -1586,12 +1578,12 @@ static int version_build_set(const struct loc *l, size_t off, struct blob vb, st
 	if (has_build) {
 		build = (struct blob){ vb.ptr + sep + 1, vb.len - sep - 1 };
 		boff = off + sep + 1;
-		while (build.len && is_ws(build.ptr[0])) {
+		while (build.len && ascii_ispyspace(build.ptr[0])) {
 			build.ptr++;
 			build.len--;
 			boff++;
 		}
-		while (build.len && is_ws(build.ptr[build.len - 1]))
+		while (build.len && ascii_ispyspace(build.ptr[build.len - 1]))
 			build.len--;
 		vb.len = sep;
 	}
@@ -1605,13 +1597,6 @@ static int version_build_set(const struct loc *l, size_t off, struct blob vb, st
 	if (r == 0 && has_build)
 		r = pattern_set(l, boff, &m->build, blob_dup(build), "build");
 	return r;
-}
-
-static bool blob_ends_with(struct blob b, const char *suffix)
-{
-	size_t n = strlen(suffix);
-
-	return b.len >= n && !memcmp(b.ptr + b.len - n, suffix, n);
 }
 
 /* A package file given by URL or absolute path (conda's step 2): name,
@@ -1723,9 +1708,9 @@ static int main_parse(const struct loc *l, size_t a, size_t e, struct matchspec 
 		}
 		a = (size_t)(c2 - s) + 1;
 	}
-	while (a < e && is_ws(s[a]))
+	while (a < e && ascii_ispyspace(s[a]))
 		a++;
-	for (ns = a; a < e && !is_ws(s[a]) && !in_set(s[a], "=<>!~"); a++)
+	for (ns = a; a < e && !ascii_ispyspace(s[a]) && !in_set(s[a], "=<>!~"); a++)
 		;
 	ne = a;
 	if (ne == ns)
@@ -1734,7 +1719,7 @@ static int main_parse(const struct loc *l, size_t a, size_t e, struct matchspec 
 	r = name_set(l, ns, (struct blob){ s + ns, ne - ns }, m);
 	if (r < 0)
 		return r;
-	while (a < e && is_ws(s[a]))
+	while (a < e && ascii_ispyspace(s[a]))
 		a++;
 	vs = a;
 	if (vs == e || (vs == ne && e - vs == 1 && s[vs] == '='))
@@ -1765,9 +1750,9 @@ int matchspec_parse_blob(struct pkgimg_ctx *ctx, struct blob in, struct matchspe
 			    (int)in.len, s, (int)(e - (size_t)(p - s) - 1), p + 1);
 		e = (size_t)(p - s);
 	}
-	while (a < e && is_ws(s[a]))
+	while (a < e && ascii_ispyspace(s[a]))
 		a++;
-	while (e > a && is_ws(s[e - 1]))
+	while (e > a && ascii_ispyspace(s[e - 1]))
 		e--;
 	if (a == e) {
 		r = loc_err(&l, 0, "empty spec: no package name");
@@ -1789,7 +1774,7 @@ int matchspec_parse_blob(struct pkgimg_ctx *ctx, struct blob in, struct matchspe
 		r = brackets_parse(&l, (size_t)(lb - s), e, &kv, &nkv, &after);
 		if (r < 0)
 			goto out;
-		while (after < e && is_ws(s[after]))
+		while (after < e && ascii_ispyspace(s[after]))
 			after++;
 		if (after < e) {
 			r = s[after] == '['
@@ -1799,7 +1784,7 @@ int matchspec_parse_blob(struct pkgimg_ctx *ctx, struct blob in, struct matchspe
 			goto out;
 		}
 		e = (size_t)(lb - s);
-		while (e > a && is_ws(s[e - 1]))
+		while (e > a && ascii_ispyspace(s[e - 1]))
 			e--;
 	}
 	if (blob_ends_with((struct blob){ s + a, e - a }, ".conda") ||

@@ -54,20 +54,6 @@ static bool has_scheme(const char *s, const char *scheme)
 	return !strncasecmp(s, scheme, k) && s[k] == ':';
 }
 
-static bool ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), k = strlen(suffix);
-
-	return n >= k && !strcasecmp(s + n - k, suffix);
-}
-
-static bool exists(const char *path)
-{
-	struct stat sb;
-
-	return stat(path, &sb) == 0;
-}
-
 static bool has_ctl(const char *s)
 {
 	for (; *s; s++)
@@ -323,7 +309,7 @@ static bool is_dist_name(const char *name)
 	if (name[0] == '.' || has_ctl(name))
 		return false;
 	for (size_t i = 0; i < sizeof dist_exts / sizeof dist_exts[0]; i++)
-		if (ends_with(name, dist_exts[i]))
+		if (str_iends_with(name, dist_exts[i]))
 			return true;
 	return false;
 }
@@ -645,7 +631,7 @@ static int job_done(struct lookup *l, const struct job *j, struct fetch_item *it
 			unlink(absent);
 	} else if (it->result == -PKGIMG_E_NOTFOUND) {
 		page_absent(j->dest);
-	} else if (it->result == -PKGIMG_E_OFFLINE && !exists(absent)) {
+	} else if (it->result == -PKGIMG_E_OFFLINE && !fs_exists(absent)) {
 		r = pkgimg_err(ctx, -PKGIMG_E_OFFLINE, "%s: [lock] index %s: no cached page for "
 			       "this project and --offline was given; run once without --offline",
 			       p->asked, l->c->src[j->src].url);
@@ -933,7 +919,7 @@ static size_t mplan_job(struct mplan *m, char *url, const char *sha256, int64_t 
 		}
 	}
 	m->j = xrealloc(m->j, (m->nj + 1) * sizeof *m->j);
-	m->j[m->nj] = (struct mjob){ url, sha256, size, dest, file, dest && exists(dest) };
+	m->j[m->nj] = (struct mjob){ url, sha256, size, dest, file, dest && fs_exists(dest) };
 	return m->nj++;
 }
 

@@ -232,11 +232,6 @@ bool pypi_universe_is_candidate(const struct pypi_universe *u, const char *name,
 	return c && !c->excluded;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* The specifier set as one canonical string: items without spaces, sorted. */
 static char *spec_canon(const struct pep440_specset *set)
 {
@@ -252,7 +247,7 @@ static char *spec_canon(const struct pep440_specset *set)
 		strv_push(&items, sbuf_detach(&it));
 	}
 	if (items.n > 1)
-		qsort(items.v, items.n, sizeof *items.v, cmp_str);
+		qsort(items.v, items.n, sizeof *items.v, str_cmp_ptr);
 	sbuf_adds(&s, "");
 	for (size_t i = 0; i < items.n; i++)
 		sbuf_addf(&s, "%s%s", i ? "," : "", items.v[i]);

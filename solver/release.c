@@ -39,16 +39,6 @@ void apt_release_free(struct apt_release *rel)
 	memset(rel, 0, sizeof *rel);
 }
 
-static bool is_hex64(struct blob b)
-{
-	if (b.len != 64)
-		return false;
-	for (size_t i = 0; i < 64; i++)
-		if (!strchr("0123456789abcdef", b.ptr[i]))
-			return false;
-	return true;
-}
-
 int apt_release_parse(struct pkgimg_ctx *ctx, const char *what, const char *text,
 		      struct apt_release *rel)
 {
@@ -67,7 +57,7 @@ int apt_release_parse(struct pkgimg_ctx *ctx, const char *what, const char *text
 				hash = blob_word(&l);
 				size = blob_word(&l);
 				path = blob_word(&l);
-				if (!is_hex64(hash) || !size.len || !path.len)
+				if (hash.len != 64 || !hex_is_lower(hash.ptr, 64) || !size.len || !path.len)
 					return pkgimg_err(ctx, -PKGIMG_E_PARSE,
 							  "%s: [release] malformed SHA256 line '" BLOB_FMT "'",
 							  what, BLOB_ARG(blob_trim(line)));

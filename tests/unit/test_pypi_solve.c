@@ -676,6 +676,7 @@ static bool torch_universe(struct pypi_universe *u, const char *python, const ch
 	add(u, "torch", "2.2.1", PYPI_CAND_WHEEL, m.requires_python);
 	add(u, "torch", "2.2.0", PYPI_CAND_WHEEL, ">=3.8.0");	/* metadata not fetched */
 	add(u, "torch", "2.3.0.dev20240301", PYPI_CAND_WHEEL, ">=3.8.0");
+	pep508_env_init(&env);	/* pep508_env_linux frees what env held */
 	pep508_env_linux(&env, python, machine, NULL, NULL);
 	r = pypi_universe_set_meta(&ctx, u, &m, &env);
 	pep508_env_free(&env);
