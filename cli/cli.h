@@ -20,6 +20,9 @@ struct cli {
 int cli_open_store(struct cli *c);
 /* Prints "pkgimg: error: MESSAGE" and returns the exit code for r. */
 int cli_fail(struct cli *c, int r);
+/* A bad command line: the message (printf format) on ctx, printed by
+ * cli_fail as -PKGIMG_E_USAGE; returns the exit code 2. */
+int cli_usage(struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cli_clear_progress(struct cli *c);
 /* --privileged: the sandbox keeps root's capabilities (with a warning). */
 void cli_set_privileged(struct cli *c);

@@ -115,9 +115,8 @@ int cmd_build(struct cli *c, int argc, char **argv)
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "pkgimg: error: build: unexpected argument '%s'; the steps come from "
-			"the spec (-f FILE)\n", argv[optind]);
-		rc = 2;
+		rc = cli_usage(c, "build: unexpected argument '%s'; the steps come from "
+			"the spec (-f FILE)", argv[optind]);
 		goto done;
 	}
 	if (tag && (r = store_tag_check(&c->ctx, tag)) < 0) {
@@ -125,11 +124,9 @@ int cmd_build(struct cli *c, int argc, char **argv)
 		goto done;
 	}
 	io.pyc.jobs = c->jobs_given ? c->ctx.jobs : 0;
-	r = cli_open_store(c);
-	if (r) {
-		rc = r;
+	rc = cli_open_store(c);
+	if (rc)
 		goto done;
-	}
 	r = spec_parse(&c->ctx, file, &s);
 	if (r == 0 && context)
 		r = spec_set_context(&c->ctx, &s, context);

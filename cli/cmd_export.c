@@ -33,7 +33,7 @@ int cmd_export(struct cli *c, int argc, char **argv)
 	struct oci_export_opts eo = { 0 };
 	const char *dest = NULL, *how = NULL, *image;
 	char key[STORE_KEY_MAX], *path = NULL;
-	int opt, r = 0;
+	int opt, r, rc = 0;
 
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
@@ -42,11 +42,9 @@ int cmd_export(struct cli *c, int argc, char **argv)
 		case O_DIR: {
 			const char *name = opt == O_OCI ? "--oci" : opt == O_TAR ? "--tar" : "--dir";
 
-			if (how) {
-				fprintf(stderr, "pkgimg: error: export: %s and %s: give one of --oci "
-					"DIR, --tar FILE or --dir DIR\n", how, name);
-				return 2;
-			}
+			if (how)
+				return cli_usage(c, "export: %s and %s: give one of --oci "
+					"DIR, --tar FILE or --dir DIR", how, name);
 			how = name;
 			dest = optarg;
 			break;
@@ -71,39 +69,27 @@ int cmd_export(struct cli *c, int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind + 1 != argc) {
-		fprintf(stderr, "pkgimg: error: export: %s; usage: %s\n",
+	if (optind + 1 != argc)
+		return cli_usage(c, "export: %s; usage: %s",
 			optind >= argc ? "no image given" : "give exactly one image", EXPORT_USAGE);
-		return 2;
-	}
-	if (!how) {
-		fprintf(stderr, "pkgimg: error: export: where to? give one of --oci DIR, --tar FILE "
-			"or --dir DIR\n");
-		return 2;
-	}
-	if ((c->ctx.flags & PKGIMG_F_ALLOW_DEVICES) && strcmp(how, "--dir")) {
-		fprintf(stderr, "pkgimg: error: export: --allow-devices goes with --dir (device "
-			"nodes written onto the host); %s keeps them in the layers anyway\n", how);
-		return 2;
-	}
-	if (!*dest) {
-		fprintf(stderr, "pkgimg: error: export: %s needs a path\n", how);
-		return 2;
-	}
-	if (eo.ref_name && !strcmp(how, "--dir")) {
-		fprintf(stderr, "pkgimg: error: export: --tag names the image in an OCI layout; "
-			"a --dir rootfs has no name (drop --tag, or use --oci/--tar)\n");
-		return 2;
-	}
-	if (eo.ref_name && !oci_ref_name_valid(eo.ref_name)) {
-		fprintf(stderr, "pkgimg: error: export: --tag %s: not a valid OCI reference name; "
-			"use letters and digits separated by one of . _ - : @ + or /\n", eo.ref_name);
-		return 2;
-	}
+	if (!how)
+		return cli_usage(c, "export: where to? give one of --oci DIR, --tar FILE "
+			"or --dir DIR");
+	if ((c->ctx.flags & PKGIMG_F_ALLOW_DEVICES) && strcmp(how, "--dir"))
+		return cli_usage(c, "export: --allow-devices goes with --dir (device "
+			"nodes written onto the host); %s keeps them in the layers anyway", how);
+	if (!*dest)
+		return cli_usage(c, "export: %s needs a path", how);
+	if (eo.ref_name && !strcmp(how, "--dir"))
+		return cli_usage(c, "export: --tag names the image in an OCI layout; "
+			"a --dir rootfs has no name (drop --tag, or use --oci/--tar)");
+	if (eo.ref_name && !oci_ref_name_valid(eo.ref_name))
+		return cli_usage(c, "export: --tag %s: not a valid OCI reference name; "
+			"use letters and digits separated by one of . _ - : @ + or /", eo.ref_name);
 	image = argv[optind];
-	r = cli_open_store(c);
-	if (r)
-		return r;
+	rc = cli_open_store(c);
+	if (rc)
+		return rc;
 	r = store_resolve(&c->ctx, &c->st, image, key);
 	if (r == 0) {
 		if (!strcmp(how, "--oci"))
@@ -114,7 +100,7 @@ int cmd_export(struct cli *c, int argc, char **argv)
 			r = oci_export_rootfs(&c->ctx, &c->st, key, dest);
 	}
 	if (r < 0) {
-		r = cli_fail(c, r);
+		rc = cli_fail(c, r);
 		goto out;
 	}
 	path = path_abs(dest);
@@ -150,5 +136,5 @@ int cmd_export(struct cli *c, int argc, char **argv)
 out:
 	oci_export_result_free(&res);
 	free(path);
-	return r;
+	return rc;
 }

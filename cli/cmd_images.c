@@ -45,18 +45,16 @@ static void human(uint64_t n, char *buf, size_t len)
 int cmd_images(struct cli *c, int argc, char **argv)
 {
 	struct store_image *imgs = NULL;
-	int n = 0, r;
+	int n = 0, r, rc;
 
-	r = only_json_flag(c, argc, argv, "pkgimg images [--json]");
-	if (r)
-		return r == 1 ? 0 : r;
-	if (optind < argc) {
-		fprintf(stderr, "pkgimg: error: images: unexpected argument '%s'\n", argv[optind]);
-		return 2;
-	}
-	r = cli_open_store(c);
-	if (r)
-		return r;
+	rc = only_json_flag(c, argc, argv, "pkgimg images [--json]");
+	if (rc)
+		return rc == 1 ? 0 : rc;
+	if (optind < argc)
+		return cli_usage(c, "images: unexpected argument '%s'", argv[optind]);
+	rc = cli_open_store(c);
+	if (rc)
+		return rc;
 	r = store_list_images(&c->ctx, &c->st, &imgs, &n);
 	if (r < 0)
 		return cli_fail(c, r);
@@ -109,19 +107,17 @@ static json_t *cfg_list(char **v)
 int cmd_inspect(struct cli *c, int argc, char **argv)
 {
 	char key[STORE_KEY_MAX], **chain = NULL;
-	int n = 0, r;
+	int n = 0, r, rc;
 	json_t *layers, *j;
 
-	r = only_json_flag(c, argc, argv, "pkgimg inspect IMAGE [--json]");
-	if (r)
-		return r == 1 ? 0 : r;
-	if (optind + 1 != argc) {
-		fprintf(stderr, "pkgimg: error: inspect: give exactly one image (tag, id or id prefix)\n");
-		return 2;
-	}
-	r = cli_open_store(c);
-	if (r)
-		return r;
+	rc = only_json_flag(c, argc, argv, "pkgimg inspect IMAGE [--json]");
+	if (rc)
+		return rc == 1 ? 0 : rc;
+	if (optind + 1 != argc)
+		return cli_usage(c, "inspect: give exactly one image (tag, id or id prefix)");
+	rc = cli_open_store(c);
+	if (rc)
+		return rc;
 	r = store_resolve(&c->ctx, &c->st, argv[optind], key);
 	if (r == 0)
 		r = store_layer_chain(&c->ctx, &c->st, key, &chain, &n);
@@ -207,18 +203,16 @@ int cmd_inspect(struct cli *c, int argc, char **argv)
 int cmd_tag(struct cli *c, int argc, char **argv)
 {
 	char key[STORE_KEY_MAX];
-	int r;
+	int r, rc;
 
-	r = only_json_flag(c, argc, argv, "pkgimg tag IMAGE NAME");
-	if (r)
-		return r == 1 ? 0 : r;
-	if (optind + 2 != argc) {
-		fprintf(stderr, "pkgimg: error: tag: usage: pkgimg tag IMAGE NAME\n");
-		return 2;
-	}
-	r = cli_open_store(c);
-	if (r)
-		return r;
+	rc = only_json_flag(c, argc, argv, "pkgimg tag IMAGE NAME");
+	if (rc)
+		return rc == 1 ? 0 : rc;
+	if (optind + 2 != argc)
+		return cli_usage(c, "tag: usage: pkgimg tag IMAGE NAME");
+	rc = cli_open_store(c);
+	if (rc)
+		return rc;
 	r = store_resolve(&c->ctx, &c->st, argv[optind], key);
 	if (r == 0)
 		r = store_tag_set(&c->ctx, &c->st, argv[optind + 1], key);
@@ -231,14 +225,14 @@ int cmd_tag(struct cli *c, int argc, char **argv)
 int cmd_gc(struct cli *c, int argc, char **argv)
 {
 	struct store_gc_stats s = { 0 };
-	int r;
+	int r, rc;
 
-	r = only_json_flag(c, argc, argv, "pkgimg gc [--json]");
-	if (r)
-		return r == 1 ? 0 : r;
-	r = cli_open_store(c);
-	if (r)
-		return r;
+	rc = only_json_flag(c, argc, argv, "pkgimg gc [--json]");
+	if (rc)
+		return rc == 1 ? 0 : rc;
+	rc = cli_open_store(c);
+	if (rc)
+		return rc;
 	r = store_gc(&c->ctx, &c->st, &s);
 	if (r < 0)
 		return cli_fail(c, r);

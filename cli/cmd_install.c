@@ -64,6 +64,8 @@ enum {
 	O_ALLOW_DEVICES, O_PRIVILEGED,
 };
 
+/* The command line into a; returns 0, 1 (--help printed) or the exit code
+ * of a usage error. */
 static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, int install)
 {
 	static const struct option opts[] = {
@@ -130,10 +132,9 @@ static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, 
 			if (!strcmp(optarg, "unsafe-best-match")) {
 				a->unsafe_best_match = 1;
 			} else if (strcmp(optarg, "first-index")) {
-				fprintf(stderr, "pkgimg: error: %s: --index-strategy %s: unknown "
+				return cli_usage(c, "%s: --index-strategy %s: unknown "
 					"strategy; use first-index (the default) or "
-					"unsafe-best-match\n", cmd, optarg);
-				return 2;
+					"unsafe-best-match", cmd, optarg);
 			}
 			break;
 		case O_APT_SOURCE: strv_add(&a->apt_sources, optarg); break;
@@ -173,65 +174,51 @@ static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, 
 					 "[-o pkgimg.lock]\n"
 					 "--context DIR: the build context of the spec (default its "
 					 "directory); the files the spec names must be inside it.");
-			exit(0);
+			return 1;
 		default:
 			return 2;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "pkgimg: error: %s: unexpected argument '%s' (packages are given "
-			"one per flag: --apt NAME, --pip REQ, --conda SPEC)\n", cmd, argv[optind]);
-		return 2;
-	}
-	if (a->context && !a->spec) {
-		fprintf(stderr, "pkgimg: error: %s: --context goes with -f pkgimg.yaml (the spec's "
-			"build context)\n", cmd);
-		return 2;
-	}
-	if ((c->ctx.flags & PKGIMG_F_ALLOW_DEVICES) && !(install && a->root)) {
-		fprintf(stderr, "pkgimg: error: %s: --allow-devices goes with install --root DIR "
-			"(device nodes written onto the host)\n", cmd);
-		return 2;
-	}
+	if (optind < argc)
+		return cli_usage(c, "%s: unexpected argument '%s' (packages are given "
+			"one per flag: --apt NAME, --pip REQ, --conda SPEC)", cmd, argv[optind]);
+	if (a->context && !a->spec)
+		return cli_usage(c, "%s: --context goes with -f pkgimg.yaml (the spec's "
+			"build context)", cmd);
+	if ((c->ctx.flags & PKGIMG_F_ALLOW_DEVICES) && !(install && a->root))
+		return cli_usage(c, "%s: --allow-devices goes with install --root DIR "
+			"(device nodes written onto the host)", cmd);
 	if (!install && (a->lock || a->tag || a->root || a->no_scripts || a->pyc_mode ||
 			 a->pyc_opt)) {
-		fprintf(stderr, "pkgimg: error: lock: --lock, --tag, --root, --no-scripts, --pyc "
-			"and --pyc-opt belong to `pkgimg install`\n");
-		return 2;
+		return cli_usage(c, "lock: --lock, --tag, --root, --no-scripts, --pyc "
+			"and --pyc-opt belong to `pkgimg install`");
 	}
 	if (a->spec && (install || a->apt.n || a->pip.n || a->reqfiles.n || a->conda.n || a->base ||
 			a->python)) {
-		fprintf(stderr, "pkgimg: error: %s: -f takes the request from the spec; %s\n", cmd,
+		return cli_usage(c, "%s: -f takes the request from the spec; %s", cmd,
 			install ? "build a spec with `pkgimg build -f FILE`"
 				: "drop --apt, --pip, -r, --conda, --base and --python");
-		return 2;
 	}
-	if (install && a->output) {
-		fprintf(stderr, "pkgimg: error: install: -o belongs to `pkgimg lock`; install "
-			"writes no lockfile (use --lock FILE to install one)\n");
-		return 2;
-	}
+	if (install && a->output)
+		return cli_usage(c, "install: -o belongs to `pkgimg lock`; install "
+			"writes no lockfile (use --lock FILE to install one)");
 	if (a->lock && (a->apt.n || a->apt_sources.n || a->base || a->install_recommends ||
 			a->pip.n || a->reqfiles.n || a->index_url || a->extra_index_urls.n ||
 			a->find_links.n || a->no_index || a->python || a->pre || a->cuda ||
 			a->cuda_index || a->conda.n || a->channels.n || a->conda_prefix)) {
-		fprintf(stderr, "pkgimg: error: install: --lock installs exactly the lockfile; "
+		return cli_usage(c, "install: --lock installs exactly the lockfile; "
 			"drop the request options (--apt, --pip, --conda, --base, ...) or drop "
-			"--lock\n");
-		return 2;
+			"--lock");
 	}
 	if (!a->pip.n && !a->reqfiles.n && (a->index_url || a->extra_index_urls.n ||
 					    a->find_links.n || a->no_index || a->pre ||
 					    a->unsafe_best_match || a->cuda_index)) {
-		fprintf(stderr, "pkgimg: error: %s: the index options (--index-url, "
-			"--find-links, ...) need PyPI packages: add --pip NAME or -r FILE\n", cmd);
-		return 2;
+		return cli_usage(c, "%s: the index options (--index-url, "
+			"--find-links, ...) need PyPI packages: add --pip NAME or -r FILE", cmd);
 	}
-	if (!a->conda.n && (a->channels.n || a->conda_prefix)) {
-		fprintf(stderr, "pkgimg: error: %s: -c and --conda-prefix need conda packages: "
-			"add --conda SPEC\n", cmd);
-		return 2;
-	}
+	if (!a->conda.n && (a->channels.n || a->conda_prefix))
+		return cli_usage(c, "%s: -c and --conda-prefix need conda packages: "
+			"add --conda SPEC", cmd);
 	return 0;
 }
 
@@ -359,13 +346,15 @@ int cmd_lock(struct cli *c, int argc, char **argv)
 	struct lockfile lf = { 0 };
 	struct sbuf text = SBUF_INIT;
 	const char *out;
-	int r;
+	int r, rc;
 
-	r = parse_args(c, argc, argv, &a, 0);
-	if (r)
+	rc = parse_args(c, argc, argv, &a, 0);
+	if (rc) {
+		rc = rc == 1 ? 0 : rc;
 		goto done;
-	r = cli_open_store(c);
-	if (r)
+	}
+	rc = cli_open_store(c);
+	if (rc)
 		goto done;
 	out = a.output ? a.output : "pkgimg.lock";
 	if (a.spec) {
@@ -389,7 +378,7 @@ int cmd_lock(struct cli *c, int argc, char **argv)
 	if (r == 0)
 		r = fs_write_file(&c->ctx, AT_FDCWD, out, text.buf, text.len, 0644);
 	if (r < 0) {
-		r = cli_fail(c, r);
+		rc = cli_fail(c, r);
 		goto done;
 	}
 	if (c->ctx.flags & PKGIMG_F_JSON) {
@@ -408,7 +397,7 @@ done:
 	lockfile_free(&lf);
 	sbuf_free(&text);
 	req_args_free(&a);
-	return r;
+	return rc;
 }
 
 /* path does not exist, or is an empty directory (not a link to one). */
@@ -436,11 +425,13 @@ int cmd_install(struct cli *c, int argc, char **argv)
 	struct install_opts io = { 0 };
 	struct install_result res = { 0 };
 	struct gpu_attach ga = { 0 };
-	int r, have_ga = 0;
+	int r = 0, rc, have_ga = 0;
 
-	r = parse_args(c, argc, argv, &a, 1);
-	if (r)
+	rc = parse_args(c, argc, argv, &a, 1);
+	if (rc) {
+		rc = rc == 1 ? 0 : rc;
 		goto done;
+	}
 	/* every option is checked before any network work */
 	io.pyc.mode = PYC_CHECKED_HASH;
 	io.pyc.levels = 1;
@@ -451,15 +442,15 @@ int cmd_install(struct cli *c, int argc, char **argv)
 	if (r == 0 && a.tag)
 		r = store_tag_check(&c->ctx, a.tag);
 	if (r < 0) {
-		r = cli_fail(c, r);
+		rc = cli_fail(c, r);
 		goto done;
 	}
-	r = cli_open_store(c);
-	if (r)
+	rc = cli_open_store(c);
+	if (rc)
 		goto done;
 	if (a.root && !dir_new_or_empty(a.root)) {	/* before any work */
-		r = cli_fail(c, pkgimg_err(&c->ctx, -PKGIMG_E_USAGE, "--root %s: [install] exists "
-					   "and is not an empty directory; give a new path", a.root));
+		rc = cli_usage(c, "--root %s: [install] exists and is not an empty directory; "
+			       "give a new path", a.root);
 		goto done;
 	}
 	if (a.lock) {
@@ -493,7 +484,7 @@ int cmd_install(struct cli *c, int argc, char **argv)
 	if (r == 0 && a.root)	/* complete, or nothing */
 		r = oci_rootfs_write(&c->ctx, &c->st, res.snapshot, a.root, "--root", true);
 	if (r < 0) {
-		r = cli_fail(c, r);
+		rc = cli_fail(c, r);
 		goto done;
 	}
 	if (c->ctx.flags & PKGIMG_F_JSON) {
@@ -532,5 +523,5 @@ done:
 	install_result_free(&res);
 	lockfile_free(&lf);
 	req_args_free(&a);
-	return r;
+	return rc;
 }

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <locale.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,6 +133,16 @@ int cli_fail(struct cli *c, int r)
 	return r == -PKGIMG_E_USAGE ? 2 : 1;
 }
 
+int cli_usage(struct cli *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	pkgimg_verr(&c->ctx, -PKGIMG_E_USAGE, fmt, ap);
+	va_end(ap);
+	return cli_fail(c, -PKGIMG_E_USAGE);
+}
+
 void cli_set_privileged(struct cli *c)
 {
 	if (!(c->ctx.flags & PKGIMG_F_PRIVILEGED) && !(c->ctx.flags & PKGIMG_F_QUIET))
@@ -227,15 +238,13 @@ int main(int argc, char **argv)
 		c.ctx.flags |= PKGIMG_F_FORCE_BUILD;
 	if ((e = getenv("PKGIMG_MAX_DOWNLOAD")) && *e &&
 	    str_parse_size(e, &c.ctx.max_download) < 0) {
-		fprintf(stderr, "pkgimg: error: PKGIMG_MAX_DOWNLOAD=%s: give a size in bytes with an "
-			"optional K, M or G suffix (default 16G)\n", e);
-		return 2;
+		return cli_usage(&c, "PKGIMG_MAX_DOWNLOAD=%s: give a size in bytes with an "
+				 "optional K, M or G suffix (default 16G)", e);
 	}
 	if ((e = getenv("PKGIMG_UNPACK_SLACK")) && *e &&
 	    str_parse_size(e, &c.ctx.unpack_slack) < 0) {
-		fprintf(stderr, "pkgimg: error: PKGIMG_UNPACK_SLACK=%s: give a size in bytes with an "
-			"optional K, M or G suffix (default 64M)\n", e);
-		return 2;
+		return cli_usage(&c, "PKGIMG_UNPACK_SLACK=%s: give a size in bytes with an "
+				 "optional K, M or G suffix (default 64M)", e);
 	}
 	{
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -252,8 +261,7 @@ int main(int argc, char **argv)
 			c.ctx.jobs = atoi(optarg);
 			c.jobs_given = 1;
 			if (c.ctx.jobs < 1 || c.ctx.jobs > 256) {
-				fprintf(stderr, "pkgimg: error: --jobs %s: give a number from 1 to 256\n", optarg);
-				return 2;
+				return cli_usage(&c, "--jobs %s: give a number from 1 to 256", optarg);
 			}
 			break;
 		case 'o': c.ctx.flags |= PKGIMG_F_OFFLINE; break;
@@ -282,8 +290,7 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	fprintf(stderr, "pkgimg: error: unknown command '%s'; `pkgimg --help` lists them\n",
-		argv[optind]);
+	rc = cli_usage(&c, "unknown command '%s'; `pkgimg --help` lists them", argv[optind]);
 out:
 	cli_clear_progress(&c);
 	if (c.store_opened)
