@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cache/layer.h"
 #include "cache/view.h"
 #include "core/ctx.h"
 #include "core/error.h"
@@ -231,26 +232,23 @@ int image_spec_lock(struct pkgimg_ctx *ctx, struct store *store, const struct sp
 
 /* ---- the steps that are not packages ---- */
 
-/* A layer with an empty tree (but for a workdir) and config in layer.yaml. */
+/* A layer with an empty tree (but for a workdir) and config in layer.yaml,
+ * built under the key's lock; *built: it was (not found in the store). */
 static int config_layer(struct pkgimg_ctx *ctx, struct store *store, const struct spec_step *st,
-			const char *text, const char *parent, const char *key)
+			const char *text, const char *parent, const char *key, bool force,
+			bool *built)
 {
+	struct layer_txn txn;
 	struct layer_meta meta = { 0 };
 	struct strv list = { 0 };
-	char *tmp = NULL, *tree = NULL, **empty = xcalloc(1, sizeof(char *));
+	char **empty = NULL;
 	int r;
 
-	r = store_mktemp_dir(ctx, store, "layer", &tmp);
-	if (r < 0) {
-		free(empty);
-		return r;
-	}
-	tree = xasprintf("%s/tree", tmp);
-	if (mkdir(tree, 0755) < 0) {
-		r = pkgimg_err(ctx, -errno, "%s: [build] %m", tree);
-		goto out;
-	}
-	snprintf(meta.key, sizeof meta.key, "%s", key);
+	*built = false;
+	r = layer_txn_begin(ctx, store, key, "build", force, &txn);
+	if (r != 0)
+		return r > 0 ? 0 : r;
+	empty = xcalloc(1, sizeof(char *));
 	snprintf(meta.parent, sizeof meta.parent, "%s", parent);
 	meta.step = (char *)text;
 	meta.lock = (char *)"";
@@ -262,7 +260,7 @@ static int config_layer(struct pkgimg_ctx *ctx, struct store *store, const struc
 		break;
 	case SPEC_WORKDIR: {
 		/* Docker's WORKDIR: the directory exists afterwards */
-		char *d = xasprintf("%s%s", tree, st->path);
+		char *d = xasprintf("%s%s", txn.tree, st->path);
 
 		meta.workdir = st->path;
 		r = fs_mkdirs(ctx, AT_FDCWD, d, 0755);
@@ -281,28 +279,12 @@ static int config_layer(struct pkgimg_ctx *ctx, struct store *store, const struc
 	default:
 		break;
 	}
-	if (r == 0) {
-		int fd = open(tree, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-		r = fd < 0 ? pkgimg_err(ctx, -errno, "%s: [build] %m", tree)
-			: fs_tree_times_zero(ctx, fd, tree);
-		if (fd >= 0)
-			close(fd);
-	}
 	if (r == 0)
-		r = store_layer_commit(ctx, store, tmp, &meta);
-	if (r == 0) {
-		free(tmp);
-		tmp = NULL;
-	}
-out:
+		r = layer_txn_commit(ctx, &txn, LAYER_TIMES_ZERO, &meta);
+	*built = r == 0;
+	layer_txn_abort(&txn);
 	strv_free(&list);
 	free(empty);
-	if (tmp) {
-		fs_rm_rf(NULL, AT_FDCWD, tmp);
-		free(tmp);
-	}
-	free(tree);
 	return r;
 }
 
@@ -511,74 +493,57 @@ out:
 	return r;
 }
 
+/* An add or python_source layer, built under the key's lock; when the key
+ * is in the store (and not forced), its pyc warnings are replayed instead.
+ * *built: it was built. */
 static int copy_layer(const struct build *b, const struct spec_step *st, const char *text,
-		      const char *section, const char *parent, const char *key)
+		      const char *section, const char *parent, const char *key, bool force,
+		      bool *built)
 {
 	struct pkgimg_ctx *ctx = b->ctx;
 	struct store *store = b->store;
 	struct install_result *res = b->res;
 	struct layer_meta meta = { 0 };
-	char *tmp = NULL, *tree = NULL, **chain = NULL;
-	struct strv trees = { 0 };
+	struct layer_txn txn;
+	char **chain = NULL, **trees = NULL;
 	size_t n = st->kind == SPEC_ADD ? 1 : st->items.n, failed0 = res->npyc_failed;
-	int r, fd, nchain = 0;
+	int r, nchain = 0;
 
-	if (parent[0]) {
+	*built = false;
+	r = layer_txn_begin(ctx, store, key, "build", force, &txn);
+	if (r != 0)
+		return r > 0 ? image_layer_replay(ctx, store, key, res) : r;
+	if (parent[0])
 		r = store_layer_chain(ctx, store, parent, &chain, &nchain);
-		if (r < 0)
-			return r;
-		for (int i = 0; i < nchain; i++)
-			strv_push(&trees, store_layer_tree(store, chain[i]));
-	}
-	r = store_mktemp_dir(ctx, store, "layer", &tmp);
-	if (r < 0)
-		goto out;
-	tree = xasprintf("%s/tree", tmp);
-	if (mkdir(tree, 0755) < 0)
-		r = pkgimg_err(ctx, -errno, "%s: [build] %m", tree);
+	if (r == 0)
+		trees = store_chain_trees(store, chain, nchain);
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		char *src = NULL, *dst = NULL;
 
 		r = copy_source(b, st, i, &src, &dst);
 		if (r == 0)
-			r = copy_one(ctx, trees.v, (int)trees.n, src, tree, dst);
+			r = copy_one(ctx, trees, nchain, src, txn.tree, dst);
 		free(src);
 		free(dst);
 	}
 	if (r == 0 && st->kind == SPEC_PYTHON_SOURCE) {
 		char *python = site_python(b->spec, b->lf);
 
-		r = image_tree_pyc(ctx, store, b->io, tmp, tree, chain, nchain, python, text,
-				   text, res);
+		r = image_tree_pyc(ctx, store, b->io, txn.tmp, txn.tree, chain, nchain, python,
+				   text, text, res);
 		free(python);
 	}
-	fd = r == 0 ? open(tree, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-	if (r == 0 && fd < 0)
-		r = pkgimg_err(ctx, -errno, "%s: [build] %m", tree);
-	if (r == 0)
-		r = fs_tree_times_zero(ctx, fd, tree);
-	if (fd >= 0)
-		close(fd);
 	if (r == 0) {
-		snprintf(meta.key, sizeof meta.key, "%s", key);
 		snprintf(meta.parent, sizeof meta.parent, "%s", parent);
 		meta.step = (char *)text;
 		meta.lock = (char *)section;
 		meta.pyc_failed = image_pyc_failed_meta(res, failed0);
-		r = store_layer_commit(ctx, store, tmp, &meta);
+		r = layer_txn_commit(ctx, &txn, LAYER_TIMES_ZERO, &meta);
 		strv_free_null(meta.pyc_failed);
-		if (r == 0) {
-			free(tmp);
-			tmp = NULL;
-		}
+		*built = r == 0;
 	}
-out:
-	if (tmp) {
-		fs_rm_rf(NULL, AT_FDCWD, tmp);
-		free(tmp);
-	}
-	free(tree);
-	strv_free(&trees);
+	layer_txn_abort(&txn);
+	strv_free_null(trees);
 	strv_free_null(chain);
 	return r;
 }
@@ -752,19 +717,13 @@ int image_build_spec(struct pkgimg_ctx *ctx, struct store *store, const struct i
 			r = copy_section(&b, st, &section);
 			if (r == 0)
 				lockfile_layer_key(parent, text, section.buf, key);
-			if (r == 0 && (forced || !store_has_layer(store, key))) {
-				r = copy_layer(&b, st, text, section.buf, parent, key);
-				built = true;
-			} else if (r == 0) {
-				r = image_layer_replay(ctx, store, key, res);
-			}
+			if (r == 0)
+				r = copy_layer(&b, st, text, section.buf, parent, key, forced,
+					       &built);
 			break;
 		default:
 			lockfile_layer_key(parent, text, "", key);
-			if (forced || !store_has_layer(store, key)) {
-				r = config_layer(ctx, store, st, text, parent, key);
-				built = true;
-			}
+			r = config_layer(ctx, store, st, text, parent, key, forced, &built);
 			break;
 		}
 		if (r == 0) {

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cache/layer.h"
 #include "core/ctx.h"
 #include "core/error.h"
 #include "core/fs.h"
@@ -77,33 +78,25 @@ int run_commit(struct pkgimg_ctx *ctx, struct store *st, const struct run_spec *
 	struct sandbox_opts so = { 0 };
 	struct sandbox_bind *binds = NULL;
 	struct strv env = { 0 };
-	char **chain = NULL, *tmp = NULL, *tree = NULL, *scratch = NULL;
-	const char **lowers = NULL;
-	int nchain = 0, r, fd = -1, lockfd = -1;
+	struct layer_txn txn;
+	char **chain = NULL, *scratch = NULL, **lowers = NULL;
+	int nchain = 0, r;
 
 	*built = false;
 	*status = 0;
-	r = store_lock_key(ctx, st, key, &lockfd);
-	if (r < 0 || (store_has_layer(st, key) && !force))
+	r = layer_txn_begin(ctx, st, key, "commit", force, &txn);
+	if (r != 0) {	/* 1: in the store (a concurrent builder's, maybe) */
+		r = r > 0 ? 0 : r;
 		goto out;
+	}
 	r = store_layer_chain(ctx, st, rs->parent, &chain, &nchain);
 	if (r == 0)
 		r = store_check_layers(ctx, nchain + 1, rs->step);
-	if (r < 0)
-		goto out;
-	r = store_mktemp_dir(ctx, st, "layer", &tmp);
 	if (r == 0)
 		r = store_mktemp_dir(ctx, st, "sandbox", &scratch);
 	if (r < 0)
 		goto out;
-	tree = xasprintf("%s/tree", tmp);
-	if (mkdir(tree, 0755) < 0) {
-		r = pkgimg_err(ctx, -errno, "%s: [commit] %m", tree);
-		goto out;
-	}
-	lowers = xcalloc((size_t)nchain + 1, sizeof *lowers);
-	for (int i = 0; i < nchain; i++)
-		lowers[i] = store_layer_tree(st, chain[i]);
+	lowers = store_chain_trees(st, chain, nchain);
 	for (char *const *e = rs->env; e && *e; e++)
 		strv_add(&env, *e);
 	gpu_env_merge(&env, rs->extra_env);
@@ -112,9 +105,9 @@ int run_commit(struct pkgimg_ctx *ctx, struct store *st, const struct run_spec *
 		memcpy(binds, rs->binds, (size_t)rs->nbinds * sizeof *binds);
 	if (rs->nextra_binds)
 		memcpy(binds + rs->nbinds, rs->extra_binds, (size_t)rs->nextra_binds * sizeof *binds);
-	so.lowers = lowers;
+	so.lowers = (const char **)lowers;
 	so.nlowers = nchain;
-	so.upper = tree;	/* the upper dir is in the layer format already */
+	so.upper = txn.tree;	/* the upper dir is in the layer format already */
 	so.scratch = scratch;
 	so.argv = rs->argv;
 	so.env = env.v;
@@ -131,46 +124,23 @@ int run_commit(struct pkgimg_ctx *ctx, struct store *st, const struct run_spec *
 		if (r < 0)
 			goto out;
 	}
-	fd = open(tree, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		r = pkgimg_err(ctx, -errno, "%s: [commit] %m", tree);
-		goto out;
-	}
-	r = fs_tree_times_zero(ctx, fd, tree);
-	if (r == 0) {
+	{
 		struct layer_meta meta = { 0 };
 
-		snprintf(meta.key, sizeof meta.key, "%s", key);
 		snprintf(meta.parent, sizeof meta.parent, "%s", rs->parent);
 		meta.step = (char *)rs->step;
 		meta.lock = (char *)section;
-		r = store_layer_commit(ctx, st, tmp, &meta);
-		if (r == 0) {
-			free(tmp);
-			tmp = NULL;
-			*built = true;
-		}
+		r = layer_txn_commit(ctx, &txn, LAYER_TIMES_ZERO, &meta);
+		*built = r == 0;
 	}
 out:
-	if (lockfd >= 0)
-		store_unlock(lockfd);
-	if (fd >= 0)
-		close(fd);
-	if (tmp)
-		fs_rm_rf(NULL, AT_FDCWD, tmp);
+	layer_txn_abort(&txn);
 	if (scratch)
 		fs_rm_rf(NULL, AT_FDCWD, scratch);
-	for (int i = 0; i < nchain; i++) {
-		free(chain[i]);
-		if (lowers)
-			free((char *)lowers[i]);
-	}
-	free(chain);
-	free(lowers);
+	strv_free_null(chain);
+	strv_free_null(lowers);
 	free(binds);
 	strv_free(&env);
-	free(tmp);
-	free(tree);
 	free(scratch);
 	return r;
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cache/fetch.h"
+#include "cache/layer.h"
 #include "cache/store.h"
 #include "cache/view.h"
 #include "core/ctx.h"
@@ -289,46 +290,22 @@ static int fetch_layer(struct pkgimg_ctx *ctx, struct store *st, const struct lo
 	return r;
 }
 
-/* Makes the work dir *tmp (holding tree/) the layer `key`; on success *tmp
- * is gone (freed and NULL). */
-/* The layer's files that did not compile are res's from failed0 on. */
-static int commit_layer(struct pkgimg_ctx *ctx, struct store *st, char **tmp, const char *key,
+/* Commits the transaction's tree as its layer, times as `times` says.
+ * The layer's files that did not compile are res's from failed0 on. */
+static int commit_layer(struct pkgimg_ctx *ctx, struct layer_txn *t, enum layer_times times,
 			const char *parent, const char *step, const char *section,
 			const struct install_result *res, size_t failed0)
 {
 	struct layer_meta meta = { 0 };
 	int r;
 
-	snprintf(meta.key, sizeof meta.key, "%s", key);
 	snprintf(meta.parent, sizeof meta.parent, "%s", parent ? parent : "");
 	meta.step = (char *)step;
 	meta.lock = (char *)section;
 	meta.pyc_failed = image_pyc_failed_meta(res, failed0);
-	r = store_layer_commit(ctx, st, *tmp, &meta);
+	r = layer_txn_commit(ctx, t, times, &meta);
 	strv_free_null(meta.pyc_failed);
-	if (r == 0) {
-		free(*tmp);
-		*tmp = NULL;
-	}
 	return r;
-}
-
-/* A new layer's work dir: *tmp (under the store's tmp/) holding an empty
- * tree/, opened as *rootfd. */
-static int new_layer_dir(struct pkgimg_ctx *ctx, struct store *st, const char *phase,
-			 char **tmp, char **tree, int *rootfd)
-{
-	int r = store_mktemp_dir(ctx, st, "layer", tmp);
-
-	if (r < 0)
-		return r;
-	*tree = xasprintf("%s/tree", *tmp);
-	if (mkdir(*tree, 0755) < 0)
-		return pkgimg_err(ctx, -errno, "%s: [%s] %m", *tree, phase);
-	*rootfd = open(*tree, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (*rootfd < 0)
-		return pkgimg_err(ctx, -errno, "%s: [%s] %m", *tree, phase);
-	return 0;
 }
 
 /* A layer composed for the packages of one apt step (the tree shares its
@@ -429,13 +406,13 @@ out:
 
 static int build_apt_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock_layer *l,
 			   char **chain, int nchain, const struct install_opts *o,
-			   const char *key, const char *parent, const char *step, const char *section,
-			   struct dpkg_memo *memo)
+			   struct layer_txn *txn, const char *parent, const char *step,
+			   const char *section, struct dpkg_memo *memo)
 {
 	struct debinst_pkg *pkgs = xcalloc((size_t)l->npkgs + 1, sizeof *pkgs);
-	char *tmp = NULL, *tree = NULL, *status = NULL, **shas = NULL, **labels = NULL;
-	int r, rootfd = -1, npk = 0;
-	int64_t t0 = pkgimg_now_ms(), t, started = (int64_t)time(NULL) - 1;
+	char *tmp = txn->tmp, *tree = txn->tree, *status = NULL, **shas = NULL, **labels = NULL;
+	int r, rootfd = txn->rootfd, npk = 0;
+	int64_t t0 = pkgimg_now_ms(), t;
 
 	r = fetch_layer(ctx, st, l);
 	if (r < 0)
@@ -454,9 +431,6 @@ static int build_apt_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock
 	t0 = t;
 	t = pkgimg_now_ms();
 	pkgimg_info(ctx, "unpack: cache filled in %lld ms", (long long)(t - t0));
-	r = new_layer_dir(ctx, st, "compose", &tmp, &tree, &rootfd);
-	if (r < 0)
-		goto out;
 	if (nchain == 0) {
 		r = debinst_merged_usr_links(ctx, rootfd);
 		if (r < 0)
@@ -503,28 +477,19 @@ static int build_apt_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock
 				goto out;
 		}
 	}
-	/* what pkgimg and the scripts generated (dpkg's database, usrmerge
-	 * links, directories) gets mtime 0; the packages' files keep theirs */
-	r = fs_tree_clamp_times(ctx, rootfd, tree, started);
-	if (r < 0)
-		goto out;
 	t0 = t;
 	t = pkgimg_now_ms();
 	pkgimg_info(ctx, "fold: in %lld ms", (long long)(t - t0));
 	r = dpkg_memo_update(ctx, st, tree, chain, nchain, step, memo);
+	/* what pkgimg and the scripts generated (dpkg's database, usrmerge
+	 * links, directories) gets mtime 0; the packages' files keep theirs */
 	if (r == 0)
-		r = commit_layer(ctx, st, &tmp, key, parent, step, section, NULL, 0);
+		r = commit_layer(ctx, txn, LAYER_TIMES_CLAMP, parent, step, section, NULL, 0);
 	pkgimg_info(ctx, "commit: in %lld ms", (long long)(pkgimg_now_ms() - t));
 out:
-	if (rootfd >= 0)
-		close(rootfd);
-	if (tmp)
-		fs_rm_rf(NULL, AT_FDCWD, tmp);
 	for (int i = 0; i < npk; i++)
 		debinst_pkg_free(&pkgs[i]);
 	free(pkgs);
-	free(tmp);
-	free(tree);
 	free(shas);
 	free(labels);
 	free(status);
@@ -793,16 +758,16 @@ static bool pip_requested(const struct lock_pkg *p)
 static int build_pip_layer(struct pkgimg_ctx *ctx, struct store *st, const struct lockfile *lf,
 			   struct lock_layer *l, char **chain, int nchain,
 			   const struct install_opts *o, struct install_result *res,
-			   const char *key, const char *parent, const char *step,
+			   struct layer_txn *txn, const char *parent, const char *step,
 			   const char *section)
 {
-	char *tmp = NULL, *tree = NULL, *xy = NULL, *site = NULL, *inc = NULL, *interp = NULL;
-	char *scripts = NULL, *data = NULL, **labels = NULL;
+	char *tmp = txn->tmp, *tree = txn->tree, *xy = NULL, *site = NULL, *inc = NULL;
+	char *interp = NULL, *scripts = NULL, *data = NULL, **labels = NULL;
 	struct wheel_installed *ws = xcalloc((size_t)l->npkgs + 1, sizeof *ws);
 	struct pyc_src *srcs = NULL;
 	struct pyc_result pr = { 0 };
 	size_t nsrcs = 0, capsrcs = 0, failed0 = res->npyc_failed;
-	int r, rootfd = -1, nws = 0;
+	int r, rootfd = txn->rootfd, nws = 0;
 	int64_t t0 = pkgimg_now_ms(), t;
 
 	if (!lf->python) {
@@ -832,9 +797,6 @@ static int build_pip_layer(struct pkgimg_ctx *ctx, struct store *st, const struc
 		goto out;
 	t = pkgimg_now_ms();
 	pkgimg_info(ctx, "fetch: %d wheels in %lld ms", l->npkgs, (long long)(t - t0));
-	r = new_layer_dir(ctx, st, "install", &tmp, &tree, &rootfd);
-	if (r < 0)
-		goto out;
 	for (int i = 0; i < l->npkgs; i++) {
 		struct wheel_scheme sc = {
 			.purelib = site, .platlib = site, .scripts = scripts,
@@ -892,10 +854,7 @@ static int build_pip_layer(struct pkgimg_ctx *ctx, struct store *st, const struc
 	pkgimg_info(ctx, "pyc: %zu files compiled, %zu did not, in %lld ms", pr.ncompiled,
 		    pr.nfailed, (long long)(t - t0));
 	/* folding the bytecode in touched directories: the layer is of no time */
-	r = fs_tree_times_zero(ctx, rootfd, tree);
-	if (r == 0)
-		r = commit_layer(ctx, st, &tmp, key, parent, step, section, res,
-				 failed0);
+	r = commit_layer(ctx, txn, LAYER_TIMES_ZERO, parent, step, section, res, failed0);
 out:
 	pyc_result_free(&pr);
 	for (size_t i = 0; i < nsrcs; i++)
@@ -907,12 +866,6 @@ out:
 	}
 	free(ws);
 	free(labels);
-	if (rootfd >= 0)
-		close(rootfd);
-	if (tmp)
-		fs_rm_rf(NULL, AT_FDCWD, tmp);
-	free(tmp);
-	free(tree);
 	free(xy);
 	free(site);
 	free(inc);
@@ -1134,15 +1087,16 @@ out:
  * one conda-meta/history block, all with mtime 0. */
 static int build_conda_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock_layer *l,
 			     char **chain, int nchain, const struct install_opts *o,
-			     struct install_result *res, const char *key, const char *parent,
+			     struct install_result *res, struct layer_txn *txn, const char *parent,
 			     const char *step, const char *section)
 {
 	char (*shas)[65] = xcalloc((size_t)l->npkgs + 1, sizeof *shas);
 	struct conda_linked *linked = xcalloc((size_t)l->npkgs + 1, sizeof *linked);
 	const char **specs = xcalloc((size_t)l->npkgs + 1, sizeof *specs);
-	char *tmp = NULL, *tree = NULL, *prefix = xstrdup(l->prefix ? l->prefix : CONDA_DEFAULT_PREFIX), *pyxy = NULL;
+	char *tmp = txn->tmp, *tree = txn->tree, *pyxy = NULL;
+	char *prefix = xstrdup(l->prefix ? l->prefix : CONDA_DEFAULT_PREFIX);
 	size_t nlinked = 0, nspecs = 0, failed0 = res->npyc_failed;
-	int r, rootfd = -1;
+	int r, rootfd = txn->rootfd;
 	int64_t t0 = pkgimg_now_ms(), t;
 
 	for (int i = 0; i < l->npkgs; i++)
@@ -1153,9 +1107,6 @@ static int build_conda_layer(struct pkgimg_ctx *ctx, struct store *st, struct lo
 		goto out;
 	t = pkgimg_now_ms();
 	pkgimg_info(ctx, "fetch: %d conda packages in %lld ms", l->npkgs, (long long)(t - t0));
-	r = new_layer_dir(ctx, st, "install", &tmp, &tree, &rootfd);
-	if (r < 0)
-		goto out;
 	{
 		struct conda_link_opts lo = { .prefix = prefix, .python_version = pyxy, .mtime = 0 };
 
@@ -1202,23 +1153,14 @@ static int build_conda_layer(struct pkgimg_ctx *ctx, struct store *st, struct lo
 		if (r < 0)
 			goto out;
 		pkgimg_info(ctx, "pyc: in %lld ms", (long long)(pkgimg_now_ms() - t));
-		r = fs_tree_times_zero(ctx, rootfd, tree);
-		if (r < 0)
-			goto out;
 	}
-	r = commit_layer(ctx, st, &tmp, key, parent, step, section, res, failed0);
+	r = commit_layer(ctx, txn, LAYER_TIMES_ZERO, parent, step, section, res, failed0);
 out:
-	if (rootfd >= 0)
-		close(rootfd);
-	if (tmp)
-		fs_rm_rf(NULL, AT_FDCWD, tmp);
 	for (size_t i = 0; i < nlinked; i++)
 		conda_linked_free(&linked[i]);
 	free(linked);
 	free(specs);
 	free(shas);
-	free(tmp);
-	free(tree);
 	free(prefix);
 	free(pyxy);
 	return r;
@@ -1243,8 +1185,9 @@ static int lock_layer(struct pkgimg_ctx *ctx, struct store *st, struct lockfile 
 {
 	struct lock_layer *l = &lf->layers[i];
 	struct sbuf section = SBUF_INIT;
+	struct layer_txn txn = LAYER_TXN_INIT;
 	char *step, **chain = NULL;
-	int nchain = 0, lockfd = -1, r;
+	int nchain = 0, r;
 	bool replay, *had = NULL;
 
 	force = force || (ctx->flags & PKGIMG_F_FORCE_BUILD);
@@ -1263,19 +1206,15 @@ static int lock_layer(struct pkgimg_ctx *ctx, struct store *st, struct lockfile 
 	}
 	lockfile_layer_key(parent, step, section.buf, key);
 	replay = is_pip_layer(l) || is_conda_layer(l);	/* only they compile bytecode */
-	if (store_has_layer(st, key) && !force) {
+	/* 1: in the store already (or a concurrent pkgimg built it meanwhile) */
+	r = layer_txn_begin(ctx, st, key, "install", force, &txn);
+	if (r > 0) {
 		res->layers_cached++;
 		r = replay ? image_layer_replay(ctx, st, key, res) : 0;
 		goto out;
 	}
-	r = store_lock_key(ctx, st, key, &lockfd);
 	if (r < 0)
 		goto out;
-	if (store_has_layer(st, key) && !force) {
-		res->layers_cached++;	/* a concurrent pkgimg built it meanwhile */
-		r = replay ? image_layer_replay(ctx, st, key, res) : 0;
-		goto out;
-	}
 	if (known) {
 		chain = pchain;		/* borrowed: not freed below */
 		nchain = npchain;
@@ -1292,17 +1231,21 @@ static int lock_layer(struct pkgimg_ctx *ctx, struct store *st, struct lockfile 
 	layer_blobs_present(st, l, had);
 	for (int attempt = 0;; attempt++) {
 		if (is_pip_layer(l))
-			r = build_pip_layer(ctx, st, lf, l, chain, nchain, o, res, key, parent,
+			r = build_pip_layer(ctx, st, lf, l, chain, nchain, o, res, &txn, parent,
 					    step, section.buf);
 		else if (is_conda_layer(l))
-			r = build_conda_layer(ctx, st, l, chain, nchain, o, res, key, parent,
+			r = build_conda_layer(ctx, st, l, chain, nchain, o, res, &txn, parent,
 					      step, section.buf);
 		else
-			r = build_apt_layer(ctx, st, l, chain, nchain, o, key, parent, step,
+			r = build_apt_layer(ctx, st, l, chain, nchain, o, &txn, parent, step,
 					    section.buf, memo);
 		/* a blob found corrupt while it was read was removed (a
-		 * warning said so): the layer again fetches it, once */
+		 * warning said so): the layer again fetches it, once, in a
+		 * fresh work dir */
 		if (r == 0 || attempt > 0 || !layer_blob_removed(st, l, had))
+			break;
+		r = layer_txn_renew(ctx, &txn);
+		if (r < 0)
 			break;
 	}
 	if (r == 0)
@@ -1312,8 +1255,7 @@ static int lock_layer(struct pkgimg_ctx *ctx, struct store *st, struct lockfile 
 out:
 	if (memo)	/* a layer found in the store, or not an apt one */
 		memo->valid = false;
-	if (lockfd >= 0)
-		store_unlock(lockfd);
+	layer_txn_abort(&txn);	/* nothing left of a failed build; a no-op after commit */
 	for (int k = 0; !known && chain && k < nchain; k++)
 		free(chain[k]);
 	if (!known)
