@@ -108,11 +108,14 @@ void layer_txn_abort(struct layer_txn *t)
 	t->lockfd = -1;
 }
 
-char **store_chain_trees(const struct store *st, char *const *chain, int n)
+char **store_chain_trees(const struct store *st, const char *top, char *const *chain, int n)
 {
-	char **v = xcalloc((size_t)(n > 0 ? n : 0) + 1, sizeof *v);
+	char **v = xcalloc((size_t)(n > 0 ? n : 0) + 2, sizeof *v);
+	int k = 0;
 
+	if (top)
+		v[k++] = xstrdup(top);
 	for (int i = 0; i < n; i++)
-		v[i] = store_layer_tree(st, chain[i]);
+		v[k++] = store_layer_tree(st, chain[i]);
 	return v;
 }

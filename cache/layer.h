@@ -61,8 +61,9 @@ int layer_txn_commit(struct pkgimg_ctx *ctx, struct layer_txn *t, enum layer_tim
 void layer_txn_abort(struct layer_txn *t);
 
 /* The trees of a chain of layer keys (as store_layer_chain gives them, top
- * first): n owned paths ROOT/layers/<hex>/tree, NULL-terminated, for
- * overlay lower dirs or cache/view; free with strv_free_null. */
-char **store_chain_trees(const struct store *st, char *const *chain, int n);
+ * first), after top when it is not NULL (a layer being built): owned paths
+ * ROOT/layers/<hex>/tree, NULL-terminated, for overlay lower dirs or
+ * cache/view; free with strv_free_null. */
+char **store_chain_trees(const struct store *st, const char *top, char *const *chain, int n);
 
 #endif

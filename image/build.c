@@ -516,7 +516,7 @@ static int copy_layer(const struct build *b, const struct spec_step *st, const c
 	if (parent[0])
 		r = store_layer_chain(ctx, store, parent, &chain, &nchain);
 	if (r == 0)
-		trees = store_chain_trees(store, chain, nchain);
+		trees = store_chain_trees(store, NULL, chain, nchain);
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		char *src = NULL, *dst = NULL;
 

@@ -96,7 +96,7 @@ int run_commit(struct pkgimg_ctx *ctx, struct store *st, const struct run_spec *
 		r = store_mktemp_dir(ctx, st, "sandbox", &scratch);
 	if (r < 0)
 		goto out;
-	lowers = store_chain_trees(st, chain, nchain);
+	lowers = store_chain_trees(st, NULL, chain, nchain);
 	for (char *const *e = rs->env; e && *e; e++)
 		strv_add(&env, *e);
 	gpu_env_merge(&env, rs->extra_env);

@@ -81,16 +81,13 @@ static char *parent_status(struct pkgimg_ctx *ctx, struct store *st, char **chai
 static int image_has(struct pkgimg_ctx *ctx, struct store *st, const char *tree, char **chain,
 		     int n, const char *path, const char *what, const char *phase)
 {
-	struct strv trees = { 0 };
+	char **trees = store_chain_trees(st, tree, chain, n);
 	struct stat sb;
 	char *out = NULL;
 	int r;
 
-	strv_add(&trees, tree);
-	for (int i = 0; i < n; i++)
-		strv_push(&trees, store_layer_tree(st, chain[i]));
-	r = view_resolve(ctx, what, phase, trees.v, (int)trees.n, path, &out, &sb);
-	strv_free(&trees);
+	r = view_resolve(ctx, what, phase, trees, n + 1, path, &out, &sb);
+	strv_free_null(trees);
 	free(out);
 	return r < 0 ? r : sb.st_mode != 0;
 }
@@ -110,18 +107,15 @@ struct dpkg_memo {
 static int dpkg_lookup(struct pkgimg_ctx *ctx, struct store *st, const char *tree, char **chain,
 		       int n, const char *step, bool *linked)
 {
-	struct strv trees = { 0 };
+	char **trees = store_chain_trees(st, tree, chain, n);
 	struct stat sb;
 	char *out = NULL;
 	int r;
 
-	strv_add(&trees, tree);
-	for (int i = 0; i < n; i++)
-		strv_push(&trees, store_layer_tree(st, chain[i]));
-	r = view_resolve(ctx, step, "configure", trees.v, (int)trees.n, DPKG_PATH, &out, &sb);
+	r = view_resolve(ctx, step, "configure", trees, n + 1, DPKG_PATH, &out, &sb);
 	if (r == 0 && linked)
 		*linked = strcmp(out, DPKG_PATH) != 0;
-	strv_free(&trees);
+	strv_free_null(trees);
 	free(out);
 	return r < 0 ? r : sb.st_mode != 0;
 }
@@ -340,10 +334,7 @@ static int apt_scripts(struct pkgimg_ctx *ctx, struct store *st, const struct ap
 	/* the composed tree shares its inodes with the
 	 * unpacked cache: it is a lower, the scripts write
 	 * to a separate upper folded in afterwards */
-	lowers = xcalloc((size_t)nchain + 2, sizeof *lowers);
-	lowers[0] = xstrdup(tree);
-	for (int i = 0; i < nchain; i++)
-		lowers[i + 1] = store_layer_tree(st, chain[i]);
+	lowers = (const char **)store_chain_trees(st, tree, chain, nchain);
 	upper = xasprintf("%s/upper", tmp);
 	if (mkdir(upper, 0755) < 0) {
 		r = pkgimg_err(ctx, -errno, "%s: [configure] %m", upper);
@@ -393,9 +384,7 @@ static int apt_scripts(struct pkgimg_ctx *ctx, struct store *st, const struct ap
 out:
 	if (scratch)
 		fs_rm_rf(NULL, AT_FDCWD, scratch);
-	for (int i = 0; lowers && i <= nchain; i++)
-		free((char *)lowers[i]);
-	free(lowers);
+	strv_free_null((char **)lowers);
 	free(upper);
 	free(scratch);
 	free(script);
@@ -565,10 +554,7 @@ static int layer_pyc(struct pkgimg_ctx *ctx, struct store *st, const struct inst
 		return 0;
 	}
 	po.python = python;
-	lowers = xcalloc((size_t)nchain + 2, sizeof *lowers);
-	lowers[0] = xstrdup(tree);
-	for (int i = 0; i < nchain; i++)
-		lowers[i + 1] = store_layer_tree(st, chain[i]);
+	lowers = (const char **)store_chain_trees(st, tree, chain, nchain);
 	paths = xcalloc(n + 1, sizeof *paths);
 	for (size_t i = 0; i < n; i++)
 		paths[i] = srcs[i].path;
@@ -602,9 +588,7 @@ out:
 		pyc_result_free(res);
 	if (scratch)
 		fs_rm_rf(NULL, AT_FDCWD, scratch);
-	for (int i = 0; lowers && i <= nchain; i++)
-		free((char *)lowers[i]);
-	free(lowers);
+	strv_free_null((char **)lowers);
 	free(paths);
 	free(upper);
 	free(scratch);

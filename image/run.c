@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "cache/layer.h"
 #include "core/ctx.h"
 #include "core/error.h"
 #include "core/fs.h"
@@ -151,9 +152,7 @@ static int run_plain(struct pkgimg_ctx *ctx, struct store *st, const struct imag
 		r = store_mktemp_dir(ctx, st, "run", &scratch);
 	if (r < 0)
 		goto out;
-	lowers = xcalloc((size_t)nchain + 1, sizeof *lowers);
-	for (int i = 0; i < nchain; i++)
-		lowers[i] = store_layer_tree(st, chain[i]);
+	lowers = (const char **)store_chain_trees(st, NULL, chain, nchain);
 	so.lowers = lowers;
 	so.nlowers = nchain;
 	so.scratch = scratch;

@@ -228,7 +228,7 @@ static void test_chain_trees(struct store *st)
 
 	mkkey(a, 'd');
 	mkkey(b, 'e');
-	v = store_chain_trees(st, chain, 2);
+	v = store_chain_trees(st, NULL, chain, 2);
 	ta = store_layer_tree(st, a);
 	tb = store_layer_tree(st, b);
 
@@ -236,8 +236,14 @@ static void test_chain_trees(struct store *st)
 	      "store_chain_trees: the chain's trees, top first, NULL-terminated", "%s",
 	      v && v[0] ? v[0] : "-");
 	strv_free_null(v);
-	v = store_chain_trees(st, NULL, 0);
+	v = store_chain_trees(st, NULL, NULL, 0);
 	check(v && !v[0], "store_chain_trees: an empty chain", "%s", v ? "not empty" : "NULL");
+	strv_free_null(v);
+	v = store_chain_trees(st, "/work/tree", chain, 2);
+	check(v && v[0] && v[1] && v[2] && !v[3] && !strcmp(v[0], "/work/tree") &&
+	      !strcmp(v[1], ta) && !strcmp(v[2], tb),
+	      "store_chain_trees: a tree being built first, then the chain", "%s",
+	      v && v[0] ? v[0] : "-");
 	strv_free_null(v);
 	free(ta);
 	free(tb);
