@@ -10,6 +10,7 @@
 #include "core/ctx.h"
 #include "core/hash.h"
 #include "core/lockfile.h"
+#include "core/yamlscan.h"
 #include "core/str.h"
 
 /* Bumped whenever pkgimg changes what a layer holds for the same lock
@@ -514,82 +515,35 @@ out:
 	return r;
 }
 
-/* The line and column of byte off of text. */
-static yaml_mark_t mark_of(const char *text, size_t off)
-{
-	yaml_mark_t m = { off, 0, 0 };
-	const char *p = text, *end = text + off, *nl;
-
-	while ((nl = memchr(p, '\n', (size_t)(end - p)))) {
-		m.line++;
-		p = nl + 1;
-	}
-	m.column = (size_t)(end - p);
-	return m;
-}
-
-/* One pass over the events before the document is built: the size, the
- * nesting depth (libyaml's scanner slows down with it), anchors, aliases
- * and second documents, none of which a lockfile has. */
+/* Before the document is built: the size, then one bounded pass
+ * (core/yamlscan) for the nesting depth, anchors, aliases and second
+ * documents, none of which a lockfile has. */
 static int prescan(struct pkgimg_ctx *ctx, const char *what, const char *text, size_t len)
 {
-	yaml_parser_t yp;
-	yaml_event_t ev;
-	int depth = 0, docs = 0, r = 0;
-	bool done = false;
+	struct yscan ys;
 
 	if (len > LOCKFILE_MAX_BYTES)
-		return err_at(ctx, what, mark_of(text, LOCKFILE_MAX_BYTES), "the lockfile is "
+		return err_at(ctx, what, yscan_mark_of(text, LOCKFILE_MAX_BYTES), "the lockfile is "
 			      "larger than %u MiB (%zu bytes); this is not a pkgimg lockfile",
 			      LOCKFILE_MAX_BYTES >> 20, len);
-	yaml_parser_initialize(&yp);
-	yaml_parser_set_input_string(&yp, (const unsigned char *)text, len);
-	while (!done && r == 0) {
-		const yaml_char_t *anchor = NULL;
-
-		if (!yaml_parser_parse(&yp, &ev)) {
-			r = err_at(ctx, what, yp.problem_mark, "%s",
-				   yp.problem ? yp.problem : "invalid YAML");
-			break;
-		}
-		switch (ev.type) {
-		case YAML_STREAM_END_EVENT:
-			done = true;
-			break;
-		case YAML_DOCUMENT_START_EVENT:
-			if (++docs > 1)
-				r = err_at(ctx, what, ev.start_mark, "a second YAML document; a "
-					   "lockfile is one document" REGEN);
-			break;
-		case YAML_ALIAS_EVENT:
-			r = err_at(ctx, what, ev.start_mark, "an alias; a lockfile has no anchors "
-				   "or aliases" REGEN);
-			break;
-		case YAML_SCALAR_EVENT:
-			anchor = ev.data.scalar.anchor;
-			break;
-		case YAML_SEQUENCE_START_EVENT:
-		case YAML_MAPPING_START_EVENT:
-			anchor = ev.type == YAML_SEQUENCE_START_EVENT
-				? ev.data.sequence_start.anchor : ev.data.mapping_start.anchor;
-			if (++depth > LOCKFILE_MAX_DEPTH)
-				r = err_at(ctx, what, ev.start_mark, "nested more than %d levels "
-					   "deep; a lockfile nests 5" REGEN, LOCKFILE_MAX_DEPTH);
-			break;
-		case YAML_SEQUENCE_END_EVENT:
-		case YAML_MAPPING_END_EVENT:
-			depth--;
-			break;
-		default:
-			break;
-		}
-		if (anchor && r == 0)
-			r = err_at(ctx, what, ev.start_mark, "an anchor; a lockfile has no anchors "
-				   "or aliases" REGEN);
-		yaml_event_delete(&ev);
+	yscan_run(text, len, LOCKFILE_MAX_DEPTH, &ys);
+	switch (ys.kind) {
+	case YSCAN_SECOND_DOC:
+		return err_at(ctx, what, ys.mark, "a second YAML document; a lockfile is one "
+			      "document" REGEN);
+	case YSCAN_ALIAS:
+		return err_at(ctx, what, ys.mark, "an alias; a lockfile has no anchors or "
+			      "aliases" REGEN);
+	case YSCAN_ANCHOR:
+		return err_at(ctx, what, ys.mark, "an anchor; a lockfile has no anchors or "
+			      "aliases" REGEN);
+	case YSCAN_DEPTH:
+		return err_at(ctx, what, ys.mark, "nested more than %d levels deep; a lockfile "
+			      "nests 5" REGEN, LOCKFILE_MAX_DEPTH);
+	case YSCAN_OK:
+		break;
 	}
-	yaml_parser_delete(&yp);
-	return r;
+	return 0;
 }
 
 /* One YAML document into d (the error names what and the position). */

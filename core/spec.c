@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/spec.h"
+#include "core/yamlscan.h"
 #include "core/str.h"
 
 #define NKINDS (SPEC_CMD + 1)
@@ -967,82 +968,36 @@ static int syntax_error(struct spec_parser *p, yaml_parser_t *yp, const char *te
 	return errm(p, m, "YAML syntax error: %s; %s", problem, fix);
 }
 
-/* One pass over the events: the size, the nesting depth (libyaml's scanner
- * slows down with it: 30k levels took 19 s), syntax errors, a second
- * document, anchors and aliases (which the document API would resolve
- * silently). */
+/* Before the document is built: the size, then one bounded pass
+ * (core/yamlscan) for the nesting depth, anchors, aliases and second
+ * documents; a syntax error is left to the parse, which words it. */
 static int prescan(struct spec_parser *p, const char *text, size_t len)
 {
-	yaml_parser_t yp;
-	yaml_event_t ev;
-	int docs = 0, depth = 0, r = 0;
-	bool done = false;
+	struct yscan ys;
 
-	if (len > SPEC_MAX_BYTES) {
-		yaml_mark_t m = { SPEC_MAX_BYTES, 0, 0 };
-
-		for (size_t i = 0; i < SPEC_MAX_BYTES; i++) {
-			if (text[i] == '\n') {
-				m.line++;
-				m.column = 0;
-			} else {
-				m.column++;
-			}
-		}
-		return errm(p, m, "the spec is larger than %u KiB (%zu bytes); a build spec lists "
-			    "steps: keep data in files and add them with add:", SPEC_MAX_BYTES >> 10,
-			    len);
+	if (len > SPEC_MAX_BYTES)
+		return errm(p, yscan_mark_of(text, SPEC_MAX_BYTES), "the spec is larger than %u "
+			    "KiB (%zu bytes); a build spec lists steps: keep data in files and add "
+			    "them with add:", SPEC_MAX_BYTES >> 10, len);
+	yscan_run(text, len, SPEC_MAX_DEPTH, &ys);
+	switch (ys.kind) {
+	case YSCAN_SECOND_DOC:
+		return errm(p, ys.mark, "a second YAML document starts here; a spec is one "
+			    "document: remove the '---' and what follows it");
+	case YSCAN_ALIAS:
+		return errm(p, ys.mark, "alias *%s: anchors and aliases are not supported in a "
+			    "spec; write the value out where it is used", ys.name);
+	case YSCAN_ANCHOR:
+		return errm(p, ys.mark, "anchor &%s: anchors and aliases are not supported in a "
+			    "spec; write the value out where it is used", ys.name);
+	case YSCAN_DEPTH:
+		return errm(p, ys.mark, "nested more than %d levels deep; a spec nests 4 (steps, "
+			    "a step, its value, a list in it): close the brackets or fix the "
+			    "indentation", SPEC_MAX_DEPTH);
+	case YSCAN_OK:
+		break;
 	}
-	yaml_parser_initialize(&yp);
-	yaml_parser_set_input_string(&yp, (const unsigned char *)text, len);
-	while (!done && r == 0) {
-		const yaml_char_t *anchor = NULL;
-
-		if (!yaml_parser_parse(&yp, &ev)) {
-			r = syntax_error(p, &yp, text, len);
-			break;
-		}
-		switch (ev.type) {
-		case YAML_STREAM_END_EVENT:
-			done = true;
-			break;
-		case YAML_DOCUMENT_START_EVENT:
-			if (++docs > 1)
-				r = errm(p, ev.start_mark, "a second YAML document starts here; a spec "
-					 "is one document: remove the '---' and what follows it");
-			break;
-		case YAML_ALIAS_EVENT:
-			r = errm(p, ev.start_mark, "alias *%.64s: anchors and aliases are not "
-				 "supported in a spec; write the value out where it is used",
-				 (const char *)ev.data.alias.anchor);
-			break;
-		case YAML_SCALAR_EVENT:
-			anchor = ev.data.scalar.anchor;
-			break;
-		case YAML_SEQUENCE_START_EVENT:
-		case YAML_MAPPING_START_EVENT:
-			anchor = ev.type == YAML_SEQUENCE_START_EVENT
-				? ev.data.sequence_start.anchor : ev.data.mapping_start.anchor;
-			if (++depth > SPEC_MAX_DEPTH)
-				r = errm(p, ev.start_mark, "nested more than %d levels deep; a spec "
-					 "nests 4 (steps, a step, its value, a list in it): close the "
-					 "brackets or fix the indentation", SPEC_MAX_DEPTH);
-			break;
-		case YAML_SEQUENCE_END_EVENT:
-		case YAML_MAPPING_END_EVENT:
-			depth--;
-			break;
-		default:
-			break;
-		}
-		if (anchor && r == 0)
-			r = errm(p, ev.start_mark, "anchor &%.64s: anchors and aliases are not "
-				 "supported in a spec; write the value out where it is used",
-				 (const char *)anchor);
-		yaml_event_delete(&ev);
-	}
-	yaml_parser_delete(&yp);
-	return r;
+	return 0;
 }
 
 /* The absolute directory of path (lexically: the file need not exist). */
