@@ -288,36 +288,25 @@ static int config_layer(struct pkgimg_ctx *ctx, struct store *store, const struc
 	return r;
 }
 
-/* Where a python_source module goes: the site dir of the image's python. */
-static char *site_dir(const struct spec *s, const struct lockfile *lf)
+/* Where a python_source module goes (the site dir of the image's python)
+ * and the python that compiles it, as a pip layer's scheme has them; NULL
+ * when the image's python is not known. */
+static char *site_path(const struct spec *s, const struct lockfile *lf, bool python)
 {
 	const char *full = lf->python ? lf->python : s->python;
-	size_t n;
+	char *xy, *out;
 
 	if (!full)
 		return NULL;
-	n = strcspn(full, ".");
-	if (full[n] == '.')
-		n += 1 + strcspn(full + n + 1, ".");
+	xy = image_python_xy(full);
 	if (lf->python_prefix)
-		return xasprintf("%s/lib/python%.*s/site-packages", lf->python_prefix, (int)n, full);
-	return xasprintf("/usr/local/lib/python%.*s/dist-packages", (int)n, full);
-}
-
-/* The image's python that compiles a python_source step's modules. */
-static char *site_python(const struct spec *s, const struct lockfile *lf)
-{
-	const char *full = lf->python ? lf->python : s->python;
-	size_t n;
-
-	if (!full)
-		return NULL;
-	n = strcspn(full, ".");
-	if (full[n] == '.')
-		n += 1 + strcspn(full + n + 1, ".");
-	if (lf->python_prefix)
-		return xasprintf("%s/bin/python%.*s", lf->python_prefix, (int)n, full);
-	return xasprintf("/usr/bin/python%.*s", (int)n, full);
+		out = python ? xasprintf("%s/bin/python%s", lf->python_prefix, xy)
+			: xasprintf("%s/lib/python%s/site-packages", lf->python_prefix, xy);
+	else
+		out = python ? xasprintf("/usr/bin/python%s", xy)
+			: xasprintf("/usr/local/lib/python%s/dist-packages", xy);
+	free(xy);
+	return out;
 }
 
 /* The host path and image path of what an add or python_source step copies:
@@ -339,7 +328,7 @@ static int copy_source(const struct build *b, const struct spec_step *st, size_t
 			*dst = xstrdup(st->dst);
 		return r;
 	}
-	site = site_dir(s, lf);
+	site = site_path(s, lf, false);
 	if (!site)
 		return pkgimg_err(ctx, -PKGIMG_E_USAGE, "%s:%d:%d: [spec] python_source "
 				  "needs to know the image's python: set `python: X.Y` or "
@@ -527,7 +516,7 @@ static int copy_layer(const struct build *b, const struct spec_step *st, const c
 		free(dst);
 	}
 	if (r == 0 && st->kind == SPEC_PYTHON_SOURCE) {
-		char *python = site_python(b->spec, b->lf);
+		char *python = site_path(b->spec, b->lf, true);
 
 		r = image_tree_pyc(ctx, store, b->io, txn.tmp, txn.tree, chain, nchain, python,
 				   text, text, res);

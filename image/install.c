@@ -721,7 +721,7 @@ void install_result_free(struct install_result *res)
 }
 
 /* "3.11.2" -> "3.11" (the X.Y of the install scheme's paths). */
-static char *python_xy(const char *full)
+char *image_python_xy(const char *full)
 {
 	const char *dot = strchr(full, '.');
 	size_t n = dot ? strcspn(dot + 1, ".") + (size_t)(dot - full) + 1 : strlen(full);
@@ -759,7 +759,7 @@ static int build_pip_layer(struct pkgimg_ctx *ctx, struct store *st, const struc
 			       "version for its PyPI layer; regenerate it with `pkgimg lock`", step);
 		goto out;
 	}
-	xy = python_xy(lf->python);
+	xy = image_python_xy(lf->python);
 	if (lf->python_prefix) {
 		/* conda's python: its prefix's own scheme (posix_prefix) */
 		const char *pre = lf->python_prefix + (lf->python_prefix[0] == '/');
@@ -1085,7 +1085,7 @@ static int build_conda_layer(struct pkgimg_ctx *ctx, struct store *st, struct lo
 
 	for (int i = 0; i < l->npkgs; i++)
 		if (!strcmp(l->pkgs[i].name, "python"))
-			pyxy = python_xy(l->pkgs[i].version);
+			pyxy = image_python_xy(l->pkgs[i].version);
 	r = fetch_conda(ctx, st, l, shas);
 	if (r < 0)
 		goto out;

@@ -44,6 +44,9 @@ struct install_result {
 
 void install_result_free(struct install_result *res);
 
+/* "3.11" of "3.11.2": the X.Y a CPython's paths are named by. */
+char *image_python_xy(const char *full);
+
 /* What a layer found in the store had printed when it was built, given
  * again: its Python files that did not compile, into res and as warnings. */
 int image_layer_replay(struct pkgimg_ctx *ctx, struct store *st, const char *key,
