@@ -947,15 +947,7 @@ static int syntax_error(struct spec_parser *p, yaml_parser_t *yp, const char *te
 
 	if (yp->error == YAML_READER_ERROR) {
 		/* the reader gives a byte offset, not a mark */
-		m.line = m.column = 0;
-		for (size_t i = 0; i < yp->problem_offset && i < len; i++) {
-			if (text[i] == '\n') {
-				m.line++;
-				m.column = 0;
-			} else {
-				m.column++;
-			}
-		}
+		m = yscan_mark_of(text, yp->problem_offset < len ? yp->problem_offset : len);
 		return errm(p, m, "the spec is not valid UTF-8 text (%s); save it as UTF-8", problem);
 	}
 	/* YAML refuses tabs in indentation; say so rather than "cannot start any token" */
