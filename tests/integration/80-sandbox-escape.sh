@@ -8,6 +8,8 @@
 # privileged pid 1, the host root's keyring, module loading, kexec, bpf,
 # reboot, the clock, TIOCSTI, /proc/kcore and /proc/keys):
 #   - inside `pkgimg run` as root: every attempt refused, the canary intact;
+#   - the peer: the same probe in `podman run` (rootful, runc): whatever it
+#     refuses, pkgimg refuses too (skips where podman cannot run);
 #   - inside `pkgimg run --privileged`: the difference (capabilities, the
 #     remount and, on ext4, the canary written through a handle);
 #   - rootless (as nobody, when user namespaces allow it): every attempt
@@ -61,6 +63,45 @@ cp "$PK_OUT" "$T/run.txt"
 [ "$PK_RC" -eq 0 ] || fail "run: the probe runs" "$(pk_detail)"
 report "run as root" "$T/run.txt"
 canary_intact "run as root"
+
+# ---- the peer: podman run (rootful, runc), the same probe -------------------------------------
+# Every attempt that a rootful container engine refuses, pkgimg must refuse
+# too; where pkgimg is stricter (it sets no_new_privs, and refuses keyctl and
+# new user namespaces, as Docker's profile does) the test names it.
+peer_ok=false
+if command -v podman >/dev/null && command -v runc >/dev/null; then
+	P=$T/podman
+	mkdir -p "$P/img"
+	cp "$T/probe/escape" "$P/img/escape"
+	podman_() { podman --root "$P/root" --runroot "$P/run" --storage-driver vfs --runtime runc "$@"; }
+	if tar -C "$P/img" -cf "$P/img.tar" . && podman_ import -q "$P/img.tar" localhost/pkgimg-probe:1 >"$P/import.log" 2>&1 \
+		&& podman_ run --rm --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --network host \
+			localhost/pkgimg-probe:1 /escape "$REL" >"$T/podman.txt" 2>"$P/run.err" \
+		&& grep -q '^escaped ' "$T/podman.txt"; then
+		peer_ok=true
+	else
+		skip "podman run: the same probe in a rootful container engine" \
+			"podman cannot run a container here: $(tail -n 1 "$P/run.err" "$P/import.log" 2>/dev/null | tr '\n' ' ')"
+	fi
+else
+	skip "podman run: the same probe in a rootful container engine" "no podman or runc"
+fi
+if $peer_ok; then
+	weaker= stricter=
+	while IFS= read -r line; do
+		name=${line#refused }; name=${name%%: *}
+		grep -q "^refused $name: " "$T/run.txt" || weaker+="$name"$'\n'
+	done < <(grep '^refused ' "$T/podman.txt")
+	while IFS= read -r line; do
+		name=${line#ESCAPED }; name=${name%%: *}
+		grep -q "^refused $name: " "$T/run.txt" && stricter+="$name; "
+	done < <(grep '^ESCAPED ' "$T/podman.txt")
+	if [ -z "$weaker" ]; then
+		ok "podman run (rootful, runc) refuses $(grep -c '^refused ' "$T/podman.txt") attempts; pkgimg run refuses each of them too (pkgimg is stricter on: ${stricter:-nothing})"
+	else
+		fail "pkgimg run refuses whatever podman run refuses" "podman refuses, pkgimg does not:" "$weaker"
+	fi
+fi
 
 # ---- pkgimg run --privileged: the difference ------------------------------------------------
 pk --store "$S" run --privileged -v "$T/probe:/probe:ro" img -- /probe/escape "$REL"
