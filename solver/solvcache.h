@@ -4,8 +4,7 @@
  * number, so a stale cache is never read.
  *
  * The file is a 24-byte header -- "PKSOLV01", the length of the .solv that
- * follows (64-bit little-endian), its CRC-32 and 4 zero bytes -- then the
- * .solv.  libsolv trusts a .solv it can parse, and a damaged checksum or
+ * follows and its 64-bit checksum (both little-endian) -- then the .solv.  libsolv trusts a .solv it can parse, and a damaged checksum or
  * file name inside one parses; the header makes a truncated or damaged
  * cache a missing one (parse the index again), never a wrong pool. */
 #ifndef PKGIMG_SOLVER_SOLVCACHE_H
@@ -24,7 +23,7 @@ struct solvcache {
 	size_t len;
 };
 
-/* Maps path and checks its header and CRC: true when it holds a whole
+/* Maps path and checks its header and checksum: true when it holds a whole
  * cache; false when there is none or it is damaged (c left empty). */
 bool solvcache_open(const char *path, struct solvcache *c);
 /* The numbers of strings and of relations the .solv adds at most: summed
