@@ -158,6 +158,7 @@ void solvcache_save(Repo *repo, const char *path, const Id *drop)
 	size_t len = 0;
 	unsigned char hdr[HDR] = MAGIC;
 	FILE *mem = open_memstream(&buf, &len), *fp = NULL;
+	int fd;
 	bool ok;
 
 	if (!mem)
@@ -169,10 +170,18 @@ void solvcache_save(Repo *repo, const char *path, const Id *drop)
 		goto out;
 	put_le(hdr + 8, len, 8);
 	put_le(hdr + 16, checksum((const unsigned char *)buf, len), 8);
-	tmp = xasprintf("%s.%d.tmp", path, (int)getpid());
-	fp = fopen(tmp, "we");
-	if (!fp)
+	/* a name no other writer has, whatever its pid namespace */
+	tmp = xasprintf("%s.XXXXXX.tmp", path);
+	fd = mkostemps(tmp, 4, O_CLOEXEC);
+	if (fd < 0)
 		goto out;
+	fchmod(fd, 0644);	/* as a plain create would, not mkstemp's 0600 */
+	fp = fdopen(fd, "w");
+	if (!fp) {
+		close(fd);
+		unlink(tmp);
+		goto out;
+	}
 	ok = fwrite(hdr, HDR, 1, fp) == 1 && fwrite(buf, len, 1, fp) == 1;
 	if (fclose(fp) != 0)
 		ok = false;
