@@ -451,6 +451,13 @@ int pypi_universe_set_meta(struct pkgimg_ctx *ctx, struct pypi_universe *u,
 	}
 	if (c->excluded)
 		goto out;
+	/* Requires-Python that only the metadata states (the index page gave
+	 * none): pip rejects the candidate once it reads it, and backtracks */
+	if (m->python_spec.n && !pep440_spec_contains(&m->python_spec, &u->python_ver, true)) {
+		c->excluded = xasprintf("requires Python %s (Requires-Python in its metadata), "
+					"the target is %s", m->requires_python, u->python);
+		goto out;
+	}
 	cand_clear_meta(c);
 	n = pymeta_deps_for(m, env, NULL, &reqs);
 	r = pypi_universe_set_deps(ctx, u, m->norm, m->version,
@@ -471,16 +478,25 @@ out:
 
 /* pip's choice of the candidates that may satisfy d: those the specifier
  * matches, pre-releases only when it names one, when a top-level requirement
- * on the project names one (pip merges the specifiers of a project) or when
- * no final release matches; yanked ones only for a pin that only yanked ones
- * satisfy.  Writes candidate indices to out (room for p->n); returns how many. */
+ * on the project names one (pip merges the specifiers of a project), with
+ * --pre, or when d has no specifier at all and the project has no final
+ * release.  That last rule is pip 23's (packaging 21.3's SpecifierSet.filter
+ * with prereleases=None: the "only pre-releases" fallback runs only for an
+ * empty specifier set; "click>8.1.3" with only 8.2.0rc1 above 8.1.3 finds
+ * nothing).  uv's default ("if-necessary-or-explicit") also falls back only
+ * when every version of the project is a pre-release; pkgimg follows pip.
+ * Yanked ones only for a pin that only yanked ones satisfy.  Writes
+ * candidate indices to out (room for p->n); returns how many. */
 static size_t match_cands(const struct pypi_project *p, const struct pypi_dep *d, bool pre,
 			  size_t *out)
 {
 	size_t n = 0, k = 0;
-	bool all_yanked = true;
+	bool all_yanked = true, fallback = d->spec.n == 0;
 
-	for (int pass = pre; pass < 2 && n == 0; pass++)
+	for (size_t i = 0; fallback && i < p->n; i++)
+		if (!p->c[i].excluded && !pep440_is_prerelease(&p->c[i].ver))
+			fallback = false;
+	for (int pass = pre; pass <= (pre || fallback) && n == 0; pass++)
 		for (size_t i = 0; i < p->n; i++)
 			if (!p->c[i].excluded && pep440_spec_contains(&d->spec, &p->c[i].ver, pass))
 				out[n++] = i;
@@ -920,6 +936,15 @@ static void add_nothing(struct sbuf *b, const struct state *st, Id dep)
 			yanked = true;
 	if (yanked)
 		sbuf_adds(b, "; a yanked version is taken only when pinned with ==");
+	for (size_t i = p->n; i-- > 0;) {
+		if (!p->c[i].excluded && pep440_is_prerelease(&p->c[i].ver) &&
+		    pep440_spec_contains(&st->u->deps[d].spec, &p->c[i].ver, true)) {
+			sbuf_addf(b, "; %s is a pre-release, taken only when a specifier names "
+				  "one (%s>=%s) or with --pre, as pip does", p->c[i].version,
+				  p->name, p->c[i].version);
+			break;
+		}
+	}
 	for (size_t i = 0; i < p->n; i++) {
 		if (p->c[i].excluded) {
 			sbuf_adds(b, "; not candidates: ");

@@ -133,7 +133,9 @@ int pypi_universe_set_extra_deps(struct pkgimg_ctx *ctx, struct pypi_universe *u
 				 const char *name, const char *version, const char *extra,
 				 const struct pep508_req *const *reqs, size_t n);
 /* Both of the above from parsed metadata: the base requirements and those of
- * every Provides-Extra, evaluated for env. */
+ * every Provides-Extra, evaluated for env.  A Requires-Python in the metadata
+ * that the target does not satisfy excludes the candidate instead (pip reads
+ * it from the metadata when the index page gave none); solve again. */
 int pypi_universe_set_meta(struct pkgimg_ctx *ctx, struct pypi_universe *u,
 			   const struct pymeta *m, const struct pep508_env *env);
 
