@@ -773,8 +773,10 @@ int pypi_lock_layer(struct pkgimg_ctx *ctx, struct store *st, const struct pypi_
 		if (r < 0)
 			break;
 	}
-	if (r == 0)
+	if (r == 0) {
+		pypi_solution_warn_extras(ctx, &pl.u, &sol);
 		r = to_layer(&pl, rq, &sol, lf);
+	}
 	if (r == 0) {
 		add_sources(&pl, lf);
 		free(lf->python);

@@ -584,6 +584,26 @@ out:
 	return r;
 }
 
+void pypi_solution_warn_extras(struct pkgimg_ctx *ctx, const struct pypi_universe *u,
+			       const struct pypi_solution *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		const struct pypi_pick *pk = &s->v[i];
+		const struct pypi_cand *c = cand_find(u, pk->name, pk->version, NULL);
+
+		for (size_t k = 0; c && c->has_meta && k < pk->extras.n; k++) {
+			bool declared = false;
+
+			for (size_t x = 0; x < c->nextras && !declared; x++)
+				declared = !strcmp(c->extras[x].name, pk->extras.v[k]);
+			if (!declared)
+				pkgimg_warn(ctx, "%s %s does not provide the extra '%s' (pip's words: "
+					    "its metadata has no Provides-Extra for it); installed "
+					    "without it", pk->name, pk->version, pk->extras.v[k]);
+		}
+	}
+}
+
 void pypi_solution_free(struct pypi_solution *s)
 {
 	for (size_t i = 0; i < s->n; i++) {

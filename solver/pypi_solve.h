@@ -170,6 +170,11 @@ struct pypi_solution {
 int pypi_solve(struct pkgimg_ctx *ctx, struct pypi_universe *u,
 	       const struct pep508_req *const *top, size_t ntop, struct pypi_solution *out);
 void pypi_solution_free(struct pypi_solution *s);
+/* Warns through ctx (pkgimg_warn) for every extra of a pick whose metadata
+ * does not declare it (Provides-Extra, PEP 685 names), as pip warns "X 1.0
+ * does not provide the extra 'y'" and installs X without it. */
+void pypi_solution_warn_extras(struct pkgimg_ctx *ctx, const struct pypi_universe *u,
+			       const struct pypi_solution *s);
 
 /* The EVR written for rank `rank` (0-based): "00000003".  buf holds 16. */
 void pypi_rank_evr(size_t rank, char buf[16]);

@@ -91,3 +91,10 @@ same_as_pip "click>=8.2.0rc1 names a pre-release" 'click>=8.2.0rc1'
 same_as_pip "a project with only pre-releases, no specifier" onlypre
 same_as_pip "a project with only pre-releases, a specifier" 'onlypre>0.1'
 same_as_pip "click (bare): the final release" click
+
+# ---- 4. an extra the project does not declare: pip warns and goes on
+same_as_pip "ghosty[ghost]: 'ghost' is no Provides-Extra (its Requires-Dist names a missing project)" 'ghosty[ghost]'
+grep -q "does not provide the extra 'ghost'" "$T/pip.err" && grep -q "ghosty 1.0 does not provide the extra 'ghost'" "$PK_ERR" \
+	&& ok "ghosty[ghost]: a warning in pip's words, as pip gives one" \
+	|| fail "ghosty[ghost]: a warning in pip's words, as pip gives one" "$(pk_detail)" "pip: $(cat "$T/pip.err")"
+same_as_pip "ghosty[real,ghost]: the declared extra is installed, the other warned about" 'ghosty[real,ghost]'

@@ -203,6 +203,16 @@ static void check_fail(char *got, const char *want, const char *name)
 	free(got);
 }
 
+static int nwarn;
+static char last_warn[512];
+
+static void on_warn(void *arg, const char *msg)
+{
+	(void)arg;
+	nwarn++;
+	snprintf(last_warn, sizeof last_warn, "%s", msg);
+}
+
 /* --- EVR ranks --------------------------------------------------------- */
 
 static void t_rank_evr(void)
@@ -371,6 +381,17 @@ static void t_extras(void)
 		  "extras: several extras in one requirement, names normalised");
 	check_str(solve(&u, "req[nosuch]", NULL), "idna 3.0, req[nosuch] 2.0",
 		  "extras: an undeclared extra installs the project anyway (as pip does)");
+	memset(&s, 0, sizeof s);
+	got = solve_keep(&u, &s, "req[nosuch,socks]", NULL);
+	nwarn = 0;
+	ctx.warn = on_warn;
+	pypi_solution_warn_extras(&ctx, &u, &s);
+	ctx.warn = NULL;
+	check(nwarn == 1 && strstr(last_warn, "req 2.0 does not provide the extra 'nosuch'"),
+	      "extras: an undeclared extra is warned about in pip's words, a declared one not",
+	      "%d warnings, last: %s", nwarn, last_warn);
+	free(got);
+	pypi_solution_free(&s);
 	check_fail(solve(&u, "req[socks]==2.0", "socks<2", NULL),
 		   "req[socks] 2.0 requires socks>=2, but socks<2 was requested",
 		   "extras: conflict through an extra in words");
