@@ -42,6 +42,8 @@ struct proj {
 	struct pypi_file **byver;
 	char **versions;		/* as added (pointers into files.page) */
 	size_t nver;
+	bool filtered;			/* a wheel for the target was there, but a
+					 * --hash or a -c constraint took it out */
 };
 
 struct plan {
@@ -185,6 +187,15 @@ static const struct strv *allowed_hashes(const struct plan *pl, const char *norm
 	return NULL;
 }
 
+/* The requirement whose --hash options apply to a project. */
+static const struct top_req *hash_req(const struct plan *pl, const char *norm)
+{
+	for (size_t i = 0; i < pl->ntop + pl->ncons; i++)
+		if (pl->top[i].hashes.n && !strcmp(pl->top[i].req.norm, norm))
+			return &pl->top[i];
+	return NULL;
+}
+
 static bool hash_allowed(const struct strv *ok, const struct pypi_file *f)
 {
 	const char *hex = pypi_hashes_get(&f->hashes, "sha256");
@@ -197,14 +208,43 @@ static bool hash_allowed(const struct strv *ok, const struct pypi_file *f)
 	return false;
 }
 
-/* Whether a version passes the constraints (-c) on its project. */
-static bool constrained_out(const struct plan *pl, const char *norm, const struct pep440_version *v)
+/* The constraint (-c) that excludes a version of its project, or NULL. */
+static const struct top_req *constrained_out(const struct plan *pl, const char *norm,
+					     const struct pep440_version *v)
 {
 	for (size_t i = pl->ntop; i < pl->ntop + pl->ncons; i++)
 		if (!strcmp(pl->top[i].req.norm, norm) &&
 		    !pep440_spec_contains(&pl->top[i].req.spec, v, true))
-			return true;
-	return false;
+			return &pl->top[i];
+	return NULL;
+}
+
+/* Why a version that has a wheel for the target is no candidate: a -c
+ * constraint, or a --hash that none of its wheels has (expected, actual,
+ * the file), as pip names them; NULL when neither. */
+static char *filtered_why(const struct plan *pl, const char *norm, const struct pypi_file *first,
+			  const struct pypi_file *hash_miss)
+{
+	const struct top_req *c = constrained_out(pl, norm, &first->ver);
+	const struct top_req *h;
+	const char *got;
+	struct sbuf s = SBUF_INIT;
+
+	if (c) {
+		char *text = pep508_req_str(&c->req);
+
+		sbuf_addf(&s, "excluded by the constraint %s (%s)", text, c->origin);
+		free(text);
+		return sbuf_detach(&s);
+	}
+	if (!hash_miss || !(h = hash_req(pl, norm)))
+		return NULL;
+	got = pypi_hashes_get(&hash_miss->hashes, "sha256");
+	sbuf_addf(&s, "hash mismatch: %s has sha256:%s, but %s expects ", hash_miss->filename,
+		  got ? got : "(none given by the index)", h->origin);
+	for (size_t i = 0; i < h->hashes.n; i++)
+		sbuf_addf(&s, "%s%s", i ? " or " : "", h->hashes.v[i]);
+	return sbuf_detach(&s);
 }
 
 /* Is a better than b for one version, as pip ranks a release's files: a
@@ -280,8 +320,9 @@ static int add_project(struct plan *pl, struct proj *pj)
 	qsort_r(order, pg->nfiles, sizeof *order, cmp_file_ver, pg);
 	for (size_t i = 0, next; i < pg->nfiles && r == 0; i = next) {
 		const struct pypi_file *first = &pg->files[order[i]];
-		struct pypi_file *best = NULL, *rp_file = NULL;
+		struct pypi_file *best = NULL, *rp_file = NULL, *hash_miss = NULL;
 		bool all_yanked = true;
+		char *why = NULL;
 		struct pep440_specset rp = { 0 };
 		unsigned flags = 0;
 
@@ -289,9 +330,13 @@ static int add_project(struct plan *pl, struct proj *pj)
 								 &first->ver); next++) {
 			struct pypi_file *f = &pg->files[order[next]];
 
-			if (f->kind != PYPI_FILE_WHEEL || wheel_best_rank(&pl->tags, &f->wheel) < 0 ||
-			    !hash_allowed(ok, f))
+			if (f->kind != PYPI_FILE_WHEEL || wheel_best_rank(&pl->tags, &f->wheel) < 0)
 				continue;
+			if (!hash_allowed(ok, f)) {
+				if (!hash_miss || better(pl, f, hash_miss))
+					hash_miss = f;
+				continue;
+			}
 			if (!python_ok(pl, f)) {
 				rp_file = f;
 				continue;
@@ -301,9 +346,12 @@ static int add_project(struct plan *pl, struct proj *pj)
 			if (better(pl, f, best))
 				best = f;
 		}
-		if (constrained_out(pl, pj->files.name, &first->ver) ||
-		    other_cuda_build(pl, first->version))
+		if (other_cuda_build(pl, first->version))
 			continue;
+		/* a version a constraint or a --hash takes out stays in the
+		 * universe, excluded, so that a failure names the reason */
+		if (best || hash_miss)
+			why = filtered_why(pl, pj->files.name, first, best ? NULL : hash_miss);
 		if (best)
 			flags = PYPI_CAND_WHEEL | (all_yanked ? PYPI_CAND_YANKED : 0);
 		else if (rp_file && pep440_spec_parse(NULL, rp_file->requires_python, &rp) == 0)
@@ -311,6 +359,12 @@ static int add_project(struct plan *pl, struct proj *pj)
 		r = pypi_universe_add(pl->ctx, &pl->u, pj->files.name, first->version, flags,
 				      rp.n ? &rp : NULL);
 		pep440_specset_free(&rp);
+		if (r == 0 && why) {
+			r = pypi_universe_exclude(pl->ctx, &pl->u, pj->files.name, first->version, why);
+			pj->filtered = true;
+			best = NULL;
+		}
+		free(why);
 		if (r < 0)
 			break;
 		pj->byver = xrealloc(pj->byver, (pj->nver + 1) * sizeof *pj->byver);
@@ -476,7 +530,7 @@ static void explain_missing(struct plan *pl, int r)
 		}
 		for (size_t k = 0; k < pj->nver; k++)
 			any |= pj->byver[k] != NULL;
-		if (any || pj->files.page.nfiles == 0)
+		if (any || pj->filtered || pj->files.page.nfiles == 0)
 			continue;
 		for (size_t k = 0; k < pj->files.page.nfiles; k++) {
 			if (pj->files.page.files[k].kind == PYPI_FILE_WHEEL)

@@ -224,6 +224,19 @@ static struct pypi_cand *cand_find(const struct pypi_universe *u, const char *na
 	return found;
 }
 
+int pypi_universe_exclude(struct pkgimg_ctx *ctx, struct pypi_universe *u, const char *name,
+			  const char *version, const char *why)
+{
+	struct pypi_cand *c = cand_find(u, name, version, NULL);
+
+	if (!c)
+		return pkgimg_err(ctx, -PKGIMG_E_NOTFOUND, "%s %s: [resolve] excluded, but the "
+				  "version was never added", name, version);
+	free(c->excluded);
+	c->excluded = xstrdup(why);
+	return 0;
+}
+
 bool pypi_universe_is_candidate(const struct pypi_universe *u, const char *name,
 				const char *version)
 {

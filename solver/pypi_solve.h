@@ -112,6 +112,10 @@ void pypi_universe_free(struct pypi_universe *u);
 int pypi_universe_add(struct pkgimg_ctx *ctx, struct pypi_universe *u, const char *name,
 		      const char *version, unsigned flags,
 		      const struct pep440_specset *requires_python);
+/* Makes an added version no candidate, for the reason `why` (it replaces
+ * any other; failures list it: "1.0 (excluded by -c cons.txt:1 beta<1)"). */
+int pypi_universe_exclude(struct pkgimg_ctx *ctx, struct pypi_universe *u, const char *name,
+			  const char *version, const char *why);
 /* Records that project `name` was looked up, with or without versions. */
 void pypi_universe_add_project(struct pypi_universe *u, const char *name);
 /* Whether (name, version) is a candidate. */

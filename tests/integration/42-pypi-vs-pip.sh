@@ -98,3 +98,48 @@ grep -q "does not provide the extra 'ghost'" "$T/pip.err" && grep -q "ghosty 1.0
 	&& ok "ghosty[ghost]: a warning in pip's words, as pip gives one" \
 	|| fail "ghosty[ghost]: a warning in pip's words, as pip gives one" "$(pk_detail)" "pip: $(cat "$T/pip.err")"
 same_as_pip "ghosty[real,ghost]: the declared extra is installed, the other warned about" 'ghosty[real,ghost]'
+
+# ---- 5. messages
+BETA1=$(json_get "$T/www/small/simple/beta/index.json" '[f["hashes"]["sha256"] for f in j["files"] if "1.0" in f["filename"]]')
+ZERO=$(printf 0%.0s $(seq 64))
+printf 'beta==1.0 --hash=sha256:%s\n' "$ZERO" >"$T/bad.txt"
+pk --store "$S" lock -r "$T/bad.txt" --index-url "$IDX" -o "$T/x.lock"
+pip_set -r "$T/bad.txt" >/dev/null
+[ "$PK_RC" -ne 0 ] && grep -q 'hash mismatch: beta-1.0-py3-none-any.whl has sha256:'"$BETA1" "$PK_ERR" \
+	&& grep -q "expects sha256:$ZERO" "$PK_ERR" && grep -q 'bad.txt:1' "$PK_ERR" \
+	&& ! grep -q 'no wheel for this image' "$PK_ERR" && grep -q 'DO NOT MATCH THE HASHES' "$T/pip.err" \
+	&& ok "a --hash no file has: refused as by pip, naming the file, the actual and the expected sha256" \
+	|| fail "a --hash no file has: refused as by pip, naming the file, the actual and the expected sha256" \
+		"$(pk_detail)" "pip: $(cat "$T/pip.err")"
+
+printf 'beta<1\n' >"$T/cons.txt"
+printf -- '-c cons.txt\nbeta\n' >"$T/rc.txt"
+pk --store "$S" lock -r "$T/rc.txt" --index-url "$IDX" -o "$T/x.lock"
+[ "$(pip_set -r "$T/rc.txt")" = "no solution" ] && [ "$PK_RC" -ne 0 ] \
+	&& grep -q 'excluded by the constraint beta<1 (-c .*cons.txt:1)' "$PK_ERR" \
+	&& ok "a -c constraint that excludes every version: refused as by pip, naming it and its file:line" \
+	|| fail "a -c constraint that excludes every version: refused as by pip, naming it and its file:line" \
+		"$(pk_detail)" "pip: $(cat "$T/pip.err")"
+
+# -e DIR: the advice given must be a form that lock takes
+mkdir -p "$T/wheels"
+cp "$T/www/small/files/beta-1.0-py3-none-any.whl" "$T/wheels/"
+printf -- '-e ./mypkg\n' >"$T/e.txt"
+pk --store "$S" lock -r "$T/e.txt" --index-url "$IDX" -o "$T/x.lock"
+cp "$PK_ERR" "$T/e.err"
+if [ "$PK_RC" -eq 0 ]; then
+	fail "-e DIR: refused with advice" "$(pk_detail)"
+elif grep -q '@ file://' "$T/e.err"; then	# the advice is "name @ file:///…whl"
+	pk --store "$S" lock --pip "beta @ file://$T/wheels/beta-1.0-py3-none-any.whl" --index-url "$IDX" -o "$T/x.lock"
+	[ "$PK_RC" -eq 0 ] && ok "-e DIR: the advice (name @ file:///…whl) is a form lock takes" \
+		|| fail "-e DIR: the advice (name @ file:///…whl) is a form lock takes" "advice: $(cat "$T/e.err")" "$(pk_detail)"
+elif grep -q -- '--find-links wheels' "$T/e.err"; then
+	printf -- '--no-index\n--find-links %s\nbeta==1.0\n' "$T/wheels" >"$T/e2.txt"
+	pk --store "$S" lock -r "$T/e2.txt" --index-url "$IDX" -o "$T/x.lock"
+	[ "$PK_RC" -eq 0 ] && grep -q "url: file://$T/wheels/beta-1.0-py3-none-any.whl" "$T/x.lock" \
+		&& ok "-e DIR: the advice (a wheel, the name and --find-links) is a form lock takes" \
+		|| fail "-e DIR: the advice (a wheel, the name and --find-links) is a form lock takes" \
+			"advice: $(cat "$T/e.err")" "$(pk_detail)" "$(grep url: "$T/x.lock")"
+else
+	fail "-e DIR: refused with advice that names a form lock takes" "$(cat "$T/e.err")"
+fi
