@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
+#include "cache/fetch.h"
 #include "cache/store.h"
 #include "core/ctx.h"
 #include "core/fs.h"
@@ -614,6 +616,52 @@ static char *step_text(const struct plan *pl, const struct pypi_request *rq)
 	return sbuf_detach(&s);
 }
 
+/* The size of every chosen wheel the index gave none for (an HTML page has
+ * no PEP 700 size): that of its bytes in the store, downloaded now when the
+ * metadata came from a .metadata file.  The install downloads the wheel
+ * anyway, and the size is that of bytes whose sha256 matched, so the
+ * lockfile is the same on every store; a HEAD's Content-Length would be a
+ * server's word for it (and file:// and some indexes answer none). */
+static int learn_sizes(struct plan *pl, const struct pypi_solution *sol)
+{
+	struct fetch_item *items = xcalloc(sol->n + 1, sizeof *items);
+	struct pypi_file **files = xcalloc(sol->n + 1, sizeof *files);
+	int n = 0, r = 0;
+
+	for (size_t i = 0; i < sol->n; i++) {
+		struct pypi_file *f = pick_file(pl, sol->v[i].name, sol->v[i].version);
+		const char *sha = f ? pypi_hashes_get(&f->hashes, "sha256") : NULL;
+
+		if (!f || f->has_size || !sha)
+			continue;	/* to_layer says what is wrong with it */
+		files[n] = f;
+		items[n].url = f->url;
+		items[n].sha256 = sha;
+		items[n].size = -1;
+		items[n].label = f->filename;
+		n++;
+	}
+	r = fetch_all(pl->ctx, pl->st, items, n);
+	for (int i = 0; i < n && r == 0; i++) {
+		char *path = store_blob_path(pl->st, items[i].sha256);
+		struct stat sb;
+
+		if (stat(path, &sb) < 0)
+			r = pkgimg_err(pl->ctx, -errno, "%s: [lock] its size: %s: %m",
+				       files[i]->filename, path);
+		else {
+			files[i]->size = (uint64_t)sb.st_size;
+			files[i]->has_size = true;
+		}
+		free(path);
+	}
+	if (r < 0)
+		pkgimg_err_wrap(pl->ctx, r, "[lock] the wheels whose size the index does not give");
+	free(items);
+	free(files);
+	return r;
+}
+
 static int to_layer(struct plan *pl, const struct pypi_request *rq,
 		    const struct pypi_solution *sol, struct lockfile *lf)
 {
@@ -829,7 +877,9 @@ int pypi_lock_layer(struct pkgimg_ctx *ctx, struct store *st, const struct pypi_
 	}
 	if (r == 0) {
 		pypi_solution_warn_extras(ctx, &pl.u, &sol);
-		r = to_layer(&pl, rq, &sol, lf);
+		r = learn_sizes(&pl, &sol);
+		if (r == 0)
+			r = to_layer(&pl, rq, &sol, lf);
 	}
 	if (r == 0) {
 		add_sources(&pl, lf);

@@ -143,3 +143,23 @@ elif grep -q -- '--find-links wheels' "$T/e.err"; then
 else
 	fail "-e DIR: refused with advice that names a form lock takes" "$(cat "$T/e.err")"
 fi
+
+# ---- 6. the lockfile's size of a wheel from an HTML index (no PEP 700 size)
+sizes() {	# sizes LOCKJSON -> "file=size ..." of its pypi packages
+	json_get "$1" '[p["url"].rsplit("/", 1)[1] + "=" + str(p["size"]) for p in j["packages"] if p["ecosystem"] == "pypi"]' | sort | tr '\n' ' '
+}
+pk --store "$S" lock --pip 'ghosty[real]' --pip beta --index-url "$HIDX" -o "$T/h1.lock" --json
+sizes "$PK_OUT" >"$T/h1.sizes"
+REAL=$(cd "$T/www/small/files" && for f in beta-2.0-py3-none-any.whl click-8.1.3-py3-none-any.whl ghosty-1.0-py3-none-any.whl; do printf '%s=%s ' "$f" "$(stat -c %s "$f")"; done)
+[ "$PK_RC" -eq 0 ] && [ "$(cat "$T/h1.sizes")" = "$REAL" ] \
+	&& ok "HTML index: the lockfile records each wheel's real size ($REAL)" \
+	|| fail "HTML index: the lockfile records each wheel's real size" "want: $REAL" "got:  $(cat "$T/h1.sizes")" "$(pk_detail)"
+pk --store "$T/store2" lock --pip 'ghosty[real]' --pip beta --index-url "$HIDX" -o "$T/h2.lock"
+[ "$PK_RC" -eq 0 ] && cmp -s "$T/h1.lock" "$T/h2.lock" \
+	&& ok "HTML index: the same lockfile from another store" \
+	|| fail "HTML index: the same lockfile from another store" "$(pk_detail)" "$(diff "$T/h1.lock" "$T/h2.lock" | head)"
+pk --store "$S" lock --pip 'ghosty[real]' --pip beta --index-url "$IDX" -o "$T/j.lock" --json
+[ "$PK_RC" -eq 0 ] && [ "$(sizes "$PK_OUT")" = "$REAL" ] \
+	&& ok "JSON index (PEP 700 size): the same sizes" \
+	|| fail "JSON index (PEP 700 size): the same sizes" "$(sizes "$PK_OUT")" "$(pk_detail)"
+finish
