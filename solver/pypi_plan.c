@@ -8,6 +8,7 @@
 
 #include "cache/fetch.h"
 #include "cache/store.h"
+#include "cache/view.h"
 #include "core/ctx.h"
 #include "core/fs.h"
 #include "core/str.h"
@@ -67,6 +68,8 @@ struct plan {
 	size_t np;
 	bool hash_mode;
 	struct strv reqfile_names;	/* for the step text */
+	struct pymeta *inst;		/* the distributions the base image has */
+	size_t ninst;
 };
 
 static void top_free(struct top_req *t)
@@ -295,6 +298,141 @@ static bool other_cuda_build(const struct plan *pl, const char *version)
 	return strcasecmp(plus + 1, pl->cuda_local) != 0;
 }
 
+/* The metadata file of an entry of a site dir, or NULL: NAME.dist-info/
+ * METADATA, NAME.egg-info/PKG-INFO, or an NAME.egg-info file itself. */
+static char *inst_meta_path(char **trees, int n, const char *dir, const char *name)
+{
+	size_t len = strlen(name);
+	char *p = xasprintf("%s/%s", dir, name), *m = NULL;
+	struct stat sb;
+
+	if (len > 10 && !strcmp(name + len - 10, ".dist-info"))
+		m = xasprintf("%s/METADATA", p);
+	else if (len > 9 && !strcmp(name + len - 9, ".egg-info") &&
+		 view_layer_of(trees, n, p, &sb) >= 0)
+		m = S_ISDIR(sb.st_mode) ? xasprintf("%s/PKG-INFO", p) : xstrdup(p);
+	free(p);
+	return m;
+}
+
+/* The distributions installed in the base image (an image of the store), as
+ * pip run with the image's python sees them: the .dist-info and .egg-info
+ * entries of /usr/local/lib/pythonX.Y/dist-packages, then Debian's
+ * /usr/lib/python3/dist-packages (its python3-* packages); the first of a
+ * project counts, as on sys.path.  An entry whose metadata does not parse
+ * is skipped, as importlib.metadata skips it. */
+static int read_installed(struct plan *pl, const char *base)
+{
+	char **keys = NULL, **trees = NULL, *xy = NULL;
+	char *dirs[2] = { NULL, NULL };
+	int n = 0, r;
+
+	if (!base || strncmp(base, "sha256:", 7))
+		return 0;
+	r = store_layer_chain(pl->ctx, pl->st, base, &keys, &n);
+	if (r < 0)
+		return pkgimg_err_wrap(pl->ctx, r, "--base %s: [lock] its installed distributions",
+				       base);
+	trees = xcalloc((size_t)n + 1, sizeof *trees);
+	for (int i = 0; i < n; i++)
+		trees[i] = store_layer_tree(pl->st, keys[i]);
+	xy = xstrndup(pl->t->python, strcspn(pl->t->python, ".") + 1 +
+		      strcspn(pl->t->python + strcspn(pl->t->python, ".") + 1, "."));
+	dirs[0] = xasprintf("/usr/local/lib/python%s/dist-packages", xy);
+	dirs[1] = xstrdup("/usr/lib/python3/dist-packages");
+	for (int d = 0; d < 2 && r == 0; d++) {
+		struct strv names = { 0 };
+
+		r = view_list(pl->ctx, trees, n, dirs[d], &names);
+		for (size_t i = 0; r == 0 && i < names.n; i++) {
+			char *mp = inst_meta_path(trees, n, dirs[d], names.v[i]);
+			struct sbuf data = SBUF_INIT;
+			struct pymeta m;
+			bool dup = false;
+			int layer = mp ? view_layer_of(trees, n, mp, NULL) : -1;
+			char *full;
+
+			if (layer < 0) {
+				free(mp);
+				continue;
+			}
+			full = xasprintf("%s%s", trees[layer], mp);
+			if (fs_read_file(NULL, AT_FDCWD, full, &data) == 0 &&
+			    pymeta_parse(NULL, mp, data.buf ? data.buf : "", data.len, &m) == 0) {
+				for (size_t k = 0; k < pl->ninst && !dup; k++)
+					dup = !strcmp(pl->inst[k].norm, m.norm);
+				if (dup) {
+					pymeta_free(&m);
+				} else {
+					pl->inst = xrealloc(pl->inst, (pl->ninst + 1) * sizeof *pl->inst);
+					pl->inst[pl->ninst++] = m;
+				}
+			}
+			sbuf_free(&data);
+			free(full);
+			free(mp);
+		}
+		strv_free(&names);
+	}
+	for (int i = 0; i < n; i++) {
+		free(keys[i]);
+		free(trees[i]);
+	}
+	free(keys);
+	free(trees);
+	free(dirs[0]);
+	free(dirs[1]);
+	free(xy);
+	return r;
+}
+
+/* The installed distribution of a project, or NULL. */
+static const struct pymeta *installed(const struct plan *pl, const char *norm)
+{
+	for (size_t i = 0; i < pl->ninst; i++)
+		if (!strcmp(pl->inst[i].norm, norm))
+			return &pl->inst[i];
+	return NULL;
+}
+
+/* Whether a pick is what the image has already (nothing to install). */
+static bool already_installed(const struct plan *pl, const char *norm, const char *version)
+{
+	const struct pymeta *m = installed(pl, norm);
+	struct pep440_version v;
+	bool same;
+
+	if (!m || pep440_parse(NULL, version, &v) < 0)
+		return false;
+	same = pep440_cmp(&m->ver, &v) == 0;
+	pep440_version_free(&v);
+	return same;
+}
+
+/* The installed version of a looked-up project joins the universe as the
+ * preferred candidate, its dependencies from its own metadata. */
+static int add_installed(struct plan *pl, struct proj *pj)
+{
+	const struct pymeta *m = installed(pl, pj->files.name);
+	bool have = false;
+	int r;
+
+	if (!m)
+		return 0;
+	for (size_t i = 0; i < pj->nver && !have; i++)
+		have = already_installed(pl, pj->files.name, pj->versions[i]);
+	if (!have) {
+		r = pypi_universe_add(pl->ctx, &pl->u, pj->files.name, m->version, PYPI_CAND_WHEEL,
+				      NULL);
+		if (r < 0)
+			return r;
+	}
+	r = pypi_universe_mark_installed(pl->ctx, &pl->u, pj->files.name, m->version);
+	if (r == 0)
+		r = pypi_universe_set_meta(pl->ctx, &pl->u, m, &pl->env);
+	return r;
+}
+
 /* Adds one looked-up project to the universe: every version once, as a
  * candidate when a wheel of it fits the target. */
 /* Files in PEP 440 order of their versions, page order within one. */
@@ -375,6 +513,8 @@ static int add_project(struct plan *pl, struct proj *pj)
 		pj->versions[pj->nver] = first->version;
 		pj->nver++;
 	}
+	if (r == 0)
+		r = add_installed(pl, pj);
 	free(order);
 	return r;
 }
@@ -632,7 +772,8 @@ static int learn_sizes(struct plan *pl, const struct pypi_solution *sol)
 		struct pypi_file *f = pick_file(pl, sol->v[i].name, sol->v[i].version);
 		const char *sha = f ? pypi_hashes_get(&f->hashes, "sha256") : NULL;
 
-		if (!f || f->has_size || !sha)
+		if (!f || f->has_size || !sha ||
+		    already_installed(pl, sol->v[i].name, sol->v[i].version))
 			continue;	/* to_layer says what is wrong with it */
 		files[n] = f;
 		items[n].url = f->url;
@@ -681,6 +822,8 @@ static int to_layer(struct plan *pl, const struct pypi_request *rq,
 		const char *sha = f ? pypi_hashes_get(&f->hashes, "sha256") : NULL;
 		struct lock_pkg *p = &l->pkgs[l->npkgs];
 
+		if (already_installed(pl, pk->name, pk->version))
+			continue;	/* pip: "Requirement already satisfied" */
 		if (!f)
 			return pkgimg_err(pl->ctx, -PKGIMG_E_SOLVE, "%s %s: [lock] chosen, but no "
 					  "wheel of it was seen", pk->name, pk->version);
@@ -853,6 +996,9 @@ int pypi_lock_layer(struct pkgimg_ctx *ctx, struct store *st, const struct pypi_
 	if (r < 0)
 		goto out;
 	pl.u.pre = pre;
+	r = read_installed(&pl, lf->base);
+	if (r < 0)
+		goto out;
 	for (;;) {
 		r = pypi_universe_missing(ctx, &pl.u, pl.active, pl.nactive, &missing);
 		if (r < 0)
@@ -906,6 +1052,9 @@ out:
 		free(pl.p[i].versions);
 	}
 	free(pl.p);
+	for (size_t i = 0; i < pl.ninst; i++)
+		pymeta_free(&pl.inst[i]);
+	free(pl.inst);
 	if (pl.u.names)
 		pypi_universe_free(&pl.u);
 	if (client_up)

@@ -224,6 +224,21 @@ static struct pypi_cand *cand_find(const struct pypi_universe *u, const char *na
 	return found;
 }
 
+int pypi_universe_mark_installed(struct pkgimg_ctx *ctx, struct pypi_universe *u,
+				 const char *name, const char *version)
+{
+	struct pypi_cand *c = cand_find(u, name, version, NULL);
+
+	if (!c)
+		return pkgimg_err(ctx, -PKGIMG_E_NOTFOUND, "%s %s: [resolve] installed, but the "
+				  "version was never added", name, version);
+	c->flags |= PYPI_CAND_INSTALLED | PYPI_CAND_WHEEL;
+	c->flags &= ~PYPI_CAND_YANKED;
+	free(c->excluded);
+	c->excluded = NULL;
+	return 0;
+}
+
 int pypi_universe_exclude(struct pkgimg_ctx *ctx, struct pypi_universe *u, const char *name,
 			  const char *version, const char *why)
 {
@@ -1220,6 +1235,12 @@ int pypi_solve(struct pkgimg_ctx *ctx, struct pypi_universe *u,
 	solver_set_flag(solv, SOLVER_FLAG_IGNORE_RECOMMENDED, 1);
 	solver_set_flag(solv, SOLVER_FLAG_FOCUS_BEST, 1);
 	queue_push2(&job, SOLVER_INSTALL | SOLVER_SOLVABLE, st.root);
+	/* what the image has already is kept where it satisfies (pip's
+	 * "Requirement already satisfied", no --upgrade) */
+	for (size_t pi = 0; pi < u->np; pi++)
+		for (size_t i = 0; st.base[pi] && i < u->p[pi].n; i++)
+			if ((u->p[pi].c[i].flags & PYPI_CAND_INSTALLED) && st.base[pi][i])
+				queue_push2(&job, SOLVER_FAVOR | SOLVER_SOLVABLE, st.base[pi][i]);
 	if (solver_solve(solv, &job)) {
 		r = explain(ctx, solv, &st);
 		goto out;

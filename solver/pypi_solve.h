@@ -44,6 +44,8 @@ struct s_Stringpool;
 /* pypi_universe_add() flags */
 #define PYPI_CAND_WHEEL		0x01u	/* a wheel of this version fits the target */
 #define PYPI_CAND_YANKED	0x02u	/* PEP 592: every file of the version is yanked */
+#define PYPI_CAND_INSTALLED	0x04u	/* in the image already: kept when it
+					 * satisfies (pip without --upgrade) */
 
 /* One requirement as the solver sees it: at most one extra (a requirement
  * with several extras becomes one per extra). */
@@ -116,6 +118,11 @@ int pypi_universe_add(struct pkgimg_ctx *ctx, struct pypi_universe *u, const cha
  * any other; failures list it: "1.0 (excluded by -c cons.txt:1 beta<1)"). */
 int pypi_universe_exclude(struct pkgimg_ctx *ctx, struct pypi_universe *u, const char *name,
 			  const char *version, const char *why);
+/* Marks an added version as the one installed in the image below: a
+ * candidate (whatever its files on the index), preferred over the others
+ * whenever it satisfies, as pip keeps an installed distribution. */
+int pypi_universe_mark_installed(struct pkgimg_ctx *ctx, struct pypi_universe *u,
+				 const char *name, const char *version);
 /* Records that project `name` was looked up, with or without versions. */
 void pypi_universe_add_project(struct pypi_universe *u, const char *name);
 /* Whether (name, version) is a candidate. */
