@@ -819,11 +819,6 @@ static int build_pip_layer(struct pkgimg_ctx *ctx, struct store *st, const struc
 		}
 		nws++;
 	}
-	/* another version of a project in the image below is uninstalled, as
-	 * pip does: whiteouts for its files */
-	r = replace_below(ctx, st, rootfd, chain, nchain, site, ws, nws);
-	if (r < 0)
-		goto out;
 	t0 = t;
 	t = pkgimg_now_ms();
 	pkgimg_info(ctx, "install: %d wheels in %lld ms", l->npkgs, (long long)(t - t0));
@@ -859,6 +854,12 @@ static int build_pip_layer(struct pkgimg_ctx *ctx, struct store *st, const struc
 	t = pkgimg_now_ms();
 	pkgimg_info(ctx, "pyc: %zu files compiled, %zu did not, in %lld ms", pr.ncompiled,
 		    pr.nfailed, (long long)(t - t0));
+	/* another version of a project in the image below is uninstalled, as
+	 * pip does: whiteouts for its files that this layer did not write anew
+	 * (its bytecode included) */
+	r = replace_below(ctx, st, rootfd, chain, nchain, site, ws, nws);
+	if (r < 0)
+		goto out;
 	/* folding the bytecode in touched directories: the layer is of no time */
 	r = commit_layer(ctx, txn, LAYER_TIMES_ZERO, parent, step, section, res, failed0);
 out:

@@ -83,9 +83,9 @@ PKNEW=$(distinfos pknew) PIPNEW=$(distinfos pipnew)
 	&& ok "--base IMAGE --pip 'beta>=2' (1.0 installed): beta 2.0 replaces it, the same .dist-info set as pip's ($PKNEW)" \
 	|| fail "--base IMAGE --pip 'beta>=2' (1.0 installed): the same .dist-info set as pip's" \
 		"pkgimg: $PKNEW" "pip:    $PIPNEW" "$(cat "$T/pip.pipnew.out")"
-pk --store "$S" run pknew -- sh -c "python3 -c 'import beta; print(beta.__version__)'; ls $SITE/beta"
+pk --store "$S" run pknew -- sh -c "python3 -c 'import beta; print(beta.__version__)'; find $SITE/beta | sort"
 PKFILES=$(cat "$PK_OUT")
-pk --store "$S" run pipnew -- sh -c "python3 -c 'import beta; print(beta.__version__)'; ls $SITE/beta"
+pk --store "$S" run pipnew -- sh -c "python3 -c 'import beta; print(beta.__version__)'; find $SITE/beta | sort"
 [ "$PKFILES" = "$(cat "$PK_OUT")" ] && grep -q '^2.0$' <<<"$PKFILES" \
 	&& ok "--base IMAGE --pip 'beta>=2': import beta gives 2.0, its files as pip's" \
 	|| fail "--base IMAGE --pip 'beta>=2': import beta gives 2.0, its files as pip's" "pkgimg: $PKFILES" "pip: $(cat "$PK_OUT")"
