@@ -736,6 +736,23 @@ static bool pip_requested(const struct lock_pkg *p)
 				   !strncmp(p->requested_by, "-r ", 3));
 }
 
+/* wheel_replace_below for each wheel installed, over the parent's trees. */
+static int replace_below(struct pkgimg_ctx *ctx, struct store *st, int rootfd, char **chain,
+			 int nchain, const char *site, const struct wheel_installed *ws, int nws)
+{
+	char **below = xcalloc((size_t)nchain + 1, sizeof *below);
+	int r = 0;
+
+	for (int k = 0; k < nchain; k++)
+		below[k] = store_layer_tree(st, chain[k]);
+	for (int i = 0; i < nws && r == 0 && nchain; i++)
+		r = wheel_replace_below(ctx, rootfd, below, nchain, site, &ws[i], NULL);
+	for (int k = 0; k < nchain; k++)
+		free(below[k]);
+	free(below);
+	return r;
+}
+
 /* A PyPI layer: the locked wheels, fetched and verified, installed into the
  * site-packages of Debian's interpreter (pip's posix_local scheme, as `pip
  * install` run as root writes them). */
@@ -837,6 +854,12 @@ static int build_pip_layer(struct pkgimg_ctx *ctx, struct store *st, const struc
 	t = pkgimg_now_ms();
 	pkgimg_info(ctx, "pyc: %zu files compiled, %zu did not, in %lld ms", pr.ncompiled,
 		    pr.nfailed, (long long)(t - t0));
+	/* another version of a project in the image below is uninstalled, as
+	 * pip does: whiteouts for its files that this layer did not write anew
+	 * (its bytecode included) */
+	r = replace_below(ctx, st, rootfd, chain, nchain, site, ws, nws);
+	if (r < 0)
+		goto out;
 	/* folding the bytecode in touched directories: the layer is of no time */
 	r = commit_layer(ctx, txn, LAYER_TIMES_ZERO, parent, step, section, res, failed0);
 out:
