@@ -21,6 +21,7 @@
 #include "installers/deb.h"
 #include "installers/conda_pkg.h"
 #include "installers/debcache.h"
+#include "installers/debtrig.h"
 #include "image/install.h"
 #include "installers/wheel.h"
 #include "pyc/pyc.h"
@@ -72,6 +73,79 @@ static char *parent_status(struct pkgimg_ctx *ctx, struct store *st, char **chai
 		sbuf_free(&s);
 	}
 	return NULL;
+}
+
+static bool strv_has(const struct strv *v, const char *s)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (!strcmp(v->v[i], s))
+			return true;
+	return false;
+}
+
+/* var/lib/dpkg/triggers/ of the layers below (top first), merged as the
+ * image shows it: each file's topmost copy; a whiteout (or anything but a
+ * regular file) hides it, an opaque directory what is under it. */
+static int triggers_below(struct pkgimg_ctx *ctx, struct store *st, char **chain, int n,
+			  struct debtrig_below *out)
+{
+	struct strv seen = { 0 }, ex = { 0 };
+	int r = 0;
+
+	memset(out, 0, sizeof *out);
+	for (int i = 0; i < n && r == 0; i++) {
+		char *tree = store_layer_tree(st, chain[i]);
+		char *path = xasprintf("%s/var/lib/dpkg/triggers", tree);
+		int dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		bool opaque = false;
+		struct dirent *de;
+		DIR *d;
+
+		free(tree);
+		free(path);
+		if (dfd < 0)
+			continue;
+		opaque = tree_is_opaque(dfd);
+		d = fdopendir(dfd);
+		if (!d) {
+			close(dfd);
+			continue;
+		}
+		while (r == 0 && (de = readdir(d))) {
+			const char *name = de->d_name;
+			struct sbuf text = SBUF_INIT;
+			struct stat sb;
+
+			if (name[0] == '.' || !strcmp(name, "Lock"))
+				continue;
+			if (strv_has(&seen, name))
+				continue;
+			strv_add(&seen, name);
+			if (fstatat(dirfd(d), name, &sb, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(sb.st_mode))
+				continue;
+			r = fs_read_file(ctx, dirfd(d), name, &text);
+			if (r < 0) {
+				sbuf_free(&text);
+				break;
+			}
+			if (!strcmp(name, "File")) {
+				out->file = sbuf_detach(&text);
+			} else if (!strcmp(name, "Unincorp")) {
+				out->unincorp = sbuf_detach(&text);
+			} else {
+				strv_add(&ex, name);
+				strv_push(&ex, sbuf_detach(&text));
+			}
+		}
+		closedir(d);
+		if (opaque)
+			break;
+	}
+	strv_free(&seen);
+	out->explicit = ex.v;
+	if (r < 0)
+		debtrig_below_free(out);
+	return r;
 }
 
 /* Whether the image (tree over the chain, top first) has `path`, as a
@@ -399,6 +473,7 @@ static int build_apt_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock
 			   const char *section, struct dpkg_memo *memo)
 {
 	struct debinst_pkg *pkgs = xcalloc((size_t)l->npkgs + 1, sizeof *pkgs);
+	struct debtrig_below trig = { 0 };
 	char *tmp = txn->tmp, *tree = txn->tree, *status = NULL, **shas = NULL, **labels = NULL;
 	int r, rootfd = txn->rootfd, npk = 0;
 	int64_t t0 = pkgimg_now_ms(), t;
@@ -438,6 +513,13 @@ static int build_apt_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock
 	pkgimg_info(ctx, "compose: %d packages hard-linked in %lld ms", npk, (long long)(t - t0));
 	status = parent_status(ctx, st, chain, nchain);
 	r = debinst_write_status(ctx, rootfd, status, pkgs, npk, "unpacked", ctx->arch);
+	if (r < 0)
+		goto out;
+	/* what dpkg --unpack records: their trigger interests, and the file
+	 * triggers of the layers below that their files activate */
+	r = triggers_below(ctx, st, chain, nchain, &trig);
+	if (r == 0)
+		r = debtrig_write(ctx, rootfd, &trig, pkgs, npk);
 	if (r < 0)
 		goto out;
 	if (!o->no_scripts) {
@@ -482,6 +564,7 @@ out:
 	free(shas);
 	free(labels);
 	free(status);
+	debtrig_below_free(&trig);
 	return r;
 }
 
