@@ -22,15 +22,24 @@
 #include "installers/conda_pkg.h"
 #include "installers/debcache.h"
 #include "installers/debtrig.h"
+#include "image/aptpyc.h"
 #include "image/install.h"
 #include "installers/wheel.h"
 #include "pyc/pyc.h"
 #include "runtime/gpu.h"
 #include "runtime/sandbox.h"
 
+/* The control members dpkg extracts next to a preinst (tmp.ci/). */
+static const char *const ci_members =
+	"preinst postinst prerm postrm config templates triggers shlibs symbols conffiles md5sums";
+
 /* A shell script run in the sandbox after unpacking: the preinst of every
- * new package ("install"), as dpkg would have run before unpacking, then
- * dpkg's own configure pass (postinsts, triggers, conffiles). */
+ * new package ("install"), as dpkg runs it before unpacking: from
+ * /var/lib/dpkg/tmp.ci/ with the package's control members and control
+ * file next to it (debconf takes the owner of the questions a preinst
+ * registers from there); then dpkg's own configure pass (postinsts,
+ * triggers, conffiles); then mmdebstrap's cleanup of what the build
+ * leaves (logs holding times, /run). */
 static char *configure_script(struct debinst_pkg *pkgs, int n)
 {
 	struct sbuf s = SBUF_INIT;
@@ -38,23 +47,81 @@ static char *configure_script(struct debinst_pkg *pkgs, int n)
 	sbuf_adds(&s, "set -e\ncd /\n"
 		  "export DPKG_ADMINDIR=/var/lib/dpkg DPKG_ROOT= DPKG_MAINTSCRIPT_NAME=preinst "
 		  "DPKG_MAINTSCRIPT_DEBUG=0 DPKG_MAINTSCRIPT_PACKAGE_REFCOUNT=1\n"
-		  "export DPKG_RUNNING_VERSION=$(dpkg-query -W -f='${Version}' dpkg 2>/dev/null || echo 1.21)\n");
+		  "export DPKG_RUNNING_VERSION=$(dpkg-query -W -f='${Version}' dpkg 2>/dev/null || echo 1.21)\n"
+		  "ci=/var/lib/dpkg/tmp.ci\n"
+		  "preinst() {\n"
+		  "\trm -rf $ci; mkdir $ci\n"
+		  "\tdpkg-query -s \"$1\" | grep -v '^Status:' >$ci/control\n"
+		  "\tfor m in ");
+	sbuf_adds(&s, ci_members);
+	sbuf_adds(&s, "; do\n"
+		  "\t\tif [ -e /var/lib/dpkg/info/$1.$m ]; then cp -p /var/lib/dpkg/info/$1.$m $ci/$m; fi\n"
+		  "\tdone\n"
+		  "\tDPKG_MAINTSCRIPT_PACKAGE=$2 DPKG_MAINTSCRIPT_ARCH=$3 $ci/preinst install\n"
+		  "\trm -rf $ci\n"
+		  "}\n");
 	for (int i = 0; i < n; i++) {
 		const char *name = pkgs[i].name;
 
 		if (pkgs[i].multiarch_same)
-			sbuf_addf(&s, "f=/var/lib/dpkg/info/%s:%s.preinst\n", name, pkgs[i].arch);
+			sbuf_addf(&s, "if [ -x /var/lib/dpkg/info/%s:%s.preinst ]; then preinst %s:%s %s %s; fi\n",
+				  name, pkgs[i].arch, name, pkgs[i].arch, name, pkgs[i].arch);
 		else
-			sbuf_addf(&s, "f=/var/lib/dpkg/info/%s.preinst\n", name);
-		sbuf_addf(&s, "if [ -x \"$f\" ]; then DPKG_MAINTSCRIPT_PACKAGE=%s "
-			  "DPKG_MAINTSCRIPT_ARCH=%s \"$f\" install; fi\n", name, pkgs[i].arch);
+			sbuf_addf(&s, "if [ -x /var/lib/dpkg/info/%s.preinst ]; then preinst %s %s %s; fi\n",
+				  name, name, name, pkgs[i].arch);
 	}
 	sbuf_adds(&s, "dpkg --configure -a --force-confdef --force-confold\n"
 		  /* what holds the time or inode numbers of this build, as
-		   * mmdebstrap removes it for reproducible images */
+		   * mmdebstrap removes it for reproducible images, and what is
+		   * left in /run (its cleanup/run, /run/lock kept) */
 		  "rm -f /var/cache/ldconfig/aux-cache /var/log/dpkg.log "
-		  "/var/log/alternatives.log\n");
+		  "/var/log/alternatives.log\n"
+		  "find /run -mindepth 1 -maxdepth 1 ! -name lock -exec rm -rf {} +\n");
 	return sbuf_detach(&s);
+}
+
+/* SOURCE_DATE_EPOCH of a layer's maintainer scripts: the newest mtime of
+ * the files its packages ship (.deb mtimes, which Debian's builds clamp to
+ * the package's changelog date), so what the scripts date (/etc/shadow's
+ * last change) is the day of the newest package, the same in every store;
+ * 0 when they ship no file. */
+static long long layer_epoch(int rootfd, const struct debinst_pkg *pkgs, int n)
+{
+	long long newest = 0;
+
+	for (int i = 0; i < n; i++) {
+		char *list = pkgs[i].multiarch_same
+			? xasprintf("var/lib/dpkg/info/%s:%s.list", pkgs[i].name, pkgs[i].arch)
+			: xasprintf("var/lib/dpkg/info/%s.list", pkgs[i].name);
+		struct sbuf text = SBUF_INIT;
+		struct blob b, line;
+
+		if (fs_read_file(NULL, rootfd, list, &text) < 0)
+			goto next;
+		b = (struct blob){ text.buf, text.len };
+		while (blob_line(&b, &line)) {
+			char *rel;
+			struct stat sb;
+
+			if (line.len < 2 || line.ptr[0] != '/')
+				continue;
+			rel = xstrndup(line.ptr + 1, line.len - 1);
+			if (fstatat(rootfd, rel, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
+				char *alt = xasprintf("usr/%s", rel);	/* merged /usr */
+
+				if (fstatat(rootfd, alt, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+					sb.st_mode = 0;
+				free(alt);
+			}
+			if (sb.st_mode && !S_ISDIR(sb.st_mode) && sb.st_mtime > newest)
+				newest = sb.st_mtime;
+			free(rel);
+		}
+next:
+		sbuf_free(&text);
+		free(list);
+	}
+	return newest;
 }
 
 /* The dpkg status of the layers below (topmost copy wins), or NULL. */
@@ -404,6 +471,8 @@ static int apt_scripts(struct pkgimg_ctx *ctx, struct store *st, const struct ap
 	struct sandbox_opts so = { 0 };
 	struct strv genv = { 0 };
 	int status_code = 0;
+	char *sde = NULL;
+	size_t npyc = 0;
 
 	/* the composed tree shares its inodes with the
 	 * unpacked cache: it is a lower, the scripts write
@@ -429,7 +498,8 @@ static int apt_scripts(struct pkgimg_ctx *ctx, struct store *st, const struct ap
 	sandbox_default_env(&genv, SANDBOX_ENV_BASE, NULL);
 	strv_add(&genv, "DEBIAN_FRONTEND=noninteractive");
 	strv_add(&genv, "DEBCONF_NONINTERACTIVE_SEEN=true");
-	strv_add(&genv, "SOURCE_DATE_EPOCH=0");
+	sde = xasprintf("SOURCE_DATE_EPOCH=%lld", layer_epoch(c->rootfd, c->pkgs, c->npk));
+	strv_add(&genv, sde);
 	if (o->ngpu_binds) {	/* --gpu: the scripts see the GPU */
 		gpu_env_merge(&genv, o->gpu_env);
 		so.binds = o->gpu_binds;
@@ -454,6 +524,17 @@ static int apt_scripts(struct pkgimg_ctx *ctx, struct store *st, const struct ap
 		if (r < 0)
 			goto out;
 	}
+	{	/* the image as the scripts saw it: upper over the lowers */
+		char **view = xcalloc((size_t)nchain + 3, sizeof *view);
+
+		view[0] = upper;
+		memcpy(view + 1, lowers, ((size_t)nchain + 1) * sizeof *view);
+		r = image_apt_pyc_timestamps(ctx, step, upper, view, nchain + 2, &npyc);
+		free(view);
+		if (r < 0)
+			goto out;
+		pkgimg_info(ctx, "configure: %zu pycs of the scripts made timestamp pycs", npyc);
+	}
 	r = fold_upper(ctx, upper, c->rootfd, tree, step);
 out:
 	if (scratch)
@@ -462,6 +543,7 @@ out:
 	free(upper);
 	free(scratch);
 	free(script);
+	free(sde);
 	strv_free(&genv);
 	sbuf_free(&log);
 	return r;
