@@ -10,6 +10,7 @@
 
 #include "cache/view.h"
 #include "core/ctx.h"
+#include "core/fs.h"
 #include "core/str.h"
 #include "image/aptpyc.h"
 
@@ -79,15 +80,21 @@ static int source_stat(struct pyc_walk *w, const char *src, struct stat *sb)
 			free(out);
 			goto out;
 		}
-		for (int i = 0; i < w->n && len < 0; i++) {	/* the topmost layer's link */
-			char *p = xasprintf("%s%s", w->trees[i], out);
+		for (int i = 0; i < w->n && len == -1; i++) {	/* the topmost layer's link */
+			int tfd = open(w->trees[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC), dfd;
+			const char *name;
 			struct stat ls;
 
-			if (lstat(p, &ls) == 0)
-				len = S_ISLNK(ls.st_mode) ? readlink(p, target, sizeof target - 1) : -2;
-			free(p);
-			if (len == -2)
-				break;
+			/* no link followed on the way: a layer's own may lead out */
+			if (tfd >= 0 && fs_open_parent(NULL, w->what, "pyc", tfd, out + 1, false, NULL,
+						       &dfd, &name) == 0) {
+				if (fstatat(dfd, name, &ls, AT_SYMLINK_NOFOLLOW) == 0)
+					len = S_ISLNK(ls.st_mode)
+					      ? readlinkat(dfd, name, target, sizeof target - 1) : -2;
+				close(dfd);
+			}
+			if (tfd >= 0)
+				close(tfd);
 		}
 		free(path);
 		if (len < 0) {

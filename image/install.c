@@ -80,6 +80,21 @@ static char *configure_script(struct debinst_pkg *pkgs, int n)
 	return sbuf_detach(&s);
 }
 
+/* lstat of rel in the tree at rootfd, no link followed on the way (one
+ * would lead out of the layer, to the host). */
+static bool layer_stat(int rootfd, const char *rel, struct stat *sb)
+{
+	const char *name;
+	int dfd;
+	bool ok;
+
+	if (fs_open_parent(NULL, "layer", "configure", rootfd, rel, false, NULL, &dfd, &name) < 0)
+		return false;
+	ok = fstatat(dfd, name, sb, AT_SYMLINK_NOFOLLOW) == 0;
+	close(dfd);
+	return ok;
+}
+
 /* SOURCE_DATE_EPOCH of a layer's maintainer scripts: the newest mtime of
  * the files its packages ship (.deb mtimes, which Debian's builds clamp to
  * the package's changelog date), so what the scripts date (/etc/shadow's
@@ -106,10 +121,10 @@ static long long layer_epoch(int rootfd, const struct debinst_pkg *pkgs, int n)
 			if (line.len < 2 || line.ptr[0] != '/')
 				continue;
 			rel = xstrndup(line.ptr + 1, line.len - 1);
-			if (fstatat(rootfd, rel, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (!layer_stat(rootfd, rel, &sb)) {
 				char *alt = xasprintf("usr/%s", rel);	/* merged /usr */
 
-				if (fstatat(rootfd, alt, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+				if (!layer_stat(rootfd, alt, &sb))
 					sb.st_mode = 0;
 				free(alt);
 			}
