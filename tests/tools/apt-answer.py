@@ -150,14 +150,18 @@ class Oracle:
                 continue
             seen.add(pkg.id)
             pkgs.append(pkg)
-        # TryToInstall, in command-line order
-        for pkg in pkgs:
-            fix.clear(pkg)
-            fix.protect(pkg)
-            dc.mark_install(pkg, False)
-        # doAutoInstall, in the same order
-        for pkg in pkgs:
-            dc.mark_install(pkg, True)
+        # One action group around the marks: MarkAndSweep (the garbage marks) runs once,
+        # when it ends, instead of after every mark; nothing reads those marks before
+        # DoAutomaticRemove, and MarkInstall reads them only for installed packages
+        with apt_pkg.ActionGroup(dc):
+            # TryToInstall, in command-line order
+            for pkg in pkgs:
+                fix.clear(pkg)
+                fix.protect(pkg)
+                dc.mark_install(pkg, False)
+            # doAutoInstall, in the same order
+            for pkg in pkgs:
+                dc.mark_install(pkg, True)
         # the scored problem resolver, always called by `install`; with nothing broken
         # it changes nothing (pkgProblemResolver::ResolveInternal only acts on broken
         # packages and, with no current versions, never re-instates one), so it is
