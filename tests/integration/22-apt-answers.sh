@@ -76,6 +76,8 @@ sed -e 's/#.*//' -e 's/[[:space:]]\+/ /g' -e 's/^ //' -e 's/ $//' "$REQS" \
 	| grep -v '^$' >"$T/requests.txt"
 grep -v '^[[:space:]]*#' "$REQS" | grep 'xcheck' | sed -e 's/#.*//' -e 's/[[:space:]]\+/ /g' -e 's/^ //' -e 's/ $//' >"$T/xcheck.txt"
 mapfile -t REQ <"$T/requests.txt"
+! grep -q -- '--install-recommends .' "$T/requests.txt" \
+	|| bail "--install-recommends ends its line in $REQS" "$(grep -- '--install-recommends .' "$T/requests.txt")"
 [ "${#REQ[@]}" -ge 300 ] || bail "at least 300 requests in $REQS" "found ${#REQ[@]}"
 
 # apt's answers (one process, in the background: it takes one of the JOBS slots)
