@@ -75,12 +75,10 @@ struct unpack {
 	struct extract x;	/* the walk; x.limit: arc_unpack_limit */
 };
 
-/* conda's way with its tars (conda_package_handling): no owners, a file is
- * 0755 or 0644 by its x bits, whole-second mtimes, directories 0755 and
- * untimed; a file where a directory is (or the reverse) is a broken
- * package, devices have no place, an empty symlink is an empty file. */
+/* conda's way with its tars (CONDA_EXTRACT_FLAGS): a file where a directory
+ * is (or the reverse) is a broken package, devices have no place. */
 static const struct extract_opts conda_xopts = {
-	.flags = EXTRACT_EMPTY_LINK_FILE | EXTRACT_UTF8_NAMES,
+	.flags = CONDA_EXTRACT_FLAGS,
 	.phase = "unpack",
 	.noun = "conda package",
 	.fix = "; the file is corrupt, download it again",

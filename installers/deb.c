@@ -423,13 +423,11 @@ static void deb_link_done(void *arg, const char *ship, const char *target)
 	}
 }
 
-/* dpkg's way with data.tar: owners, modes and times as shipped, directories'
- * at the end, what stands in the way replaced, devices made. */
+/* dpkg's way with data.tar (DEB_EXTRACT_FLAGS) and the hooks above. */
 static void deb_xopts(struct unpack *u)
 {
 	u->xo = (struct extract_opts){
-		.flags = EXTRACT_OWNERS | EXTRACT_PERMS | EXTRACT_NSEC | EXTRACT_DIR_ATTRS |
-			 EXTRACT_REPLACE | EXTRACT_NODES,
+		.flags = DEB_EXTRACT_FLAGS,
 		.phase = "unpack",
 		.noun = "package",
 		.fix = "",
