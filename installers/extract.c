@@ -115,7 +115,10 @@ static int set_owner(struct extract *x, int fd, const char *name, uid_t uid, gid
 
 /* ---- where an entry goes ---- */
 
-/* The parent directory of the current disk path, created if missing. */
+/* The parent directory of the current disk path, created if missing, kept
+ * open for the next entry: archives list a directory's entries together.  A
+ * cached fd stays valid: only the current entry (a child of it) is ever
+ * removed. */
 static int open_parent(struct extract *x, int *dirfd, const char **name)
 {
 	return dirfd_cache_open_parent(&x->dirs, x->ctx, x->thing, x->o->phase, x->rootfd,
