@@ -180,11 +180,14 @@ static int place(struct extract *x, const char *path, struct archive_entry *e, b
 		return 0;
 	}
 	x->o->place(x->o->arg, path, e, link_target, out);
-	if (!out->len || !fs_path_norm(out->buf, false, norm, &why) || strcmp(norm->buf, out->buf))
-		return pkgimg_err(x->ctx, -PKGIMG_E_UNSAFE, "%s: [%s] refusing '%s': its place '%s' is "
-			       "not a path inside the root (%s)", x->thing, x->o->phase, path,
-			       out->len ? out->buf : "", out->len ? why : "empty path");
-	return 0;
+	if (out->len && fs_path_norm(out->buf, false, norm, &why)) {
+		if (!strcmp(norm->buf, out->buf))
+			return 0;
+		why = "not a normalised path";
+	}
+	return pkgimg_err(x->ctx, -PKGIMG_E_UNSAFE, "%s: [%s] refusing '%s': its place '%s' is not "
+			  "a path inside the root (%s)", x->thing, x->o->phase, path,
+			  out->len ? out->buf : "", why);
 }
 
 /* ---- file data ---- */
