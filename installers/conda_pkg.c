@@ -3,8 +3,9 @@
  *
  * Unpack: libarchive reads the .tar.bz2, or the .conda zip and, from each
  * zip entry's stream, its inner .tar.zst; every entry is written under a
- * temporary directory through O_NOFOLLOW directory fds, which is renamed into
- * place when complete.  Link: the package's info/ files are read and checked
+ * temporary directory by installers/extract.c (the secure walk every format
+ * shares: O_NOFOLLOW directory fds, bounded), which is renamed into place
+ * when complete.  Link: the package's info/ files are read and checked
  * first (a plan: every target path, its type, its placeholder), then files are
  * placed one by one with a journal (created files, replaced files kept aside,
  * created directories) that undoes everything on failure; the record is
@@ -31,6 +32,7 @@
 #include "core/str.h"
 #include "core/arc.h"
 #include "installers/conda_pkg.h"
+#include "installers/extract.h"
 
 #define CONDA_BUF		65536
 #define CONDA_META_MAX		(64u << 20)	/* largest info/ file read into memory */
@@ -69,231 +71,18 @@ struct unpack {
 	struct pkgimg_ctx *ctx;
 	const char *thing;	/* the package's file name, for messages */
 	int fd;			/* the temporary directory */
-	struct dirfd_cache dirs;
-	struct sbuf path;	/* the current entry, normalised */
 	const char *sha256;	/* the blob's expected digest, or NULL */
-	uint64_t written, limit;	/* bytes of files unpacked; the bound */
-	char buf[CONDA_BUF];
+	struct extract x;	/* the walk; x.limit: arc_unpack_limit */
 };
 
-static int unpack_parent(struct unpack *u, const char *path, int *dirfd, const char **name)
-{
-	int fd, r;
-	struct strv made = { NULL, 0, 0 };
-
-	if (dirfd_cache_get(&u->dirs, path, dirfd, name))
-		return 0;
-	dirfd_cache_drop(&u->dirs);
-	r = fs_open_parent(u->ctx, u->thing, "unpack", u->fd, path, true, &made, &fd, name);
-	strv_free(&made);
-	if (r < 0)
-		return r;
-	dirfd_cache_set(&u->dirs, path, fd);
-	*dirfd = fd;
-	return 0;
-}
-
-/* Makes room for a non-directory entry (a later entry of the same name wins,
- * as with tar). */
-static int unpack_clear(struct unpack *u, int dirfd, const char *name)
-{
-	struct stat st;
-
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return errno == ENOENT ? 0 : pkgimg_err(u->ctx, -errno,
-							"%s: [unpack] cannot create '%s': %m",
-							u->thing, u->path.buf);
-	if (S_ISDIR(st.st_mode))
-		return pkgimg_err(u->ctx, -PKGIMG_E_ARCHIVE,
-				  "%s: [unpack] '%s' is both a directory and a file in the archive; download the package again",
-				  u->thing, u->path.buf);
-	if (unlinkat(dirfd, name, 0) < 0)
-		return pkgimg_err(u->ctx, -errno, "%s: [unpack] cannot replace '%s': %m",
-				  u->thing, u->path.buf);
-	return 0;
-}
-
-static int unpack_file(struct unpack *u, struct archive *a, struct archive_entry *e,
-		       int dirfd, const char *name)
-{
-	mode_t mode = (archive_entry_perm(e) & 0111) ? 0755 : 0644;
-	struct timespec ts[2];
-	int fd = -1, r;
-
-	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		r = pkgimg_err(u->ctx, -errno, "%s: [unpack] cannot create '%s': %m",
-			       u->thing, u->path.buf);
-		goto out;
-	}
-	for (;;) {
-		la_ssize_t n = archive_read_data(a, u->buf, sizeof u->buf);
-
-		if (n == 0)
-			break;
-		if (n < 0) {
-			r = pkgimg_err(u->ctx, -PKGIMG_E_ARCHIVE,
-				       "%s: [unpack] cannot read '%s': %s; the file is corrupt, download it again",
-				       u->thing, u->path.buf, archive_error_string(a));
-			goto out;
-		}
-		u->written += (uint64_t)n;
-		if (u->limit && u->written > u->limit) {
-			r = pkgimg_err(u->ctx, -PKGIMG_E_ARCHIVE, "%s: [unpack] the package unpacks "
-				       "to more than %llu bytes (%d x its size + PKGIMG_UNPACK_SLACK); "
-				       "refused (a broken or hostile package); set "
-				       "PKGIMG_UNPACK_SLACK=SIZE (bytes, K/M/G) to allow more",
-				       u->thing, (unsigned long long)u->limit, ARC_RATIO);
-			goto out;
-		}
-		r = fs_write_all(fd, u->buf, (size_t)n);
-		if (r < 0) {
-			char note[512];
-
-			fs_nospace_note(r, fd, 0, note, sizeof note);
-			r = pkgimg_err(u->ctx, r, "%s: [unpack] cannot write '%s': %s%s",
-				       u->thing, u->path.buf, strerror(-r), note);
-			goto out;
-		}
-	}
-	ts[0].tv_sec = ts[1].tv_sec = archive_entry_mtime(e);
-	ts[0].tv_nsec = ts[1].tv_nsec = 0;
-	if (fchmod(fd, mode) < 0 || futimens(fd, ts) < 0) {
-		r = pkgimg_err(u->ctx, -errno, "%s: [unpack] cannot set the mode of '%s': %m",
-			       u->thing, u->path.buf);
-		goto out;
-	}
-	r = close(fd) < 0 ? pkgimg_err(u->ctx, -errno, "%s: [unpack] cannot write '%s': %m",
-				       u->thing, u->path.buf) : 0;
-	fd = -1;
-out:
-	if (fd >= 0)
-		close(fd);
-	return r;
-}
-
-static int unpack_entry(struct unpack *u, struct archive *a, struct archive_entry *e)
-{
-	const char *raw = archive_entry_pathname_utf8(e), *why = NULL, *name;
-	const char *hard = archive_entry_hardlink_utf8(e);
-	mode_t type = archive_entry_filetype(e);
-	struct stat st;
-	int dirfd, r;
-
-	if (!raw)
-		raw = archive_entry_pathname(e);
-	if (!hard)
-		hard = archive_entry_hardlink(e);
-	if (!raw)
-		return pkgimg_err(u->ctx, -PKGIMG_E_ARCHIVE,
-				  "%s: [unpack] an entry has no name; the file is corrupt, download it again",
-				  u->thing);
-	if (!fs_path_norm(raw, false, &u->path, &why)) {
-		char *shown = str_escape(raw);	/* a hostile name: escaped */
-
-		r = pkgimg_err(u->ctx, -PKGIMG_E_UNSAFE, "%s: [unpack] refusing the entry '%s': %s",
-			       u->thing, shown, why);
-		free(shown);
-		return r;
-	}
-	if (!u->path.len) {
-		if (type == AE_IFDIR)
-			return 0;	/* "./" */
-		return pkgimg_err(u->ctx, -PKGIMG_E_UNSAFE,
-				  "%s: [unpack] refusing the entry '%s': empty path", u->thing, raw);
-	}
-	r = unpack_parent(u, u->path.buf, &dirfd, &name);
-	if (r < 0)
-		return r;
-
-	if (type == AE_IFDIR) {
-		if (mkdirat(dirfd, name, 0755) == 0)
-			return 0;
-		if (errno == EEXIST && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-			if (S_ISDIR(st.st_mode))
-				return 0;
-			if (S_ISLNK(st.st_mode))
-				return pkgimg_err(u->ctx, -PKGIMG_E_UNSAFE,
-						  "%s: [unpack] refusing the directory '%s': a symlink of the archive is there",
-						  u->thing, u->path.buf);
-			errno = EEXIST;
-		}
-		return pkgimg_err(u->ctx, -errno, "%s: [unpack] cannot create '%s': %m",
-				  u->thing, u->path.buf);
-	}
-	r = unpack_clear(u, dirfd, name);
-	if (r < 0)
-		return r;
-	if (hard && *hard) {
-		struct sbuf target = SBUF_INIT;
-		const char *tname;
-		int tdir = -1;
-
-		if (!fs_path_norm(hard, false, &target, &why) || !target.len) {
-			r = pkgimg_err(u->ctx, -PKGIMG_E_UNSAFE,
-				       "%s: [unpack] refusing the hard link '%s' to '%s': %s",
-				       u->thing, u->path.buf, hard, why ? why : "empty path");
-		} else {
-			r = fs_open_parent(u->ctx, u->thing, "unpack", u->fd, target.buf, false,
-					   NULL, &tdir, &tname);
-			if (r == 0 && linkat(tdir, tname, dirfd, name, 0) < 0)
-				r = pkgimg_err(u->ctx, errno == ENOENT ? -PKGIMG_E_ARCHIVE : -errno,
-					       "%s: [unpack] cannot create the hard link '%s' to '%s': %m",
-					       u->thing, u->path.buf, target.buf);
-		}
-		if (tdir >= 0)
-			close(tdir);
-		sbuf_free(&target);
-		return r;
-	}
-	if (type == AE_IFLNK) {
-		const char *t = archive_entry_symlink_utf8(e);
-		struct timespec ts[2];
-
-		if (!t)
-			t = archive_entry_symlink(e);
-		if (!t || !*t) {
-			/* Linux has no empty symlink; conda's tarfile skips it.
-			 * Keep the name, as the .tar.bz2 form of such packages
-			 * does: an empty file. */
-			pkgimg_warn(u->ctx, "%s: [unpack] the symlink '%s' has an empty target; written as an empty file",
-				    u->thing, u->path.buf);
-			return unpack_file(u, a, e, dirfd, name);
-		}
-		if (symlinkat(t, dirfd, name) < 0)
-			return pkgimg_err(u->ctx, -errno, "%s: [unpack] cannot create the symlink '%s': %m",
-					  u->thing, u->path.buf);
-		ts[0].tv_sec = ts[1].tv_sec = archive_entry_mtime(e);
-		ts[0].tv_nsec = ts[1].tv_nsec = 0;
-		utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW);
-		return 0;
-	}
-	if (type != AE_IFREG)
-		return pkgimg_err(u->ctx, -PKGIMG_E_UNSAFE,
-				  "%s: [unpack] refusing '%s': a device, fifo or socket has no place in a conda package",
-				  u->thing, u->path.buf);
-	return unpack_file(u, a, e, dirfd, name);
-}
-
-/* Reads every entry of a tar archive (already opened) into the directory. */
-static int unpack_tar(struct unpack *u, struct archive *a, const char *what)
-{
-	struct archive_entry *e;
-
-	for (;;) {
-		int s = archive_read_next_header(a, &e);
-
-		if (s == ARCHIVE_EOF)
-			return 0;
-		if (s < ARCHIVE_WARN)
-			return pkgimg_err(u->ctx, -PKGIMG_E_ARCHIVE,
-					  "%s: [unpack] cannot read %s: %s; the file is corrupt, download it again",
-					  u->thing, what, archive_error_string(a));
-		s = unpack_entry(u, a, e);
-		if (s < 0)
-			return s;
-	}
-}
+/* conda's way with its tars (CONDA_EXTRACT_FLAGS): a file where a directory
+ * is (or the reverse) is a broken package, devices have no place. */
+static const struct extract_opts conda_xopts = {
+	.flags = CONDA_EXTRACT_FLAGS,
+	.phase = "unpack",
+	.noun = "conda package",
+	.fix = "; the file is corrupt, download it again",
+};
 
 static int check_metadata(struct unpack *u, struct archive *a)
 {
@@ -335,7 +124,7 @@ static int unpack_conda(struct unpack *u, const char *path)
 	r = arc_blob_open(u->ctx, u->thing, "unpack", a, path, u->sha256, 1, &blob);
 	if (r < 0)
 		goto out;
-	u->limit = arc_unpack_limit(u->ctx, 0, (uint64_t)blob->size);
+	u->x.limit = arc_unpack_limit(u->ctx, 0, (uint64_t)blob->size);
 	m->outer = a;
 	for (;;) {
 		const char *name;
@@ -384,7 +173,7 @@ static int unpack_conda(struct unpack *u, const char *path)
 		{
 			char *what = xasprintf("'%s'", name);
 
-			r = unpack_tar(u, in, what);
+			r = extract_all(&u->x, in, what);
 			free(what);
 		}
 		if (r < 0)
@@ -418,8 +207,8 @@ static int unpack_tarbz2(struct unpack *u, const char *path)
 	r = arc_blob_open(u->ctx, u->thing, "unpack", a, path, u->sha256, 0, &blob);
 	if (r < 0)
 		goto out;
-	u->limit = arc_unpack_limit(u->ctx, 0, (uint64_t)blob->size);
-	r = unpack_tar(u, a, "the tar");
+	u->x.limit = arc_unpack_limit(u->ctx, 0, (uint64_t)blob->size);
+	r = extract_all(&u->x, a, "the tar");
 	if (r == 0)
 		r = arc_blob_verify(u->ctx, u->thing, blob);
 out:
@@ -447,7 +236,7 @@ int conda_pkg_extract_blob(struct pkgimg_ctx *ctx, const char *archive_path, con
 	u->thing = fn ? fn : path_base(archive_path);
 	u->sha256 = sha256;
 	u->fd = -1;
-	u->dirs = (struct dirfd_cache)DIRFD_CACHE_INIT;
+	extract_init(&u->x, ctx, u->thing, -1, &conda_xopts);
 	if (str_ends_with(u->thing, ".conda")) {
 		conda = true;
 	} else if (str_ends_with(u->thing, ".tar.bz2")) {
@@ -467,12 +256,14 @@ int conda_pkg_extract_blob(struct pkgimg_ctx *ctx, const char *archive_path, con
 		r = pkgimg_err(ctx, -errno, "%s: [unpack] cannot open '%s': %m", u->thing, tmp);
 		goto out;
 	}
+	u->x.rootfd = u->fd;
 	loc = arc_utf8_locale_push(&old);
 	r = conda ? unpack_conda(u, archive_path) : unpack_tarbz2(u, archive_path);
 	arc_utf8_locale_pop(loc, old);
+	if (r == 0)
+		r = extract_finish(&u->x);	/* no fd left in tmp */
 	if (r < 0)
 		goto out;
-	dirfd_cache_drop(&u->dirs);
 	if (rename(tmp, dst_dir) < 0) {
 		int e = errno;
 
@@ -482,13 +273,13 @@ int conda_pkg_extract_blob(struct pkgimg_ctx *ctx, const char *archive_path, con
 			       e == ENOTEMPTY || e == EEXIST ? "; remove it first" : "");
 	}
 out:
-	dirfd_cache_drop(&u->dirs);
+	dirfd_cache_drop(&u->x.dirs);
 	if (u->fd >= 0)
 		close(u->fd);
 	if (r < 0)
 		fs_rm_rf(NULL, AT_FDCWD, tmp);
 done:
-	sbuf_free(&u->path);
+	extract_free(&u->x);
 	free(tmp);
 	free(u);
 	return r;

@@ -95,6 +95,11 @@
 
 struct pkgimg_ctx;
 
+/* How conda_pkg_extract writes the tars (installers/extract.h's walk), as
+ * described above: no owners, file modes 0755/0644, whole-second times,
+ * directories 0755, no replacing, no devices, an empty symlink as a file. */
+#define CONDA_EXTRACT_FLAGS (EXTRACT_EMPTY_LINK_FILE | EXTRACT_UTF8_NAMES)
+
 #define CONDA_DEFAULT_PREFIX	"/opt/conda"
 #define CONDA_PREFIX_PLACEHOLDER	"/opt/anaconda1anaconda2anaconda3"
 

@@ -1,10 +1,11 @@
 /* Installing .deb files into a layer; see installers/deb.h.
  *
  * The outer ar archive and the nested control.tar.* / data.tar.* are read with
- * libarchive (the nested archive reads its bytes from the outer one).  Files
- * are written by hand through directory fds of the layer, one path component
- * at a time with O_NOFOLLOW, so nothing can be written through a symlink or
- * outside the layer; archive_write_disk cannot work relative to a dirfd. */
+ * libarchive (the nested archive reads its bytes from the outer one).
+ * data.tar's entries are written by installers/extract.c, the secure walk
+ * every format shares (through directory fds, nothing followed, bounded);
+ * what is dpkg's stays here: where a shipped path goes (merged /usr, a
+ * conffile's .dpkg-new), the .list and md5sums, the info directory. */
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
@@ -14,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "core/ctx.h"
@@ -24,6 +24,7 @@
 #include "core/str.h"
 #include "core/arc.h"
 #include "installers/deb.h"
+#include "installers/extract.h"
 
 #define DEB_BUF		65536
 #define DEB_MEMBER_MAX	(64u << 20)	/* largest control member read into memory */
@@ -262,18 +263,11 @@ static void strset_free(struct strset *set)
 
 /* ---- unpacking ---- */
 
-struct dirfix {
-	char *path;
-	mode_t mode;
-	struct timespec ts[2];
-};
-
 struct unpack {
 	struct pkgimg_ctx *ctx;
 	const char *thing;		/* basename of the .deb, for messages */
 	int rootfd;
 	bool merged_usr;
-	bool owner_warned;
 
 	struct sbuf member[N_INFO];
 	bool have[N_INFO];
@@ -289,16 +283,9 @@ struct unpack {
 	struct sbuf md5sums;		/* computed when the package has none */
 	struct strv md5_path, md5_hex;	/* for hard links to hashed files */
 
-	struct dirfix *fix;
-	size_t nfix, capfix;
-
-	struct dirfd_cache dirs;	/* parent dir of the last entry written */
-	uint64_t written, limit;	/* bytes of the files unpacked; the bound
-					 * (arc_unpack_limit), 0 until known */
-	uint64_t declared;		/* Installed-Size in bytes, 0 when none */
-
-	struct sbuf ship, disk, tmp;
-	char buf[DEB_BUF];
+	struct sbuf tmp;
+	struct extract_opts xo;		/* data.tar's policy (deb_xopts) */
+	struct extract x;		/* its walk; x.limit: arc_unpack_limit, 0 until known */
 };
 
 static int nested_open(struct unpack *u, struct arc_member *m, const char *member,
@@ -344,314 +331,6 @@ static void disk_path(struct unpack *u, const char *ship, bool keep_top, bool co
 }
 
 
-/* The parent directory of disk path `disk` (created if missing), kept open
- * for the next entry: archives list a directory's entries together.  A cached
- * fd stays valid: only the current entry (a child of it) is ever removed. */
-static int unpack_parent(struct unpack *u, const char *disk, int *dirfd, const char **name)
-{
-	int fd, r;
-
-	if (dirfd_cache_get(&u->dirs, disk, dirfd, name))
-		return 0;
-	dirfd_cache_drop(&u->dirs);
-	r = fs_open_parent(u->ctx, u->thing, "unpack", u->rootfd, disk, true, NULL, &fd, name);
-	if (r < 0)
-		return r;
-	dirfd_cache_set(&u->dirs, disk, fd);
-	*dirfd = fd;
-	return 0;
-}
-
-/* Makes room for a new non-directory entry: removes what is there (an empty
- * directory too, as dpkg does). */
-static int remove_existing(struct unpack *u, int dirfd, const char *name, const char *disk)
-{
-	struct stat st;
-
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-		if (errno == ENOENT)
-			return 0;
-		return pkgimg_err(u->ctx, -errno, "%s: [unpack] cannot create '%s': %m",
-				  u->thing, disk);
-	}
-	if (unlinkat(dirfd, name, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) < 0)
-		return pkgimg_err(u->ctx, -errno, "%s: [unpack] cannot replace '%s': %m",
-				  u->thing, disk);
-	return 0;
-}
-
-static int entry_owner(struct unpack *u, struct archive_entry *e, uid_t *uid, gid_t *gid)
-{
-	la_int64_t ou = archive_entry_uid(e), og = archive_entry_gid(e);
-
-	if (ou < 0 || ou >= 0xffffffffll || og < 0 || og >= 0xffffffffll)
-		return pkgimg_err(u->ctx, -PKGIMG_E_ARCHIVE,
-				  "%s: [unpack] '%s' has an invalid owner %lld:%lld",
-				  u->thing, u->ship.buf, (long long)ou, (long long)og);
-	*uid = (uid_t)ou;
-	*gid = (gid_t)og;
-	return 0;
-}
-
-static void entry_times(struct archive_entry *e, struct timespec ts[2])
-{
-	long ns = archive_entry_mtime_nsec(e);
-
-	ts[0].tv_sec = ts[1].tv_sec = archive_entry_mtime(e);
-	ts[0].tv_nsec = ts[1].tv_nsec = (ns >= 0 && ns < 1000000000L) ? ns : 0;
-}
-
-/* chown; without the privilege for it (EPERM, or EINVAL for an id that is not
- * mapped in a user namespace) the file keeps the caller's ids, loses its
- * set-id bits (*mode), and the caller is warned once. */
-static int set_owner(struct unpack *u, int fd, const char *name, uid_t uid, gid_t gid,
-		     const char *disk, mode_t *mode)
-{
-	int ok = name ? fchownat(fd, name, uid, gid, AT_SYMLINK_NOFOLLOW) : fchown(fd, uid, gid);
-
-	if (ok == 0)
-		return 0;
-	if (errno != EPERM && errno != EINVAL)
-		return pkgimg_err(u->ctx, -errno, "%s: [unpack] cannot set the owner of '%s': %m",
-				  u->thing, disk);
-	if (mode)
-		*mode &= ~(mode_t)(S_ISUID | S_ISGID);
-	if (!u->owner_warned) {
-		pkgimg_warn(u->ctx, "%s: [unpack] cannot set owners (%s): files keep the ids of the current user",
-			    u->thing, strerror(errno));
-		u->owner_warned = true;
-	}
-	return 0;
-}
-
-
-/* What every non-directory entry does first: its times and owner, its
- * parent directory (created safely), and no old entry in its place. */
-static int entry_begin(struct unpack *u, struct archive_entry *e, struct timespec ts[2],
-		       uid_t *uid, gid_t *gid, int *dirfd, const char **name)
-{
-	int r;
-
-	entry_times(e, ts);
-	r = entry_owner(u, e, uid, gid);
-	if (r == 0)
-		r = unpack_parent(u, u->disk.buf, dirfd, name);
-	if (r == 0)
-		r = remove_existing(u, *dirfd, *name, u->disk.buf);
-	return r;
-}
-
-static int unpack_too_big(struct unpack *u)
-{
-	if (u->declared)
-		return pkgimg_err(u->ctx, -PKGIMG_E_ARCHIVE, "%s: [unpack] the package unpacks to "
-				  "more than %llu bytes, but its control file declares Installed-Size: "
-				  "%llu KiB; refused (a broken or hostile package).  The bound is "
-				  "max(4 x Installed-Size, Installed-Size + PKGIMG_UNPACK_SLACK); set "
-				  "PKGIMG_UNPACK_SLACK=SIZE (bytes, K/M/G) to allow more",
-				  u->thing, (unsigned long long)u->limit,
-				  (unsigned long long)(u->declared >> 10));
-	return pkgimg_err(u->ctx, -PKGIMG_E_ARCHIVE, "%s: [unpack] the package unpacks to more "
-			  "than %llu bytes (%d x its size + PKGIMG_UNPACK_SLACK; it declares no "
-			  "Installed-Size); refused (a broken or hostile package); set "
-			  "PKGIMG_UNPACK_SLACK=SIZE (bytes, K/M/G) to allow more", u->thing,
-			  (unsigned long long)u->limit, ARC_RATIO);
-}
-
-static int unpack_file(struct unpack *u, struct archive *a, struct archive_entry *e)
-{
-	mode_t mode = archive_entry_perm(e) & 07777;
-	const char *disk = u->disk.buf, *name;
-	struct timespec ts[2];
-	struct hasher h = { NULL };
-	int dirfd, fd = -1, r;
-	uid_t uid;
-	gid_t gid;
-
-	r = entry_begin(u, e, ts, &uid, &gid, &dirfd, &name);
-	if (r < 0)
-		goto out;
-	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		r = pkgimg_err(u->ctx, -errno, "%s: [unpack] cannot create '%s': %m", u->thing, disk);
-		goto out;
-	}
-	if (u->md5_compute && hasher_init(&h, "md5") < 0) {
-		r = pkgimg_err(u->ctx, -ENOSYS, "%s: [unpack] md5 is not available", u->thing);
-		goto out;
-	}
-	for (;;) {
-		la_ssize_t n = archive_read_data(a, u->buf, sizeof u->buf);
-
-		if (n == 0)
-			break;
-		if (n < 0) {
-			r = pkgimg_err(u->ctx, -PKGIMG_E_ARCHIVE, "%s: [read] data of '%s': %s",
-				       u->thing, u->ship.buf, archive_error_string(a));
-			goto out;
-		}
-		u->written += (uint64_t)n;
-		if (u->limit && u->written > u->limit) {
-			r = unpack_too_big(u);
-			goto out;
-		}
-		r = fs_write_all(fd, u->buf, (size_t)n);
-		if (r < 0) {
-			char note[512];
-
-			fs_nospace_note(r, fd, u->declared > u->written ? u->declared : u->written,
-					note, sizeof note);
-			r = pkgimg_err(u->ctx, r, "%s: [unpack] cannot write '%s': %s%s",
-				       u->thing, disk, strerror(-r), note);
-			goto out;
-		}
-		if (h.md)
-			hasher_update(&h, u->buf, (size_t)n);
-	}
-	r = set_owner(u, fd, NULL, uid, gid, disk, &mode);
-	if (r < 0)
-		goto out;
-	if (fchmod(fd, mode) < 0 || futimens(fd, ts) < 0) {
-		r = pkgimg_err(u->ctx, -errno, "%s: [unpack] cannot set the mode or time of '%s': %m",
-			       u->thing, disk);
-		goto out;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		r = pkgimg_err(u->ctx, -errno, "%s: [unpack] cannot write '%s': %m", u->thing, disk);
-		goto out;
-	}
-	fd = -1;
-	if (h.md) {
-		char hex[HASH_HEX_MAX];
-
-		hasher_final_hex(&h, hex);
-		sbuf_addf(&u->md5sums, "%s  %s\n", hex, u->ship.buf);
-		strv_add(&u->md5_path, u->ship.buf);
-		strv_add(&u->md5_hex, hex);
-	}
-out:
-	if (h.md)
-		hasher_free(&h);
-	if (fd >= 0)
-		close(fd);
-	return r;
-}
-
-static int unpack_dir(struct unpack *u, struct archive_entry *e)
-{
-	const char *disk = u->disk.buf, *name;
-	mode_t mode = archive_entry_perm(e) & 07777;
-	struct stat st;
-	struct dirfix *fx;
-	int dirfd, fd = -1, r;
-	uid_t uid;
-	gid_t gid;
-
-	r = entry_owner(u, e, &uid, &gid);
-	if (r < 0)
-		goto out;
-	r = unpack_parent(u, disk, &dirfd, &name);
-	if (r < 0)
-		goto out;
-	if (mkdirat(dirfd, name, 0700) < 0) {
-		if (errno != EEXIST || fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			r = pkgimg_err(u->ctx, -errno, "%s: [unpack] cannot create '%s': %m",
-				       u->thing, disk);
-			goto out;
-		}
-		if (S_ISLNK(st.st_mode)) {
-			r = pkgimg_err(u->ctx, -PKGIMG_E_UNSAFE,
-				       "%s: [unpack] refusing to write '%s': it would be written through the symlink '%s'",
-				       u->thing, disk, disk);
-			goto out;
-		}
-		if (!S_ISDIR(st.st_mode)) {
-			r = remove_existing(u, dirfd, name, disk);
-			if (r < 0)
-				goto out;
-			if (mkdirat(dirfd, name, 0700) < 0) {
-				r = pkgimg_err(u->ctx, -errno, "%s: [unpack] cannot create '%s': %m",
-					       u->thing, disk);
-				goto out;
-			}
-		}
-	}
-	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		r = pkgimg_err(u->ctx, -errno, "%s: [unpack] cannot open '%s': %m", u->thing, disk);
-		goto out;
-	}
-	r = set_owner(u, fd, NULL, uid, gid, disk, &mode);
-	if (r < 0)
-		goto out;
-	/* Mode and time are set at the end: entries written into the
-	 * directory would change its time, and a read-only mode would stop
-	 * them for an unprivileged caller. */
-	if (u->nfix == u->capfix) {
-		u->capfix = u->capfix ? 2 * u->capfix : 64;
-		u->fix = xrealloc(u->fix, u->capfix * sizeof *u->fix);
-	}
-	fx = &u->fix[u->nfix++];
-	fx->path = xstrdup(disk);
-	fx->mode = mode;
-	entry_times(e, fx->ts);
-out:
-	if (fd >= 0)
-		close(fd);
-	return r;
-}
-
-static int unpack_symlink(struct unpack *u, struct archive_entry *e)
-{
-	const char *target = archive_entry_symlink(e), *disk = u->disk.buf, *name;
-	struct timespec ts[2];
-	int dirfd, r;
-	uid_t uid;
-	gid_t gid;
-
-	if (!target || !*target)
-		return pkgimg_err(u->ctx, -PKGIMG_E_ARCHIVE, "%s: [unpack] symlink '%s' has no target",
-				  u->thing, u->ship.buf);
-	r = entry_begin(u, e, ts, &uid, &gid, &dirfd, &name);
-	if (r < 0)
-		return r;
-	if (symlinkat(target, dirfd, name) < 0)
-		return pkgimg_err(u->ctx, -errno, "%s: [unpack] cannot create the symlink '%s': %m",
-				  u->thing, disk);
-	r = set_owner(u, dirfd, name, uid, gid, disk, NULL);
-	if (r < 0)
-		return r;
-	if (utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW) < 0)
-		return pkgimg_err(u->ctx, -errno, "%s: [unpack] cannot set the time of '%s': %m",
-				  u->thing, disk);
-	return 0;
-}
-
-static int unpack_node(struct unpack *u, struct archive_entry *e, mode_t type)
-{
-	mode_t mode = archive_entry_perm(e) & 07777;
-	dev_t dev = makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e));
-	const char *disk = u->disk.buf, *name;
-	struct timespec ts[2];
-	int dirfd, r;
-	uid_t uid;
-	gid_t gid;
-
-	r = entry_begin(u, e, ts, &uid, &gid, &dirfd, &name);
-	if (r < 0)
-		return r;
-	if (mknodat(dirfd, name, type | 0600, type == S_IFIFO ? 0 : dev) < 0)
-		return pkgimg_err(u->ctx, -errno, "%s: [unpack] cannot create '%s': %m", u->thing, disk);
-	r = set_owner(u, dirfd, name, uid, gid, disk, &mode);
-	if (r < 0)
-		return r;
-	if (fchmodat(dirfd, name, mode, 0) < 0 || utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW) < 0)
-		return pkgimg_err(u->ctx, -errno, "%s: [unpack] cannot set the mode or time of '%s': %m",
-				  u->thing, disk);
-	return 0;
-}
-
 /* A path from the package (a member's name, a link's target, a conffile):
  * fs_path_norm's rules, and a missing or empty one refused ("./" is the
  * package's root, "" nothing).  0 or -PKGIMG_E_UNSAFE with *why set. */
@@ -662,63 +341,6 @@ static int deb_path_norm(const char *raw, struct sbuf *out, const char **why)
 		return -PKGIMG_E_UNSAFE;
 	}
 	return fs_path_norm(raw, false, out, why) ? 0 : -PKGIMG_E_UNSAFE;
-}
-
-static int unpack_hardlink(struct unpack *u, const char *raw_target)
-{
-	const char *why, *name, *tname, *disk = u->disk.buf;
-	int dirfd, tfd = -1, r;
-	bool conff;
-
-	r = deb_path_norm(raw_target, &u->tmp, &why);
-	if (r == 0 && !u->tmp.len) {
-		why = "it is the root";
-		r = -PKGIMG_E_UNSAFE;
-	}
-	if (r < 0) {
-		r = pkgimg_err(u->ctx, r, "%s: [unpack] refusing the hard link '%s' -> '%s': %s",
-			       u->thing, u->ship.buf, raw_target, why);
-		goto out;
-	}
-	conff = is_conffile(u, u->tmp.buf);
-	if (u->md5_compute) {
-		for (size_t i = 0; i < u->md5_path.n; i++) {
-			if (!strcmp(u->md5_path.v[i], u->tmp.buf)) {
-				sbuf_addf(&u->md5sums, "%s  %s\n", u->md5_hex.v[i], u->ship.buf);
-				break;
-			}
-		}
-	}
-	{
-		struct sbuf tdisk = SBUF_INIT;
-
-		disk_path(u, u->tmp.buf, false, conff, &tdisk);
-		sbuf_reset(&u->tmp);
-		sbuf_add(&u->tmp, tdisk.buf, tdisk.len);
-		sbuf_free(&tdisk);
-	}
-	if (!strcmp(u->tmp.buf, disk)) {
-		r = pkgimg_err(u->ctx, -PKGIMG_E_ARCHIVE, "%s: [unpack] '%s' is a hard link to itself",
-			       u->thing, u->ship.buf);
-		goto out;
-	}
-	r = fs_open_parent(u->ctx, u->thing, "unpack", u->rootfd, u->tmp.buf, false, NULL, &tfd,
-			   &tname);
-	if (r < 0)
-		goto out;
-	r = unpack_parent(u, disk, &dirfd, &name);
-	if (r < 0)
-		goto out;
-	r = remove_existing(u, dirfd, name, disk);
-	if (r < 0)
-		goto out;
-	if (linkat(tfd, tname, dirfd, name, 0) < 0)
-		r = pkgimg_err(u->ctx, -errno, "%s: [unpack] cannot link '%s' to '%s': %m",
-			       u->thing, disk, u->tmp.buf);
-out:
-	if (tfd >= 0)
-		close(tfd);
-	return r;
 }
 
 static void list_add(struct unpack *u, const char *ship)
@@ -732,61 +354,98 @@ static void list_add(struct unpack *u, const char *ship)
 	}
 }
 
-static int unpack_entry(struct unpack *u, struct archive *a, struct archive_entry *e)
+static int deb_too_big(void *arg, uint64_t limit)
 {
-	const char *raw = archive_entry_pathname(e), *hl = archive_entry_hardlink(e), *why;
+	struct unpack *u = arg;
+	uint64_t declared = u->x.declared;
+
+	if (declared)
+		return pkgimg_err(u->ctx, -PKGIMG_E_ARCHIVE, "%s: [unpack] the package unpacks to "
+				  "more than %llu bytes, but its control file declares Installed-Size: "
+				  "%llu KiB; refused (a broken or hostile package).  The bound is "
+				  "max(4 x Installed-Size, Installed-Size + PKGIMG_UNPACK_SLACK); set "
+				  "PKGIMG_UNPACK_SLACK=SIZE (bytes, K/M/G) to allow more",
+				  u->thing, (unsigned long long)limit,
+				  (unsigned long long)(declared >> 10));
+	return pkgimg_err(u->ctx, -PKGIMG_E_ARCHIVE, "%s: [unpack] the package unpacks to more "
+			  "than %llu bytes (%d x its size + PKGIMG_UNPACK_SLACK; it declares no "
+			  "Installed-Size); refused (a broken or hostile package); set "
+			  "PKGIMG_UNPACK_SLACK=SIZE (bytes, K/M/G) to allow more", u->thing,
+			  (unsigned long long)limit, ARC_RATIO);
+}
+
+
+/* extract_opts.place: where a shipped path is written (merged /usr, a
+ * conffile's .dpkg-new), each entry listed in the .list on the way. */
+static void deb_place(void *arg, const char *ship, struct archive_entry *e, bool link_target,
+		      struct sbuf *disk)
+{
+	struct unpack *u = arg;
+	const char *hl = archive_entry_hardlink(e);
 	mode_t type = archive_entry_filetype(e);
-	bool conff, keep_top;
-	int r;
+	bool keep_top = false, conff;
 
-	r = deb_path_norm(raw, &u->ship, &why);
-	if (r < 0) {
-		char *shown = str_escape(raw ? raw : "");	/* a hostile name: escaped */
+	if (link_target) {
+		conff = is_conffile(u, ship);
+	} else {
+		list_add(u, ship);
+		/* The /bin -> usr/bin symlinks themselves stay where they are. */
+		keep_top = !hl && type == AE_IFLNK && merged_top(ship) == strlen(ship);
+		conff = (hl || type != AE_IFDIR) && is_conffile(u, ship);
+	}
+	disk_path(u, ship, keep_top, conff, disk);
+}
 
-		r = pkgimg_err(u->ctx, r, "%s: [unpack] refusing '%s': %s", u->thing, shown, why);
-		free(shown);
-		return r;
+/* extract_opts.file_done: md5sums, when the package ships none. */
+static void deb_file_done(void *arg, const char *ship, const char *hex)
+{
+	struct unpack *u = arg;
+
+	if (!hex)
+		return;
+	sbuf_addf(&u->md5sums, "%s  %s\n", hex, ship);
+	strv_add(&u->md5_path, ship);
+	strv_add(&u->md5_hex, hex);
+}
+
+/* extract_opts.link_done: a hard link has its target's md5. */
+static void deb_link_done(void *arg, const char *ship, const char *target)
+{
+	struct unpack *u = arg;
+
+	if (!u->md5_compute)
+		return;
+	for (size_t i = 0; i < u->md5_path.n; i++) {
+		if (!strcmp(u->md5_path.v[i], target)) {
+			sbuf_addf(&u->md5sums, "%s  %s\n", u->md5_hex.v[i], ship);
+			break;
+		}
 	}
-	if (!u->ship.len) {
-		if (hl || type != AE_IFDIR)
-			return pkgimg_err(u->ctx, -PKGIMG_E_UNSAFE,
-					  "%s: [unpack] refusing '%s': the root is not a directory",
-					  u->thing, raw);
-		return 0;	/* the layer's root: listed as "/." already */
-	}
-	list_add(u, u->ship.buf);
-	/* The /bin -> usr/bin symlinks themselves stay where they are. */
-	keep_top = !hl && type == AE_IFLNK && merged_top(u->ship.buf) == u->ship.len;
-	conff = (hl || type != AE_IFDIR) && is_conffile(u, u->ship.buf);
-	disk_path(u, u->ship.buf, keep_top, conff, &u->disk);
-	if (hl)
-		return unpack_hardlink(u, hl);
-	switch (type) {
-	case AE_IFREG:
-		return unpack_file(u, a, e);
-	case AE_IFDIR:
-		return unpack_dir(u, e);
-	case AE_IFLNK:
-		return unpack_symlink(u, e);
-	case AE_IFCHR:
-		return unpack_node(u, e, S_IFCHR);
-	case AE_IFBLK:
-		return unpack_node(u, e, S_IFBLK);
-	case AE_IFIFO:
-		return unpack_node(u, e, S_IFIFO);
-	default:
-		return pkgimg_err(u->ctx, -PKGIMG_E_ARCHIVE,
-				  "%s: [unpack] '%s' has an unsupported file type (0%o)",
-				  u->thing, u->ship.buf, (unsigned)type);
-	}
+}
+
+/* dpkg's way with data.tar (DEB_EXTRACT_FLAGS) and the hooks above. */
+static void deb_xopts(struct unpack *u)
+{
+	u->xo = (struct extract_opts){
+		.flags = DEB_EXTRACT_FLAGS,
+		.phase = "unpack",
+		.noun = "package",
+		.fix = "",
+		.hash = u->md5_compute ? "md5" : NULL,
+		.arg = u,
+		.place = deb_place,
+		.file_done = deb_file_done,
+		.link_done = deb_link_done,
+		.too_big = deb_too_big,
+	};
 }
 
 static int unpack_data(struct unpack *u, struct archive *outer, const char *member)
 {
 	struct arc_member *m = xmalloc(sizeof *m);
 	struct archive *in = NULL;
-	struct archive_entry *e;
-	int r, ar;
+	char *what = NULL;
+	int r;
 
 	m->outer = outer;
 	r = nested_open(u, m, member, &in);
@@ -794,17 +453,13 @@ static int unpack_data(struct unpack *u, struct archive *outer, const char *memb
 		goto out;
 	sbuf_adds(&u->list, "/.\n");
 	strset_add(&u->listed, "/.");
-	while ((ar = archive_read_next_header(in, &e)) == ARCHIVE_OK || ar == ARCHIVE_WARN) {
-		r = unpack_entry(u, in, e);
-		if (r < 0)
-			goto out;
-	}
-	if (ar != ARCHIVE_EOF)
-		r = pkgimg_err(u->ctx, -PKGIMG_E_ARCHIVE, "%s: [read] %s: %s", u->thing, member,
-			       archive_error_string(in));
+	deb_xopts(u);
+	what = xasprintf("'%s'", member);
+	r = extract_all(&u->x, in, what);
 out:
 	if (in)
 		archive_read_free(in);
+	free(what);
 	free(m);
 	return r;
 }
@@ -989,34 +644,6 @@ out:
 	return r;
 }
 
-/* Sets the mode and time of the directories the archive listed. */
-static int apply_dirfix(struct unpack *u)
-{
-	for (size_t i = 0; i < u->nfix; i++) {
-		struct dirfix *fx = &u->fix[i];
-		const char *name;
-		int dirfd, fd, r;
-
-		r = fs_open_parent(u->ctx, u->thing, "unpack", u->rootfd, fx->path, false, NULL,
-				   &dirfd, &name);
-		if (r < 0)
-			return r;
-		fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		close(dirfd);
-		if (fd < 0)
-			continue;	/* replaced by a later entry */
-		if (fchmod(fd, fx->mode) < 0 || futimens(fd, fx->ts) < 0) {
-			r = pkgimg_err(u->ctx, -errno,
-				       "%s: [unpack] cannot set the mode or time of '%s': %m",
-				       u->thing, fx->path);
-			close(fd);
-			return r;
-		}
-		close(fd);
-	}
-	return 0;
-}
-
 static void unpack_free(struct unpack *u)
 {
 	for (size_t i = 0; i < N_INFO; i++)
@@ -1029,12 +656,7 @@ static void unpack_free(struct unpack *u)
 	sbuf_free(&u->md5sums);
 	strv_free(&u->md5_path);
 	strv_free(&u->md5_hex);
-	for (size_t i = 0; i < u->nfix; i++)
-		free(u->fix[i].path);
-	free(u->fix);
-	dirfd_cache_drop(&u->dirs);
-	sbuf_free(&u->ship);
-	sbuf_free(&u->disk);
+	extract_free(&u->x);
 	sbuf_free(&u->tmp);
 }
 
@@ -1181,7 +803,7 @@ int debinst_unpack_blob(struct pkgimg_ctx *ctx, int rootfd, const char *deb_path
 	u->thing = slash ? slash + 1 : deb_path;
 	u->rootfd = rootfd;
 	u->merged_usr = merged_usr;
-	u->dirs.fd = -1;
+	extract_init(&u->x, ctx, u->thing, rootfd, &u->xo);
 	outer = archive_read_new();
 	if (!outer) {
 		r = pkgimg_err(ctx, -ENOMEM, "%s: [read] out of memory", u->thing);
@@ -1218,8 +840,8 @@ int debinst_unpack_blob(struct pkgimg_ctx *ctx, int rootfd, const char *deb_path
 			r = fill_pkg(u, &p);
 			if (r < 0)
 				goto out;
-			u->declared = p.installed_size << 10;
-			u->limit = arc_unpack_limit(ctx, u->declared, (uint64_t)blob->size);
+			u->x.declared = p.installed_size << 10;
+			u->x.limit = arc_unpack_limit(ctx, u->x.declared, (uint64_t)blob->size);
 			state = WANT_DATA;
 		} else if (state == WANT_DATA && !strncmp(name, "data.tar", 8)) {
 			r = unpack_data(u, outer, name);
@@ -1246,12 +868,11 @@ int debinst_unpack_blob(struct pkgimg_ctx *ctx, int rootfd, const char *deb_path
 	r = arc_blob_verify(ctx, u->thing, blob);
 	if (r < 0)
 		goto out;
-	dirfd_cache_drop(&u->dirs);
 	base = p.multiarch_same ? xasprintf("%s:%s", p.name, p.arch) : xstrdup(p.name);
 	r = write_info(u, base);
 	if (r < 0)
 		goto out;
-	r = apply_dirfix(u);
+	r = extract_finish(&u->x);	/* after write_info: into listed directories */
 	if (r < 0)
 		goto out;
 	*out = p;

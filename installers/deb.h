@@ -21,6 +21,12 @@
 struct pkgimg_ctx;
 struct sbuf;
 
+/* How data.tar is written by installers/extract.h's walk, dpkg's way:
+ * owners, modes and nanosecond times as shipped, directories' modes and
+ * times set last, what stands in an entry's way replaced, devices made. */
+#define DEB_EXTRACT_FLAGS (EXTRACT_OWNERS | EXTRACT_PERMS | EXTRACT_NSEC | EXTRACT_DIR_ATTRS | \
+			   EXTRACT_REPLACE | EXTRACT_NODES)
+
 struct debinst_pkg {
 	char *name;		/* Package */
 	char *arch;		/* Architecture */

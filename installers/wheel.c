@@ -2,7 +2,8 @@
  *
  * The zip is read once with libarchive (its seekable zip reader, driven by
  * the central directory); every file goes into a staging directory in the
- * root while its sha256 and size are taken.  Then the metadata is checked
+ * root while its sha256 and size are taken (installers/extract.c writes it:
+ * O_EXCL|O_NOFOLLOW, within the bound every format shares).  Then the metadata is checked
  * (.dist-info, WHEEL, METADATA, RECORD against what was read), scripts are
  * fixed and launchers generated in the staging directory, the new RECORD is
  * written there, and only then is everything renamed into place through
@@ -30,6 +31,7 @@
 #include "core/hash.h"
 #include "core/str.h"
 #include "core/arc.h"
+#include "installers/extract.h"
 #include "installers/wheel.h"
 #include "pyspec/wheelfile.h"
 #include "pyspec/pep440.h"
@@ -58,6 +60,14 @@ static const char launcher_fmt[] =
 	"if __name__ == '__main__':\n"
 	"    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n"
 	"    sys.exit(%s())\n";
+
+/* A wheel's zip entries are staged by installers/extract.c, one flat file
+ * each (a wheel's tree is planned after its RECORD is checked). */
+static const struct extract_opts wheel_xopts = {
+	.phase = "install",
+	.noun = "wheel",
+	.fix = "; download the wheel again",
+};
 
 /* A row of a RECORD file, its fields as written. */
 struct row {
@@ -139,7 +149,7 @@ struct inst {
 	struct placed *placed;
 	size_t nplaced, capplaced;
 	struct dirfd_cache parent;	/* the parent of the last file placed */
-	uint64_t staged, limit;		/* bytes of the zip's files staged; the
+	struct extract x;		/* staging the zip's files; x.limit: the
 					 * bound (arc_unpack_limit) */
 	char buf[WHEEL_BUF];
 };
@@ -449,62 +459,22 @@ static struct wfile *file_new(struct inst *in)
 	return f;
 }
 
-/* Streams the current entry into the staged file of f, taking its sha256. */
+/* Streams the current entry into the staged file of f (installers/extract:
+ * created O_EXCL|O_NOFOLLOW, within the bound), taking its sha256. */
 static int stage_entry(struct inst *in, struct archive *a, struct wfile *f)
 {
 	struct hasher h;
-	int fd, r = 0;
+	int r;
 
-	fd = openat(in->stagefd, f->stage, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		    0600);
-	if (fd < 0)
-		return pkgimg_err(in->ctx, -errno, "%s: [install] cannot stage '%s': %m",
-				  in->thing, f->zname);
-	if (hasher_init(&h, "sha256") < 0) {
-		close(fd);
+	if (hasher_init(&h, "sha256") < 0)
 		return pkgimg_err(in->ctx, -ENOSYS, "%s: [install] sha256 is not available",
 				  in->thing);
-	}
-	for (;;) {
-		la_ssize_t n = archive_read_data(a, in->buf, sizeof in->buf);
-
-		if (n == 0)
-			break;
-		if (n < 0) {
-			r = pkgimg_err(in->ctx, -PKGIMG_E_ARCHIVE,
-				       "%s: [install] cannot read '%s': %s; download the wheel again",
-				       in->thing, f->zname, archive_error_string(a));
-			break;
-		}
-		in->staged += (uint64_t)n;
-		if (in->limit && in->staged > in->limit) {
-			r = pkgimg_err(in->ctx, -PKGIMG_E_ARCHIVE, "%s: [install] the wheel unpacks "
-				       "to more than %llu bytes (%d x its size + PKGIMG_UNPACK_SLACK); "
-				       "refused (a broken or hostile wheel); set "
-				       "PKGIMG_UNPACK_SLACK=SIZE (bytes, K/M/G) to allow more",
-				       in->thing, (unsigned long long)in->limit, ARC_RATIO);
-			break;
-		}
-		r = fs_write_all(fd, in->buf, (size_t)n);
-		if (r < 0) {
-			char note[512];
-
-			fs_nospace_note(r, fd, 0, note, sizeof note);
-			r = pkgimg_err(in->ctx, r, "%s: [install] cannot stage '%s': %s%s",
-				       in->thing, f->zname, strerror(-r), note);
-			break;
-		}
-		hasher_update(&h, in->buf, (size_t)n);
-		f->size += n;
-	}
+	r = extract_data(&in->x, a, in->stagefd, f->stage, f->zname, &h, &f->size);
 	digest_final(&h, "sha256", f->digest);
-	if (close(fd) < 0 && r == 0)
-		r = pkgimg_err(in->ctx, -errno, "%s: [install] cannot stage '%s': %m",
-			       in->thing, f->zname);
 	return r;
 }
 
-static int extract_entry(struct inst *in, struct archive *a, struct archive_entry *e,
+static int stage_zip_entry(struct inst *in, struct archive *a, struct archive_entry *e,
 			 struct sbuf *norm)
 {
 	const char *raw = wheel_entry_name(e), *why;
@@ -557,7 +527,7 @@ static int zname_cmp(const void *a, const void *b)
 
 /* Reads every entry of the zip into the staging directory, then sorts the
  * files by name, refusing a name that occurs twice. */
-static int extract_all(struct inst *in)
+static int stage_zip(struct inst *in)
 {
 	struct archive *a = NULL;
 	struct arc_blob *blob = NULL;
@@ -575,9 +545,9 @@ static int extract_all(struct inst *in)
 	r = arc_blob_open(in->ctx, in->thing, "install", a, in->path, in->o->sha256, 1, &blob);
 	if (r < 0)
 		goto out;
-	in->limit = arc_unpack_limit(in->ctx, 0, (uint64_t)blob->size);
+	in->x.limit = arc_unpack_limit(in->ctx, 0, (uint64_t)blob->size);
 	while ((ar = archive_read_next_header(a, &e)) == ARCHIVE_OK || ar == ARCHIVE_WARN) {
-		r = extract_entry(in, a, e, &norm);
+		r = stage_zip_entry(in, a, e, &norm);
 		if (r < 0)
 			goto out;
 	}
@@ -1885,6 +1855,7 @@ static void inst_free(struct inst *in)
 	if (in->have_wn)
 		wheel_name_free(&in->wn);
 	dirfd_cache_drop(&in->parent);
+	extract_free(&in->x);
 	if (in->stagefd >= 0)
 		close(in->stagefd);
 	free(in);
@@ -1904,11 +1875,12 @@ int wheel_install(struct pkgimg_ctx *ctx, const char *wheel_path, int rootfd,
 	in->o = o;
 	in->rootfd = rootfd;
 	in->stagefd = in->parent.fd = -1;
+	extract_init(&in->x, ctx, in->thing, rootfd, &wheel_xopts);
 	r = inst_setup(in);
 	if (r == 0)
 		r = make_stage(in);
 	if (r == 0)
-		r = extract_all(in);
+		r = stage_zip(in);
 	if (r == 0)
 		r = find_info(in);
 	if (r == 0)
