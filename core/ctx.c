@@ -1,3 +1,5 @@
+/* The context handle: options, the last message, progress and warning
+ * callbacks (see core/ctx.h). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* Error codes and the message left on the context (see core/error.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* File-system helpers used across the engine (see core/fs.h). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SHA-256 and MD5 through OpenSSL EVP (see core/hash.h). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* pkgimg.lock, read and written in its canonical form (see core/lockfile.h). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>

@@ -1,3 +1,4 @@
+/* Strings: blobs, growable buffers, aborting allocation (see core/str.h). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,3 +1,5 @@
+/* One directory tree applied onto another with overlayfs upper-dir semantics
+ * (see core/tree.h). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,5 @@
+/* A lockfile into the store, one keyed layer per lock layer (see
+ * image/install.h). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

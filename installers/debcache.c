@@ -1,3 +1,5 @@
+/* The unpacked-package cache: each .deb unpacked once per store (see
+ * installers/debcache.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>

@@ -1,3 +1,5 @@
+/* From a request to a lockfile: which layers, which packages in each (see
+ * solver/plan.h). */
 #include <errno.h>
 #include <gnu/libc-version.h>
 #include <stdio.h>

@@ -1,3 +1,5 @@
+/* The PyPI layer of a lock: requests to exact wheels (see
+ * solver/pypi_plan.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
