@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <solv/bitmap.h>
 #include <solv/evr.h>
 #include <solv/pool.h>
 #include <solv/poolarch.h>
@@ -495,6 +496,63 @@ static int mark_install(struct aw *w, Id name, int autoinst, int depth, int from
 	return walk_deps(w, name, c, depth, fromuser);
 }
 
+/* apt-get's DoAutomaticRemove after the walk: a new package that nothing
+ * kept needs (a leftover of an alternative given up) is not installed.
+ * Kept: what was asked for or protected, Essential and Important packages,
+ * the layers below, and whatever their Pre-Depends, Depends, Recommends
+ * and Suggests reach through what is marked (apt's MarkRequired). */
+static void sweep(struct aw *w)
+{
+	Pool *pool = w->pool;
+	Queue todo, deps;
+	Map kept;
+
+	queue_init(&todo);
+	queue_init(&deps);
+	map_init(&kept, pool->ss.nstrings);
+	for (int i = 0; i < w->marked.count; i++) {
+		Id nm = w->marked.elements[i], p = w->inst[nm];
+		Solvable *s = pool->solvables + (p ? p : SYSTEMSOLVABLE);
+
+		if (p && !MAPTST(&kept, nm) && ((w->fl[nm] & (F_PROT | F_INSTALLED)) ||
+		    has_void(s, w->req->essential_key) || has_void(s, w->req->important_key))) {
+			MAPSET(&kept, nm);
+			queue_push(&todo, p);
+		}
+	}
+	while (todo.count) {
+		Id p = queue_pop(&todo);
+		const Solvable *s = pool->solvables + p;
+
+		queue_empty(&deps);
+		dep_array(s, s->requires, 0, &deps);
+		dep_array(s, s->recommends, 0, &deps);
+		dep_array(s, s->suggests, 0, &deps);
+		for (int i = 0; i < deps.count; i++) {
+			Queue alts;
+
+			queue_init(&alts);
+			flatten(pool, deps.elements[i], &alts);
+			for (int a = 0; a < alts.count; a++) {
+				Id q, qq;
+
+				FOR_PROVIDES(q, qq, alts.elements[a])
+					if (w->inst[sname(w, q)] == q && !MAPTST(&kept, sname(w, q))) {
+						MAPSET(&kept, sname(w, q));
+						queue_push(&todo, q);
+					}
+			}
+			queue_free(&alts);
+		}
+	}
+	for (int i = 0; i < w->marked.count; i++)
+		if (!MAPTST(&kept, w->marked.elements[i]))
+			w->inst[w->marked.elements[i]] = 0;
+	map_free(&kept);
+	queue_free(&todo);
+	queue_free(&deps);
+}
+
 /* Does the result leave a Pre-Depends/Depends unmet or a conflict? */
 static int broken(struct aw *w, const Queue *pkgs)
 {
@@ -554,6 +612,7 @@ int aptwalk_run(Pool *pool, const struct aptwalk_req *req, Queue *out)
 	}
 	for (int i = 0; i < req->nrequests; i++)
 		mark_install(&w, sname(&w, req->requests[i]), 1, 0, 1);
+	sweep(&w);
 	for (int i = 0; i < w.marked.count; i++) {
 		Id nm = w.marked.elements[i], p = w.inst[nm];
 
