@@ -851,11 +851,47 @@ static Solver *solve_apt(struct deb_pool *dp, const struct deb_request *req, con
 	return solv;
 }
 
+struct job_ctx {
+	struct deb_pool *dp;
+	const struct deb_request *req;
+	const Queue *below;
+};
+
+/* A job that the user did not ask for, in words: a package of the layers
+ * below, or an Essential package of the base. */
+static int job_words(void *data, Id how, Id what, char *buf, size_t size)
+{
+	const struct job_ctx *jc = data;
+	Pool *pool = jc->dp->pool;
+	Solvable *s;
+
+	if ((how & SOLVER_SELECTMASK) == SOLVER_SOLVABLE) {
+		for (int i = 0; i < jc->below->count; i++)
+			if (jc->below->elements[i] == what) {
+				s = pool->solvables + what;
+				snprintf(buf, size, "%s %s is in the layers below (kept as it is)",
+					 pool_id2str(pool, s->name), pool_id2str(pool, s->evr));
+				return 1;
+			}
+		return 0;
+	}
+	if ((how & SOLVER_SELECTMASK) != SOLVER_SOLVABLE_NAME || !jc->req->essential || ISRELDEP(what))
+		return 0;
+	for (int i = 0; i < jc->req->nnames; i++)
+		if (!strcmp(jc->req->names[i], pool_id2str(pool, what)))
+			return 0;
+	snprintf(buf, size, "%s is Essential (the base has every Essential: yes package)",
+		 pool_id2str(pool, what));
+	return 1;
+}
+
 /* libsolv alone, steered towards apt's choices by favours; a conflict is
  * explained from the plain request. */
-static int solve_favored(struct pkgimg_ctx *ctx, Pool *pool, const struct deb_request *req,
-			 const Queue *job, Solver **out)
+static int solve_favored(struct pkgimg_ctx *ctx, struct deb_pool *dp, const struct deb_request *req,
+			 const Queue *job, const Queue *below, Solver **out)
 {
+	Pool *pool = dp->pool;
+	struct job_ctx jc = { .dp = dp, .req = req, .below = below };
 	Queue full, favors;
 	Solver *solv = NULL;
 	int problems = 0, r = 0;
@@ -883,7 +919,7 @@ static int solve_favored(struct pkgimg_ctx *ctx, Pool *pool, const struct deb_re
 	}
 	queue_free(&favors);
 	if (problems)
-		r = explain_problems(ctx, solv, "apt");
+		r = explain_problems_as(ctx, solv, "apt", job_words, &jc);
 	*out = solv;
 	return r;
 }
@@ -909,7 +945,7 @@ int deb_solve(struct pkgimg_ctx *ctx, struct deb_pool *dp, const struct deb_requ
 		goto out;
 	solv = solve_apt(dp, req, &job, &below);
 	if (!solv) {
-		r = solve_favored(ctx, pool, req, &job, &solv);
+		r = solve_favored(ctx, dp, req, &job, &below, &solv);
 		if (r < 0)
 			goto out;
 	}
