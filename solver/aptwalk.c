@@ -299,7 +299,8 @@ static void solutions(struct aw *w, const Queue *alts, Queue *out)
 	queue_free(&vl);
 }
 
-/* How many distinct packages could satisfy the group (apt's CANDANDINST). */
+/* The one package that could satisfy the group (candidates and what is
+ * marked, apt's CANDANDINST), 0 if none or several. */
 static Id only_solution(struct aw *w, const Queue *alts)
 {
 	Pool *pool = w->pool;
