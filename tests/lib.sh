@@ -312,3 +312,45 @@ dir_snapshot() {
 	(cd "$1" && find . -printf '%p %s %T@\n' | sort)
 }
 count_files() { [ -d "$1" ] && find "$1" -type f | wc -l || echo 0; }
+
+# apt_archive_lists DIR: prepares apt's view of the host's Debian archive for an
+# apt-get or python3-apt run with a private state.  Writes DIR/sources.list (the
+# "deb" sources archive_mirror --all finds, one line each) and prints the lists
+# directory that holds the archive's current indexes: the host's
+# /var/lib/apt/lists when its InRelease files are the archive's current ones,
+# else DIR/lists after a private `apt-get update` (the host's apt state is never
+# changed).  Returns 1, with the reason on stderr, when that update fails.
+apt_archive_lists() {
+	local d=$1 lists=/var/lib/apt/lists fresh=true uri suite comp key f
+	mkdir -p "$d"
+	archive_mirror --all | while read -r uri suite comp key; do
+		echo "deb [signed-by=$key] $uri $suite $comp"
+	done >"$d/sources.list"
+	[ -s "$d/sources.list" ] || { echo "no Debian deb source in /etc/apt" >&2; return 1; }
+	ls "$lists"/*_Packages* >/dev/null 2>&1 || fresh=false
+	if $fresh; then
+		while read -r uri suite _ _; do
+			f=$lists/$(sed -E 's|^[a-z]+://||; s|/+$||; s|/|_|g' <<<"$uri")_dists_${suite}_InRelease
+			if [ ! -f "$f" ] || ! fetch_url "$uri/dists/$suite/InRelease" "$d/InRelease.now" 20 \
+				|| ! cmp -s "$f" "$d/InRelease.now"; then
+				fresh=false
+				echo "# $f is missing or not the archive's current InRelease" >&2
+				break
+			fi
+		done < <(archive_mirror --all)
+	fi
+	if ! $fresh; then
+		lists=$d/lists
+		mkdir -p "$lists/partial" "$d/cache/archives/partial"
+		: >"$d/status"
+		if ! apt-get -o Dir::State::status="$d/status" -o Dir::Cache="$d/cache" \
+			-o Debug::NoLocking=1 -o APT::Sandbox::User=root \
+			-o Dir::Etc::sourcelist="$d/sources.list" -o Dir::Etc::sourceparts=/nonexistent \
+			-o Dir::State::Lists="$lists" update >"$d/update.log" 2>&1 \
+			|| grep -q '^[WE]: Failed to fetch' "$d/update.log"; then
+			tail -n 20 "$d/update.log" >&2
+			return 1
+		fi
+	fi
+	echo "$lists"
+}
