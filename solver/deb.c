@@ -583,12 +583,13 @@ static char *requested_by(Pool *pool, Solvable *s, const struct deb_request *req
 	return xstrdup("dependency");
 }
 
-/* apt's choice among alternatives: for "a | b" it takes the first
+/* The fallback, when apt's walk (solver/aptwalk.c) leaves something
+ * broken (where apt-get would run its problem resolver): libsolv alone,
+ * favouring apt's simple choice among alternatives: for "a | b" the first
  * alternative that a real package of that name (in a matching version)
- * satisfies; for a name that several packages provide, the real package.
- * libsolv orders candidates by name instead, so the first solve is checked
- * against apt's rule and the packages apt would take are favoured, until
- * nothing changes. */
+ * satisfies.  libsolv orders candidates by name instead, so the first
+ * solve is checked against that rule and the packages apt would take are
+ * favoured, until nothing changes. */
 static void flatten_or(Pool *pool, Id dep, Queue *alts)
 {
 	if (ISRELDEP(dep)) {
