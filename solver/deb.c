@@ -836,7 +836,9 @@ static Solver *solve_apt(struct deb_pool *dp, const struct deb_request *req, con
 	wr.requests = reqs.elements;
 	wr.nrequests = reqs.count;
 	if (aptwalk_run(pool, &wr, &set) == 0) {
-		for (int i = 0; i < 2 * below->count; i++)
+		/* the requests too: a request the walk could not take (another
+		 * version of a package below) is then libsolv's conflict */
+		for (int i = 0; i < job->count; i++)
 			queue_push(&full, job->elements[i]);
 		for (int i = 0; i < set.count; i++)
 			queue_push2(&full, SOLVER_INSTALL | SOLVER_SOLVABLE, set.elements[i]);

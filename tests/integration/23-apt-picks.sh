@@ -24,7 +24,8 @@ lockset() {
 		return 1
 	fi
 	touch "$T/.warm"
-	json_pkgset "$PK_OUT" | sed 's/:[a-z0-9]*=/=/; s/=.*//' | sort -u >"$T/$name.set"
+	json_pkgset "$PK_OUT" | sed 's/:[a-z0-9]*=/=/' | sort -u >"$T/$name.ver"
+	sed 's/=.*//' "$T/$name.ver" >"$T/$name.set"
 }
 has() { grep -qx "$2" "$T/$1.set"; }
 
@@ -80,5 +81,19 @@ elif err_has "libelogind0 was requested" && err_has "libsystemd0 [^ ]+ is in the
 	ok "libelogind0 on the default base: the conflict names libsystemd0 as the base's, not as requested"
 else
 	fail "libelogind0 on the default base: the conflict names libsystemd0 as the base's, not as requested" "$(pk_detail)"
+fi
+# another version of a base package: refused (the walk keeps the base as it
+# is; the request must not vanish from the lock)
+basever=$(sed -n 's/^libc6=//p' "$T/base.ver" 2>/dev/null)
+pk --offline --store "$S" lock --base scratch --apt libc6=0 -o "$T/x.lock"
+other=$(grep -o 'available: [^)]*' "$PK_ERR" | sed 's/available: //; s/, /\n/g' | grep -vxF "$basever" | head -n 1)
+if [ -z "$basever" ] || [ -z "$other" ]; then
+	skip "another libc6 than the base's is refused" "the archive has one libc6 version"
+elif lockset oldc --apt "libc6=$other"; then
+	fail "another libc6 than the base's ($other) is refused" "it locked, without it:" "$(grep -A1 'name: libc6$' "$T/oldc.lock")"
+elif err_has "libc6 = [^ ]+ was requested" && err_has "libc6 [^ ]+ is in the layers below"; then
+	ok "another libc6 than the base's ($other) is refused, naming both"
+else
+	fail "another libc6 than the base's ($other) is refused, naming both" "$(pk_detail)"
 fi
 finish
