@@ -64,6 +64,70 @@ enum {
 	O_ALLOW_DEVICES, O_PRIVILEGED,
 };
 
+static void print_usage(const char *cmd, int install)
+{
+	printf("usage: pkgimg %s [--apt PKG[=VER]]... [--pip REQ]... [-r FILE]... "
+	       "[--conda SPEC]... [-c CHANNEL]... [--conda-prefix DIR] "
+	       "[--base debian-slim|scratch|IMAGE] [--python X.Y] [--index-url URL] "
+	       "[--extra-index-url URL]... [--find-links DIR|URL]... [--no-index] "
+	       "[--index-strategy first-index|unsafe-best-match] [--pre] [--gpu] [--cuda X.Y] "
+	       "[--cuda-index-url TEMPLATE] %s\n", cmd,
+	       install ? "[--lock FILE] [--tag NAME] [--root DIR [--allow-devices]] "
+			 "[--no-scripts] [--pyc checked-hash|unchecked-hash|timestamp|none] "
+			 "[--pyc-opt 0,1,2] [--privileged]\n"
+			 "--root DIR writes the merged tree to DIR (new or empty; made "
+			 "0700, opened up when complete, removed on failure); device "
+			 "nodes of the image are refused unless --allow-devices, and "
+			 "set-id bits are dropped from group- or world-writable files."
+		       : "[-o pkgimg.lock] | -f pkgimg.yaml [--context DIR] "
+			 "[-o pkgimg.lock]\n"
+			 "--context DIR: the build context of the spec (default its "
+			 "directory); the files the spec names must be inside it.");
+}
+
+/* Options that go together, checked once they are all read. */
+static int check_args(struct cli *c, const struct req_args *a, const char *cmd, int install)
+{
+	if (a->context && !a->spec)
+		return cli_usage(c, "%s: --context goes with -f pkgimg.yaml (the spec's "
+			"build context)", cmd);
+	if ((c->ctx.flags & PKGIMG_F_ALLOW_DEVICES) && !(install && a->root))
+		return cli_usage(c, "%s: --allow-devices goes with install --root DIR "
+			"(device nodes written onto the host)", cmd);
+	if (!install && (a->lock || a->tag || a->root || a->no_scripts || a->pyc_mode ||
+			 a->pyc_opt)) {
+		return cli_usage(c, "lock: --lock, --tag, --root, --no-scripts, --pyc "
+			"and --pyc-opt belong to `pkgimg install`");
+	}
+	if (a->spec && (install || a->apt.n || a->pip.n || a->reqfiles.n || a->conda.n || a->base ||
+			a->python)) {
+		return cli_usage(c, "%s: -f takes the request from the spec; %s", cmd,
+			install ? "build a spec with `pkgimg build -f FILE`"
+				: "drop --apt, --pip, -r, --conda, --base and --python");
+	}
+	if (install && a->output)
+		return cli_usage(c, "install: -o belongs to `pkgimg lock`; install "
+			"writes no lockfile (use --lock FILE to install one)");
+	if (a->lock && (a->apt.n || a->apt_sources.n || a->base || a->install_recommends ||
+			a->pip.n || a->reqfiles.n || a->index_url || a->extra_index_urls.n ||
+			a->find_links.n || a->no_index || a->python || a->pre || a->cuda ||
+			a->cuda_index || a->conda.n || a->channels.n || a->conda_prefix)) {
+		return cli_usage(c, "install: --lock installs exactly the lockfile; "
+			"drop the request options (--apt, --pip, --conda, --base, ...) or drop "
+			"--lock");
+	}
+	if (!a->pip.n && !a->reqfiles.n && (a->index_url || a->extra_index_urls.n ||
+					    a->find_links.n || a->no_index || a->pre ||
+					    a->unsafe_best_match || a->cuda_index)) {
+		return cli_usage(c, "%s: the index options (--index-url, "
+			"--find-links, ...) need PyPI packages: add --pip NAME or -r FILE", cmd);
+	}
+	if (!a->conda.n && (a->channels.n || a->conda_prefix))
+		return cli_usage(c, "%s: -c and --conda-prefix need conda packages: "
+			"add --conda SPEC", cmd);
+	return 0;
+}
+
 /* The command line into a; returns 0, 1 (--help printed) or the exit code
  * of a usage error. */
 static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, int install)
@@ -157,23 +221,7 @@ static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, 
 		case O_FORCE: c->ctx.flags |= PKGIMG_F_FORCE_BUILD; break;
 		case O_PRIVILEGED: cli_set_privileged(c); break;
 		case 'h':
-			printf("usage: pkgimg %s [--apt PKG[=VER]]... [--pip REQ]... [-r FILE]... "
-			       "[--conda SPEC]... [-c CHANNEL]... [--conda-prefix DIR] "
-			       "[--base debian-slim|scratch|IMAGE] [--python X.Y] [--index-url URL] "
-			       "[--extra-index-url URL]... [--find-links DIR|URL]... [--no-index] "
-			       "[--index-strategy first-index|unsafe-best-match] [--pre] [--gpu] [--cuda X.Y] "
-			       "[--cuda-index-url TEMPLATE] %s\n", cmd,
-			       install ? "[--lock FILE] [--tag NAME] [--root DIR [--allow-devices]] "
-					 "[--no-scripts] [--pyc checked-hash|unchecked-hash|timestamp|none] "
-					 "[--pyc-opt 0,1,2] [--privileged]\n"
-					 "--root DIR writes the merged tree to DIR (new or empty; made "
-					 "0700, opened up when complete, removed on failure); device "
-					 "nodes of the image are refused unless --allow-devices, and "
-					 "set-id bits are dropped from group- or world-writable files."
-				       : "[-o pkgimg.lock] | -f pkgimg.yaml [--context DIR] "
-					 "[-o pkgimg.lock]\n"
-					 "--context DIR: the build context of the spec (default its "
-					 "directory); the files the spec names must be inside it.");
+			print_usage(cmd, install);
 			return 1;
 		default:
 			return 2;
@@ -182,44 +230,7 @@ static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, 
 	if (optind < argc)
 		return cli_usage(c, "%s: unexpected argument '%s' (packages are given "
 			"one per flag: --apt NAME, --pip REQ, --conda SPEC)", cmd, argv[optind]);
-	if (a->context && !a->spec)
-		return cli_usage(c, "%s: --context goes with -f pkgimg.yaml (the spec's "
-			"build context)", cmd);
-	if ((c->ctx.flags & PKGIMG_F_ALLOW_DEVICES) && !(install && a->root))
-		return cli_usage(c, "%s: --allow-devices goes with install --root DIR "
-			"(device nodes written onto the host)", cmd);
-	if (!install && (a->lock || a->tag || a->root || a->no_scripts || a->pyc_mode ||
-			 a->pyc_opt)) {
-		return cli_usage(c, "lock: --lock, --tag, --root, --no-scripts, --pyc "
-			"and --pyc-opt belong to `pkgimg install`");
-	}
-	if (a->spec && (install || a->apt.n || a->pip.n || a->reqfiles.n || a->conda.n || a->base ||
-			a->python)) {
-		return cli_usage(c, "%s: -f takes the request from the spec; %s", cmd,
-			install ? "build a spec with `pkgimg build -f FILE`"
-				: "drop --apt, --pip, -r, --conda, --base and --python");
-	}
-	if (install && a->output)
-		return cli_usage(c, "install: -o belongs to `pkgimg lock`; install "
-			"writes no lockfile (use --lock FILE to install one)");
-	if (a->lock && (a->apt.n || a->apt_sources.n || a->base || a->install_recommends ||
-			a->pip.n || a->reqfiles.n || a->index_url || a->extra_index_urls.n ||
-			a->find_links.n || a->no_index || a->python || a->pre || a->cuda ||
-			a->cuda_index || a->conda.n || a->channels.n || a->conda_prefix)) {
-		return cli_usage(c, "install: --lock installs exactly the lockfile; "
-			"drop the request options (--apt, --pip, --conda, --base, ...) or drop "
-			"--lock");
-	}
-	if (!a->pip.n && !a->reqfiles.n && (a->index_url || a->extra_index_urls.n ||
-					    a->find_links.n || a->no_index || a->pre ||
-					    a->unsafe_best_match || a->cuda_index)) {
-		return cli_usage(c, "%s: the index options (--index-url, "
-			"--find-links, ...) need PyPI packages: add --pip NAME or -r FILE", cmd);
-	}
-	if (!a->conda.n && (a->channels.n || a->conda_prefix))
-		return cli_usage(c, "%s: -c and --conda-prefix need conda packages: "
-			"add --conda SPEC", cmd);
-	return 0;
+	return check_args(c, a, cmd, install);
 }
 
 static void req_args_free(struct req_args *a)

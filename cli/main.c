@@ -13,6 +13,7 @@
 #include "cache/fetch.h"
 #include "solver/apt.h"
 #include "cli/cli.h"
+#include "core/heap.h"
 #include "core/str.h"
 
 static const struct command {
@@ -286,6 +287,9 @@ int main(int argc, char **argv)
 			char **sub_argv = argv + optind;
 
 			optind = 0;	/* glibc: restart getopt for the command's options */
+			if (!strcmp(commands[i].name, "lock") || !strcmp(commands[i].name, "install") ||
+			    !strcmp(commands[i].name, "build"))
+				heap_prepare((size_t)128 << 20);	/* the pools they load */
 			rc = commands[i].fn(&c, sub_argc, sub_argv);
 			goto out;
 		}

@@ -461,6 +461,74 @@ static char **pyc_host_env(void)
 	return env.v;
 }
 
+/* Hands each ready worker the next files (up to PYC_DEPTH queued), closes
+ * the stdin of workers with nothing more to do, and fills pfd with the
+ * stdout of each live worker; returns how many, *alive the live count. */
+static int pyc_feed(struct pyc_run *run, const size_t *order, size_t *next,
+		    struct pollfd *pfd, int *alive)
+{
+	size_t n = run->res->n;
+	int np = 0;
+
+	*alive = 0;
+	for (int k = 0; k < run->nw; k++) {
+		struct pyc_worker *w = &run->w[k];
+
+		if (w->gone)
+			continue;
+		(*alive)++;
+		while (w->ready && w->nq < PYC_DEPTH && *next < n) {
+			size_t i = order[(*next)++];
+			const char *src = run->res->items[i].src;
+			struct sbuf line = SBUF_INIT;
+
+			if (strpbrk(src, "\n\t")) {
+				pyc_fail_item(run, i, xstrdup("its name has a tab or a newline, "
+							     "which cannot be handed to the interpreter"));
+				continue;
+			}
+			sbuf_addf(&line, "%s\n", src);
+			w->q[w->nq++] = i;
+			/* a short line to a pipe with room: a failure means
+			 * the worker is gone, which its stdout tells */
+			if (write(w->in, line.buf, line.len) < 0)
+				errno = 0;
+			sbuf_free(&line);
+		}
+		if (*next >= n && w->in >= 0 && w->nq == 0) {
+			close(w->in);	/* nothing more for it: it exits */
+			w->in = -1;
+		}
+		pfd[np].fd = w->out;
+		pfd[np].events = POLLIN;
+		pfd[np].revents = 0;
+		np++;
+	}
+	return np;
+}
+
+/* Every worker's pipes closed and the worker reaped (killed first when the
+ * run failed). */
+static void pyc_workers_end(struct pyc_run *run, int failed)
+{
+	for (int k = 0; k < run->nw; k++) {
+		struct pyc_worker *w = &run->w[k];
+		int st;
+
+		if (w->in >= 0)
+			close(w->in);
+		if (w->pid > 0) {
+			if (failed)
+				kill(w->pid, SIGKILL);
+			while (waitpid(w->pid, &st, 0) < 0 && errno == EINTR)
+				;
+		}
+		if (w->out >= 0)
+			close(w->out);
+		sbuf_free(&w->buf);
+	}
+}
+
 int pyc_compile(struct pkgimg_ctx *ctx, const struct pyc_opts *o, char *const *env,
 		const char *const *paths, size_t n, struct pyc_result *res)
 {
@@ -497,41 +565,9 @@ int pyc_compile(struct pkgimg_ctx *ctx, const struct pyc_opts *o, char *const *e
 			goto out;
 	}
 	while (run.todo > 0) {
-		int np = 0, alive = 0;
+		int np, alive;
 
-		for (int k = 0; k < run.nw; k++) {
-			struct pyc_worker *w = &run.w[k];
-
-			if (w->gone)
-				continue;
-			alive++;
-			while (w->ready && w->nq < PYC_DEPTH && next < n) {
-				size_t i = order[next++];
-				const char *src = out.items[i].src;
-				struct sbuf line = SBUF_INIT;
-
-				if (strpbrk(src, "\n\t")) {
-					pyc_fail_item(&run, i, xstrdup("its name has a tab or a newline, "
-								      "which cannot be handed to the interpreter"));
-					continue;
-				}
-				sbuf_addf(&line, "%s\n", src);
-				w->q[w->nq++] = i;
-				/* a short line to a pipe with room: a failure means
-				 * the worker is gone, which its stdout tells */
-				if (write(w->in, line.buf, line.len) < 0)
-					errno = 0;
-				sbuf_free(&line);
-			}
-			if (next >= n && w->in >= 0 && w->nq == 0) {
-				close(w->in);	/* nothing more for it: it exits */
-				w->in = -1;
-			}
-			pfd[np].fd = w->out;
-			pfd[np].events = POLLIN;
-			pfd[np].revents = 0;
-			np++;
-		}
+		np = pyc_feed(&run, order, &next, pfd, &alive);
 		if (run.todo == 0)
 			break;
 		if (alive == 0) {
@@ -560,22 +596,7 @@ int pyc_compile(struct pkgimg_ctx *ctx, const struct pyc_opts *o, char *const *e
 			goto out;
 	}
 out:
-	for (int k = 0; k < run.nw; k++) {
-		struct pyc_worker *w = &run.w[k];
-		int st;
-
-		if (w->in >= 0)
-			close(w->in);
-		if (w->pid > 0) {
-			if (r < 0)
-				kill(w->pid, SIGKILL);
-			while (waitpid(w->pid, &st, 0) < 0 && errno == EINTR)
-				;
-		}
-		if (w->out >= 0)
-			close(w->out);
-		sbuf_free(&w->buf);
-	}
+	pyc_workers_end(&run, r < 0);
 	if (run.nw)
 		sigaction(SIGPIPE, &old, NULL);
 	if (run.errfd >= 0)

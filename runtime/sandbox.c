@@ -747,114 +747,159 @@ static int sb_mask(struct sb *sb)
 }
 
 /* Everything init does before it starts the command. */
-static int sb_setup(struct sb *sb)
+/* What sb_setup clones from the host before it enters the new root, and
+ * attaches inside it afterwards. */
+struct sb_host_fds {
+	int node[SB_NDEV];
+	int proc, resolv, hosts, sys;
+	int *bind;		/* sb->nbinds of them */
+};
+
+static void sb_host_fds_close(struct sb *sb, struct sb_host_fds *h)
+{
+	for (int i = 0; i < SB_NDEV; i++)
+		if (h->node[i] >= 0)
+			close(h->node[i]);
+	for (int i = 0; i < sb->nbinds; i++)
+		if (h->bind[i] >= 0)
+			close(h->bind[i]);
+	if (h->proc >= 0)
+		close(h->proc);
+	if (h->resolv >= 0)
+		close(h->resolv);
+	if (h->hosts >= 0)
+		close(h->hosts);
+	if (h->sys >= 0)
+		close(h->sys);
+	free(h->bind);
+}
+
+/* The overlay, a new proc, and detached clones of the host's device nodes,
+ * resolv.conf, hosts, /sys and the binds, taken while the host is visible. */
+static int sb_clone_host(struct sb *sb, struct sb_host_fds *h)
 {
 	struct pkgimg_ctx *ctx = sb->ctx;
-	const struct sandbox_opts *o = sb->o;
-	int nodefd[SB_NDEV], procfd = -1, resolvfd = -1, hostsfd = -1, sysfd = -1;
-	int *bindfd = xcalloc(sb->nbinds + 1, sizeof *bindfd);
 	char path[64];
 	int i, r;
 
-	for (i = 0; i < SB_NDEV; i++)
-		nodefd[i] = -1;
-	for (i = 0; i < sb->nbinds; i++)
-		bindfd[i] = -1;
-
 	r = sb_mount_overlay(sb);
 	if (r < 0)
-		goto out;
-	r = sb_make_proc(sb, &procfd);
+		return r;
+	r = sb_make_proc(sb, &h->proc);
 	if (r < 0)
-		goto out;
+		return r;
 	for (i = 0; i < SB_NDEV; i++) {
 		snprintf(path, sizeof path, "/dev/%s", sb_dev_nodes[i]);
 		if (access(path, F_OK) < 0)
 			continue;
-		r = sb_clone(ctx, path, 0, 0, &nodefd[i]);
+		r = sb_clone(ctx, path, 0, 0, &h->node[i]);
 		if (r < 0)
-			goto out;
+			return r;
 	}
 	if (sb->has_resolv) {
-		r = sb_clone(ctx, "/etc/resolv.conf", 0, MOUNT_ATTR_RDONLY, &resolvfd);
+		r = sb_clone(ctx, "/etc/resolv.conf", 0, MOUNT_ATTR_RDONLY, &h->resolv);
 		if (r < 0)
-			goto out;
+			return r;
 	}
-	r = sb_clone(ctx, sb->hosts, 0, MOUNT_ATTR_RDONLY, &hostsfd);
+	r = sb_clone(ctx, sb->hosts, 0, MOUNT_ATTR_RDONLY, &h->hosts);
 	if (r < 0)
-		goto out;
+		return r;
 	if (sb->has_sys) {
 		r = sb_clone(ctx, "/sys", 1, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
-			     MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, &sysfd);
+			     MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, &h->sys);
 		if (r < 0)
-			goto out;
+			return r;
 	}
 	for (i = 0; i < sb->nbinds; i++) {
 		r = sb_clone(ctx, sb->binds[i].src, 1,
-			     sb->binds[i].readonly ? MOUNT_ATTR_RDONLY : 0, &bindfd[i]);
+			     sb->binds[i].readonly ? MOUNT_ATTR_RDONLY : 0, &h->bind[i]);
 		if (r < 0)
-			goto out;
+			return r;
 	}
+	return 0;
+}
 
-	r = sb_enter_root(sb);
-	if (r < 0)
-		goto out;
+/* Inside the new root: proc, /dev, /sys, the masks, /tmp, resolv.conf,
+ * hosts and the binds, from what sb_clone_host took. */
+static int sb_attach_host(struct sb *sb, struct sb_host_fds *h)
+{
+	struct pkgimg_ctx *ctx = sb->ctx;
+	int r;
 
 	r = sb_bind_target(ctx, "/proc", 1, 0);
 	if (r == 0)
-		r = sb_attach(ctx, procfd, "/proc", "proc");
+		r = sb_attach(ctx, h->proc, "/proc", "proc");
 	if (r == 0)
 		r = sb_proc_readonly(sb);
 	if (r < 0)
-		goto out;
+		return r;
 	r = sb_bind_target(ctx, "/dev", 1, 0);
 	if (r == 0)
-		r = sb_setup_dev(sb, nodefd);
+		r = sb_setup_dev(sb, h->node);
 	if (r < 0)
-		goto out;
-	if (sysfd >= 0) {
+		return r;
+	if (h->sys >= 0) {
 		r = sb_bind_target(ctx, "/sys", 1, 0);
 		if (r == 0)
-			r = sb_attach(ctx, sysfd, "/sys", "sysfs (host, read-only)");
+			r = sb_attach(ctx, h->sys, "/sys", "sysfs (host, read-only)");
 		if (r < 0)
-			goto out;
+			return r;
 	}
 	r = sb_mask(sb);
 	if (r < 0)
-		goto out;
+		return r;
 	r = sb_bind_target(ctx, "/tmp", 1, 0);
 	if (r == 0)
 		r = sb_mount(ctx, "tmpfs", "/tmp", MS_NOSUID | MS_NODEV, "mode=1777");
 	if (r < 0)
-		goto out;
+		return r;
 	/* where the image has no such file (a dangling symlink) it keeps its own */
-	if (resolvfd >= 0) {
+	if (h->resolv >= 0) {
 		r = sb_bind_target(ctx, "/etc/resolv.conf", 0, 1);
 		if (r == 0)
-			r = sb_attach(ctx, resolvfd, "/etc/resolv.conf", "the host's resolv.conf");
+			r = sb_attach(ctx, h->resolv, "/etc/resolv.conf", "the host's resolv.conf");
 		if (r < 0)
-			goto out;
+			return r;
 	}
 	r = sb_bind_target(ctx, "/etc/hosts", 0, 1);
 	if (r == 0)
-		r = sb_attach(ctx, hostsfd, "/etc/hosts", "hosts");
+		r = sb_attach(ctx, h->hosts, "/etc/hosts", "hosts");
 	if (r < 0)
-		goto out;
-	r = 0;
-	for (i = 0; i < sb->nbinds; i++) {
+		return r;
+	for (int i = 0; i < sb->nbinds; i++) {
 		r = sb_bind_target(ctx, sb->binds[i].dst, sb->binds[i].isdir, 0);
 		if (r == 0)
-			r = sb_attach(ctx, bindfd[i], sb->binds[i].dst, sb->binds[i].src);
+			r = sb_attach(ctx, h->bind[i], sb->binds[i].dst, sb->binds[i].src);
 		if (r < 0)
-			goto out;
+			return r;
 	}
+	return 0;
+}
 
+static int sb_setup(struct sb *sb)
+{
+	struct pkgimg_ctx *ctx = sb->ctx;
+	struct sb_host_fds h = { .proc = -1, .resolv = -1, .hosts = -1, .sys = -1 };
+	int r;
+
+	h.bind = xcalloc(sb->nbinds + 1, sizeof *h.bind);
+	for (int i = 0; i < SB_NDEV; i++)
+		h.node[i] = -1;
+	for (int i = 0; i < sb->nbinds; i++)
+		h.bind[i] = -1;
+	r = sb_clone_host(sb, &h);
+	if (r == 0)
+		r = sb_enter_root(sb);
+	if (r == 0)
+		r = sb_attach_host(sb, &h);
+	if (r < 0)
+		goto out;
 	if (sethostname(sb->hostname, strlen(sb->hostname)) < 0) {
 		r = pkgimg_err(ctx, -PKGIMG_E_SANDBOX, "%s: [sandbox] sethostname: %m",
 			       sb->hostname);
 		goto out;
 	}
-	if (!o->network) {
+	if (!sb->o->network) {
 		r = sb_lo_up(ctx);
 		if (r < 0)
 			goto out;
@@ -864,21 +909,7 @@ static int sb_setup(struct sb *sb)
 			       "%s: [run] working directory: %m%s", sb->cwd,
 			       errno == ENOENT ? " in the image (create it in an earlier step)" : "");
 out:
-	for (i = 0; i < SB_NDEV; i++)
-		if (nodefd[i] >= 0)
-			close(nodefd[i]);
-	for (i = 0; i < sb->nbinds; i++)
-		if (bindfd[i] >= 0)
-			close(bindfd[i]);
-	if (procfd >= 0)
-		close(procfd);
-	if (resolvfd >= 0)
-		close(resolvfd);
-	if (hostsfd >= 0)
-		close(hostsfd);
-	if (sysfd >= 0)
-		close(sysfd);
-	free(bindfd);
+	sb_host_fds_close(sb, &h);
 	return r;
 }
 

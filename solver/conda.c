@@ -28,7 +28,7 @@
 #include "solver/matchspec.h"
 #include "solver/solvcache.h"
 
-#define SOLV_FORMAT "1"	/* bump when what the .solv cache holds changes */
+#define SOLV_FORMAT "2"	/* bump when what the .solv cache holds changes (2: solvcache header) */
 
 /* One channel subdir: where it is, what was fetched, its repo. */
 struct csub {
@@ -188,7 +188,7 @@ static int load_sub(struct pkgimg_ctx *ctx, Pool *pool, struct csub *s)
 		goto out;
 	}
 	fclose(fp);
-	solvcache_save(s->repo, solv);
+	solvcache_save(s->repo, solv, NULL);
 out:
 	free(solv);
 	return r;

@@ -17,6 +17,7 @@
 #include <solv/selection.h>
 #include <solv/solv_xfopen.h>
 #include <solv/solver.h>
+#include <solv/strpool.h>
 #include <solv/transaction.h>
 
 #include "cache/fetch.h"
@@ -31,7 +32,9 @@
 #include "solver/solvcache.h"
 
 #define DEFAULT_KEYRING "/usr/share/keyrings/debian-archive-keyring.gpg"
-#define SOLV_FORMAT "3"	/* bump when the pool-loading code changes what .solv holds */
+#define SOLV_FORMAT "4"	/* bump when the pool-loading code changes what .solv holds
+				 * (3: solvcache header, no descriptions; 4: Priority,
+				 * Important, dependencies in their order) */
 
 struct deb_repo_info {
 	char *base_uri;		/* prefix for Filename: */
@@ -176,40 +179,48 @@ static const struct apt_release_file *find_packages(const struct apt_release *re
 	return NULL;
 }
 
-/* Loads one Packages file (a verified blob) into repo, through the .solv
- * cache keyed by its sha256. */
-static int load_packages(struct pkgimg_ctx *ctx, struct store *st, const char *dir,
-			 const struct apt_release_file *f, const char *url, Repo *repo)
+/* The .solv cache of a Packages file, named by its sha256. */
+static char *solv_path(const char *dir, const struct apt_release_file *f)
 {
-	char *solv = xasprintf("%s/Packages-%s-v" SOLV_FORMAT ".solv", dir, f->sha256);
-	char *blob = store_blob_path(st, f->sha256);
+	return xasprintf("%s/Packages-%s-v" SOLV_FORMAT ".solv", dir, f->sha256);
+}
+
+/* Loads one Packages file (a verified blob) into repo: from its .solv cache
+ * (c, opened by the caller) when libsolv takes it, else parsed, and the
+ * cache written for the next time. */
+static int load_packages(struct pkgimg_ctx *ctx, struct store *st, const char *dir,
+			 const struct apt_release_file *f, const char *url,
+			 const struct solvcache *c, Repo *repo)
+{
+	/* descriptions and homepages: half the cache, and nothing reads them */
+	static const Id drop[] = { SOLVABLE_SUMMARY, SOLVABLE_DESCRIPTION, SOLVABLE_URL, 0 };
+	char *blob, *solv;
 	FILE *fp;
-	int r = 0;
+	int fd, r = 0;
 
-	if (solvcache_load(repo, solv))
+	if (solvcache_add(repo, c))
+		return 0;
+	blob = store_blob_path(st, f->sha256);
+	solv = solv_path(dir, f);
+	fd = open(blob, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		r = pkgimg_err(ctx, -errno, "%s: [index] cached copy missing: %m", url);
 		goto out;
-	{
-		int fd = open(blob, O_RDONLY | O_CLOEXEC);
-
-		if (fd < 0) {
-			r = pkgimg_err(ctx, -errno, "%s: [index] cached copy missing: %m", url);
-			goto out;
-		}
-		fp = solv_xfopen_fd(f->path, fd, "r");
-		if (!fp) {
-			close(fd);
-			r = pkgimg_err(ctx, -PKGIMG_E_PARSE, "%s: [index] cannot decompress", url);
-			goto out;
-		}
-		if (repo_add_debpackages(repo, fp, 0) != 0) {
-			r = pkgimg_err(ctx, -PKGIMG_E_PARSE, "%s: [index] %s", url,
-				       pool_errstr(repo->pool));
-			fclose(fp);
-			goto out;
-		}
-		fclose(fp);
-		solvcache_save(repo, solv);
 	}
+	fp = solv_xfopen_fd(f->path, fd, "r");
+	if (!fp) {
+		close(fd);
+		r = pkgimg_err(ctx, -PKGIMG_E_PARSE, "%s: [index] cannot decompress", url);
+		goto out;
+	}
+	if (repo_add_debpackages(repo, fp, 0) != 0) {
+		r = pkgimg_err(ctx, -PKGIMG_E_PARSE, "%s: [index] %s", url,
+			       pool_errstr(repo->pool));
+		fclose(fp);
+		goto out;
+	}
+	fclose(fp);
+	solvcache_save(repo, solv, drop);
 out:
 	free(solv);
 	free(blob);
@@ -348,6 +359,7 @@ static int load_all_packages(struct pkgimg_ctx *ctx, struct store *st, struct de
 {
 	struct fetch_item *items = xcalloc((size_t)npk + 1, sizeof *items);
 	struct strv purls = { 0 };
+	struct solvcache *caches = NULL;
 	int r;
 
 	for (int k = 0; k < npk; k++) {
@@ -364,6 +376,26 @@ static int load_all_packages(struct pkgimg_ctx *ctx, struct store *st, struct de
 	if (r == -PKGIMG_E_CHECKSUM)
 		pkgimg_err_wrap(ctx, r, "[index] Packages does not match the signed Release "
 				"(a tampered or inconsistent mirror)");
+	if (r == 0) {
+		/* the caches first: their counts size the pool's string and
+		 * relation hashes once for all of them */
+		int nstr = 0, nrel = 0;
+
+		caches = xcalloc((size_t)npk + 1, sizeof *caches);
+		for (int k = 0; k < npk; k++) {
+			char *solv = solv_path(ss[pk[k].src].dir, pk[k].f);
+			int a, b;
+
+			if (solvcache_open(solv, &caches[k])) {
+				solvcache_counts(&caches[k], &a, &b);
+				nstr += a;
+				nrel += b;
+			}
+			free(solv);
+		}
+		stringpool_resize_hash(&dp->pool->ss, nstr);
+		pool_resize_rels_hash(dp->pool, nrel);
+	}
 	for (int k = 0; r == 0 && k < npk; k++) {
 		const struct src_state *s = &ss[pk[k].src];
 		struct deb_repo_info *info = xcalloc(1, sizeof *info);
@@ -375,8 +407,12 @@ static int load_all_packages(struct pkgimg_ctx *ctx, struct store *st, struct de
 		repo->appdata = info;
 		dp->infos = xrealloc(dp->infos, (size_t)(dp->ninfos + 1) * sizeof *dp->infos);
 		dp->infos[dp->ninfos++] = info;
-		r = load_packages(ctx, st, s->dir, pk[k].f, purls.v[k], repo);
+		r = load_packages(ctx, st, s->dir, pk[k].f, purls.v[k], &caches[k], repo);
+		solvcache_close(&caches[k]);	/* its pages are not needed again */
 	}
+	for (int k = 0; caches && k < npk; k++)
+		solvcache_close(&caches[k]);
+	free(caches);
 	free(items);
 	strv_free(&purls);
 	return r;
@@ -403,6 +439,29 @@ static void index_meta(struct deb_pool *dp, const struct apt_sources *srcs,
 	}
 }
 
+/* pool_createwhatprovides() throws the pool's string hash away (libsolv's
+ * own comment on that line: "should not be here"), and the first name
+ * looked up afterwards (every request's) builds it again over every string
+ * of every index.  It adds no string while it runs, so the hash is set
+ * aside and put back as it was.  (The relation hash is not public; libsolv
+ * rebuilds it only when a relation is made: a NAME=VERSION request.) */
+static void create_whatprovides(Pool *pool)
+{
+	Hashtable sh = pool->ss.stringhashtbl;
+	Hashval sm = pool->ss.stringhashmask;
+
+	pool->ss.stringhashtbl = NULL;
+	pool->ss.stringhashmask = 0;
+	pool_createwhatprovides(pool);
+	if (pool->ss.stringhashtbl) {
+		/* a libsolv that built a new one meanwhile: it stands */
+		solv_free(sh);
+		return;
+	}
+	pool->ss.stringhashtbl = sh;
+	pool->ss.stringhashmask = sm;
+}
+
 int deb_pool_open(struct pkgimg_ctx *ctx, struct store *st, const struct apt_sources *srcs,
 		  const char *keyring, struct deb_pool **out)
 {
@@ -423,7 +482,7 @@ int deb_pool_open(struct pkgimg_ctx *ctx, struct store *st, const struct apt_sou
 	if (r == 0) {
 		/* Debian dependencies name packages, never files: no
 		 * pool_addfileprovides() */
-		pool_createwhatprovides(dp->pool);
+		create_whatprovides(dp->pool);
 		index_meta(dp, srcs, ss);
 	}
 	for (int i = 0; i < srcs->n; i++)
