@@ -1,4 +1,5 @@
 /* An image's merged view, read from its layer trees (cache/view.h). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -281,4 +282,141 @@ bool view_transparent(const char *tree, const char *path)
 	if (dfd >= 0)
 		close(dfd);
 	return clear;
+}
+
+/* How layer `tree` treats the absolute, link-free `path`: 1 it has it (*sb
+ * filled), 0 it leaves it to the layers below, -1 it hides it (a whiteout,
+ * a non-directory on the way, or an opaque directory on the way that lacks
+ * the rest of the path). */
+static int layer_has(const char *tree, const char *path, struct stat *sb)
+{
+	struct sbuf p = SBUF_INIT;
+	const char *s = path;
+	int res = 0;
+
+	sbuf_adds(&p, tree);
+	while (*s == '/')
+		s++;
+	while (*s) {
+		size_t len = strcspn(s, "/");
+		bool last = s[len] == '\0' || s[len + strspn(s + len, "/")] == '\0';
+		int fd;
+
+		sbuf_addf(&p, "/%.*s", (int)len, s);
+		s += len;
+		while (*s == '/')
+			s++;
+		if (lstat(p.buf, sb) < 0) {
+			res = 0;
+			break;
+		}
+		if (tree_is_whiteout(sb)) {
+			res = -1;
+			break;
+		}
+		if (last) {
+			res = 1;
+			break;
+		}
+		if (!S_ISDIR(sb->st_mode)) {
+			res = -1;
+			break;
+		}
+		fd = open(p.buf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0 && tree_is_opaque(fd))
+			res = -1;	/* unless a deeper component is here: checked on */
+		if (fd >= 0)
+			close(fd);
+		if (res < 0) {
+			/* an opaque directory: what it lacks is gone */
+			struct stat rest;
+			char *full = xasprintf("%s/%s", tree, path);
+
+			res = lstat(full, &rest) == 0 ? (tree_is_whiteout(&rest) ? -1 : 1) : -1;
+			if (res > 0)
+				*sb = rest;
+			free(full);
+			break;
+		}
+	}
+	sbuf_free(&p);
+	return res;
+}
+
+int view_layer_of(char **trees, int n, const char *path, struct stat *sb)
+{
+	struct stat tmp;
+
+	for (int i = 0; i < n; i++) {
+		int h = layer_has(trees[i], path, sb ? sb : &tmp);
+
+		if (h > 0)
+			return i;
+		if (h < 0)
+			return -1;
+	}
+	return -1;
+}
+
+int view_list(struct pkgimg_ctx *ctx, char **trees, int n, const char *dir, struct strv *out)
+{
+	struct strv seen = { 0 }, names = { 0 };
+	int r = 0;
+
+	for (int i = 0; i < n; i++) {
+		struct stat sb;
+		int h = layer_has(trees[i], dir, &sb), fd;
+		char *p;
+		DIR *d;
+		struct dirent *e;
+		bool opaque;
+
+		if (h < 0 || (h > 0 && !S_ISDIR(sb.st_mode)))
+			break;
+		if (h == 0)
+			continue;
+		p = xasprintf("%s/%s", trees[i], dir);
+		fd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		free(p);
+		if (fd < 0) {
+			r = pkgimg_err(ctx, -errno, "%s: [view] cannot open it in layer %s: %m", dir,
+				       trees[i]);
+			break;
+		}
+		opaque = tree_is_opaque(fd);
+		d = fdopendir(fd);
+		if (!d) {
+			close(fd);
+			r = pkgimg_err(ctx, -errno, "%s: [view] cannot read it: %m", dir);
+			break;
+		}
+		while ((e = readdir(d))) {
+			struct stat es;
+			bool dup = false;
+
+			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+				continue;
+			for (size_t k = 0; k < seen.n && !dup; k++)
+				dup = !strcmp(seen.v[k], e->d_name);
+			if (dup)
+				continue;
+			strv_add(&seen, e->d_name);
+			if (fstatat(dirfd(d), e->d_name, &es, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    tree_is_whiteout(&es))
+				continue;
+			strv_add(&names, e->d_name);
+		}
+		closedir(d);
+		if (opaque)
+			break;
+	}
+	if (r == 0) {
+		strv_sort(&names);
+		strv_free(out);
+		*out = names;
+		memset(&names, 0, sizeof names);
+	}
+	strv_free(&names);
+	strv_free(&seen);
+	return r;
 }

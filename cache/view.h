@@ -29,4 +29,17 @@ int view_resolve(struct pkgimg_ctx *ctx, const char *what, const char *phase,
  * it sees.  False when unsure (tree unreadable). */
 bool view_transparent(const char *tree, const char *path);
 
+struct strv;
+
+/* Which of trees[0..n) (top first) holds the absolute, link-free `path` of
+ * the image (its index; *sb, may be NULL, what is there), or -1 when the
+ * image has nothing there (a whiteout, an opaque directory or a file above
+ * hides it, or no layer has it). */
+int view_layer_of(char **trees, int n, const char *path, struct stat *sb);
+
+/* The names in the image's directory `dir` (absolute, link-free), sorted:
+ * those of every layer that shows through, whiteouts removing.  *out is
+ * replaced; nothing when the image has no such directory. */
+int view_list(struct pkgimg_ctx *ctx, char **trees, int n, const char *dir, struct strv *out);
+
 #endif

@@ -20,11 +20,68 @@
 #define OPAQUE_XATTR "user.overlay.opaque"
 #define OPAQUE_XATTR_TRUSTED "trusted.overlay.opaque"
 
+/* The copies made so far of source files with more than one link
+ * (TREE_COPY, TREE_HOST): a source inode met again is linked to its first
+ * copy, so a package's hard links (perl and perl5.36.0) stay one file as in
+ * the layer.  Open addressing on (dev, ino). */
+struct tree_ino {
+	dev_t dev;
+	ino_t ino;
+	char *rel;		/* NULL: free slot */
+};
+
 struct tree {
 	struct pkgimg_ctx *ctx;
 	enum tree_mode mode;
 	const char *what, *phase, *dst;
+	int dstroot;		/* the target's root directory */
+	struct tree_ino *inos;
+	size_t ninos, capinos;	/* capinos: a power of two */
 };
+
+static struct tree_ino *ino_slot(struct tree *t, dev_t dev, ino_t ino)
+{
+	size_t i = (size_t)(ino * 0x9E3779B97F4A7C15ull ^ dev) & (t->capinos - 1);
+
+	while (t->inos[i].rel && (t->inos[i].dev != dev || t->inos[i].ino != ino))
+		i = (i + 1) & (t->capinos - 1);
+	return &t->inos[i];
+}
+
+static void ino_add(struct tree *t, const struct stat *sb, const char *rel)
+{
+	struct tree_ino *e;
+
+	if (2 * (t->ninos + 1) > t->capinos) {
+		struct tree_ino *old = t->inos;
+		size_t oldcap = t->capinos;
+
+		t->capinos = oldcap ? 2 * oldcap : 1024;
+		t->inos = xcalloc(t->capinos, sizeof *t->inos);
+		for (size_t i = 0; i < oldcap; i++)
+			if (old[i].rel)
+				*ino_slot(t, old[i].dev, old[i].ino) = old[i];
+		free(old);
+	}
+	e = ino_slot(t, sb->st_dev, sb->st_ino);
+	if (e->rel)
+		return;
+	e->dev = sb->st_dev;
+	e->ino = sb->st_ino;
+	e->rel = xstrdup(rel);
+	t->ninos++;
+}
+
+/* The target path of the first copy of sb's inode, or NULL. */
+static const char *ino_first(struct tree *t, const struct stat *sb)
+{
+	struct tree_ino *e;
+
+	if (!t->capinos)
+		return NULL;
+	e = ino_slot(t, sb->st_dev, sb->st_ino);
+	return e->rel;
+}
 
 static int t_err(struct tree *t, int e, const char *rel, const char *action)
 {
@@ -276,6 +333,16 @@ static int apply_entry(struct tree *t, int sfd, int dfd, const char *name, const
 		break;
 	case TREE_COPY:
 	case TREE_HOST:
+		if (S_ISREG(sb.st_mode) && sb.st_nlink > 1) {
+			const char *first = ino_first(t, &sb);
+
+			if (first && linkat(t->dstroot, first, dfd, name, 0) == 0)
+				break;
+			r = copy_reg(t, sfd, dfd, name, &sb, rel);
+			if (r == 0)
+				ino_add(t, &sb, rel);
+			break;
+		}
 		r = S_ISREG(sb.st_mode) ? copy_reg(t, sfd, dfd, name, &sb, rel)
 					: copy_special(t, sfd, dfd, name, &sb, rel);
 		break;
@@ -317,11 +384,14 @@ out:
 int tree_apply(struct pkgimg_ctx *ctx, int srcfd, int dstfd, enum tree_mode mode, int root_meta,
 	       const char *what, const char *phase, const char *dst)
 {
-	struct tree t = { ctx, mode, what, phase, dst };
+	struct tree t = { ctx, mode, what, phase, dst, dstfd, NULL, 0, 0 };
 	struct stat sb;
 	int r;
 
 	r = apply_dir(&t, srcfd, dstfd, "");
+	for (size_t i = 0; i < t.capinos; i++)
+		free(t.inos[i].rel);
+	free(t.inos);
 	if (r == 0 && root_meta) {
 		if (fstat(srcfd, &sb) < 0)
 			r = t_err(&t, errno, ".", "cannot read the source of");

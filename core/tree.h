@@ -9,7 +9,9 @@
  *
  * How a non-directory gets there:
  *   TREE_COPY  copied (copy_file_range); the source is left alone.  Used to
- *              materialise an image into a plain directory.
+ *              materialise an image into a plain directory.  Source files that
+ *              share an inode (a package's hard links) share one in the
+ *              target too, within one tree_apply call.
  *   TREE_LINK  hard-linked: the target shares the source's inode, so neither
  *              may ever be written in place afterwards (the unpacked-package
  *              cache and the layers built from it are immutable; builds write

@@ -21,15 +21,25 @@
 #include "installers/deb.h"
 #include "installers/conda_pkg.h"
 #include "installers/debcache.h"
+#include "installers/debtrig.h"
+#include "image/aptpyc.h"
 #include "image/install.h"
 #include "installers/wheel.h"
 #include "pyc/pyc.h"
 #include "runtime/gpu.h"
 #include "runtime/sandbox.h"
 
+/* The control members dpkg extracts next to a preinst (tmp.ci/). */
+static const char *const ci_members =
+	"preinst postinst prerm postrm config templates triggers shlibs symbols conffiles md5sums";
+
 /* A shell script run in the sandbox after unpacking: the preinst of every
- * new package ("install"), as dpkg would have run before unpacking, then
- * dpkg's own configure pass (postinsts, triggers, conffiles). */
+ * new package ("install"), as dpkg runs it before unpacking: from
+ * /var/lib/dpkg/tmp.ci/ with the package's control members and control
+ * file next to it (debconf takes the owner of the questions a preinst
+ * registers from there); then dpkg's own configure pass (postinsts,
+ * triggers, conffiles); then mmdebstrap's cleanup of what the build
+ * leaves (logs holding times, /run). */
 static char *configure_script(struct debinst_pkg *pkgs, int n)
 {
 	struct sbuf s = SBUF_INIT;
@@ -37,23 +47,96 @@ static char *configure_script(struct debinst_pkg *pkgs, int n)
 	sbuf_adds(&s, "set -e\ncd /\n"
 		  "export DPKG_ADMINDIR=/var/lib/dpkg DPKG_ROOT= DPKG_MAINTSCRIPT_NAME=preinst "
 		  "DPKG_MAINTSCRIPT_DEBUG=0 DPKG_MAINTSCRIPT_PACKAGE_REFCOUNT=1\n"
-		  "export DPKG_RUNNING_VERSION=$(dpkg-query -W -f='${Version}' dpkg 2>/dev/null || echo 1.21)\n");
+		  "export DPKG_RUNNING_VERSION=$(dpkg-query -W -f='${Version}' dpkg 2>/dev/null || echo 1.21)\n"
+		  "ci=/var/lib/dpkg/tmp.ci\n"
+		  "preinst() {\n"
+		  "\trm -rf $ci; mkdir $ci\n"
+		  "\tdpkg-query -s \"$1\" | grep -v '^Status:' >$ci/control\n"
+		  "\tfor m in ");
+	sbuf_adds(&s, ci_members);
+	sbuf_adds(&s, "; do\n"
+		  "\t\tif [ -e /var/lib/dpkg/info/$1.$m ]; then cp -p /var/lib/dpkg/info/$1.$m $ci/$m; fi\n"
+		  "\tdone\n"
+		  "\tDPKG_MAINTSCRIPT_PACKAGE=$2 DPKG_MAINTSCRIPT_ARCH=$3 $ci/preinst install\n"
+		  "\trm -rf $ci\n"
+		  "}\n");
 	for (int i = 0; i < n; i++) {
 		const char *name = pkgs[i].name;
 
 		if (pkgs[i].multiarch_same)
-			sbuf_addf(&s, "f=/var/lib/dpkg/info/%s:%s.preinst\n", name, pkgs[i].arch);
+			sbuf_addf(&s, "if [ -x /var/lib/dpkg/info/%s:%s.preinst ]; then preinst %s:%s %s %s; fi\n",
+				  name, pkgs[i].arch, name, pkgs[i].arch, name, pkgs[i].arch);
 		else
-			sbuf_addf(&s, "f=/var/lib/dpkg/info/%s.preinst\n", name);
-		sbuf_addf(&s, "if [ -x \"$f\" ]; then DPKG_MAINTSCRIPT_PACKAGE=%s "
-			  "DPKG_MAINTSCRIPT_ARCH=%s \"$f\" install; fi\n", name, pkgs[i].arch);
+			sbuf_addf(&s, "if [ -x /var/lib/dpkg/info/%s.preinst ]; then preinst %s %s %s; fi\n",
+				  name, name, name, pkgs[i].arch);
 	}
 	sbuf_adds(&s, "dpkg --configure -a --force-confdef --force-confold\n"
 		  /* what holds the time or inode numbers of this build, as
-		   * mmdebstrap removes it for reproducible images */
+		   * mmdebstrap removes it for reproducible images, and what is
+		   * left in /run (its cleanup/run, /run/lock kept) */
 		  "rm -f /var/cache/ldconfig/aux-cache /var/log/dpkg.log "
-		  "/var/log/alternatives.log\n");
+		  "/var/log/alternatives.log\n"
+		  "find /run -mindepth 1 -maxdepth 1 ! -name lock -exec rm -rf {} +\n");
 	return sbuf_detach(&s);
+}
+
+/* lstat of rel in the tree at rootfd, no link followed on the way (one
+ * would lead out of the layer, to the host). */
+static bool layer_stat(int rootfd, const char *rel, struct stat *sb)
+{
+	const char *name;
+	int dfd;
+	bool ok;
+
+	if (fs_open_parent(NULL, "layer", "configure", rootfd, rel, false, NULL, &dfd, &name) < 0)
+		return false;
+	ok = fstatat(dfd, name, sb, AT_SYMLINK_NOFOLLOW) == 0;
+	close(dfd);
+	return ok;
+}
+
+/* SOURCE_DATE_EPOCH of a layer's maintainer scripts: the newest mtime of
+ * the files its packages ship (.deb mtimes, which Debian's builds clamp to
+ * the package's changelog date), so what the scripts date (/etc/shadow's
+ * last change) is the day of the newest package, the same in every store;
+ * 0 when they ship no file. */
+static long long layer_epoch(int rootfd, const struct debinst_pkg *pkgs, int n)
+{
+	long long newest = 0;
+
+	for (int i = 0; i < n; i++) {
+		char *list = pkgs[i].multiarch_same
+			? xasprintf("var/lib/dpkg/info/%s:%s.list", pkgs[i].name, pkgs[i].arch)
+			: xasprintf("var/lib/dpkg/info/%s.list", pkgs[i].name);
+		struct sbuf text = SBUF_INIT;
+		struct blob b, line;
+
+		if (fs_read_file(NULL, rootfd, list, &text) < 0)
+			goto next;
+		b = (struct blob){ text.buf, text.len };
+		while (blob_line(&b, &line)) {
+			char *rel;
+			struct stat sb;
+
+			if (line.len < 2 || line.ptr[0] != '/')
+				continue;
+			rel = xstrndup(line.ptr + 1, line.len - 1);
+			if (!layer_stat(rootfd, rel, &sb)) {
+				char *alt = xasprintf("usr/%s", rel);	/* merged /usr */
+
+				if (!layer_stat(rootfd, alt, &sb))
+					sb.st_mode = 0;
+				free(alt);
+			}
+			if (sb.st_mode && !S_ISDIR(sb.st_mode) && sb.st_mtime > newest)
+				newest = sb.st_mtime;
+			free(rel);
+		}
+next:
+		sbuf_free(&text);
+		free(list);
+	}
+	return newest;
 }
 
 /* The dpkg status of the layers below (topmost copy wins), or NULL. */
@@ -72,6 +155,79 @@ static char *parent_status(struct pkgimg_ctx *ctx, struct store *st, char **chai
 		sbuf_free(&s);
 	}
 	return NULL;
+}
+
+static bool strv_has(const struct strv *v, const char *s)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (!strcmp(v->v[i], s))
+			return true;
+	return false;
+}
+
+/* var/lib/dpkg/triggers/ of the layers below (top first), merged as the
+ * image shows it: each file's topmost copy; a whiteout (or anything but a
+ * regular file) hides it, an opaque directory what is under it. */
+static int triggers_below(struct pkgimg_ctx *ctx, struct store *st, char **chain, int n,
+			  struct debtrig_below *out)
+{
+	struct strv seen = { 0 }, ex = { 0 };
+	int r = 0;
+
+	memset(out, 0, sizeof *out);
+	for (int i = 0; i < n && r == 0; i++) {
+		char *tree = store_layer_tree(st, chain[i]);
+		char *path = xasprintf("%s/var/lib/dpkg/triggers", tree);
+		int dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		bool opaque = false;
+		struct dirent *de;
+		DIR *d;
+
+		free(tree);
+		free(path);
+		if (dfd < 0)
+			continue;
+		opaque = tree_is_opaque(dfd);
+		d = fdopendir(dfd);
+		if (!d) {
+			close(dfd);
+			continue;
+		}
+		while (r == 0 && (de = readdir(d))) {
+			const char *name = de->d_name;
+			struct sbuf text = SBUF_INIT;
+			struct stat sb;
+
+			if (name[0] == '.' || !strcmp(name, "Lock"))
+				continue;
+			if (strv_has(&seen, name))
+				continue;
+			strv_add(&seen, name);
+			if (fstatat(dirfd(d), name, &sb, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(sb.st_mode))
+				continue;
+			r = fs_read_file(ctx, dirfd(d), name, &text);
+			if (r < 0) {
+				sbuf_free(&text);
+				break;
+			}
+			if (!strcmp(name, "File")) {
+				out->file = sbuf_detach(&text);
+			} else if (!strcmp(name, "Unincorp")) {
+				out->unincorp = sbuf_detach(&text);
+			} else {
+				strv_add(&ex, name);
+				strv_push(&ex, sbuf_detach(&text));
+			}
+		}
+		closedir(d);
+		if (opaque)
+			break;
+	}
+	strv_free(&seen);
+	out->explicit = ex.v;
+	if (r < 0)
+		debtrig_below_free(out);
+	return r;
 }
 
 /* Whether the image (tree over the chain, top first) has `path`, as a
@@ -330,6 +486,8 @@ static int apt_scripts(struct pkgimg_ctx *ctx, struct store *st, const struct ap
 	struct sandbox_opts so = { 0 };
 	struct strv genv = { 0 };
 	int status_code = 0;
+	char *sde = NULL;
+	size_t npyc = 0;
 
 	/* the composed tree shares its inodes with the
 	 * unpacked cache: it is a lower, the scripts write
@@ -355,7 +513,8 @@ static int apt_scripts(struct pkgimg_ctx *ctx, struct store *st, const struct ap
 	sandbox_default_env(&genv, SANDBOX_ENV_BASE, NULL);
 	strv_add(&genv, "DEBIAN_FRONTEND=noninteractive");
 	strv_add(&genv, "DEBCONF_NONINTERACTIVE_SEEN=true");
-	strv_add(&genv, "SOURCE_DATE_EPOCH=0");
+	sde = xasprintf("SOURCE_DATE_EPOCH=%lld", layer_epoch(c->rootfd, c->pkgs, c->npk));
+	strv_add(&genv, sde);
 	if (o->ngpu_binds) {	/* --gpu: the scripts see the GPU */
 		gpu_env_merge(&genv, o->gpu_env);
 		so.binds = o->gpu_binds;
@@ -380,6 +539,17 @@ static int apt_scripts(struct pkgimg_ctx *ctx, struct store *st, const struct ap
 		if (r < 0)
 			goto out;
 	}
+	{	/* the image as the scripts saw it: upper over the lowers */
+		char **view = xcalloc((size_t)nchain + 3, sizeof *view);
+
+		view[0] = upper;
+		memcpy(view + 1, lowers, ((size_t)nchain + 1) * sizeof *view);
+		r = image_apt_pyc_timestamps(ctx, step, upper, view, nchain + 2, &npyc);
+		free(view);
+		if (r < 0)
+			goto out;
+		pkgimg_info(ctx, "configure: %zu pycs of the scripts made timestamp pycs", npyc);
+	}
 	r = fold_upper(ctx, upper, c->rootfd, tree, step);
 out:
 	if (scratch)
@@ -388,6 +558,7 @@ out:
 	free(upper);
 	free(scratch);
 	free(script);
+	free(sde);
 	strv_free(&genv);
 	sbuf_free(&log);
 	return r;
@@ -399,6 +570,7 @@ static int build_apt_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock
 			   const char *section, struct dpkg_memo *memo)
 {
 	struct debinst_pkg *pkgs = xcalloc((size_t)l->npkgs + 1, sizeof *pkgs);
+	struct debtrig_below trig = { 0 };
 	char *tmp = txn->tmp, *tree = txn->tree, *status = NULL, **shas = NULL, **labels = NULL;
 	int r, rootfd = txn->rootfd, npk = 0;
 	int64_t t0 = pkgimg_now_ms(), t;
@@ -438,6 +610,13 @@ static int build_apt_layer(struct pkgimg_ctx *ctx, struct store *st, struct lock
 	pkgimg_info(ctx, "compose: %d packages hard-linked in %lld ms", npk, (long long)(t - t0));
 	status = parent_status(ctx, st, chain, nchain);
 	r = debinst_write_status(ctx, rootfd, status, pkgs, npk, "unpacked", ctx->arch);
+	if (r < 0)
+		goto out;
+	/* what dpkg --unpack records: their trigger interests, and the file
+	 * triggers of the layers below that their files activate */
+	r = triggers_below(ctx, st, chain, nchain, &trig);
+	if (r == 0)
+		r = debtrig_write(ctx, rootfd, &trig, pkgs, npk);
 	if (r < 0)
 		goto out;
 	if (!o->no_scripts) {
@@ -482,6 +661,7 @@ out:
 	free(shas);
 	free(labels);
 	free(status);
+	debtrig_below_free(&trig);
 	return r;
 }
 
@@ -736,6 +916,23 @@ static bool pip_requested(const struct lock_pkg *p)
 				   !strncmp(p->requested_by, "-r ", 3));
 }
 
+/* wheel_replace_below for each wheel installed, over the parent's trees. */
+static int replace_below(struct pkgimg_ctx *ctx, struct store *st, int rootfd, char **chain,
+			 int nchain, const char *site, const struct wheel_installed *ws, int nws)
+{
+	char **below = xcalloc((size_t)nchain + 1, sizeof *below);
+	int r = 0;
+
+	for (int k = 0; k < nchain; k++)
+		below[k] = store_layer_tree(st, chain[k]);
+	for (int i = 0; i < nws && r == 0 && nchain; i++)
+		r = wheel_replace_below(ctx, rootfd, below, nchain, site, &ws[i], NULL);
+	for (int k = 0; k < nchain; k++)
+		free(below[k]);
+	free(below);
+	return r;
+}
+
 /* A PyPI layer: the locked wheels, fetched and verified, installed into the
  * site-packages of Debian's interpreter (pip's posix_local scheme, as `pip
  * install` run as root writes them). */
@@ -837,6 +1034,12 @@ static int build_pip_layer(struct pkgimg_ctx *ctx, struct store *st, const struc
 	t = pkgimg_now_ms();
 	pkgimg_info(ctx, "pyc: %zu files compiled, %zu did not, in %lld ms", pr.ncompiled,
 		    pr.nfailed, (long long)(t - t0));
+	/* another version of a project in the image below is uninstalled, as
+	 * pip does: whiteouts for its files that this layer did not write anew
+	 * (its bytecode included) */
+	r = replace_below(ctx, st, rootfd, chain, nchain, site, ws, nws);
+	if (r < 0)
+		goto out;
 	/* folding the bytecode in touched directories: the layer is of no time */
 	r = commit_layer(ctx, txn, LAYER_TIMES_ZERO, parent, step, section, res, failed0);
 out:

@@ -1682,13 +1682,12 @@ int debinst_write_status(struct pkgimg_ctx *ctx, int rootfd, const char *parent_
 	r = ensure_dir(ctx, dirfd, "triggers");
 	if (r == 0)
 		r = ensure_dir(ctx, dirfd, "updates");
-	/* The layers below have their own; an empty file here would hide them. */
+	/* The layers below have their own; an empty file here would hide them.
+	 * (available and statoverride: dpkg reads them when they are there
+	 * and writes them only when it has something to say, so a tree it or
+	 * mmdebstrap configures has none.) */
 	if (r == 0 && fresh) {
-		r = ensure_file(ctx, dirfd, "available", "");
-		if (r == 0)
-			r = ensure_file(ctx, dirfd, "diversions", "");
-		if (r == 0)
-			r = ensure_file(ctx, dirfd, "statoverride", "");
+		r = ensure_file(ctx, dirfd, "diversions", "");
 		if (r == 0)
 			r = ensure_file(ctx, infofd, "format", "1\n");
 		if (r == 0 && arch && *arch) {

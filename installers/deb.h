@@ -58,8 +58,9 @@ int debinst_pkg_load(struct pkgimg_ctx *ctx, int dirfd, const char *path, const 
  * "installed", each conffile's "<path>.dpkg-new" is moved into place and its
  * md5 recorded (as `dpkg --configure` would).  Also creates the other files
  * dpkg expects (triggers/, updates/; and when parent_status is NULL or empty,
- * available, diversions, statoverride, info/format, arch: over a parent they
- * would hide the parent's). */
+ * diversions, info/format, arch: over a parent they would hide the
+ * parent's; no available or statoverride, which dpkg writes only when it
+ * has something to put there). */
 int debinst_write_status(struct pkgimg_ctx *ctx, int rootfd, const char *parent_status,
 			 struct debinst_pkg *pkgs, int n, const char *state, const char *arch);
 

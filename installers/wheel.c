@@ -19,9 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "cache/view.h"
 #include "core/ctx.h"
 #include "core/error.h"
 #include "core/fs.h"
@@ -2087,5 +2089,140 @@ int wheel_record_add(struct pkgimg_ctx *ctx, int rootfd, const struct wheel_inst
 	sbuf_free(&text);
 	free(rpath);
 	free(lib);
+	return r;
+}
+
+/* ---- replacing a distribution of the layers below ---- */
+
+/* site + "/" + rel with ".." applied, relative to the root; NULL when it
+ * leaves the root or is empty. */
+static char *below_path(const char *site, const char *rel)
+{
+	struct strv parts = { 0 };
+	struct sbuf s = SBUF_INIT;
+	char *all = xasprintf("%s/%s", site, rel), *save = NULL, *tok;
+	bool bad = false;
+
+	for (tok = strtok_r(all, "/", &save); tok && !bad; tok = strtok_r(NULL, "/", &save)) {
+		if (!strcmp(tok, "."))
+			continue;
+		if (!strcmp(tok, "..")) {
+			if (!parts.n)
+				bad = true;
+			else
+				free(parts.v[--parts.n]);
+			continue;
+		}
+		strv_add(&parts, tok);
+	}
+	for (size_t i = 0; !bad && i < parts.n; i++)
+		sbuf_addf(&s, "%s%s", i ? "/" : "", parts.v[i]);
+	free(all);
+	strv_free(&parts);
+	if (bad || !s.len) {
+		sbuf_free(&s);
+		return NULL;
+	}
+	return sbuf_detach(&s);
+}
+
+/* A whiteout at path (relative to rootfd) unless the layer has something
+ * there already (the new version's file) or the image below has nothing. */
+static int whiteout(struct pkgimg_ctx *ctx, int rootfd, char **below, int nbelow,
+		    const char *path, const char *thing)
+{
+	char *abs = xasprintf("/%s", path);
+	struct stat sb;
+	const char *name;
+	int dfd = -1, r = 0;
+
+	if (fstatat(rootfd, path, &sb, AT_SYMLINK_NOFOLLOW) == 0 ||
+	    view_layer_of(below, nbelow, abs, NULL) < 0)
+		goto out;
+	r = fs_open_parent(ctx, thing, "replace", rootfd, path, true, NULL, &dfd, &name);
+	if (r < 0)
+		goto out;
+	if (mknodat(dfd, name, S_IFCHR | 0, makedev(0, 0)) < 0)
+		r = pkgimg_err(ctx, -errno, "%s: [replace] cannot write the whiteout of '/%s': %m",
+			       thing, path);
+out:
+	if (dfd >= 0)
+		close(dfd);
+	free(abs);
+	return r;
+}
+
+int wheel_replace_below(struct pkgimg_ctx *ctx, int rootfd, char **below, int nbelow,
+			const char *site, const struct wheel_installed *now, struct strv *replaced)
+{
+	char *norm = pep503_normalize(now->name), *sitedir, *keep;
+	struct strv names = { 0 };
+	int r;
+
+	while (*site == '/')
+		site++;
+	sitedir = xasprintf("/%s", site);
+	keep = strrchr(now->dist_info, '/') ? strrchr(now->dist_info, '/') + 1 : now->dist_info;
+	r = view_list(ctx, below, nbelow, sitedir, &names);
+	for (size_t i = 0; r == 0 && i < names.n; i++) {
+		const char *n = names.v[i], *dash = strchr(n, '-');
+		size_t len = strlen(n);
+		char *proj, *rec, *recabs, *thing;
+		struct sbuf text = SBUF_INIT;
+		struct rows rows = { 0 };
+		int layer;
+
+		if (len < 10 || strcmp(n + len - 10, ".dist-info") || !dash || !strcmp(n, keep))
+			continue;
+		proj = xstrndup(n, (size_t)(dash - n));
+		{
+			char *pn = pep503_normalize(proj);
+
+			free(proj);
+			proj = pn;
+		}
+		if (strcmp(proj, norm)) {
+			free(proj);
+			continue;
+		}
+		free(proj);
+		thing = xasprintf("%s (replacing %s)", now->dist_info, n);
+		rec = xasprintf("%s/%s/RECORD", site, n);
+		recabs = xasprintf("/%s", rec);
+		layer = view_layer_of(below, nbelow, recabs, NULL);
+		if (layer >= 0) {
+			char *p = xasprintf("%s/%s", below[layer], rec);
+
+			r = fs_read_file(ctx, AT_FDCWD, p, &text);
+			free(p);
+			if (r == 0)
+				r = record_parse(ctx, thing, (struct blob){ text.buf ? text.buf : "",
+									   text.len }, &rows);
+		}
+		/* every file its RECORD lists, then the .dist-info directory */
+		for (size_t k = 0; r == 0 && k < rows.n; k++) {
+			char *p = below_path(site, rows.v[k].path);
+
+			if (p && strncmp(p, rec, strlen(rec) - strlen("RECORD")))
+				r = whiteout(ctx, rootfd, below, nbelow, p, thing);
+			free(p);
+		}
+		if (r == 0) {
+			char *di = xasprintf("%s/%s", site, n);
+
+			r = whiteout(ctx, rootfd, below, nbelow, di, thing);
+			free(di);
+		}
+		if (r == 0 && replaced)
+			strv_add(replaced, n);
+		rows_free(&rows);
+		sbuf_free(&text);
+		free(rec);
+		free(recabs);
+		free(thing);
+	}
+	strv_free(&names);
+	free(sitedir);
+	free(norm);
 	return r;
 }

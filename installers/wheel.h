@@ -165,4 +165,20 @@ int wheel_record_normalize(struct pkgimg_ctx *ctx, const char *what, const char 
 int wheel_record_add(struct pkgimg_ctx *ctx, int rootfd, const struct wheel_installed *w,
 		     const char *const *paths, size_t n);
 
+struct strv;
+
+/* pip's uninstall of the version being replaced, as an overlay layer does
+ * it: after `now` was installed into the layer at rootfd, every other
+ * <project>-*.dist-info of the same project (PEP 503) in `site` (relative to
+ * the root) of the image below (layer trees below[0..nbelow), top first)
+ * gets whiteouts in the layer for each file its RECORD lists ("../" paths
+ * included, never above the root) that the layer does not hold anew, and
+ * for the .dist-info directory itself; so exactly one .dist-info of the
+ * project is left.  Names of the replaced .dist-info dirs are added to
+ * *replaced (may be NULL).  Distributions of other directories (Debian's
+ * /usr/lib/python3/dist-packages) are left alone, as Debian's pip leaves
+ * them. */
+int wheel_replace_below(struct pkgimg_ctx *ctx, int rootfd, char **below, int nbelow,
+			const char *site, const struct wheel_installed *now, struct strv *replaced);
+
 #endif

@@ -628,9 +628,10 @@ static int handle_opts(struct rf_state *st, const struct rf_file *f, size_t line
 			break;
 		case OPT_EDITABLE:
 			return line_err(st, f, line, "%s %s: editable installs are not supported; "
-					"pkgimg needs a named requirement or a wheel (build one "
-					"with \"pip wheel\" and write \"name @ file:///path/to/"
-					"name-VERSION-...whl\")", ex_opt(st, o->spelled), EX(o->value));
+					"pkgimg installs wheels by name: build one (\"pip wheel "
+					"--no-deps DIR -w wheels\"), then write the project's "
+					"name here and a line \"--find-links wheels\" (or pass "
+					"--find-links wheels)", ex_opt(st, o->spelled), EX(o->value));
 		case OPT_INDEX_URL:
 			free(rf->index_url);
 			rf->index_url = xstrdup(o->value);

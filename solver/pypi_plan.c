@@ -4,8 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
+#include "cache/fetch.h"
 #include "cache/store.h"
+#include "cache/view.h"
 #include "core/ctx.h"
 #include "core/fs.h"
 #include "core/str.h"
@@ -42,6 +45,8 @@ struct proj {
 	struct pypi_file **byver;
 	char **versions;		/* as added (pointers into files.page) */
 	size_t nver;
+	bool filtered;			/* a wheel for the target was there, but a
+					 * --hash or a -c constraint took it out */
 };
 
 struct plan {
@@ -63,6 +68,8 @@ struct plan {
 	size_t np;
 	bool hash_mode;
 	struct strv reqfile_names;	/* for the step text */
+	struct pymeta *inst;		/* the distributions the base image has */
+	size_t ninst;
 };
 
 static void top_free(struct top_req *t)
@@ -185,6 +192,15 @@ static const struct strv *allowed_hashes(const struct plan *pl, const char *norm
 	return NULL;
 }
 
+/* The requirement whose --hash options apply to a project. */
+static const struct top_req *hash_req(const struct plan *pl, const char *norm)
+{
+	for (size_t i = 0; i < pl->ntop + pl->ncons; i++)
+		if (pl->top[i].hashes.n && !strcmp(pl->top[i].req.norm, norm))
+			return &pl->top[i];
+	return NULL;
+}
+
 static bool hash_allowed(const struct strv *ok, const struct pypi_file *f)
 {
 	const char *hex = pypi_hashes_get(&f->hashes, "sha256");
@@ -197,14 +213,43 @@ static bool hash_allowed(const struct strv *ok, const struct pypi_file *f)
 	return false;
 }
 
-/* Whether a version passes the constraints (-c) on its project. */
-static bool constrained_out(const struct plan *pl, const char *norm, const struct pep440_version *v)
+/* The constraint (-c) that excludes a version of its project, or NULL. */
+static const struct top_req *constrained_out(const struct plan *pl, const char *norm,
+					     const struct pep440_version *v)
 {
 	for (size_t i = pl->ntop; i < pl->ntop + pl->ncons; i++)
 		if (!strcmp(pl->top[i].req.norm, norm) &&
 		    !pep440_spec_contains(&pl->top[i].req.spec, v, true))
-			return true;
-	return false;
+			return &pl->top[i];
+	return NULL;
+}
+
+/* Why a version that has a wheel for the target is no candidate: a -c
+ * constraint, or a --hash that none of its wheels has (expected, actual,
+ * the file), as pip names them; NULL when neither. */
+static char *filtered_why(const struct plan *pl, const char *norm, const struct pypi_file *first,
+			  const struct pypi_file *hash_miss)
+{
+	const struct top_req *c = constrained_out(pl, norm, &first->ver);
+	const struct top_req *h;
+	const char *got;
+	struct sbuf s = SBUF_INIT;
+
+	if (c) {
+		char *text = pep508_req_str(&c->req);
+
+		sbuf_addf(&s, "excluded by the constraint %s (%s)", text, c->origin);
+		free(text);
+		return sbuf_detach(&s);
+	}
+	if (!hash_miss || !(h = hash_req(pl, norm)))
+		return NULL;
+	got = pypi_hashes_get(&hash_miss->hashes, "sha256");
+	sbuf_addf(&s, "hash mismatch: %s has sha256:%s, but %s expects ", hash_miss->filename,
+		  got ? got : "(none given by the index)", h->origin);
+	for (size_t i = 0; i < h->hashes.n; i++)
+		sbuf_addf(&s, "%s%s", i ? " or " : "", h->hashes.v[i]);
+	return sbuf_detach(&s);
 }
 
 /* Is a better than b for one version, as pip ranks a release's files: a
@@ -253,6 +298,141 @@ static bool other_cuda_build(const struct plan *pl, const char *version)
 	return strcasecmp(plus + 1, pl->cuda_local) != 0;
 }
 
+/* The metadata file of an entry of a site dir, or NULL: NAME.dist-info/
+ * METADATA, NAME.egg-info/PKG-INFO, or an NAME.egg-info file itself. */
+static char *inst_meta_path(char **trees, int n, const char *dir, const char *name)
+{
+	size_t len = strlen(name);
+	char *p = xasprintf("%s/%s", dir, name), *m = NULL;
+	struct stat sb;
+
+	if (len > 10 && !strcmp(name + len - 10, ".dist-info"))
+		m = xasprintf("%s/METADATA", p);
+	else if (len > 9 && !strcmp(name + len - 9, ".egg-info") &&
+		 view_layer_of(trees, n, p, &sb) >= 0)
+		m = S_ISDIR(sb.st_mode) ? xasprintf("%s/PKG-INFO", p) : xstrdup(p);
+	free(p);
+	return m;
+}
+
+/* The distributions installed in the base image (an image of the store), as
+ * pip run with the image's python sees them: the .dist-info and .egg-info
+ * entries of /usr/local/lib/pythonX.Y/dist-packages, then Debian's
+ * /usr/lib/python3/dist-packages (its python3-* packages); the first of a
+ * project counts, as on sys.path.  An entry whose metadata does not parse
+ * is skipped, as importlib.metadata skips it. */
+static int read_installed(struct plan *pl, const char *base)
+{
+	char **keys = NULL, **trees = NULL, *xy = NULL;
+	char *dirs[2] = { NULL, NULL };
+	int n = 0, r;
+
+	if (!base || strncmp(base, "sha256:", 7))
+		return 0;
+	r = store_layer_chain(pl->ctx, pl->st, base, &keys, &n);
+	if (r < 0)
+		return pkgimg_err_wrap(pl->ctx, r, "--base %s: [lock] its installed distributions",
+				       base);
+	trees = xcalloc((size_t)n + 1, sizeof *trees);
+	for (int i = 0; i < n; i++)
+		trees[i] = store_layer_tree(pl->st, keys[i]);
+	xy = xstrndup(pl->t->python, strcspn(pl->t->python, ".") + 1 +
+		      strcspn(pl->t->python + strcspn(pl->t->python, ".") + 1, "."));
+	dirs[0] = xasprintf("/usr/local/lib/python%s/dist-packages", xy);
+	dirs[1] = xstrdup("/usr/lib/python3/dist-packages");
+	for (int d = 0; d < 2 && r == 0; d++) {
+		struct strv names = { 0 };
+
+		r = view_list(pl->ctx, trees, n, dirs[d], &names);
+		for (size_t i = 0; r == 0 && i < names.n; i++) {
+			char *mp = inst_meta_path(trees, n, dirs[d], names.v[i]);
+			struct sbuf data = SBUF_INIT;
+			struct pymeta m;
+			bool dup = false;
+			int layer = mp ? view_layer_of(trees, n, mp, NULL) : -1;
+			char *full;
+
+			if (layer < 0) {
+				free(mp);
+				continue;
+			}
+			full = xasprintf("%s%s", trees[layer], mp);
+			if (fs_read_file(NULL, AT_FDCWD, full, &data) == 0 &&
+			    pymeta_parse(NULL, mp, data.buf ? data.buf : "", data.len, &m) == 0) {
+				for (size_t k = 0; k < pl->ninst && !dup; k++)
+					dup = !strcmp(pl->inst[k].norm, m.norm);
+				if (dup) {
+					pymeta_free(&m);
+				} else {
+					pl->inst = xrealloc(pl->inst, (pl->ninst + 1) * sizeof *pl->inst);
+					pl->inst[pl->ninst++] = m;
+				}
+			}
+			sbuf_free(&data);
+			free(full);
+			free(mp);
+		}
+		strv_free(&names);
+	}
+	for (int i = 0; i < n; i++) {
+		free(keys[i]);
+		free(trees[i]);
+	}
+	free(keys);
+	free(trees);
+	free(dirs[0]);
+	free(dirs[1]);
+	free(xy);
+	return r;
+}
+
+/* The installed distribution of a project, or NULL. */
+static const struct pymeta *installed(const struct plan *pl, const char *norm)
+{
+	for (size_t i = 0; i < pl->ninst; i++)
+		if (!strcmp(pl->inst[i].norm, norm))
+			return &pl->inst[i];
+	return NULL;
+}
+
+/* Whether a pick is what the image has already (nothing to install). */
+static bool already_installed(const struct plan *pl, const char *norm, const char *version)
+{
+	const struct pymeta *m = installed(pl, norm);
+	struct pep440_version v;
+	bool same;
+
+	if (!m || pep440_parse(NULL, version, &v) < 0)
+		return false;
+	same = pep440_cmp(&m->ver, &v) == 0;
+	pep440_version_free(&v);
+	return same;
+}
+
+/* The installed version of a looked-up project joins the universe as the
+ * preferred candidate, its dependencies from its own metadata. */
+static int add_installed(struct plan *pl, struct proj *pj)
+{
+	const struct pymeta *m = installed(pl, pj->files.name);
+	bool have = false;
+	int r;
+
+	if (!m)
+		return 0;
+	for (size_t i = 0; i < pj->nver && !have; i++)
+		have = already_installed(pl, pj->files.name, pj->versions[i]);
+	if (!have) {
+		r = pypi_universe_add(pl->ctx, &pl->u, pj->files.name, m->version, PYPI_CAND_WHEEL,
+				      NULL);
+		if (r < 0)
+			return r;
+	}
+	r = pypi_universe_mark_installed(pl->ctx, &pl->u, pj->files.name, m->version);
+	if (r == 0)
+		r = pypi_universe_set_meta(pl->ctx, &pl->u, m, &pl->env);
+	return r;
+}
+
 /* Adds one looked-up project to the universe: every version once, as a
  * candidate when a wheel of it fits the target. */
 /* Files in PEP 440 order of their versions, page order within one. */
@@ -280,8 +460,9 @@ static int add_project(struct plan *pl, struct proj *pj)
 	qsort_r(order, pg->nfiles, sizeof *order, cmp_file_ver, pg);
 	for (size_t i = 0, next; i < pg->nfiles && r == 0; i = next) {
 		const struct pypi_file *first = &pg->files[order[i]];
-		struct pypi_file *best = NULL, *rp_file = NULL;
+		struct pypi_file *best = NULL, *rp_file = NULL, *hash_miss = NULL;
 		bool all_yanked = true;
+		char *why = NULL;
 		struct pep440_specset rp = { 0 };
 		unsigned flags = 0;
 
@@ -289,9 +470,13 @@ static int add_project(struct plan *pl, struct proj *pj)
 								 &first->ver); next++) {
 			struct pypi_file *f = &pg->files[order[next]];
 
-			if (f->kind != PYPI_FILE_WHEEL || wheel_best_rank(&pl->tags, &f->wheel) < 0 ||
-			    !hash_allowed(ok, f))
+			if (f->kind != PYPI_FILE_WHEEL || wheel_best_rank(&pl->tags, &f->wheel) < 0)
 				continue;
+			if (!hash_allowed(ok, f)) {
+				if (!hash_miss || better(pl, f, hash_miss))
+					hash_miss = f;
+				continue;
+			}
 			if (!python_ok(pl, f)) {
 				rp_file = f;
 				continue;
@@ -301,9 +486,12 @@ static int add_project(struct plan *pl, struct proj *pj)
 			if (better(pl, f, best))
 				best = f;
 		}
-		if (constrained_out(pl, pj->files.name, &first->ver) ||
-		    other_cuda_build(pl, first->version))
+		if (other_cuda_build(pl, first->version))
 			continue;
+		/* a version a constraint or a --hash takes out stays in the
+		 * universe, excluded, so that a failure names the reason */
+		if (best || hash_miss)
+			why = filtered_why(pl, pj->files.name, first, best ? NULL : hash_miss);
 		if (best)
 			flags = PYPI_CAND_WHEEL | (all_yanked ? PYPI_CAND_YANKED : 0);
 		else if (rp_file && pep440_spec_parse(NULL, rp_file->requires_python, &rp) == 0)
@@ -311,6 +499,12 @@ static int add_project(struct plan *pl, struct proj *pj)
 		r = pypi_universe_add(pl->ctx, &pl->u, pj->files.name, first->version, flags,
 				      rp.n ? &rp : NULL);
 		pep440_specset_free(&rp);
+		if (r == 0 && why) {
+			r = pypi_universe_exclude(pl->ctx, &pl->u, pj->files.name, first->version, why);
+			pj->filtered = true;
+			best = NULL;
+		}
+		free(why);
 		if (r < 0)
 			break;
 		pj->byver = xrealloc(pj->byver, (pj->nver + 1) * sizeof *pj->byver);
@@ -319,6 +513,8 @@ static int add_project(struct plan *pl, struct proj *pj)
 		pj->versions[pj->nver] = first->version;
 		pj->nver++;
 	}
+	if (r == 0)
+		r = add_installed(pl, pj);
 	free(order);
 	return r;
 }
@@ -476,7 +672,7 @@ static void explain_missing(struct plan *pl, int r)
 		}
 		for (size_t k = 0; k < pj->nver; k++)
 			any |= pj->byver[k] != NULL;
-		if (any || pj->files.page.nfiles == 0)
+		if (any || pj->filtered || pj->files.page.nfiles == 0)
 			continue;
 		for (size_t k = 0; k < pj->files.page.nfiles; k++) {
 			if (pj->files.page.files[k].kind == PYPI_FILE_WHEEL)
@@ -560,6 +756,53 @@ static char *step_text(const struct plan *pl, const struct pypi_request *rq)
 	return sbuf_detach(&s);
 }
 
+/* The size of every chosen wheel the index gave none for (an HTML page has
+ * no PEP 700 size): that of its bytes in the store, downloaded now when the
+ * metadata came from a .metadata file.  The install downloads the wheel
+ * anyway, and the size is that of bytes whose sha256 matched, so the
+ * lockfile is the same on every store; a HEAD's Content-Length would be a
+ * server's word for it (and file:// and some indexes answer none). */
+static int learn_sizes(struct plan *pl, const struct pypi_solution *sol)
+{
+	struct fetch_item *items = xcalloc(sol->n + 1, sizeof *items);
+	struct pypi_file **files = xcalloc(sol->n + 1, sizeof *files);
+	int n = 0, r = 0;
+
+	for (size_t i = 0; i < sol->n; i++) {
+		struct pypi_file *f = pick_file(pl, sol->v[i].name, sol->v[i].version);
+		const char *sha = f ? pypi_hashes_get(&f->hashes, "sha256") : NULL;
+
+		if (!f || f->has_size || !sha ||
+		    already_installed(pl, sol->v[i].name, sol->v[i].version))
+			continue;	/* to_layer says what is wrong with it */
+		files[n] = f;
+		items[n].url = f->url;
+		items[n].sha256 = sha;
+		items[n].size = -1;
+		items[n].label = f->filename;
+		n++;
+	}
+	r = fetch_all(pl->ctx, pl->st, items, n);
+	for (int i = 0; i < n && r == 0; i++) {
+		char *path = store_blob_path(pl->st, items[i].sha256);
+		struct stat sb;
+
+		if (stat(path, &sb) < 0)
+			r = pkgimg_err(pl->ctx, -errno, "%s: [lock] its size: %s: %m",
+				       files[i]->filename, path);
+		else {
+			files[i]->size = (uint64_t)sb.st_size;
+			files[i]->has_size = true;
+		}
+		free(path);
+	}
+	if (r < 0)
+		pkgimg_err_wrap(pl->ctx, r, "[lock] the wheels whose size the index does not give");
+	free(items);
+	free(files);
+	return r;
+}
+
 static int to_layer(struct plan *pl, const struct pypi_request *rq,
 		    const struct pypi_solution *sol, struct lockfile *lf)
 {
@@ -579,6 +822,8 @@ static int to_layer(struct plan *pl, const struct pypi_request *rq,
 		const char *sha = f ? pypi_hashes_get(&f->hashes, "sha256") : NULL;
 		struct lock_pkg *p = &l->pkgs[l->npkgs];
 
+		if (already_installed(pl, pk->name, pk->version))
+			continue;	/* pip: "Requirement already satisfied" */
 		if (!f)
 			return pkgimg_err(pl->ctx, -PKGIMG_E_SOLVE, "%s %s: [lock] chosen, but no "
 					  "wheel of it was seen", pk->name, pk->version);
@@ -751,6 +996,9 @@ int pypi_lock_layer(struct pkgimg_ctx *ctx, struct store *st, const struct pypi_
 	if (r < 0)
 		goto out;
 	pl.u.pre = pre;
+	r = read_installed(&pl, lf->base);
+	if (r < 0)
+		goto out;
 	for (;;) {
 		r = pypi_universe_missing(ctx, &pl.u, pl.active, pl.nactive, &missing);
 		if (r < 0)
@@ -773,8 +1021,12 @@ int pypi_lock_layer(struct pkgimg_ctx *ctx, struct store *st, const struct pypi_
 		if (r < 0)
 			break;
 	}
-	if (r == 0)
-		r = to_layer(&pl, rq, &sol, lf);
+	if (r == 0) {
+		pypi_solution_warn_extras(ctx, &pl.u, &sol);
+		r = learn_sizes(&pl, &sol);
+		if (r == 0)
+			r = to_layer(&pl, rq, &sol, lf);
+	}
 	if (r == 0) {
 		add_sources(&pl, lf);
 		free(lf->python);
@@ -800,6 +1052,9 @@ out:
 		free(pl.p[i].versions);
 	}
 	free(pl.p);
+	for (size_t i = 0; i < pl.ninst; i++)
+		pymeta_free(&pl.inst[i]);
+	free(pl.inst);
 	if (pl.u.names)
 		pypi_universe_free(&pl.u);
 	if (client_up)

@@ -224,6 +224,34 @@ static struct pypi_cand *cand_find(const struct pypi_universe *u, const char *na
 	return found;
 }
 
+int pypi_universe_mark_installed(struct pkgimg_ctx *ctx, struct pypi_universe *u,
+				 const char *name, const char *version)
+{
+	struct pypi_cand *c = cand_find(u, name, version, NULL);
+
+	if (!c)
+		return pkgimg_err(ctx, -PKGIMG_E_NOTFOUND, "%s %s: [resolve] installed, but the "
+				  "version was never added", name, version);
+	c->flags |= PYPI_CAND_INSTALLED | PYPI_CAND_WHEEL;
+	c->flags &= ~PYPI_CAND_YANKED;
+	free(c->excluded);
+	c->excluded = NULL;
+	return 0;
+}
+
+int pypi_universe_exclude(struct pkgimg_ctx *ctx, struct pypi_universe *u, const char *name,
+			  const char *version, const char *why)
+{
+	struct pypi_cand *c = cand_find(u, name, version, NULL);
+
+	if (!c)
+		return pkgimg_err(ctx, -PKGIMG_E_NOTFOUND, "%s %s: [resolve] excluded, but the "
+				  "version was never added", name, version);
+	free(c->excluded);
+	c->excluded = xstrdup(why);
+	return 0;
+}
+
 bool pypi_universe_is_candidate(const struct pypi_universe *u, const char *name,
 				const char *version)
 {
@@ -451,6 +479,13 @@ int pypi_universe_set_meta(struct pkgimg_ctx *ctx, struct pypi_universe *u,
 	}
 	if (c->excluded)
 		goto out;
+	/* Requires-Python that only the metadata states (the index page gave
+	 * none): pip rejects the candidate once it reads it, and backtracks */
+	if (m->python_spec.n && !pep440_spec_contains(&m->python_spec, &u->python_ver, true)) {
+		c->excluded = xasprintf("requires Python %s (Requires-Python in its metadata), "
+					"the target is %s", m->requires_python, u->python);
+		goto out;
+	}
 	cand_clear_meta(c);
 	n = pymeta_deps_for(m, env, NULL, &reqs);
 	r = pypi_universe_set_deps(ctx, u, m->norm, m->version,
@@ -471,16 +506,25 @@ out:
 
 /* pip's choice of the candidates that may satisfy d: those the specifier
  * matches, pre-releases only when it names one, when a top-level requirement
- * on the project names one (pip merges the specifiers of a project) or when
- * no final release matches; yanked ones only for a pin that only yanked ones
- * satisfy.  Writes candidate indices to out (room for p->n); returns how many. */
+ * on the project names one (pip merges the specifiers of a project), with
+ * --pre, or when d has no specifier at all and the project has no final
+ * release.  That last rule is pip 23's (packaging 21.3's SpecifierSet.filter
+ * with prereleases=None: the "only pre-releases" fallback runs only for an
+ * empty specifier set; "click>8.1.3" with only 8.2.0rc1 above 8.1.3 finds
+ * nothing).  uv's default ("if-necessary-or-explicit") also falls back only
+ * when every version of the project is a pre-release; pkgimg follows pip.
+ * Yanked ones only for a pin that only yanked ones satisfy.  Writes
+ * candidate indices to out (room for p->n); returns how many. */
 static size_t match_cands(const struct pypi_project *p, const struct pypi_dep *d, bool pre,
 			  size_t *out)
 {
 	size_t n = 0, k = 0;
-	bool all_yanked = true;
+	bool all_yanked = true, fallback = d->spec.n == 0;
 
-	for (int pass = pre; pass < 2 && n == 0; pass++)
+	for (size_t i = 0; fallback && i < p->n; i++)
+		if (!p->c[i].excluded && !pep440_is_prerelease(&p->c[i].ver))
+			fallback = false;
+	for (int pass = pre; pass <= (pre || fallback) && n == 0; pass++)
 		for (size_t i = 0; i < p->n; i++)
 			if (!p->c[i].excluded && pep440_spec_contains(&d->spec, &p->c[i].ver, pass))
 				out[n++] = i;
@@ -566,6 +610,26 @@ out:
 	free(m);
 	free(pre);
 	return r;
+}
+
+void pypi_solution_warn_extras(struct pkgimg_ctx *ctx, const struct pypi_universe *u,
+			       const struct pypi_solution *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		const struct pypi_pick *pk = &s->v[i];
+		const struct pypi_cand *c = cand_find(u, pk->name, pk->version, NULL);
+
+		for (size_t k = 0; c && c->has_meta && k < pk->extras.n; k++) {
+			bool declared = false;
+
+			for (size_t x = 0; x < c->nextras && !declared; x++)
+				declared = !strcmp(c->extras[x].name, pk->extras.v[k]);
+			if (!declared)
+				pkgimg_warn(ctx, "%s %s does not provide the extra '%s' (pip's words: "
+					    "its metadata has no Provides-Extra for it); installed "
+					    "without it", pk->name, pk->version, pk->extras.v[k]);
+		}
+	}
 }
 
 void pypi_solution_free(struct pypi_solution *s)
@@ -920,6 +984,15 @@ static void add_nothing(struct sbuf *b, const struct state *st, Id dep)
 			yanked = true;
 	if (yanked)
 		sbuf_adds(b, "; a yanked version is taken only when pinned with ==");
+	for (size_t i = p->n; i-- > 0;) {
+		if (!p->c[i].excluded && pep440_is_prerelease(&p->c[i].ver) &&
+		    pep440_spec_contains(&st->u->deps[d].spec, &p->c[i].ver, true)) {
+			sbuf_addf(b, "; %s is a pre-release, taken only when a specifier names "
+				  "one (%s>=%s) or with --pre, as pip does", p->c[i].version,
+				  p->name, p->c[i].version);
+			break;
+		}
+	}
 	for (size_t i = 0; i < p->n; i++) {
 		if (p->c[i].excluded) {
 			sbuf_adds(b, "; not candidates: ");
@@ -1162,6 +1235,12 @@ int pypi_solve(struct pkgimg_ctx *ctx, struct pypi_universe *u,
 	solver_set_flag(solv, SOLVER_FLAG_IGNORE_RECOMMENDED, 1);
 	solver_set_flag(solv, SOLVER_FLAG_FOCUS_BEST, 1);
 	queue_push2(&job, SOLVER_INSTALL | SOLVER_SOLVABLE, st.root);
+	/* what the image has already is kept where it satisfies (pip's
+	 * "Requirement already satisfied", no --upgrade) */
+	for (size_t pi = 0; pi < u->np; pi++)
+		for (size_t i = 0; st.base[pi] && i < u->p[pi].n; i++)
+			if ((u->p[pi].c[i].flags & PYPI_CAND_INSTALLED) && st.base[pi][i])
+				queue_push2(&job, SOLVER_FAVOR | SOLVER_SOLVABLE, st.base[pi][i]);
 	if (solver_solve(solv, &job)) {
 		r = explain(ctx, solv, &st);
 		goto out;

@@ -44,6 +44,8 @@ struct s_Stringpool;
 /* pypi_universe_add() flags */
 #define PYPI_CAND_WHEEL		0x01u	/* a wheel of this version fits the target */
 #define PYPI_CAND_YANKED	0x02u	/* PEP 592: every file of the version is yanked */
+#define PYPI_CAND_INSTALLED	0x04u	/* in the image already: kept when it
+					 * satisfies (pip without --upgrade) */
 
 /* One requirement as the solver sees it: at most one extra (a requirement
  * with several extras becomes one per extra). */
@@ -112,6 +114,15 @@ void pypi_universe_free(struct pypi_universe *u);
 int pypi_universe_add(struct pkgimg_ctx *ctx, struct pypi_universe *u, const char *name,
 		      const char *version, unsigned flags,
 		      const struct pep440_specset *requires_python);
+/* Makes an added version no candidate, for the reason `why` (it replaces
+ * any other; failures list it: "1.0 (excluded by -c cons.txt:1 beta<1)"). */
+int pypi_universe_exclude(struct pkgimg_ctx *ctx, struct pypi_universe *u, const char *name,
+			  const char *version, const char *why);
+/* Marks an added version as the one installed in the image below: a
+ * candidate (whatever its files on the index), preferred over the others
+ * whenever it satisfies, as pip keeps an installed distribution. */
+int pypi_universe_mark_installed(struct pkgimg_ctx *ctx, struct pypi_universe *u,
+				 const char *name, const char *version);
 /* Records that project `name` was looked up, with or without versions. */
 void pypi_universe_add_project(struct pypi_universe *u, const char *name);
 /* Whether (name, version) is a candidate. */
@@ -133,7 +144,9 @@ int pypi_universe_set_extra_deps(struct pkgimg_ctx *ctx, struct pypi_universe *u
 				 const char *name, const char *version, const char *extra,
 				 const struct pep508_req *const *reqs, size_t n);
 /* Both of the above from parsed metadata: the base requirements and those of
- * every Provides-Extra, evaluated for env. */
+ * every Provides-Extra, evaluated for env.  A Requires-Python in the metadata
+ * that the target does not satisfy excludes the candidate instead (pip reads
+ * it from the metadata when the index page gave none); solve again. */
 int pypi_universe_set_meta(struct pkgimg_ctx *ctx, struct pypi_universe *u,
 			   const struct pymeta *m, const struct pep508_env *env);
 
@@ -168,6 +181,11 @@ struct pypi_solution {
 int pypi_solve(struct pkgimg_ctx *ctx, struct pypi_universe *u,
 	       const struct pep508_req *const *top, size_t ntop, struct pypi_solution *out);
 void pypi_solution_free(struct pypi_solution *s);
+/* Warns through ctx (pkgimg_warn) for every extra of a pick whose metadata
+ * does not declare it (Provides-Extra, PEP 685 names), as pip warns "X 1.0
+ * does not provide the extra 'y'" and installs X without it. */
+void pypi_solution_warn_extras(struct pkgimg_ctx *ctx, const struct pypi_universe *u,
+			       const struct pypi_solution *s);
 
 /* The EVR written for rank `rank` (0-based): "00000003".  buf holds 16. */
 void pypi_rank_evr(size_t rank, char buf[16]);

@@ -203,6 +203,16 @@ static void check_fail(char *got, const char *want, const char *name)
 	free(got);
 }
 
+static int nwarn;
+static char last_warn[512];
+
+static void on_warn(void *arg, const char *msg)
+{
+	(void)arg;
+	nwarn++;
+	snprintf(last_warn, sizeof last_warn, "%s", msg);
+}
+
 /* --- EVR ranks --------------------------------------------------------- */
 
 static void t_rank_evr(void)
@@ -371,6 +381,17 @@ static void t_extras(void)
 		  "extras: several extras in one requirement, names normalised");
 	check_str(solve(&u, "req[nosuch]", NULL), "idna 3.0, req[nosuch] 2.0",
 		  "extras: an undeclared extra installs the project anyway (as pip does)");
+	memset(&s, 0, sizeof s);
+	got = solve_keep(&u, &s, "req[nosuch,socks]", NULL);
+	nwarn = 0;
+	ctx.warn = on_warn;
+	pypi_solution_warn_extras(&ctx, &u, &s);
+	ctx.warn = NULL;
+	check(nwarn == 1 && strstr(last_warn, "req 2.0 does not provide the extra 'nosuch'"),
+	      "extras: an undeclared extra is warned about in pip's words, a declared one not",
+	      "%d warnings, last: %s", nwarn, last_warn);
+	free(got);
+	pypi_solution_free(&s);
 	check_fail(solve(&u, "req[socks]==2.0", "socks<2", NULL),
 		   "req[socks] 2.0 requires socks>=2, but socks<2 was requested",
 		   "extras: conflict through an extra in words");
@@ -393,10 +414,15 @@ static void t_prereleases(void)
 	check_str(solve(&u, "p", NULL), "p 1.1", "pre-release: excluded by default");
 	check_str(solve(&u, "p>=2.0b1", NULL), "p 2.1.dev3",
 		  "pre-release: >=2.0b1 names one, so pre-releases are in");
-	check_str(solve(&u, "p>=1.5", NULL), "p 2.1.dev3",
-		  "pre-release: taken when no final release satisfies >=1.5");
+	check_fail(solve(&u, "p>=1.5", NULL), "2.1.dev3 is a pre-release, taken only when a "
+		   "specifier names one (p>=2.1.dev3) or with --pre",
+		   "pre-release: not taken when only pre-releases satisfy >=1.5 (pip 23)");
 	check_str(solve(&u, "p>=1.5,<2.1.dev0", NULL), "p 2.0b1",
 		  "pre-release: <2.1.dev0 names a dev release");
+	check_fail(solve(&u, "only-pre>0.1", NULL), "no version of only-pre satisfies",
+		   "pre-release: only pre-releases, but a specifier: none (pip 23)");
+	check_fail(solve(&u, "only-pre!=0.1a1", NULL), "no version of only-pre satisfies",
+		   "pre-release: only pre-releases, != is a specifier too (pip 23)");
 	check_str(solve(&u, "only-pre", NULL), "only-pre 0.2rc1",
 		  "pre-release: a project with only pre-releases");
 	check_str(solve(&u, "p<2", NULL), "p 1.1", "pre-release: <2 keeps final releases");
@@ -407,6 +433,41 @@ static void t_prereleases(void)
 		  "pre-release: a dependency's range keeps final releases");
 	check_str(solve(&u, "needs-p", "p>=2.0b1", NULL), "needs-p 1.0, p 2.1.dev3",
 		  "pre-release: a top-level opt-in applies to the dependency's range too (pip)");
+	pypi_universe_free(&u);
+}
+
+/* Requires-Python that only the metadata states (no data-requires-python on
+ * the index page): the candidate goes once the metadata is read, and the
+ * next solve backtracks to an older version, as pip does. */
+static void t_requires_python_in_metadata(void)
+{
+	static const char meta37[] = "Metadata-Version: 2.1\nName: idna\nVersion: 3.7\n"
+				     "Requires-Python: >=3.12\n";
+	struct pypi_universe u;
+	struct pep508_env env = { 0 };
+	struct pymeta m;
+	int r;
+
+	uinit(&u, "3.11.2");
+	addw(&u, "idna", "3.6");
+	addw(&u, "idna", "3.7");
+	check_str(solve(&u, "idna", NULL), "idna 3.7", "metadata Requires-Python: unknown before");
+	pep508_env_init(&env);
+	pep508_env_linux(&env, "3.11.2", "x86_64", NULL, NULL);
+	r = pymeta_parse(&ctx, "idna-3.7.dist-info/METADATA", meta37, sizeof meta37 - 1, &m);
+	if (r == 0) {
+		r = pypi_universe_set_meta(&ctx, &u, &m, &env);
+		pymeta_free(&m);
+	}
+	check(r == 0, "metadata Requires-Python: set_meta accepts it", "%s", ctx.errmsg);
+	check(!pypi_universe_is_candidate(&u, "idna", "3.7"),
+	      "metadata Requires-Python >=3.12 on 3.11: no candidate", "still one");
+	check_str(solve(&u, "idna", NULL), "idna 3.6",
+		  "metadata Requires-Python: the next solve takes the older version (pip)");
+	check_fail(solve(&u, "idna==3.7", NULL), "requires Python >=3.12 (Requires-Python in "
+		   "its metadata), the target is 3.11.2",
+		   "metadata Requires-Python: a pin on it fails, naming Requires-Python");
+	pep508_env_free(&env);
 	pypi_universe_free(&u);
 }
 
@@ -781,6 +842,7 @@ int main(void)
 	t_transitive();
 	t_extras();
 	t_prereleases();
+	t_requires_python_in_metadata();
 	t_yanked();
 	t_requires_python();
 	t_conflicts();

@@ -464,7 +464,7 @@ static void t_bad_lines(void)
 	ERR("extra.txt", "--pre\n--no-index stray\n", "options: a stray word", "extra.txt:2",
 	    "stray");
 	ERR("ed1.txt", "foo==1\n-e ./src/pkg\n", "editable: -e refused", "ed1.txt:2",
-	    "editable", "named requirement");
+	    "editable", "--find-links wheels");
 	ERR("ed2.txt", "--editable=git+https://example.com/x.git#egg=x\n",
 	    "editable: --editable= refused", "ed2.txt:1", "editable");
 	ERR("path1.txt", "ok==1\n./pkg\n", "unnamed: a local path refused", "path1.txt:2",

@@ -101,6 +101,47 @@ static void expect_err(const char *path, int err, const char *msg)
 	free(out);
 }
 
+/* view_list and view_layer_of: a directory's names over both layers, a
+ * whiteout removing one, an opaque directory hiding what is below. */
+static void t_list(void)
+{
+	char *trees[] = { xstrdup(P("top")), xstrdup(P("bottom")) };
+	struct pkgimg_ctx ctx;
+	struct strv v = { 0 };
+	struct sbuf got = SBUF_INIT;
+	int r;
+
+	pkgimg_ctx_init(&ctx);
+	md("top/usr/bin");
+	put("top/usr/bin/new");
+	must(mknod(P("top/usr/bin/sh2"), S_IFCHR | 0, makedev(0, 0)), "mknod");
+	r = view_list(&ctx, trees, 2, "/usr/bin", &v);
+	for (size_t i = 0; i < v.n; i++)
+		sbuf_addf(&got, "%s ", v.v[i]);
+	check(r == 0 && got.buf && !strcmp(got.buf, "new sh "),
+	      "view_list /usr/bin: both layers' names, the whited-out one gone", "r=%d got '%s' %s",
+	      r, got.buf ? got.buf : "", ctx.errmsg);
+	r = view_list(&ctx, trees, 2, "/opt", &v);
+	check(r == 0 && v.n == 0, "view_list /opt: the opaque top directory hides bottom's",
+	      "r=%d n=%zu", r, v.n);
+	r = view_list(&ctx, trees, 2, "/srv", &v);
+	check(r == 0 && v.n == 0, "view_list /srv: a whited-out directory has no names",
+	      "r=%d n=%zu", r, v.n);
+	check(view_layer_of(trees, 2, "/usr/bin/new", NULL) == 0 &&
+	      view_layer_of(trees, 2, "/usr/bin/sh", NULL) == 1 &&
+	      view_layer_of(trees, 2, "/usr/bin/sh2", NULL) == -1 &&
+	      view_layer_of(trees, 2, "/srv/old", NULL) == -1 &&
+	      view_layer_of(trees, 2, "/opt/a", NULL) == -1,
+	      "view_layer_of: the top-most layer that has a path; -1 under a whiteout or an opaque dir",
+	      "new=%d sh=%d sh2=%d srv/old=%d opt/a=%d", view_layer_of(trees, 2, "/usr/bin/new", NULL),
+	      view_layer_of(trees, 2, "/usr/bin/sh", NULL), view_layer_of(trees, 2, "/usr/bin/sh2", NULL),
+	      view_layer_of(trees, 2, "/srv/old", NULL), view_layer_of(trees, 2, "/opt/a", NULL));
+	strv_free(&v);
+	sbuf_free(&got);
+	free(trees[0]);
+	free(trees[1]);
+}
+
 int main(void)
 {
 	if (geteuid() != 0) {
@@ -167,6 +208,7 @@ int main(void)
 	expect("/srv", true, "/srv", 0);
 	expect_err("/etc/passwd/x", ENOTDIR, "'/etc/passwd' is a file in the image");
 	expect_err("/loop1/x", ELOOP, "too many levels of symbolic links");
+	t_list();
 	fs_rm_rf(NULL, AT_FDCWD, work);
 	return failures ? 1 : 0;
 }
