@@ -26,13 +26,15 @@
 #include "core/fs.h"
 #include "core/hash.h"
 #include "core/str.h"
+#include "solver/aptwalk.h"
 #include "solver/deb.h"
 #include "solver/explain.h"
 #include "solver/solvcache.h"
 
 #define DEFAULT_KEYRING "/usr/share/keyrings/debian-archive-keyring.gpg"
-#define SOLV_FORMAT "3"	/* bump when the pool-loading code changes what .solv holds
-				 * (3: solvcache header, no descriptions) */
+#define SOLV_FORMAT "4"	/* bump when the pool-loading code changes what .solv holds
+				 * (3: solvcache header, no descriptions; 4: Priority,
+				 * Important, dependencies in their order) */
 
 struct deb_repo_info {
 	char *base_uri;		/* prefix for Filename: */
@@ -640,12 +642,13 @@ static char *requested_by(Pool *pool, Solvable *s, const struct deb_request *req
 	return xstrdup("dependency");
 }
 
-/* apt's choice among alternatives: for "a | b" it takes the first
+/* The fallback, when apt's walk (solver/aptwalk.c) leaves something
+ * broken (where apt-get would run its problem resolver): libsolv alone,
+ * favouring apt's simple choice among alternatives: for "a | b" the first
  * alternative that a real package of that name (in a matching version)
- * satisfies; for a name that several packages provide, the real package.
- * libsolv orders candidates by name instead, so the first solve is checked
- * against apt's rule and the packages apt would take are favoured, until
- * nothing changes. */
+ * satisfies.  libsolv orders candidates by name instead, so the first
+ * solve is checked against that rule and the packages apt would take are
+ * favoured, until nothing changes. */
 static void flatten_or(Pool *pool, Id dep, Queue *alts)
 {
 	if (ISRELDEP(dep)) {
@@ -707,7 +710,7 @@ static int add_apt_favors(Solver *solv, Queue *favors)
 		if (p <= 0 || p == SYSTEMSOLVABLE)
 			continue;
 		queue_empty(&reqs);
-		solvable_lookup_deparray(pool->solvables + p, SOLVABLE_REQUIRES, &reqs, -1);
+		solvable_lookup_deparray(pool->solvables + p, SOLVABLE_REQUIRES, &reqs, 0);
 		for (int k = 0; k < reqs.count; k++) {
 			Id want = 0, pp, q;
 			int satisfied_by_earlier = 0;
@@ -779,7 +782,7 @@ static void greedy_favors(Pool *pool, const Queue *job, Queue *favors)
 	}
 	for (int i = 0; i < sel.count; i++) {
 		queue_empty(&reqs);
-		solvable_lookup_deparray(pool->solvables + sel.elements[i], SOLVABLE_REQUIRES, &reqs, -1);
+		solvable_lookup_deparray(pool->solvables + sel.elements[i], SOLVABLE_REQUIRES, &reqs, 0);
 		for (int k = 0; k < reqs.count; k++) {
 			Id want = 0, q, pp;
 			int satisfied = 0;
@@ -807,6 +810,182 @@ static void greedy_favors(Pool *pool, const Queue *job, Queue *favors)
 	queue_free(&reqs);
 }
 
+/* The packages of the layers below, as install jobs (and in `below`). */
+static int below_jobs(struct pkgimg_ctx *ctx, Pool *pool, const struct deb_request *req,
+		      Queue *job, Queue *below)
+{
+	for (int i = 0; req->below && i < req->below->n; i++) {
+		const struct deb_pkg *b = &req->below->v[i];
+		Id p = find_exact(pool, b->name, b->version, b->arch);
+
+		if (!p)
+			return pkgimg_err(ctx, -PKGIMG_E_NOTFOUND,
+					  "%s %s: [resolve] the base layer's package is no "
+					  "longer in the apt sources; lock the base again",
+					  b->name, b->version);
+		queue_push2(job, SOLVER_INSTALL | SOLVER_SOLVABLE, p);
+		queue_push(below, p);
+	}
+	return 0;
+}
+
+/* Every Essential: yes name, as install jobs (debian-slim). */
+static int essential_jobs(struct pkgimg_ctx *ctx, struct deb_pool *dp, Queue *job)
+{
+	Pool *pool = dp->pool;
+	Queue names;
+	Id p;
+
+	queue_init(&names);
+	FOR_POOL_SOLVABLES(p) {
+		Solvable *s = pool->solvables + p;
+
+		if (solvable_lookup_void(s, dp->essential_key) && pool_installable(pool, s))
+			queue_pushunique(&names, s->name);
+	}
+	for (int i = 0; i < names.count; i++)
+		queue_push2(job, SOLVER_INSTALL | SOLVER_SOLVABLE_NAME, names.elements[i]);
+	if (!names.count) {
+		queue_free(&names);
+		return pkgimg_err(ctx, -PKGIMG_E_NOTFOUND,
+				  "debian-slim: [resolve] the apt sources hold no Essential: "
+				  "yes package, so there is no base to build; use --base "
+				  "scratch or add the Debian archive as a source");
+	}
+	queue_free(&names);
+	return 0;
+}
+
+static Solver *new_solver(Pool *pool, int recommends)
+{
+	Solver *solv = solver_create(pool);
+
+	solver_set_flag(solv, SOLVER_FLAG_IGNORE_RECOMMENDED, recommends ? 0 : 1);
+	return solv;
+}
+
+/* apt's answer (aptwalk): the requests' jobs (after the first `nbelow`
+ * pairs) become the solvables apt installs, and the walk's set is handed to
+ * libsolv, which checks it.  Returns the solver, or NULL when the walk
+ * leaves something broken or libsolv disagrees (then apt-get would run its
+ * problem resolver; the caller solves with libsolv alone). */
+static Solver *solve_apt(struct deb_pool *dp, const struct deb_request *req, const Queue *job,
+			 const Queue *below)
+{
+	Pool *pool = dp->pool;
+	struct aptwalk_req wr = {
+		.installed = below->elements, .ninstalled = below->count,
+		.recommends = req->install_recommends, .essential_key = dp->essential_key,
+		.priority_key = pool_str2id(pool, "deb:priority", 0),
+		.important_key = pool_str2id(pool, "deb:important", 0),
+	};
+	Queue reqs, set, full;
+	Solver *solv = NULL;
+
+	queue_init(&reqs);
+	queue_init(&set);
+	queue_init(&full);
+	for (int i = 2 * below->count; i + 1 < job->count; i += 2) {
+		Id how = job->elements[i] & SOLVER_SELECTMASK, what = job->elements[i + 1];
+		Id p = how == SOLVER_SOLVABLE ? what : apt_candidate(pool, what);
+
+		if (p)
+			queue_push(&reqs, p);
+	}
+	wr.requests = reqs.elements;
+	wr.nrequests = reqs.count;
+	if (aptwalk_run(pool, &wr, &set) == 0) {
+		/* the requests too: a request the walk could not take (another
+		 * version of a package below) is then libsolv's conflict */
+		for (int i = 0; i < job->count; i++)
+			queue_push(&full, job->elements[i]);
+		for (int i = 0; i < set.count; i++)
+			queue_push2(&full, SOLVER_INSTALL | SOLVER_SOLVABLE, set.elements[i]);
+		solv = new_solver(pool, 0);	/* the walk followed Recommends already */
+		if (solver_solve(solv, &full)) {
+			solver_free(solv);
+			solv = NULL;
+		}
+	}
+	queue_free(&reqs);
+	queue_free(&set);
+	queue_free(&full);
+	return solv;
+}
+
+struct job_ctx {
+	struct deb_pool *dp;
+	const struct deb_request *req;
+	const Queue *below;
+};
+
+/* A job that the user did not ask for, in words: a package of the layers
+ * below, or an Essential package of the base. */
+static int job_words(void *data, Id how, Id what, char *buf, size_t size)
+{
+	const struct job_ctx *jc = data;
+	Pool *pool = jc->dp->pool;
+	Solvable *s;
+
+	if ((how & SOLVER_SELECTMASK) == SOLVER_SOLVABLE) {
+		for (int i = 0; i < jc->below->count; i++)
+			if (jc->below->elements[i] == what) {
+				s = pool->solvables + what;
+				snprintf(buf, size, "%s %s is in the layers below (kept as it is)",
+					 pool_id2str(pool, s->name), pool_id2str(pool, s->evr));
+				return 1;
+			}
+		return 0;
+	}
+	if ((how & SOLVER_SELECTMASK) != SOLVER_SOLVABLE_NAME || !jc->req->essential || ISRELDEP(what))
+		return 0;
+	for (int i = 0; i < jc->req->nnames; i++)
+		if (!strcmp(jc->req->names[i], pool_id2str(pool, what)))
+			return 0;
+	snprintf(buf, size, "%s is Essential (the base has every Essential: yes package)",
+		 pool_id2str(pool, what));
+	return 1;
+}
+
+/* libsolv alone, steered towards apt's choices by favours; a conflict is
+ * explained from the plain request. */
+static int solve_favored(struct pkgimg_ctx *ctx, struct deb_pool *dp, const struct deb_request *req,
+			 const Queue *job, const Queue *below, Solver **out)
+{
+	Pool *pool = dp->pool;
+	struct job_ctx jc = { .dp = dp, .req = req, .below = below };
+	Queue full, favors;
+	Solver *solv = NULL;
+	int problems = 0, r = 0;
+
+	queue_init(&full);
+	queue_init(&favors);
+	greedy_favors(pool, job, &favors);
+	for (int round = 0; round < 8; round++) {
+		if (solv)
+			solver_free(solv);
+		queue_init_clone(&full, job);
+		for (int f = 0; f < favors.count; f++)
+			queue_push(&full, favors.elements[f]);
+		solv = new_solver(pool, req->install_recommends);
+		problems = solver_solve(solv, &full);
+		queue_free(&full);
+		if (problems || !add_apt_favors(solv, &favors))
+			break;
+	}
+	if (problems && favors.count) {
+		/* the favoured choices clash: the plain solve tells why best */
+		solver_free(solv);
+		solv = new_solver(pool, req->install_recommends);
+		problems = solver_solve(solv, (Queue *)job);
+	}
+	queue_free(&favors);
+	if (problems)
+		r = explain_problems_as(ctx, solv, "apt", job_words, &jc);
+	*out = solv;
+	return r;
+}
+
 int deb_solve(struct pkgimg_ctx *ctx, struct deb_pool *dp, const struct deb_request *req,
 	      struct deb_pkglist *out)
 {
@@ -819,85 +998,18 @@ int deb_solve(struct pkgimg_ctx *ctx, struct deb_pool *dp, const struct deb_requ
 
 	queue_init(&job);
 	queue_init(&below);
-	if (req->below) {
-		for (int i = 0; i < req->below->n; i++) {
-			const struct deb_pkg *b = &req->below->v[i];
-			Id p = find_exact(pool, b->name, b->version, b->arch);
-
-			if (!p) {
-				r = pkgimg_err(ctx, -PKGIMG_E_NOTFOUND,
-					       "%s %s: [resolve] the base layer's package is no "
-					       "longer in the apt sources; lock the base again",
-					       b->name, b->version);
-				goto out;
-			}
-			queue_push2(&job, SOLVER_INSTALL | SOLVER_SOLVABLE, p);
-			queue_push(&below, p);
-		}
-	}
-	if (req->essential) {
-		Id p;
-		Queue names;
-
-		queue_init(&names);
-		FOR_POOL_SOLVABLES(p) {
-			Solvable *s = pool->solvables + p;
-
-			if (solvable_lookup_void(s, dp->essential_key) &&
-			    pool_installable(pool, s))
-				queue_pushunique(&names, s->name);
-		}
-		for (int i = 0; i < names.count; i++)
-			queue_push2(&job, SOLVER_INSTALL | SOLVER_SOLVABLE_NAME, names.elements[i]);
-		if (!names.count) {
-			queue_free(&names);
-			r = pkgimg_err(ctx, -PKGIMG_E_NOTFOUND,
-				       "debian-slim: [resolve] the apt sources hold no Essential: "
-				       "yes package, so there is no base to build; use --base "
-				       "scratch or add the Debian archive as a source");
-			goto out;
-		}
-		queue_free(&names);
-	}
-	for (int i = 0; i < req->nnames; i++) {
+	r = below_jobs(ctx, pool, req, &job, &below);
+	if (r == 0 && req->essential)
+		r = essential_jobs(ctx, dp, &job);
+	for (int i = 0; r == 0 && i < req->nnames; i++)
 		r = add_request(ctx, pool, req->names[i], &job);
+	if (r < 0)
+		goto out;
+	solv = solve_apt(dp, req, &job, &below);
+	if (!solv) {
+		r = solve_favored(ctx, dp, req, &job, &below, &solv);
 		if (r < 0)
 			goto out;
-	}
-	{
-		Queue full, favors;
-		int problems = 0;
-
-		queue_init(&full);
-		queue_init(&favors);
-		greedy_favors(pool, &job, &favors);
-		for (int round = 0; round < 8; round++) {
-			if (solv)
-				solver_free(solv);
-			queue_init_clone(&full, &job);
-			for (int f = 0; f < favors.count; f++)
-				queue_push(&full, favors.elements[f]);
-			solv = solver_create(pool);
-			solver_set_flag(solv, SOLVER_FLAG_IGNORE_RECOMMENDED,
-					req->install_recommends ? 0 : 1);
-			problems = solver_solve(solv, &full);
-			queue_free(&full);
-			if (problems || !add_apt_favors(solv, &favors))
-				break;
-		}
-		if (problems && favors.count) {
-			/* the favoured choices clash: the plain solve tells why best */
-			solver_free(solv);
-			solv = solver_create(pool);
-			solver_set_flag(solv, SOLVER_FLAG_IGNORE_RECOMMENDED,
-					req->install_recommends ? 0 : 1);
-			problems = solver_solve(solv, &job);
-		}
-		queue_free(&favors);
-		if (problems) {
-			r = explain_problems(ctx, solv, "apt");
-			goto out;
-		}
 	}
 	trans = solver_create_transaction(solv);
 	for (int i = 0; i < trans->steps.count; i++) {

@@ -11,6 +11,12 @@
 
 int explain_problems(struct pkgimg_ctx *ctx, Solver *solv, const char *ecosystem)
 {
+	return explain_problems_as(ctx, solv, ecosystem, NULL, NULL);
+}
+
+int explain_problems_as(struct pkgimg_ctx *ctx, Solver *solv, const char *ecosystem,
+			explain_job_fn *job_words, void *data)
+{
 	int count = solver_problem_count(solv);
 	struct sbuf msg = SBUF_INIT;
 	Queue rules;
@@ -41,7 +47,9 @@ int explain_problems(struct pkgimg_ctx *ctx, Solver *solv, const char *ecosystem
 
 				Pool *pool = solv->pool;
 
-				if ((how & SOLVER_SELECTMASK) == SOLVER_SOLVABLE_PROVIDES &&
+				if (job_words && job_words(data, how, what, buf, sizeof buf))
+					;	/* the caller's words for a job that is no request */
+				else if ((how & SOLVER_SELECTMASK) == SOLVER_SOLVABLE_PROVIDES &&
 				    ISRELDEP(what) && GETRELDEP(pool, what)->flags == REL_NAMESPACE)
 					/* a spec answered by a namespace callback (conda) */
 					snprintf(buf, sizeof buf, "%s was requested",

@@ -9,6 +9,10 @@
  *   d  04-deb-essential: "Essential: yes" -> void attribute "deb:essential",
  *      surviving repo_write + repo_add_solv
  *   e  05-debdb-status: repo_add_debdb only loads "... installed" stanzas
+ *   f  10-deb-priority-important: "Priority:" -> num "deb:priority" (apt's
+ *      order), "Important: yes"/"Protected: yes" -> void "deb:important"
+ *   g  11-solv-keep-dep-order: Depends keep their order through repo_write
+ *      + repo_add_solv (apt visits them in that order)
  *
  * usage: test_libsolv_patches [INRELEASE... ]
  *   Without arguments every *_InRelease file in /var/lib/apt/lists is checked.
@@ -252,6 +256,73 @@ test_essential(const char *tmpdir)
   check(key && s && solvable_lookup_void(s, key), "deb-essential: deb:essential survives repo_write + repo_add_solv");
   s = find_solvable(repo, "notess");
   check(s && (!key || !solvable_lookup_void(s, key)), "deb-essential: non-essential stays non-essential after reload");
+  pool_free(pool);
+}
+
+/* ---------------------------------------------------------------- (f, g) */
+
+static Repo *
+write_and_reload(Repo *repo, const char *tmpdir, const char *file, Pool **poolp)
+{
+  char path[4096];
+  FILE *fp;
+  int ok;
+
+  snprintf(path, sizeof(path), "%s/%s", tmpdir, file);
+  fp = fopen(path, "w");
+  ok = fp && repo_write(repo, fp) == 0;
+  if (fp && fclose(fp) != 0)
+    ok = 0;
+  pool_free(*poolp);
+  *poolp = new_deb_pool();
+  repo = repo_create(*poolp, "reloaded");
+  fp = ok ? fopen(path, "r") : 0;
+  ok = fp && repo_add_solv(repo, fp, 0) == 0;
+  if (fp)
+    fclose(fp);
+  return ok ? repo : 0;
+}
+
+static void
+test_priority_and_order(const char *tmpdir)
+{
+  static const char pkgs[] =
+    "Package: req\nVersion: 1\nArchitecture: amd64\nPriority: required\nImportant: yes\n"
+    "Depends: zz, aa | bb, mm (>= 1)\nPre-Depends: yy, cc\n\n"
+    "Package: opt\nVersion: 1\nArchitecture: amd64\nPriority: optional\nProtected: yes\n\n"
+    "Package: odd\nVersion: 1\nArchitecture: amd64\nPriority: weird\n\n"
+    "Package: none\nVersion: 1\nArchitecture: amd64\n\n";
+  static const char *const order[] = { "zz", "aa | bb", "mm >= 1", 0, "yy", "cc" };
+  Pool *pool = new_deb_pool();
+  Repo *repo = repo_from_packages(pool, "test", pkgs, 0);
+  Id prio, imp, *dp;
+  Solvable *s;
+  int i, same;
+
+  repo = write_and_reload(repo, tmpdir, "prio.solv", &pool);
+  check(repo != 0, "deb-priority: repo_write + repo_add_solv succeed");
+  if (!repo)
+    return;
+  prio = pool_str2id(pool, "deb:priority", 0);
+  imp = pool_str2id(pool, "deb:important", 0);
+  s = find_solvable(repo, "req");
+  check(s && prio && solvable_lookup_num(s, prio, 0) == 1, "deb-priority: required is 1");
+  check(s && imp && solvable_lookup_void(s, imp), "deb-priority: 'Important: yes' sets deb:important");
+  s = find_solvable(repo, "opt");
+  check(s && prio && solvable_lookup_num(s, prio, 0) == 4, "deb-priority: optional is 4");
+  check(s && imp && solvable_lookup_void(s, imp), "deb-priority: 'Protected: yes' sets deb:important");
+  s = find_solvable(repo, "odd");
+  check(s && prio && solvable_lookup_num(s, prio, 0) == 5, "deb-priority: an unknown priority is 5");
+  s = find_solvable(repo, "none");
+  check(s && solvable_lookup_num(s, prio, 0) == 0 && !solvable_lookup_void(s, imp),
+        "deb-priority: no field, no attribute");
+  s = find_solvable(repo, "req");
+  same = s && s->requires;
+  dp = same ? s->repo->idarraydata + s->requires : 0;
+  for (i = 0; same && i < 6; i++, dp++)
+    same = order[i] ? *dp && *dp != SOLVABLE_PREREQMARKER && !strcmp(pool_dep2str(pool, *dp), order[i])
+                    : *dp == SOLVABLE_PREREQMARKER;
+  check(same && !*dp, "solv-keep-dep-order: Depends, marker, Pre-Depends in the Packages order after reload");
   pool_free(pool);
 }
 
@@ -707,6 +778,7 @@ main(int argc, char **argv)
     }
   test_replaces_obsoletes();
   test_essential(tmpdir);
+  test_priority_and_order(tmpdir);
   test_debdb_status(tmpdir);
   test_inreleases(argc, argv);
 
