@@ -16,7 +16,7 @@
 # that list them, are left out of the comparison.
 #
 # Warm runtime: the .debs of both sides and apt's lists are kept in
-# $PKGIMG_TEST_CACHE (default ~/.cache/pkgimg-test)/24-tree.
+# $PKGIMG_TEST_CACHE (default ~/.cache/pkgimg-test)/25-tree.
 . "$(dirname "$0")/../lib.sh"
 need_pkgimg
 NAME="tree of man-db, ca-certificates, nginx-light | python3, curl equals mmdebstrap's"
@@ -24,7 +24,7 @@ command -v mmdebstrap >/dev/null || { skip "$NAME" "mmdebstrap is not installed 
 [ "$(id -u)" -eq 0 ] || { skip "$NAME" "mmdebstrap's root mode needs root"; finish; }
 archive_reachable || { skip "$NAME" "archive unreachable"; finish; }
 
-CACHE=${PKGIMG_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pkgimg-test}/24-tree
+CACHE=${PKGIMG_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pkgimg-test}/25-tree
 mkdir -p "$CACHE/debs" "$CACHE/blobs" "$T/store/blobs/sha256"
 S=$T/store
 cp -al "$CACHE/blobs/." "$S/blobs/sha256/" 2>/dev/null
