@@ -3,6 +3,7 @@
 #ifndef PKGIMG_SOLVER_APT_H
 #define PKGIMG_SOLVER_APT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/str.h"
@@ -38,6 +39,8 @@ struct apt_release {
 	char *date;		/* Date: */
 	char *valid_until;	/* Valid-Until: or NULL */
 	char *codename, *suite;
+	bool not_automatic;	/* NotAutomatic: yes (apt's pin 1, e.g. experimental) */
+	bool but_automatic_upgrades;	/* ButAutomaticUpgrades: yes (pin 100, backports) */
 	/* SHA256 section, parsed */
 	struct apt_release_file {
 		char *path;	/* "main/binary-amd64/Packages.xz" */

@@ -39,6 +39,16 @@ static Id sname(const struct aw *w, Id p)
 	return w->pool->solvables[p].name;
 }
 
+int aptwalk_cand_cmp(Pool *pool, Id a, Id b)
+{
+	Solvable *sa = pool->solvables + a, *sb = pool->solvables + b;
+
+	if (sa->repo->priority != sb->repo->priority)
+		return sa->repo->priority > sb->repo->priority ? 1 : -1;
+	return pool_evrcmp(pool, sa->evr, sb->evr, EVRCMP_COMPARE);
+}
+
+/* A name's candidate: its best installable version by aptwalk_cand_cmp. */
 static Id candidate(struct aw *w, Id name)
 {
 	Pool *pool = w->pool;
@@ -51,7 +61,7 @@ static Id candidate(struct aw *w, Id name)
 
 		if (s->name != name || !pool_installable(pool, s))
 			continue;
-		if (!best || pool_evrcmp(pool, s->evr, pool->solvables[best].evr, EVRCMP_COMPARE) > 0)
+		if (!best || aptwalk_cand_cmp(pool, p, best) > 0)
 			best = p;
 	}
 	w->fl[name] |= F_CAND;

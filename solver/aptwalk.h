@@ -29,4 +29,9 @@ struct aptwalk_req {
  * would then run its problem resolver). */
 int aptwalk_run(Pool *pool, const struct aptwalk_req *req, Queue *out);
 
+/* apt's candidate order between two versions of one name: the higher pin
+ * (the repo's priority, see deb.c's apt_default_pin) first, then the higher
+ * version.  >0 when a is the better candidate. */
+int aptwalk_cand_cmp(Pool *pool, Id a, Id b);
+
 #endif

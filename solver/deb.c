@@ -352,6 +352,18 @@ static int list_packages(struct pkgimg_ctx *ctx, const struct apt_sources *srcs,
 	return r;
 }
 
+/* apt's default pin of a source's versions (apt_preferences(5)): 500, or 1
+ * for a NotAutomatic suite (experimental), 100 when it also says
+ * ButAutomaticUpgrades (backports).  It is the libsolv repo's priority, which
+ * the walk's candidate and libsolv's policy both rank before the version.
+ * /etc/apt/preferences is the host's, not the image's, and is not read. */
+static int apt_default_pin(const struct apt_release *rel)
+{
+	if (!rel->not_automatic)
+		return 500;
+	return rel->but_automatic_upgrades ? 100 : 1;
+}
+
 /* The Packages files (verified against the signed Release), each loaded as
  * a repo of dp->pool. */
 static int load_all_packages(struct pkgimg_ctx *ctx, struct store *st, struct deb_pool *dp,
@@ -405,6 +417,7 @@ static int load_all_packages(struct pkgimg_ctx *ctx, struct store *st, struct de
 		free(name);
 		info->base_uri = xstrdup(s->src->uri);
 		repo->appdata = info;
+		repo->priority = apt_default_pin(&s->release);
 		dp->infos = xrealloc(dp->infos, (size_t)(dp->ninfos + 1) * sizeof *dp->infos);
 		dp->infos[dp->ninfos++] = info;
 		r = load_packages(ctx, st, s->dir, pk[k].f, purls.v[k], &caches[k], repo);
@@ -683,7 +696,7 @@ static Id apt_candidate(Pool *pool, Id dep)
 
 		if (s->name != name || !pool_installable(pool, s))
 			continue;
-		if (!best || pool_evrcmp(pool, s->evr, pool->solvables[best].evr, EVRCMP_COMPARE) > 0)
+		if (!best || aptwalk_cand_cmp(pool, p, best) > 0)
 			best = p;
 	}
 	return best;

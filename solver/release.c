@@ -89,6 +89,10 @@ int apt_release_parse(struct pkgimg_ctx *ctx, const char *what, const char *text
 			rel->codename = blob_dup(val);
 		else if (blob_eq_str(key, "Suite"))
 			rel->suite = blob_dup(val);
+		else if (blob_eq_str(key, "NotAutomatic"))
+			rel->not_automatic = blob_eq_str(val, "yes");
+		else if (blob_eq_str(key, "ButAutomaticUpgrades"))
+			rel->but_automatic_upgrades = blob_eq_str(val, "yes");
 	}
 	if (rel->nfiles == 0)
 		return pkgimg_err(ctx, -PKGIMG_E_PARSE,
