@@ -117,7 +117,7 @@ FUZZ_BIN        := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 # only what the readers use (the rest of the engine is not linked in anyway):
 # a target that needs another file fails to link until it is listed here
 FUZZ_ENGINE_SRC := $(sort $(wildcard core/*.c pyspec/*.c) solver/matchspec.c installers/wheel.c \
-	installers/extract.c)
+	installers/extract.c cache/view.c)
 FUZZ_ENGINE_OBJ := $(FUZZ_ENGINE_SRC:%.c=build/fuzz/obj/%.o)
 
 build/fuzz/obj/%.o: %.c | build/.build-deps build/.test-deps $(DEP_STAMPS)
