@@ -40,6 +40,61 @@ static int replace_below(const struct layer_build *b, int rootfd, const char *si
 	return r;
 }
 
+/* The .py files of purelib and platlib of the wheels installed (ws[0..nws),
+ * under site), compiled with interp as pip compiles them, the .pyc files
+ * added to each wheel's RECORD. */
+static int pip_layer_pyc(const struct layer_build *b, int rootfd, const char *site,
+			 const char *interp, struct wheel_installed *ws, int nws)
+{
+	struct pkgimg_ctx *ctx = b->ctx;
+	const struct lock_layer *l = b->l;
+	char **labels = xcalloc((size_t)nws + 1, sizeof *labels);
+	struct pyc_src *srcs = NULL;
+	struct pyc_result pr = { 0 };
+	size_t nsrcs = 0, capsrcs = 0;
+	int64_t t0 = pkgimg_now_ms();
+	int r;
+
+	for (int i = 0; i < nws; i++) {
+		labels[i] = xasprintf("%s %s", l->pkgs[i].name, l->pkgs[i].version);
+		for (size_t k = 0; k < ws[i].nfiles; k++) {
+			const char *f = ws[i].files[k].path;
+			size_t len = strlen(f);
+
+			if (len > 3 && !strcmp(f + len - 3, ".py") && strncmp(f, "../", 3))
+				image_pyc_src_add(&srcs, &nsrcs, &capsrcs,
+						  xasprintf("/%s/%s", site, f), i);
+		}
+	}
+	r = image_layer_pyc(b, rootfd, interp, srcs, &nsrcs, &pr);
+	if (r < 0)
+		goto out;
+	image_pyc_report(ctx, b->res, &pr, srcs, labels, nws);
+	for (int i = 0; i < nws && pr.npycs; i++) {
+		struct strv add = { 0 };
+
+		for (size_t k = 0; k < pr.n; k++)
+			for (int m = 0; srcs[k].owner == i && m < pr.items[k].npycs; m++)
+				strv_add(&add, pr.items[k].pycs[m]);
+		if (add.n)
+			r = wheel_record_add(ctx, rootfd, &ws[i], (const char *const *)add.v, add.n);
+		strv_free(&add);
+		if (r < 0)
+			goto out;
+	}
+	pkgimg_info(ctx, "pyc: %zu files compiled, %zu did not, in %lld ms", pr.ncompiled,
+		    pr.nfailed, (long long)(pkgimg_now_ms() - t0));
+out:
+	pyc_result_free(&pr);
+	for (size_t i = 0; i < nsrcs; i++)
+		free(srcs[i].path);
+	free(srcs);
+	for (int i = 0; i < nws; i++)
+		free(labels[i]);
+	free(labels);
+	return r;
+}
+
 /* A PyPI layer: the locked wheels, fetched and verified, installed into the
  * site-packages of Debian's interpreter (pip's posix_local scheme, as `pip
  * install` run as root writes them). */
@@ -52,11 +107,9 @@ int image_build_pip(const struct layer_build *b)
 	struct install_result *res = b->res;
 	const char *step = b->step;
 	char *xy = NULL, *site = NULL, *inc = NULL;
-	char *interp = NULL, *scripts = NULL, *data = NULL, **labels = NULL;
+	char *interp = NULL, *scripts = NULL, *data = NULL;
 	struct wheel_installed *ws = xcalloc((size_t)l->npkgs + 1, sizeof *ws);
-	struct pyc_src *srcs = NULL;
-	struct pyc_result pr = { 0 };
-	size_t nsrcs = 0, capsrcs = 0, failed0 = res->npyc_failed;
+	size_t failed0 = res->npyc_failed;
 	int r, rootfd = b->txn->rootfd, nws = 0;
 	int64_t t0 = pkgimg_now_ms(), t;
 
@@ -111,38 +164,9 @@ int image_build_pip(const struct layer_build *b)
 	t0 = t;
 	t = pkgimg_now_ms();
 	pkgimg_info(ctx, "install: %d wheels in %lld ms", l->npkgs, (long long)(t - t0));
-	/* the .py files of purelib and platlib, as pip compiles them */
-	labels = xcalloc((size_t)nws + 1, sizeof *labels);
-	for (int i = 0; i < nws; i++) {
-		labels[i] = xasprintf("%s %s", l->pkgs[i].name, l->pkgs[i].version);
-		for (size_t k = 0; k < ws[i].nfiles; k++) {
-			const char *f = ws[i].files[k].path;
-			size_t len = strlen(f);
-
-			if (len > 3 && !strcmp(f + len - 3, ".py") && strncmp(f, "../", 3))
-				image_pyc_src_add(&srcs, &nsrcs, &capsrcs, xasprintf("/%s/%s", site, f), i);
-		}
-	}
-	r = image_layer_pyc(b, rootfd, interp, srcs, &nsrcs, &pr);
+	r = pip_layer_pyc(b, rootfd, site, interp, ws, nws);
 	if (r < 0)
 		goto out;
-	image_pyc_report(ctx, res, &pr, srcs, labels, nws);
-	for (int i = 0; i < nws && pr.npycs; i++) {
-		struct strv add = { 0 };
-
-		for (size_t k = 0; k < pr.n; k++)
-			for (int m = 0; srcs[k].owner == i && m < pr.items[k].npycs; m++)
-				strv_add(&add, pr.items[k].pycs[m]);
-		if (add.n)
-			r = wheel_record_add(ctx, rootfd, &ws[i], (const char *const *)add.v, add.n);
-		strv_free(&add);
-		if (r < 0)
-			goto out;
-	}
-	t0 = t;
-	t = pkgimg_now_ms();
-	pkgimg_info(ctx, "pyc: %zu files compiled, %zu did not, in %lld ms", pr.ncompiled,
-		    pr.nfailed, (long long)(t - t0));
 	/* another version of a project in the image below is uninstalled, as
 	 * pip does: whiteouts for its files that this layer did not write anew
 	 * (its bytecode included) */
@@ -152,16 +176,9 @@ int image_build_pip(const struct layer_build *b)
 	/* folding the bytecode in touched directories: the layer is of no time */
 	r = image_commit_layer(b, LAYER_TIMES_ZERO, res, failed0);
 out:
-	pyc_result_free(&pr);
-	for (size_t i = 0; i < nsrcs; i++)
-		free(srcs[i].path);
-	free(srcs);
-	for (int i = 0; i < nws; i++) {
+	for (int i = 0; i < nws; i++)
 		wheel_installed_free(&ws[i]);
-		free(labels ? labels[i] : NULL);
-	}
 	free(ws);
-	free(labels);
 	free(xy);
 	free(site);
 	free(inc);
