@@ -25,6 +25,7 @@
 #include "image/build.h"
 #include "image/commit.h"
 #include "image/install.h"
+#include "image/layers.h"
 #include "runtime/gpu.h"
 #include "solver/apt.h"
 #include "solver/plan.h"
@@ -518,8 +519,12 @@ static int copy_layer(const struct build *b, const struct spec_step *st, const c
 	if (r == 0 && st->kind == SPEC_PYTHON_SOURCE) {
 		char *python = site_path(b->spec, b->lf, true);
 
-		r = image_tree_pyc(ctx, store, b->io, txn.tmp, txn.tree, chain, nchain, python,
-				   text, text, res);
+		struct layer_build lb = {
+			.ctx = ctx, .st = store, .o = b->io, .chain = chain, .nchain = nchain,
+			.txn = &txn, .step = text, .res = res,
+		};
+
+		r = image_tree_pyc(&lb, python, text);
 		free(python);
 	}
 	if (r == 0) {
@@ -632,9 +637,14 @@ static int build_lock_layers(struct build *b, int *li, const char *until,
 				break;
 		}
 		r = store_check_layers(b->ctx, b->depth + 1, lf->layers[*li].step);
-		if (r == 0)
-			r = image_lock_layer(b->ctx, b->store, lf, *li, b->io, parent, force, key,
-					     res);
+		if (r == 0) {
+			struct layer_build lb = {
+				.ctx = b->ctx, .st = b->store, .o = b->io, .lf = lf,
+				.parent = parent, .res = res,
+			};
+
+			r = image_lock_layer(&lb, *li, force, key);
+		}
 		if (r < 0)
 			break;
 		b->depth++;

@@ -63,22 +63,4 @@ int image_install_lock(struct pkgimg_ctx *ctx, struct store *st, struct lockfile
 int image_lock_base(struct pkgimg_ctx *ctx, struct store *st, const struct lockfile *lf,
 		    char parent[STORE_KEY_MAX]);
 
-/* Builds (or finds) lock layer i of lf on top of parent ("" for none):
- * *key gets its key; res counts it as built or cached and collects the
- * bytecode warnings.  force: rebuild even when the key is in the store. */
-int image_lock_layer(struct pkgimg_ctx *ctx, struct store *st, struct lockfile *lf, int i,
-		     const struct install_opts *o, const char *parent, bool force,
-		     char key[STORE_KEY_MAX], struct install_result *res);
-
-/* Compiles every .py file of a layer being built (tree, in the store's
- * tmp dir tmp) with `python`, the image's interpreter (a path inside it),
- * as a pip layer's files are: in the sandbox over the tree and the image
- * below it (chain, top first), the .pyc files folded into tree, the tree's
- * times 0.  A file that does not compile is a warning and goes into res,
- * under `label`; an image without that interpreter is a warning. */
-int image_tree_pyc(struct pkgimg_ctx *ctx, struct store *st, const struct install_opts *o,
-		   const char *tmp, const char *tree, char **chain, int nchain,
-		   const char *python, const char *step, const char *label,
-		   struct install_result *res);
-
 #endif
