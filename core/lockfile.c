@@ -16,7 +16,7 @@
 
 /* Bumped whenever pkgimg changes what a layer holds for the same lock
  * (layer format, unpack rules, generated files): every key changes. */
-#define BUILDER_VERSION "pkgimg-layer-v2"
+#define BUILDER_VERSION "pkgimg-layer-v3"
 
 /* ---- emitting ---- */
 

@@ -444,9 +444,20 @@ static int apt_scripts(const struct layer_build *b, struct debinst_pkg *pkgs, in
 		if (r < 0)
 			goto out;
 	}
-	{	/* the image as the scripts saw it: upper over the lowers */
+	{	/* the image as the scripts left it: upper over the lowers, with
+		 * the times it will have (what the scripts made at mtime 0, what
+		 * they moved keeps the .deb's), which the pyc headers record */
 		char **view = xcalloc((size_t)nchain + 3, sizeof *view);
+		int ufd = open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
+		r = ufd < 0 ? pkgimg_err(ctx, -errno, "%s: [configure] %m", upper)
+			    : fs_tree_clamp_times(ctx, ufd, upper, b->txn->started);
+		if (ufd >= 0)
+			close(ufd);
+		if (r < 0) {
+			free(view);
+			goto out;
+		}
 		view[0] = upper;
 		memcpy(view + 1, lowers, ((size_t)nchain + 1) * sizeof *view);
 		r = image_apt_pyc_timestamps(ctx, step, upper, view, nchain + 2, &npyc);
@@ -455,7 +466,7 @@ static int apt_scripts(const struct layer_build *b, struct debinst_pkg *pkgs, in
 			goto out;
 		pkgimg_info(ctx, "configure: %zu pycs of the scripts made timestamp pycs", npyc);
 	}
-	r = image_fold_upper(ctx, upper, rootfd, tree, step);
+	r = image_fold_upper(ctx, upper, rootfd, tree, step, b->txn->started);
 out:
 	if (scratch)
 		fs_rm_rf(NULL, AT_FDCWD, scratch);

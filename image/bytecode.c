@@ -108,7 +108,7 @@ int image_layer_pyc(const struct layer_build *b, int rootfd, const char *python,
 		r = fs_rm_rf(ctx, AT_FDCWD, upper);
 		goto out;
 	}
-	r = image_fold_upper(ctx, upper, rootfd, tree, step);
+	r = image_fold_upper(ctx, upper, rootfd, tree, step, 0);
 out:
 	if (r < 0)
 		pyc_result_free(res);

@@ -22,17 +22,18 @@
 #include "image/layers.h"
 #include "pyc/pyc.h"
 
-/* What the maintainer scripts wrote (the overlay upper at `upper`) becomes
- * part of the layer's tree, with mtime 0: files renamed over the composed
- * ones, whiteouts deleting, opaque directories replacing. */
+/* What a sandboxed pass wrote (the overlay upper at `upper`) becomes part
+ * of the layer's tree: files renamed over the composed ones, whiteouts
+ * deleting, opaque directories replacing; what was made at or after `since`
+ * (0: everything) with mtime 0. */
 int image_fold_upper(struct pkgimg_ctx *ctx, const char *upper, int rootfd, const char *tree,
-		     const char *step)
+		     const char *step, int64_t since)
 {
 	int fd = open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r;
 
 	if (fd < 0)
 		return pkgimg_err(ctx, -errno, "%s: [configure] %m", upper);
-	r = fs_tree_times_zero(ctx, fd, upper);
+	r = fs_tree_clamp_times(ctx, fd, upper, since);
 	if (r == 0)
 		r = tree_apply(ctx, fd, rootfd, TREE_MOVE, 0, step, "configure", tree);
 	close(fd);

@@ -58,7 +58,7 @@ int image_fetch_layer(struct pkgimg_ctx *ctx, struct store *st, const struct loc
 int image_commit_layer(const struct layer_build *b, enum layer_times times,
 		       const struct install_result *res, size_t failed0);
 int image_fold_upper(struct pkgimg_ctx *ctx, const char *upper, int rootfd, const char *tree,
-		     const char *step);
+		     const char *step, int64_t since);
 
 /* apt.c */
 int image_has(const struct layer_build *b, const char *path, const char *phase);
