@@ -372,6 +372,34 @@ static int unpack_jobs(const struct pkgimg_ctx *ctx)
 	return (int)n;
 }
 
+/* The pycs the scripts wrote get timestamp headers, from the image as the
+ * scripts left it: upper over the lowers (nchain + 1 of them), with the
+ * times it will have (what the scripts made at mtime 0, what they moved
+ * keeps the .deb's). */
+static int scripts_pyc_timestamps(const struct layer_build *b, char *upper,
+				  const char **lowers, int nchain)
+{
+	struct pkgimg_ctx *ctx = b->ctx;
+	char **view;
+	size_t npyc = 0;
+	int ufd = open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r;
+
+	r = ufd < 0 ? pkgimg_err(ctx, -errno, "%s: [configure] %m", upper)
+		    : fs_tree_clamp_times(ctx, ufd, upper, b->txn->started);
+	if (ufd >= 0)
+		close(ufd);
+	if (r < 0)
+		return r;
+	view = xcalloc((size_t)nchain + 3, sizeof *view);
+	view[0] = upper;
+	memcpy(view + 1, lowers, ((size_t)nchain + 1) * sizeof *view);
+	r = image_apt_pyc_timestamps(ctx, b->step, upper, view, nchain + 2, &npyc);
+	free(view);
+	if (r == 0)
+		pkgimg_info(ctx, "configure: %zu pycs of the scripts made timestamp pycs", npyc);
+	return r;
+}
+
 /* dpkg's configure pass over the composed tree, in the sandbox: each new
  * package's preinst, then `dpkg --configure -a`, on an overlay whose lower
  * is the tree and whose upper, folded into the tree afterwards, takes what
@@ -392,7 +420,6 @@ static int apt_scripts(const struct layer_build *b, struct debinst_pkg *pkgs, in
 	struct strv genv = { 0 };
 	int status_code = 0;
 	char *sde = NULL;
-	size_t npyc = 0;
 
 	/* the composed tree shares its inodes with the
 	 * unpacked cache: it is a lower, the scripts write
@@ -444,28 +471,9 @@ static int apt_scripts(const struct layer_build *b, struct debinst_pkg *pkgs, in
 		if (r < 0)
 			goto out;
 	}
-	{	/* the image as the scripts left it: upper over the lowers, with
-		 * the times it will have (what the scripts made at mtime 0, what
-		 * they moved keeps the .deb's), which the pyc headers record */
-		char **view = xcalloc((size_t)nchain + 3, sizeof *view);
-		int ufd = open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-		r = ufd < 0 ? pkgimg_err(ctx, -errno, "%s: [configure] %m", upper)
-			    : fs_tree_clamp_times(ctx, ufd, upper, b->txn->started);
-		if (ufd >= 0)
-			close(ufd);
-		if (r < 0) {
-			free(view);
-			goto out;
-		}
-		view[0] = upper;
-		memcpy(view + 1, lowers, ((size_t)nchain + 1) * sizeof *view);
-		r = image_apt_pyc_timestamps(ctx, step, upper, view, nchain + 2, &npyc);
-		free(view);
-		if (r < 0)
-			goto out;
-		pkgimg_info(ctx, "configure: %zu pycs of the scripts made timestamp pycs", npyc);
-	}
+	r = scripts_pyc_timestamps(b, upper, lowers, nchain);
+	if (r < 0)
+		goto out;
 	r = image_fold_upper(ctx, upper, rootfd, tree, step, b->txn->started);
 out:
 	if (scratch)
