@@ -1,7 +1,7 @@
 /* apt's MarkInstall walk (apt 2.6): see aptwalk.h.  Packages are names
  * (one architecture); a name's candidate is its highest installable version
- * (every source at apt's default pin), or the version asked for, or the
- * installed one. */
+ * at the highest of apt's default pins (aptwalk_cand_cmp), or the version
+ * asked for, or the installed one. */
 #include <stdlib.h>
 #include <string.h>
 
