@@ -69,21 +69,21 @@ static Id candidate(struct aw *w, Id name)
 	return best;
 }
 
-static void flatten(Pool *pool, Id dep, Queue *alts)
+void aptwalk_flatten_or(Pool *pool, Id dep, Queue *alts)
 {
 	if (ISRELDEP(dep)) {
 		Reldep *rd = GETRELDEP(pool, dep);
 
 		if (rd->flags == REL_OR) {
-			flatten(pool, rd->name, alts);
-			flatten(pool, rd->evr, alts);
+			aptwalk_flatten_or(pool, rd->name, alts);
+			aptwalk_flatten_or(pool, rd->evr, alts);
 			return;
 		}
 	}
 	queue_push(alts, dep);
 }
 
-static Id target_name(Pool *pool, Id dep)
+Id aptwalk_dep_name(Pool *pool, Id dep)
 {
 	while (ISRELDEP(dep))
 		dep = GETRELDEP(pool, dep)->name;
@@ -120,7 +120,7 @@ static int group_installed(struct aw *w, Id dep)
 	int r = 0;
 
 	queue_init(&alts);
-	flatten(w->pool, dep, &alts);
+	aptwalk_flatten_or(w->pool, dep, &alts);
 	for (int a = 0; a < alts.count && !r; a++)
 		r = dep_installed(w, alts.elements[a]);
 	queue_free(&alts);
@@ -276,7 +276,7 @@ static void solutions(struct aw *w, const Queue *alts, Queue *out)
 	queue_init(&vl);
 	queue_empty(out);
 	for (int a = 0; a < alts->count; a++) {
-		Id p, pp, target = target_name(pool, alts->elements[a]);
+		Id p, pp, target = aptwalk_dep_name(pool, alts->elements[a]);
 
 		queue_empty(&vl);
 		FOR_PROVIDES(p, pp, alts->elements[a])
@@ -346,7 +346,7 @@ static int install_ok(struct aw *w, Id name, Id c)
 	deps_of(w, c, &deps, &ncrit);
 	for (int i = 0; i < ncrit && ok; i++) {
 		queue_empty(&alts);
-		flatten(w->pool, deps.elements[i], &alts);
+		aptwalk_flatten_or(w->pool, deps.elements[i], &alts);
 		ok = 0;
 		for (int a = 0; a < alts.count && !ok; a++)
 			ok = dep_installed(w, alts.elements[a]) || dep_candidate(w, alts.elements[a]);
@@ -432,7 +432,7 @@ static int install_deps(struct aw *w, const Queue *deps, int ncrit, const Queue 
 		Id one;
 
 		queue_empty(&alts);
-		flatten(w->pool, deps->elements[i], &alts);
+		aptwalk_flatten_or(w->pool, deps->elements[i], &alts);
 		if (group_installed(w, deps->elements[i])) {
 			/* satisfied: a protected package protects its one way */
 			if (!prot || !crit || !(one = only_solution(w, &alts)))
@@ -543,7 +543,7 @@ static void sweep(struct aw *w)
 			Queue alts;
 
 			queue_init(&alts);
-			flatten(pool, deps.elements[i], &alts);
+			aptwalk_flatten_or(pool, deps.elements[i], &alts);
 			for (int a = 0; a < alts.count; a++) {
 				Id q, qq;
 

@@ -34,4 +34,9 @@ int aptwalk_run(Pool *pool, const struct aptwalk_req *req, Queue *out);
  * version.  >0 when a is the better candidate. */
 int aptwalk_cand_cmp(Pool *pool, Id a, Id b);
 
+/* The alternatives of an or-group "a | b | c", in order, onto alts. */
+void aptwalk_flatten_or(Pool *pool, Id dep, Queue *alts);
+/* The name a dependency is on ("a (>= 1)" -> a). */
+Id aptwalk_dep_name(Pool *pool, Id dep);
+
 #endif

@@ -661,35 +661,13 @@ static char *requested_by(Pool *pool, Solvable *s, const struct deb_request *req
  * alternative that a real package of that name (in a matching version)
  * satisfies.  libsolv orders candidates by name instead, so the first
  * solve is checked against that rule and the packages apt would take are
- * favoured, until nothing changes. */
-static void flatten_or(Pool *pool, Id dep, Queue *alts)
-{
-	if (ISRELDEP(dep)) {
-		Reldep *rd = GETRELDEP(pool, dep);
-
-		if (rd->flags == REL_OR) {
-			flatten_or(pool, rd->name, alts);
-			flatten_or(pool, rd->evr, alts);
-			return;
-		}
-	}
-	queue_push(alts, dep);
-}
-
-static Id dep_name(Pool *pool, Id dep)
-{
-	while (ISRELDEP(dep)) {
-		Reldep *rd = GETRELDEP(pool, dep);
-
-		dep = rd->name;
-	}
-	return dep;
-}
-
-/* The real package apt would install for alternative `dep`, or 0. */
+ * favoured, until nothing changes.
+ *
+ * apt_candidate: the real package apt would install for alternative `dep`,
+ * or 0. */
 static Id apt_candidate(Pool *pool, Id dep)
 {
-	Id name = dep_name(pool, dep), p, pp, best = 0;
+	Id name = aptwalk_dep_name(pool, dep), p, pp, best = 0;
 
 	FOR_PROVIDES(p, pp, dep) {
 		Solvable *s = pool->solvables + p;
@@ -731,10 +709,10 @@ static int add_apt_favors(Solver *solv, Queue *favors)
 			if (reqs.elements[k] == SOLVABLE_PREREQMARKER)
 				continue;
 			queue_empty(&alts);
-			flatten_or(pool, reqs.elements[k], &alts);
+			aptwalk_flatten_or(pool, reqs.elements[k], &alts);
 			for (int a = 0; a < alts.count && !want; a++) {
 				FOR_PROVIDES(q, pp, alts.elements[a])
-					if (MAPTST(&inst, q) && pool->solvables[q].name == dep_name(pool, alts.elements[a]))
+					if (MAPTST(&inst, q) && pool->solvables[q].name == aptwalk_dep_name(pool, alts.elements[a]))
 						satisfied_by_earlier = 1;
 				if (satisfied_by_earlier)
 					break;
@@ -803,7 +781,7 @@ static void greedy_favors(Pool *pool, const Queue *job, Queue *favors)
 			if (reqs.elements[k] == SOLVABLE_PREREQMARKER)
 				continue;
 			queue_empty(&alts);
-			flatten_or(pool, reqs.elements[k], &alts);
+			aptwalk_flatten_or(pool, reqs.elements[k], &alts);
 			for (int a = 0; a < alts.count && !satisfied; a++)
 				FOR_PROVIDES(q, pp, alts.elements[a])
 					if (MAPTST(&in, q))
