@@ -463,6 +463,9 @@ static int walk_deps(struct aw *w, Id name, Id c, int depth, int fromuser)
 	queue_init(&deps);
 	queue_init(&todo);
 	deps_of(w, c, &deps, &ncrit);
+	/* the groups left to install, collected before the package is marked
+	 * (apt's MarkInstall_CollectDependencies); install_deps checks each
+	 * again when its turn comes, as an earlier group may satisfy it */
 	for (int i = 0; i < deps.count; i++)
 		if (prot || !group_installed(w, deps.elements[i]))
 			queue_push(&todo, i);
