@@ -748,23 +748,34 @@ int lockfile_parse(struct pkgimg_ctx *ctx, const char *what, const char *text, s
 	return r;
 }
 
+void lock_pkg_free(struct lock_pkg *p)
+{
+	free(p->ecosystem);
+	free(p->name);
+	free(p->version);
+	free(p->arch);
+	free(p->url);
+	free(p->sha256);
+	free(p->requested_by);
+	free(p->filename);
+	free(p->index);
+	free(p->build);
+	free(p->md5);
+	free(p->source);
+	free(p->commit);
+	free(p->subdirectory);
+	free(p->wheel_filename);
+	free(p->wheel_sha256);
+	for (int k = 0; k < p->nbuild_env; k++)
+		lock_pkg_free(&p->build_env[k]);
+	free(p->build_env);
+	memset(p, 0, sizeof *p);
+}
+
 void lock_layer_free(struct lock_layer *l)
 {
-	for (int k = 0; k < l->npkgs; k++) {
-		struct lock_pkg *p = &l->pkgs[k];
-
-		free(p->ecosystem);
-		free(p->name);
-		free(p->version);
-		free(p->arch);
-		free(p->url);
-		free(p->sha256);
-		free(p->requested_by);
-		free(p->filename);
-		free(p->index);
-		free(p->build);
-		free(p->md5);
-	}
+	for (int k = 0; k < l->npkgs; k++)
+		lock_pkg_free(&l->pkgs[k]);
 	free(l->pkgs);
 	free(l->step);
 	free(l->prefix);

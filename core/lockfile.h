@@ -36,6 +36,26 @@ struct lock_pkg {
 	/* conda only (NULL otherwise) */
 	char *build;		/* build string ("py312heda63a1_0") */
 	char *md5;		/* the channel's md5, or NULL */
+	/* pypi built from source (issue 18; NULL/0 for a wheel from an index).
+	 * Then url, sha256, size and filename above are the SOURCE's: the
+	 * sdist archive (index, https:// or file://), a local directory
+	 * (file:///abs/dir, sha256 of its tree as pybuild_tree_digest hashes
+	 * it), or a git repository (git+URL, sha256 NULL, commit below). */
+	char *source;		/* "sdist" (from an index), "url" (an archive by
+				 * URL), "path" (a local directory), "git" */
+	char *commit;		/* git: the full commit id the lock is pinned to */
+	char *subdirectory;	/* #subdirectory= of a URL, or NULL */
+	bool direct;		/* requested by URL or path (PEP 610
+				 * direct_url.json is written) */
+	char *wheel_filename;	/* the wheel built from it, in the store's blobs */
+	char *wheel_sha256;
+	uint64_t wheel_size;
+	/* the isolated build environment it was built in (exact wheels, as
+	 * pypi lock packages: name, version, url, sha256, size, filename);
+	 * none with --no-build-isolation */
+	struct lock_pkg *build_env;
+	int nbuild_env;
+	bool no_build_isolation;
 };
 
 /* What a lock layer installs, and so how it is built: typed, never read
@@ -104,6 +124,7 @@ void lock_source_free(struct lock_source *s);
  * `lock:`). */
 int lockfile_parse_layer(struct pkgimg_ctx *ctx, const char *what, const char *text, size_t len,
 			 struct lock_layer *out);
+void lock_pkg_free(struct lock_pkg *p);
 void lock_layer_free(struct lock_layer *l);
 /* Whether a layer.yaml's `lock:` text is a package layer's section (what
  * lockfile_parse_layer() reads), not a run, add or python_source layer's. */

@@ -7,6 +7,7 @@
 #include "core/lockfile.h"
 #include "solver/apt.h"
 #include "solver/conda.h"
+#include "solver/pypi_build.h"
 
 struct pkgimg_ctx;
 struct store;
@@ -32,6 +33,10 @@ struct pypi_request {
 						 * builds of the torch family, from the
 						 * CUDA index first; NULL: none */
 	const char *cuda_index;			/* --cuda-index-url template, or NULL */
+	/* building from source (solver/pypi_build.h): NULL refuses sources
+	 * with a message that says so (a caller that cannot build) */
+	const struct pypi_builder *builder;
+	int no_build_isolation;			/* --no-build-isolation */
 };
 
 struct plan_opts {
