@@ -354,3 +354,25 @@ apt_archive_lists() {
 	fi
 	echo "$lists"
 }
+
+# fixture_apt_get DIR: apt-get over the fixture repositories listed in
+# DIR/sources.list (written by the caller, "deb [trusted=yes] file:…" lines),
+# with an empty dpkg status and a private state under DIR.  Sets the array
+# APTGET_OPT to the options that run it; returns 1 with apt-get's output on
+# stderr when its `update` fails.  The fixtures are local files, so a
+# failure here is the test's failure, never "unreachable": the oracle is
+# not silently dropped.
+fixture_apt_get() {
+	local d=$1
+	mkdir -p "$d/lists/partial" "$d/cache/archives/partial"
+	: >"$d/status"
+	APTGET_OPT=(-o Dir::Etc::sourcelist="$d/sources.list" -o Dir::Etc::sourceparts=/nonexistent
+		-o Dir::State::Lists="$d/lists" -o Dir::State::status="$d/status" -o Dir::Cache="$d/cache"
+		-o Dir::Etc::preferences=/nonexistent -o Dir::Etc::preferencesparts=/nonexistent
+		-o Debug::NoLocking=1 -o APT::Sandbox::User=root -o APT::Install-Recommends=0)
+	if ! apt-get "${APTGET_OPT[@]}" update >"$d/update.log" 2>&1 \
+		|| grep -qE '^E: |Failed to fetch' "$d/update.log"; then
+		cat "$d/update.log" >&2
+		return 1
+	fi
+}

@@ -35,39 +35,19 @@ json_pkgset "$PK_OUT" | sed 's/:[a-z0-9]*=/=/' | sort -u >"$T/pkgimg.set" \
 echo "# pkgimg lock (cold store): $(( (t1 - t0) / 1000000 )) ms, $(wc -l <"$T/pkgimg.set") packages"
 
 # ---- apt-get's lists: the host's, if they are those of the archive now ------------------
-# apt-get reads /var/lib/apt/lists.  If it holds no Packages files, or its
-# InRelease files differ from the archive's current ones (so the two tools
-# would see different archives), a private lists dir is updated instead; the
-# host's apt state is never changed.
-LISTS=/var/lib/apt/lists
-fresh=true
-ls "$LISTS"/*_Packages* >/dev/null 2>&1 || fresh=false
-if $fresh; then
-	while read -r uri suite _ _; do
-		f=$LISTS/$(sed -E 's|^[a-z]+://||; s|/+$||; s|/|_|g' <<<"$uri")_dists_${suite}_InRelease
-		if [ ! -f "$f" ] || ! fetch_url "$uri/dists/$suite/InRelease" "$T/InRelease.now" 20 \
-			|| ! cmp -s "$f" "$T/InRelease.now"; then
-			fresh=false
-			echo "# $f is missing or not the archive's current InRelease"
-			break
-		fi
-	done < <(archive_mirror --all)
+# (tests/lib.sh apt_archive_lists: else a private `apt-get update`; the host's
+# apt state is never changed)
+if ! LISTS=$(apt_archive_lists "$T/apt" 2>"$T/lists.err"); then
+	sed 's/^/# /' "$T/lists.err"
+	skip "$NAME" "archive unreachable (apt-get update failed)"
+	finish
 fi
+sed 's/^/# /' "$T/lists.err"
 mkdir -p "$T/apt/cache/archives/partial"
 : >"$T/apt/status"
 aptopt=(-o Dir::State::status="$T/apt/status" -o Dir::Cache="$T/apt/cache"
+	-o Dir::Etc::sourcelist="$T/apt/sources.list" -o Dir::Etc::sourceparts=/nonexistent
 	-o Debug::NoLocking=1 -o APT::Install-Recommends=0 -o APT::Sandbox::User=root)
-if ! $fresh; then
-	LISTS=$T/apt/lists
-	mkdir -p "$LISTS/partial"
-	echo "# apt-get update into a private lists dir"
-	if ! apt-get "${aptopt[@]}" -o Dir::State::Lists="$LISTS" update >"$T/update.log" 2>&1 \
-		|| grep -q '^[WE]: Failed to fetch' "$T/update.log"; then
-		sed 's/^/# /' "$T/update.log" | tail -n 20
-		skip "$NAME" "archive unreachable (apt-get update failed)"
-		finish
-	fi
-fi
 
 # ---- apt-get -------------------------------------------------------------------------------
 t0=$(date +%s%N)

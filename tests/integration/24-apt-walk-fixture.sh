@@ -67,18 +67,15 @@ gzip -9n <"$bdir/Packages" >"$bdir/Packages.gz"
 xz -6 -T1 <"$bdir/Packages" >"$bdir/Packages.xz"
 "$SRC/tests/fixtures/aptrepo.sh" --sign "$W" || bail "re-sign the fixture variant" "aptrepo.sh --sign failed"
 
-# apt-get itself on the same index, when there is one: the expected sets
+# apt-get itself on the same index (tests/lib.sh fixture_apt_get): the expected sets
 # below are what it answers (apt 2.6)
-D=$T/apt-get aptopt=()
-if command -v apt-get >/dev/null; then
-	mkdir -p "$D/lists/partial" "$D/cache/archives/partial"
-	: >"$D/status"
-	echo "deb [trusted=yes] file:$W $SUITE $COMPONENT" >"$D/sources.list"
-	aptopt=(-o Dir::Etc::sourcelist="$D/sources.list" -o Dir::Etc::sourceparts=/nonexistent
-		-o Dir::State::Lists="$D/lists" -o Dir::State::status="$D/status" -o Dir::Cache="$D/cache"
-		-o Debug::NoLocking=1 -o APT::Sandbox::User=root -o APT::Install-Recommends=0)
-	apt-get "${aptopt[@]}" update >"$D/update.log" 2>&1 || aptopt=()
+D=$T/apt-get
+mkdir -p "$D"
+echo "deb [trusted=yes] file:$W $SUITE $COMPONENT" >"$D/sources.list"
+if ! fixture_apt_get "$D" 2>"$D/err"; then
+	bail "apt-get reads the fixture repository (the oracle)" "$(tail -n 20 "$D/err")"
 fi
+aptopt=("${APTGET_OPT[@]}")
 
 # walk NAME "EXPECTED SET" ARGS...
 walk() {
@@ -86,14 +83,12 @@ walk() {
 	FX_URL=$HTTP_URL/walk fx "$S" lock "$@" -o "$T/w.lock" --json
 	if [ "$PK_RC" -ne 0 ]; then fail "$name" "$(pk_detail)"; return; fi
 	got=$(json_pkgset "$PK_OUT" | sed 's/=.*//' | sort)
-	if [ ${#aptopt[@]} -gt 0 ]; then
-		for a in "$@"; do [ "$a" = --install-recommends ] && rec=1; done
-		ag=$(apt-get "${aptopt[@]}" -o APT::Install-Recommends=$rec install -s "${@: -1}" 2>&1 |
-			awk '/^Inst /{print $2}' | sort)
-		if [ "$ag" != "$want" ]; then
-			fail "$name" "apt-get answers otherwise than this test expects: $(echo $ag)"
-			return
-		fi
+	for a in "$@"; do [ "$a" = --install-recommends ] && rec=1; done
+	ag=$(apt-get "${aptopt[@]}" -o APT::Install-Recommends=$rec install -s "${@: -1}" 2>&1 |
+		awk '/^Inst /{print $2}' | sort)
+	if [ "$ag" != "$want" ]; then
+		fail "$name" "apt-get answers otherwise than this test expects: $(echo $ag)"
+		return
 	fi
 	if [ "$got" = "$want" ]; then ok "$name"; else
 		fail "$name" "want: $(echo $want)" "got:  $(echo $got)"

@@ -46,19 +46,15 @@ ButAutomaticUpgrades: yes"
 	stanza pin-app 3.0
 } | variant pinexp "NotAutomatic: yes"
 
-D=$T/apt-get aptopt=()
-if command -v apt-get >/dev/null; then
-	mkdir -p "$D/lists/partial" "$D/cache/archives/partial"
-	: >"$D/status"
-	for v in pinmain pinbp pinexp; do
-		echo "deb [trusted=yes] file:$T/www/$v $SUITE $COMPONENT"
-	done >"$D/sources.list"
-	aptopt=(-o Dir::Etc::sourcelist="$D/sources.list" -o Dir::Etc::sourceparts=/nonexistent
-		-o Dir::State::Lists="$D/lists" -o Dir::State::status="$D/status" -o Dir::Cache="$D/cache"
-		-o Dir::Etc::preferences=/nonexistent -o Dir::Etc::preferencesparts=/nonexistent
-		-o Debug::NoLocking=1 -o APT::Sandbox::User=root -o APT::Install-Recommends=0)
-	apt-get "${aptopt[@]}" update >"$D/update.log" 2>&1 || aptopt=()
+D=$T/apt-get
+mkdir -p "$D"
+for v in pinmain pinbp pinexp; do
+	echo "deb [trusted=yes] file:$T/www/$v $SUITE $COMPONENT"
+done >"$D/sources.list"
+if ! fixture_apt_get "$D" 2>"$D/err"; then
+	bail "apt-get reads the fixture repository (the oracle)" "$(tail -n 20 "$D/err")"
 fi
+aptopt=("${APTGET_OPT[@]}")
 
 # pins NAME "EXPECTED NAME=VERSION..." REQUEST...
 pins() {
@@ -72,13 +68,11 @@ pins() {
 		"${args[@]}" -o "$T/p.lock" --json
 	if [ "$PK_RC" -ne 0 ]; then fail "$name" "$(pk_detail)"; return; fi
 	got=$(json_pkgset "$PK_OUT" | sort)
-	if [ ${#aptopt[@]} -gt 0 ]; then
-		ag=$(apt-get "${aptopt[@]}" install -s "$@" 2>&1 |
-			sed -nE 's/^Inst ([^ ]+) (\[[^]]*\] )?\(([^ ]+) .*/\1=\3/p' | sort)
-		if [ "$ag" != "$want" ]; then
-			fail "$name" "apt-get answers otherwise than this test expects: $(echo $ag)"
-			return
-		fi
+	ag=$(apt-get "${aptopt[@]}" install -s "$@" 2>&1 |
+		sed -nE 's/^Inst ([^ ]+) (\[[^]]*\] )?\(([^ ]+) .*/\1=\3/p' | sort)
+	if [ "$ag" != "$want" ]; then
+		fail "$name" "apt-get answers otherwise than this test expects: $(echo $ag)"
+		return
 	fi
 	if [ "$got" = "$want" ]; then ok "$name"; else
 		fail "$name" "want: $(echo $want)" "got:  $(echo $got)"
