@@ -18,6 +18,7 @@
 #include "core/str.h"
 #include "core/tree.h"
 #include "image/aptpyc.h"
+#include "image/aptupg.h"
 #include "image/install.h"
 #include "image/layers.h"
 #include "installers/deb.h"
@@ -30,44 +31,62 @@
 static const char *const ci_members =
 	"preinst postinst prerm postrm config templates triggers shlibs symbols conffiles md5sums";
 
-/* A shell script run in the sandbox after unpacking: the preinst of every
- * new package ("install"), as dpkg runs it before unpacking: from
- * /var/lib/dpkg/tmp.ci/ with the package's control members and control
- * file next to it (debconf takes the owner of the questions a preinst
- * registers from there); then dpkg's own configure pass (postinsts,
- * triggers, conffiles); then mmdebstrap's cleanup of what the build
- * leaves (logs holding times, /run). */
-static char *configure_script(struct debinst_pkg *pkgs, int n)
+/* A shell script run in the sandbox after unpacking: for each new package
+ * what dpkg runs around its unpacking, in dpkg's order: for an upgrade of
+ * a version below, the old prerm "upgrade NEW", the new preinst "upgrade
+ * OLD NEW" and the old postrm "upgrade NEW" (the old scripts kept aside in
+ * /var/lib/dpkg/tmp.old/ by image_apt_old_scripts), else the preinst
+ * "install"; a preinst from /var/lib/dpkg/tmp.ci/ with the package's
+ * control members and control file next to it (debconf takes the owner
+ * of the questions a preinst registers from there).  Then dpkg's own
+ * configure pass (postinsts with the last configured version, triggers,
+ * conffiles); then mmdebstrap's cleanup of what the build leaves (logs
+ * holding times, /run).  Names, architectures and versions are dpkg's
+ * (checked when the package was unpacked): no shell quoting needed. */
+static char *configure_script(struct debinst_pkg *pkgs, char *const *olds, int n)
 {
 	struct sbuf s = SBUF_INIT;
 
 	sbuf_adds(&s, "set -e\ncd /\n"
-		  "export DPKG_ADMINDIR=/var/lib/dpkg DPKG_ROOT= DPKG_MAINTSCRIPT_NAME=preinst "
+		  "export DPKG_ADMINDIR=/var/lib/dpkg DPKG_ROOT= "
 		  "DPKG_MAINTSCRIPT_DEBUG=0 DPKG_MAINTSCRIPT_PACKAGE_REFCOUNT=1\n"
 		  "export DPKG_RUNNING_VERSION=$(dpkg-query -W -f='${Version}' dpkg 2>/dev/null || echo 1.21)\n"
-		  "ci=/var/lib/dpkg/tmp.ci\n"
+		  "ci=/var/lib/dpkg/tmp.ci old=/var/lib/dpkg/tmp.old\n"
 		  "preinst() {\n"
+		  "\tp=$1 n=$2 a=$3; shift 3\n"
+		  "\t[ -x /var/lib/dpkg/info/$p.preinst ] || return 0\n"
 		  "\trm -rf $ci; mkdir $ci\n"
-		  "\tdpkg-query -s \"$1\" | grep -v '^Status:' >$ci/control\n"
+		  "\tdpkg-query -s \"$p\" | grep -v '^Status:' >$ci/control\n"
 		  "\tfor m in ");
 	sbuf_adds(&s, ci_members);
 	sbuf_adds(&s, "; do\n"
-		  "\t\tif [ -e /var/lib/dpkg/info/$1.$m ]; then cp -p /var/lib/dpkg/info/$1.$m $ci/$m; fi\n"
+		  "\t\tif [ -e /var/lib/dpkg/info/$p.$m ]; then cp -p /var/lib/dpkg/info/$p.$m $ci/$m; fi\n"
 		  "\tdone\n"
-		  "\tDPKG_MAINTSCRIPT_PACKAGE=$2 DPKG_MAINTSCRIPT_ARCH=$3 $ci/preinst install\n"
+		  "\tDPKG_MAINTSCRIPT_NAME=preinst DPKG_MAINTSCRIPT_PACKAGE=$n DPKG_MAINTSCRIPT_ARCH=$a "
+		  "$ci/preinst \"$@\"\n"
 		  "\trm -rf $ci\n"
+		  "}\n"
+		  "oldscript() {\n"
+		  "\tp=$1 n=$2 a=$3 m=$4; shift 4\n"
+		  "\t[ -x $old/$p.$m ] || return 0\n"
+		  "\tDPKG_MAINTSCRIPT_NAME=$m DPKG_MAINTSCRIPT_PACKAGE=$n DPKG_MAINTSCRIPT_ARCH=$a "
+		  "$old/$p.$m \"$@\"\n"
 		  "}\n");
 	for (int i = 0; i < n; i++) {
-		const char *name = pkgs[i].name;
+		const char *name = pkgs[i].name, *arch = pkgs[i].arch, *v = pkgs[i].version;
+		char *info = pkgs[i].multiarch_same ? xasprintf("%s:%s", name, arch) : xstrdup(name);
 
-		if (pkgs[i].multiarch_same)
-			sbuf_addf(&s, "if [ -x /var/lib/dpkg/info/%s:%s.preinst ]; then preinst %s:%s %s %s; fi\n",
-				  name, pkgs[i].arch, name, pkgs[i].arch, name, pkgs[i].arch);
-		else
-			sbuf_addf(&s, "if [ -x /var/lib/dpkg/info/%s.preinst ]; then preinst %s %s %s; fi\n",
-				  name, name, name, pkgs[i].arch);
+		if (olds && olds[i]) {
+			sbuf_addf(&s, "oldscript %s %s %s prerm upgrade %s\n", info, name, arch, v);
+			sbuf_addf(&s, "preinst %s %s %s upgrade %s %s\n", info, name, arch, olds[i], v);
+			sbuf_addf(&s, "oldscript %s %s %s postrm upgrade %s\n", info, name, arch, v);
+		} else {
+			sbuf_addf(&s, "preinst %s %s %s install\n", info, name, arch);
+		}
+		free(info);
 	}
-	sbuf_adds(&s, "dpkg --configure -a --force-confdef --force-confold\n"
+	sbuf_adds(&s, "rm -rf $old\n"
+		  "dpkg --configure -a --force-confdef --force-confold\n"
 		  /* what holds the time or inode numbers of this build, as
 		   * mmdebstrap removes it for reproducible images, and what is
 		   * left in /run (its cleanup/run, /run/lock kept) */
@@ -404,7 +423,8 @@ static int scripts_pyc_timestamps(const struct layer_build *b, char *upper,
  * package's preinst, then `dpkg --configure -a`, on an overlay whose lower
  * is the tree and whose upper, folded into the tree afterwards, takes what
  * the scripts write (so nothing writes through to the shared inodes). */
-static int apt_scripts(const struct layer_build *b, struct debinst_pkg *pkgs, int npk)
+static int apt_scripts(const struct layer_build *b, struct debinst_pkg *pkgs, char *const *olds,
+		       int npk)
 {
 	struct pkgimg_ctx *ctx = b->ctx;
 	struct store *st = b->st;
@@ -433,7 +453,10 @@ static int apt_scripts(const struct layer_build *b, struct debinst_pkg *pkgs, in
 	r = store_mktemp_dir(ctx, st, "sandbox", &scratch);
 	if (r < 0)
 		goto out;
-	script = configure_script(pkgs, npk);
+	r = image_apt_old_scripts(b, upper, pkgs, olds, npk);
+	if (r < 0)
+		goto out;
+	script = configure_script(pkgs, olds, npk);
 	argv[2] = script;
 	so.lowers = lowers;
 	so.nlowers = nchain + 1;
@@ -500,7 +523,7 @@ int image_build_apt(const struct layer_build *b)
 	int nchain = b->nchain;
 	struct debinst_pkg *pkgs = xcalloc((size_t)l->npkgs + 1, sizeof *pkgs);
 	struct debtrig_below trig = { 0 };
-	char *tree = txn->tree, *status = NULL, **shas = NULL, **labels = NULL;
+	char *tree = txn->tree, *status = NULL, **shas = NULL, **labels = NULL, **olds = NULL;
 	int r, rootfd = txn->rootfd, npk = 0;
 	int64_t t0 = pkgimg_now_ms(), t;
 
@@ -539,6 +562,8 @@ int image_build_apt(const struct layer_build *b)
 	pkgimg_info(ctx, "compose: %d packages hard-linked in %lld ms", npk, (long long)(t - t0));
 	status = parent_status(ctx, st, chain, nchain);
 	r = debinst_write_status(ctx, rootfd, status, pkgs, npk, "unpacked", ctx->arch);
+	if (r == 0)
+		r = image_apt_upgrades(b, status, pkgs, npk, &olds);
 	if (r < 0)
 		goto out;
 	/* what dpkg --unpack records: their trigger interests, and the file
@@ -553,7 +578,7 @@ int image_build_apt(const struct layer_build *b)
 		if (r < 0)
 			goto out;
 		if (r) {
-			r = apt_scripts(b, pkgs, npk);
+			r = apt_scripts(b, pkgs, olds, npk);
 			if (r < 0)
 				goto out;
 			t0 = t;
@@ -585,6 +610,7 @@ out:
 	free(shas);
 	free(labels);
 	free(status);
+	image_apt_olds_free(olds, npk);
 	debtrig_below_free(&trig);
 	return r;
 }

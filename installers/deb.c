@@ -1088,15 +1088,75 @@ out:
 	return r;
 }
 
-/* The status entry of an unpacked package, fields in dpkg's order. */
-static int status_stanza(struct pkgimg_ctx *ctx, int rootfd, const struct debinst_pkg *p,
-			 const char *state, struct sbuf *out)
+/* The version an upgrade replaces, as dpkg records it in the new entry:
+ * the old entry's Version when it was configured ("install ok installed"),
+ * else its own Config-Version; NULL when there is none. */
+static char *old_config_version(const struct fields *old)
 {
-	struct fields f = { NULL, 0, 0 };
+	const struct field *st = fields_get(old, "Status");
+	size_t n;
+
+	if (!st)
+		return NULL;
+	n = st->value.len;
+	if (n >= 9 && !memcmp(st->value.ptr + n - 9, "installed", 9))
+		return fields_dup(old, "Version");
+	return fields_dup(old, "Config-Version");
+}
+
+/* The hash the old entry's Conffiles give `path` (" PATH HASH [flags]"
+ * lines), into hex; false when it lists no such conffile. */
+static bool old_conffile_hash(const struct fields *old, const char *path, char hex[HASH_HEX_MAX])
+{
+	const struct field *cf = fields_get(old, "Conffiles");
+	struct blob b, line;
+	size_t plen = strlen(path);
+
+	if (!cf)
+		return false;
+	b = cf->value;
+	while (b.len) {
+		struct blob tok;
+
+		blob_split(&b, '\n', &line);
+		while (line.len && (line.ptr[0] == ' ' || line.ptr[0] == '\t')) {
+			line.ptr++;
+			line.len--;
+		}
+		if (line.len <= plen + 1 || memcmp(line.ptr, path, plen) || line.ptr[plen] != ' ')
+			continue;
+		line.ptr += plen + 1;
+		line.len -= plen + 1;
+		blob_split(&line, ' ', &tok);
+		if (!tok.len || tok.len >= HASH_HEX_MAX)
+			return false;
+		memcpy(hex, tok.ptr, tok.len);
+		hex[tok.len] = 0;
+		return true;
+	}
+	return false;
+}
+
+/* The status entry of an unpacked package, fields in dpkg's order.  old:
+ * the entry of the version it upgrades (the layers below), or an empty
+ * blob: unpacked over it, the entry keeps what dpkg keeps from it, the
+ * last configured version (Config-Version, which `dpkg --configure` hands
+ * the postinst) and the hashes of the conffiles both versions have (so an
+ * unchanged conffile takes the new version's content). */
+static int status_stanza(struct pkgimg_ctx *ctx, int rootfd, const struct debinst_pkg *p,
+			 const char *state, struct blob old, struct sbuf *out)
+{
+	struct fields f = { NULL, 0, 0 }, of = { NULL, 0, 0 };
 	struct sbuf canon = SBUF_INIT;
 	struct blob ctl;
+	bool upgrade = old.len && !strcmp(state, "unpacked");
 	int r = 0;
 
+	if (upgrade && !stanza_parse(old, &of)) {
+		r = pkgimg_err(ctx, -PKGIMG_E_PARSE, "%s: [status] the entry of the version below "
+			       "is malformed", p->name);
+		goto out;
+	}
 	ctl.ptr = p->control ? p->control : "";
 	ctl.len = strlen(ctl.ptr);
 	if (!stanza_parse(ctl, &f)) {
@@ -1128,13 +1188,23 @@ static int status_stanza(struct pkgimg_ctx *ctx, int rootfd, const struct debins
 					r = conffile_install(ctx, rootfd, p->name, *c, hex);
 					if (r < 0)
 						goto out;
+				} else if (upgrade) {
+					old_conffile_hash(&of, *c, hex);
 				}
 				sbuf_addf(out, " %s %s\n", *c, hex);
 			}
 			continue;
 		}
+		if (!strcmp(fn, "Config-Version")) {
+			char *cv = upgrade ? old_config_version(&of) : NULL;
+
+			if (cv && *cv)
+				sbuf_addf(out, "Config-Version: %s\n", cv);
+			free(cv);
+			continue;
+		}
 		/* Only dpkg itself writes these. */
-		if (!strcmp(fn, "Config-Version") || !strcmp(fn, "Filename") ||
+		if (!strcmp(fn, "Filename") ||
 		    !strcmp(fn, "Size") || !strcmp(fn, "MD5sum") ||
 		    !strcmp(fn, "MSDOS-Filename") || !strncmp(fn, "Triggers-", 9))
 			continue;
@@ -1164,8 +1234,44 @@ static int status_stanza(struct pkgimg_ctx *ctx, int rootfd, const struct debins
 		out->buf[--out->len] = 0;
 out:
 	free(f.v);
+	free(of.v);
 	sbuf_free(&canon);
 	return r;
+}
+
+char *debinst_upgraded_version(const char *parent_status, const struct debinst_pkg *p)
+{
+	struct blob b = BLOB_STR(parent_status ? parent_status : ""), st;
+	struct fields f = { NULL, 0, 0 };
+	char *out = NULL;
+
+	while (!out && (st = next_stanza(&b)).len) {
+		char *name, *arch, *ma;
+		bool same;
+
+		if (!stanza_parse(st, &f))
+			continue;
+		name = fields_dup(&f, "Package");
+		arch = fields_dup(&f, "Architecture");
+		ma = fields_dup(&f, "Multi-Arch");
+		same = name && !strcmp(name, p->name) &&
+		       !(ma && !strcmp(ma, "same") && p->multiarch_same && arch && p->arch &&
+			 strcmp(arch, p->arch));
+		if (same) {
+			out = old_config_version(&f);
+			if (!out)
+				out = xstrdup("");	/* there, never configured */
+		}
+		free(name);
+		free(arch);
+		free(ma);
+	}
+	free(f.v);
+	if (out && !*out) {
+		free(out);
+		out = NULL;
+	}
+	return out;
 }
 
 /* Creates an empty (or given) file when it is missing. */
@@ -1209,7 +1315,7 @@ int debinst_write_status(struct pkgimg_ctx *ctx, int rootfd, const char *parent_
 			 struct debinst_pkg *pkgs, int n, const char *state, const char *arch)
 {
 	struct st_entry *ent = NULL;
-	size_t nent = 0, cap = 0, count = 0;
+	size_t nent = 0, cap = 0, count = 0, nparent;
 	struct fields f = { NULL, 0, 0 };
 	struct sbuf out = SBUF_INIT, text = SBUF_INIT;
 	struct blob b = BLOB_STR(parent_status ? parent_status : ""), st;
@@ -1252,18 +1358,23 @@ int debinst_write_status(struct pkgimg_ctx *ctx, int rootfd, const char *parent_
 		free(ma);
 		x->text = blob_dup(st);
 	}
+	nparent = nent;
 	for (int i = 0; i < n; i++) {
 		struct debinst_pkg *p = &pkgs[i];
 		struct st_entry *x;
+		struct blob old = { "", 0 };
 
 		/* dpkg keeps one instance of a name, several only when all
 		 * of them are Multi-Arch: same (each of another arch). */
 		for (size_t j = 0; j < nent; j++)
 			if (!ent[j].dropped && !strcmp(ent[j].name, p->name) &&
-			    !(ent[j].ma_same && p->multiarch_same && strcmp(ent[j].arch, p->arch)))
+			    !(ent[j].ma_same && p->multiarch_same && strcmp(ent[j].arch, p->arch))) {
 				ent[j].dropped = true;
+				if (j < nparent)
+					old = (struct blob)BLOB_STR(ent[j].text);
+			}
 		sbuf_reset(&text);
-		r = status_stanza(ctx, rootfd, p, state, &text);
+		r = status_stanza(ctx, rootfd, p, state, old, &text);
 		if (r < 0)
 			goto out;
 		if (nent == cap) {

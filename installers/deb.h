@@ -70,6 +70,14 @@ int debinst_pkg_load(struct pkgimg_ctx *ctx, int dirfd, const char *path, const 
 int debinst_write_status(struct pkgimg_ctx *ctx, int rootfd, const char *parent_status,
 			 struct debinst_pkg *pkgs, int n, const char *state, const char *arch);
 
+/* The version of p's package that parent_status (the status file of the
+ * layers below) has configured, which installing p upgrades (dpkg's
+ * "upgrade OLD" of the maintainer scripts): its Version when installed,
+ * else its Config-Version; NULL when p is not there or was never
+ * configured.  The entry is found by dpkg's rule for one instance of a
+ * name (Multi-Arch: same instances of other architectures are others). */
+char *debinst_upgraded_version(const char *parent_status, const struct debinst_pkg *p);
+
 /* Creates bin -> usr/bin, sbin -> usr/sbin, lib -> usr/lib, lib64 -> usr/lib64
  * (and the usr/ dirs) in the tree at rootfd. */
 int debinst_merged_usr_links(struct pkgimg_ctx *ctx, int rootfd);

@@ -1,7 +1,8 @@
 /* apt's MarkInstall walk (apt 2.6): see aptwalk.h.  Packages are names
  * (one architecture); a name's candidate is its highest installable version
- * at the highest of apt's default pins (aptwalk_cand_cmp), or the version
- * asked for, or the installed one. */
+ * at the highest of apt's default pins (aptwalk_cand_cmp; the installed
+ * version counts at least at 100, as apt's status file), never lower than
+ * the installed one, or the version asked for. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,7 +19,8 @@
 
 enum {
 	F_PROT = 1,		/* protected: asked for, or the one way to satisfy one */
-	F_INSTALLED = 2,	/* in the layers below: never changed */
+	F_INSTALLED = 2,	/* in the layers below (orig[]): kept unless asked
+				 * for, or a dependency needs another version */
 	F_CAND = 4,		/* cand[] is known (0: no candidate) */
 };
 
@@ -27,6 +29,7 @@ struct aw {
 	const struct aptwalk_req *req;
 	Id *cand;		/* name -> candidate solvable */
 	Id *inst;		/* name -> marked (or installed) solvable, 0 if none */
+	Id *orig;		/* name -> the installed solvable (layers below), 0 if none */
 	unsigned char *fl;	/* name -> F_* */
 	int *aptid;		/* name -> apt's package id, computed when first needed */
 	Queue marked;		/* names in the order they were marked */
@@ -48,22 +51,41 @@ int aptwalk_cand_cmp(Pool *pool, Id a, Id b)
 	return pool_evrcmp(pool, sa->evr, sb->evr, EVRCMP_COMPARE);
 }
 
-/* A name's candidate: its best installable version by aptwalk_cand_cmp. */
+/* apt's pin of a version: its source's, and at least 100 for the
+ * installed one (apt's status file). */
+static int pin(const struct aw *w, Id p)
+{
+	const Solvable *s = w->pool->solvables + p;
+	int prio = s->repo->priority;
+
+	return w->orig[s->name] == p && prio < 100 ? 100 : prio;
+}
+
+/* A name's candidate: its best installable version by pin, then version;
+ * for an installed name, never a version below the installed one (apt
+ * downgrades only for a pin of 1000 or more, which default pins are not). */
 static Id candidate(struct aw *w, Id name)
 {
 	Pool *pool = w->pool;
-	Id p, pp, best = 0;
+	Id p, pp, best = 0, cur = w->orig[name];
 
 	if (w->fl[name] & F_CAND)
 		return w->cand[name];
 	FOR_PROVIDES(p, pp, name) {
 		Solvable *s = pool->solvables + p;
+		int c;
 
 		if (s->name != name || !pool_installable(pool, s))
 			continue;
-		if (!best || aptwalk_cand_cmp(pool, p, best) > 0)
+		c = best ? pin(w, p) - pin(w, best) : 1;
+		if (!c)
+			c = pool_evrcmp(pool, s->evr, pool->solvables[best].evr, EVRCMP_COMPARE);
+		if (c > 0)
 			best = p;
 	}
+	if (cur && (!best || pool_evrcmp(pool, pool->solvables[best].evr,
+					 pool->solvables[cur].evr, EVRCMP_COMPARE) < 0))
+		best = cur;
 	w->fl[name] |= F_CAND;
 	w->cand[name] = best;
 	return best;
@@ -339,7 +361,7 @@ static int install_ok(struct aw *w, Id name, Id c)
 	Queue deps, alts;
 	int ncrit, ok = 1;
 
-	if (w->fl[name] & F_INSTALLED)
+	if (c == w->orig[name])
 		return 1;
 	queue_init(&deps);
 	queue_init(&alts);
@@ -378,9 +400,13 @@ static int remove_conflicts(struct aw *w, Id name, Id c, int stop_early)
 		FOR_PROVIDES(p, pp, cf.elements[i]) {
 			Id n = sname(w, p);
 
-			if (n == name || candidate(w, n) != p)
+			if (n == name)
 				continue;
-			if (w->fl[n] & F_INSTALLED)
+			if (w->orig[n] == p && w->inst[n] == p)
+				ok = 0;		/* installed, and not upgraded */
+			else if (candidate(w, n) != p)
+				continue;
+			else if (w->orig[n] == p)
 				ok = 0;
 			else if (w->inst[n] == p && (w->fl[n] & F_PROT))
 				ok = 0;
@@ -496,7 +522,7 @@ static int mark_install(struct aw *w, Id name, int autoinst, int depth, int from
 
 	if (!c || depth > MAX_DEPTH)
 		return 0;
-	if (w->fl[name] & F_INSTALLED)
+	if (c == w->orig[name] && w->inst[name] == c)
 		return 1;	/* the candidate is what is installed: kept */
 	if (!(w->fl[name] & F_PROT) && w->inst[name] == c)
 		return 1;	/* marked already */
@@ -603,6 +629,7 @@ int aptwalk_run(Pool *pool, const struct aptwalk_req *req, Queue *out)
 
 	w.cand = xcalloc(n, sizeof *w.cand);
 	w.inst = xcalloc(n, sizeof *w.inst);
+	w.orig = xcalloc(n, sizeof *w.orig);
 	w.fl = xcalloc(n, 1);
 	queue_init(&w.marked);
 	queue_init(&all);
@@ -610,16 +637,16 @@ int aptwalk_run(Pool *pool, const struct aptwalk_req *req, Queue *out)
 	for (int i = 0; i < req->ninstalled; i++) {
 		Id p = req->installed[i], nm = sname(&w, p);
 
-		w.inst[nm] = w.cand[nm] = p;
-		w.fl[nm] |= F_INSTALLED | F_CAND;
+		w.inst[nm] = w.orig[nm] = p;
+		w.fl[nm] |= F_INSTALLED;
 	}
 	/* apt-get install: each request's version becomes its candidate and
 	 * is marked (protected) first; then each one's dependencies, in order */
 	for (int i = 0; i < req->nrequests; i++) {
 		Id p = req->requests[i], nm = sname(&w, p);
 
-		if (w.fl[nm] & F_INSTALLED)
-			continue;
+		if (p == w.orig[nm])
+			continue;	/* asked for what is installed: kept */
 		w.cand[nm] = p;
 		w.fl[nm] |= F_CAND | F_PROT;
 		mark_install(&w, nm, 0, 0, 1);
@@ -630,13 +657,14 @@ int aptwalk_run(Pool *pool, const struct aptwalk_req *req, Queue *out)
 	for (int i = 0; i < w.marked.count; i++) {
 		Id nm = w.marked.elements[i], p = w.inst[nm];
 
-		if (p && !(w.fl[nm] & F_INSTALLED)) {
+		if (p && p != w.orig[nm]) {
 			queue_push(out, p);
-			w.fl[nm] |= F_INSTALLED;	/* listed once */
+			w.orig[nm] = p;		/* listed once */
 		}
 	}
 	for (int i = 0; i < req->ninstalled; i++)
-		queue_push(&all, req->installed[i]);
+		if (w.inst[sname(&w, req->installed[i])] == req->installed[i])
+			queue_push(&all, req->installed[i]);	/* not upgraded */
 	for (int i = 0; i < out->count; i++)
 		queue_push(&all, out->elements[i]);
 	bad = broken(&w, &all);
@@ -644,6 +672,7 @@ int aptwalk_run(Pool *pool, const struct aptwalk_req *req, Queue *out)
 	queue_free(&w.marked);
 	free(w.cand);
 	free(w.inst);
+	free(w.orig);
 	free(w.fl);
 	free(w.aptid);
 	return bad;

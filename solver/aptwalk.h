@@ -14,7 +14,10 @@
 #include <solv/queue.h>
 
 struct aptwalk_req {
-	const Id *installed;	/* solvables already installed (the layers below) */
+	const Id *installed;	/* solvables already installed (the layers below):
+				 * kept, unless asked for at another version or
+				 * a dependency needs a newer one (an upgrade,
+				 * as apt-get install does it) */
 	int ninstalled;
 	const Id *requests;	/* solvables asked for, in the order asked */
 	int nrequests;
@@ -23,7 +26,8 @@ struct aptwalk_req {
 };
 
 /* Walks; `out` gets the solvables marked for installation (the installed
- * ones excluded) in the order apt marked them.  Returns 0 when apt's walk
+ * ones excluded; an upgrade's new version included) in the order apt
+ * marked them.  Returns 0 when apt's walk
  * leaves every marked package's Pre-Depends/Depends satisfied and no
  * Conflicts/Breaks among them, 1 when it leaves something broken (apt-get
  * would then run its problem resolver). */

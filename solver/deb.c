@@ -820,6 +820,24 @@ static int below_jobs(struct pkgimg_ctx *ctx, Pool *pool, const struct deb_reque
 	return 0;
 }
 
+/* `--apt NAME=VERSION` of a package below at another version is an
+ * upgrade (or downgrade), as apt-get install does it: the package below is
+ * no longer kept (its job becomes a no-op; it stays in `below`, apt's
+ * installed set). */
+static void upgrade_requested(Pool *pool, Queue *job, const Queue *below)
+{
+	for (int i = 2 * below->count; i + 1 < job->count; i += 2) {
+		Id what = job->elements[i + 1];
+
+		if ((job->elements[i] & SOLVER_SELECTMASK) != SOLVER_SOLVABLE)
+			continue;
+		for (int k = 0; k < below->count; k++)
+			if (below->elements[k] != what &&
+			    pool->solvables[below->elements[k]].name == pool->solvables[what].name)
+				job->elements[2 * k] = SOLVER_NOOP | SOLVER_SOLVABLE;
+	}
+}
+
 /* Every Essential: yes name, as install jobs (debian-slim). */
 static int essential_jobs(struct pkgimg_ctx *ctx, struct deb_pool *dp, Queue *job)
 {
@@ -886,10 +904,15 @@ static Solver *solve_apt(struct deb_pool *dp, const struct deb_request *req, con
 	wr.requests = reqs.elements;
 	wr.nrequests = reqs.count;
 	if (aptwalk_run(pool, &wr, &set) == 0) {
-		/* the requests too: a request the walk could not take (another
-		 * version of a package below) is then libsolv's conflict */
+		/* the requests too; a package below that the walk upgrades
+		 * is no longer kept (its job a no-op) */
 		for (int i = 0; i < job->count; i++)
 			queue_push(&full, job->elements[i]);
+		for (int i = 0; i < below->count; i++)
+			for (int k = 0; k < set.count; k++)
+				if (pool->solvables[set.elements[k]].name ==
+				    pool->solvables[below->elements[i]].name)
+					full.elements[2 * i] = SOLVER_NOOP | SOLVER_SOLVABLE;
 		for (int i = 0; i < set.count; i++)
 			queue_push2(&full, SOLVER_INSTALL | SOLVER_SOLVABLE, set.elements[i]);
 		solv = new_solver(pool, 0);	/* the walk followed Recommends already */
@@ -996,6 +1019,7 @@ int deb_solve(struct pkgimg_ctx *ctx, struct deb_pool *dp, const struct deb_requ
 		r = add_request(ctx, pool, req->names[i], &job);
 	if (r < 0)
 		goto out;
+	upgrade_requested(pool, &job, &below);
 	solv = solve_apt(dp, req, &job, &below);
 	if (!solv) {
 		r = solve_favored(ctx, dp, req, &job, &below, &solv);
