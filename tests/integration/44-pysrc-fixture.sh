@@ -11,7 +11,7 @@
 #     as git+file://localhost/PATH, the form pip 23.0 takes),
 #   - the local project made by pysrc_local_project (direct_url.json:
 #     dir_info), with its dependency from the index.
-# pip runs with --use-pep517: without it pip 23.0 builds a project that has
+# pip runs as pysrc_pip_target runs it, with --use-pep517: without it pip 23.0 builds a project that has
 # no pyproject.toml (MarkupSafe 2.1.2) with `setup.py bdist_wheel` and the
 # host's own setuptools, no isolation, when setuptools and wheel are
 # installed; with it, in an isolated environment with setuptools' legacy
@@ -61,23 +61,24 @@ pysrc_index "$T/idx2" && diff -r "$T/idx" "$T/idx2" >/dev/null \
 	|| fail "a second pysrc_index gives the same index" "$(diff -r "$T/idx" "$T/idx2" | head)"
 
 mkdir -p "$T/pip" "$T/src"
-# pip_install NAME ARGS...: pip into $T/t/NAME; its file list and direct_url.json kept
+# pip_install NAME ARGS...: pysrc_pip_target into $T/t/NAME; its log, file
+# list and direct_url.json copied to $T/pip/NAME.{log,files,direct_url.json}
 pip_install() {
 	local name=$1; shift
-	rm -rf "$T/t/$name"
-	if ! pysrc_pip install --no-cache-dir --use-pep517 --index-url "$PYSRC_HTML_URL" --target "$T/t/$name" \
-		"$@" >"$T/pip/$name.log" 2>&1; then
-		fail "pip installs $name" "pip install $*" "$(tail -n 30 "$T/pip/$name.log")"
+	mkdir -p "$T/t"
+	if ! pysrc_pip_target "$T/t/$name" "$@"; then
+		fail "pip installs $name" "pip install $*" "$(tail -n 30 "$T/t/$name.log")"
 		return 1
 	fi
-	(cd "$T/t/$name" && find . -type f ! -path '*/__pycache__/*' | sed 's|^\./||' | sort) >"$T/pip/$name.files"
-	local du
-	du=$(ls "$T/t/$name"/*.dist-info/direct_url.json 2>/dev/null | head -n1)
-	[ -n "$du" ] && cp "$du" "$T/pip/$name.direct_url.json"
+	cp "$T/t/$name.log" "$T/pip/$name.log"
+	cp "$T/t/$name.files" "$T/pip/$name.files"
+	rm -f "$T/pip/$name.direct_url.json"
+	[ ! -f "$T/t/$name.direct_url.json" ] || cp "$T/t/$name.direct_url.json" "$T/pip/$name.direct_url.json"
 	if [ "${PYSRC_SHOW:-}" = 1 ]; then
 		echo "# $name: pip install $*"
 		sed 's/^/#   /' "$T/pip/$name.files"
-		[ -n "$du" ] && sed 's/^/#   direct_url.json: /' "$du"
+		[ ! -f "$T/pip/$name.direct_url.json" ] || sed 's/^/#   direct_url.json: /' "$T/pip/$name.direct_url.json"
+		echo
 	fi
 	return 0
 }
