@@ -301,9 +301,10 @@ static size_t newline_at(const struct tparse *p, size_t pos)
 	return 0;
 }
 
+/* Blanks (TOML's whitespace: space and tab). */
 static void skip_ws(struct tparse *p)
 {
-	while (p->pos < p->len && (p->s[p->pos] == ' ' || p->s[p->pos] == '\t'))
+	while (peek(p, 0) == ' ' || peek(p, 0) == '\t')
 		p->pos++;
 }
 
