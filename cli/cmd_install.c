@@ -289,6 +289,12 @@ static int add_project_reqs(struct cli *c, struct req_args *a)
 	if ((r = pyproject_read(&c->ctx, a->project, &pp)) < 0)
 		return r;
 	r = pyproject_requirements(&c->ctx, &pp, &sel, &a->pip);
+	if (r == 0 && !a->pip.n && !a->reqfiles.n)
+		r = pkgimg_err(&c->ctx, -PKGIMG_E_USAGE, "%s: [pyproject] the project has no "
+			       "dependencies%s: nothing to install from it (the project itself "
+			       "is not installed; build and install it with --pip DIR)", pp.path,
+			       a->extras.n || a->all_extras || a->groups.n ?
+			       " in the extras and groups chosen" : "");
 	pyproject_free(&pp);
 	return r;
 }

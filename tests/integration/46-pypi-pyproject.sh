@@ -102,6 +102,11 @@ pk lock --pip-project "$T/dyn" --index-url "$IDX"
 pk_failed_cleanly && err_has "pyproject.toml:5:1: \[parse\]" \
 	&& ok "a pyproject.toml that is not TOML: file, line, column" || fail "bad TOML" "$(pk_detail)"
 
+printf '[project]\nname = "empty"\nversion = "1"\n' >"$T/dyn/pyproject.toml"
+pk lock --pip-project "$T/dyn" --index-url "$IDX"
+pk_failed_cleanly && err_has "the project has no dependencies: nothing to install from it" \
+	&& ok "a project without dependencies: nothing to lock, said so" || fail "no dependencies" "$(pk_detail)"
+
 archive_reachable || { skip "--pip-project against pip" "archive unreachable"; finish; }
 
 # ---- pip's answer: ./proj[test] built by the host's setuptools, + the
