@@ -63,7 +63,7 @@
 "        else:\n" \
 "            raise RuntimeError('unknown hook ' + hook)\n" \
 "    except BaseException as e:\n" \
-"        traceback.print_exc()\n" \
+"        print('pkgimg: %s: %s: %s' % (hook, type(e).__name__, e), file=sys.stderr)\n" \
 "        res = {'error': '%s: %s' % (type(e).__name__, e),\n" \
 "               'traceback': traceback.format_exc()}\n" \
 "    sys.stdout.flush()\n" \
