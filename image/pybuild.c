@@ -832,6 +832,13 @@ out:
 	return r;
 }
 
+/* The build environment is the lock's (none asked for is an empty one):
+ * no indexes were given to resolve one on, or the lock gave it. */
+static bool pyb_from_lock(const struct pyb *b)
+{
+	return !b->rq || b->src->env || b->src->nenv;
+}
+
 /* The environment to build in: the lock's, or [build-system] requires
  * resolved (the first one; extra: get_requires_for_build_wheel's added). */
 static int env_make(struct pyb *b, const struct strv *extra)
@@ -840,7 +847,7 @@ static int env_make(struct pyb *b, const struct strv *extra)
 	struct lock_pkg *pkgs = NULL;
 	int n = 0, r;
 
-	if (b->src->env || b->src->nenv) {
+	if (pyb_from_lock(b)) {
 		pkgs = xcalloc((size_t)b->src->nenv + 1, sizeof *pkgs);
 		for (int i = 0; i < b->src->nenv; i++)
 			lock_pkg_copy(&pkgs[i], &b->src->env[i]);
@@ -1676,11 +1683,56 @@ static int json_strv(struct pyb *b, json_t *list, struct strv *out)
 	return 0;
 }
 
+/* prepare_metadata_for_build_wheel: 0 and out's name, version and
+ * metadata set; 1 when the backend lacks the hook (build_wheel then). */
+static int metadata_prepare(struct pyb *b, struct pypi_built *out)
+{
+	struct pkgimg_ctx *ctx = b->ctx;
+	json_t *res = NULL;
+	struct sbuf text = SBUF_INIT;
+	const char *dir;
+	char *path = NULL;
+	int r = hook_run(b, "prepare_metadata_for_build_wheel", &res);
+
+	if (r < 0)
+		goto out;
+	if (json_is_true(json_object_get(res, "unsupported"))) {
+		r = 1;
+		goto out;
+	}
+	dir = json_string_value(json_object_get(res, "return"));
+	if (!dir || strchr(dir, '/') || !str_ends_with(dir, ".dist-info") || dir[0] == '.') {
+		r = pkgimg_err(ctx, -PKGIMG_E_SCRIPT, "%s: [build] prepare_metadata_for_build_wheel "
+			       "returned '%s', not a .dist-info directory's name", b->label,
+			       dir ? dir : "");
+		goto out;
+	}
+	path = xasprintf("%s/out/metadata/%s/METADATA", b->work, dir);
+	r = fs_read_file(ctx, AT_FDCWD, path, &text);
+	if (r == 0 && !text.buf)
+		sbuf_adds(&text, "");
+	if (r == 0)
+		r = meta_fill(b, sbuf_detach(&text), out);
+	if (r == 0) {
+		out->env = xcalloc((size_t)b->nenv + 1, sizeof *out->env);
+		for (int i = 0; i < b->nenv; i++)
+			lock_pkg_copy(&out->env[i], &b->env[i]);
+		out->nenv = b->nenv;
+		pkgimg_info(ctx, "%s: [build] metadata from prepare_metadata_for_build_wheel",
+			    b->label);
+	}
+out:
+	json_decref(res);
+	sbuf_free(&text);
+	free(path);
+	return r;
+}
+
 /* Steps 3 to 5, once the source is in hand. */
 static int pyb_build(struct pyb *b, struct pypi_built *out)
 {
 	struct pkgimg_ctx *ctx = b->ctx;
-	bool iso = !b->src->no_build_isolation, from_lock = b->src->env || b->src->nenv;
+	bool iso = !b->src->no_build_isolation, from_lock = pyb_from_lock(b);
 	struct strv extra = { 0 };
 	json_t *res = NULL;
 	char key1[65], key2[65];
@@ -1715,6 +1767,13 @@ static int pyb_build(struct pyb *b, struct pypi_built *out)
 	    cache_read(b, key2, out)) {
 		cache_write(b, key1, out);
 		goto hit;
+	}
+	if (b->src->metadata_only && !b->src->wheel_sha256) {
+		/* the metadata only: prepare_metadata_for_build_wheel, when the
+		 * backend has it */
+		r = metadata_prepare(b, out);
+		if (r <= 0)
+			goto out;
 	}
 	r = hook_run(b, "build_wheel", &res);
 	if (r < 0)
@@ -1790,11 +1849,6 @@ int image_pybuild(struct pkgimg_ctx *ctx, struct store *st, const char *parent,
 			       "to build with", b.label);
 		goto out;
 	}
-	if (!rq && !src->no_build_isolation && !src->env && !src->nenv) {
-		r = pkgimg_err(ctx, -PKGIMG_E_USAGE, "%s: [build] no indexes to resolve its build "
-			       "requirements on, and no build environment locked", b.label);
-		goto out;
-	}
 	r = store_mktemp_dir(ctx, st, "pybuild", &b.work);
 	if (r < 0)
 		goto out;
@@ -1833,6 +1887,7 @@ static int pybuilder_build(void *arg, struct pkgimg_ctx *ctx, const struct lockf
 			   const struct pypi_src *src, struct pypi_built *out)
 {
 	struct image_pybuilder *pb = arg;
+	struct install_opts io0 = { .pyc = { .mode = PYC_CHECKED_HASH, .levels = 1 } };
 	struct install_result res = { 0 };
 	struct pybuild_target tgt = { .t = t, .python_prefix = below ? below->python_prefix : NULL };
 	char parent[STORE_KEY_MAX] = "";
@@ -1840,7 +1895,8 @@ static int pybuilder_build(void *arg, struct pkgimg_ctx *ctx, const struct lockf
 
 	if (below && below->nlayers) {
 		/* the image below the PyPI layer: store hits when built */
-		r = image_install_lock(ctx, pb->st, (struct lockfile *)below, pb->io, &res);
+		r = image_install_lock(ctx, pb->st, (struct lockfile *)below, pb->io ? pb->io : &io0,
+				       &res);
 		if (r == 0)
 			snprintf(parent, sizeof parent, "%s", res.snapshot);
 	} else if (below) {
