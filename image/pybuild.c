@@ -1055,8 +1055,9 @@ static char *log_advice(struct pyb *b, const char *log)
 		fix = b->tgt->python_prefix ?
 		      xstrdup("the interpreter's headers are missing: conda's python package has "
 			      "them; install python from conda") :
-		      xasprintf("Python's headers are missing: add an apt step: --apt python%s-dev",
-				strcmp(xy, "3.11") ? xy : "3");
+		      xasprintf("Python's headers (Python.h) are missing: add an apt step: --apt "
+				"python%s-dev (python3-dev where python%s is Debian's python3)",
+				xy, xy);
 	} else if ((p = strstr(s.buf, ".h: No such file or directory"))) {
 		const char *q = p;
 
