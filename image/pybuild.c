@@ -1051,7 +1051,16 @@ static char *log_advice(struct pyb *b, const char *log)
 
 	if (fs_read_file(NULL, AT_FDCWD, log, &s) < 0 || !s.buf)
 		goto out;
-	if (strstr(s.buf, "Python.h: No such file")) {
+	if (strstr(s.buf, "ImportError: backend unavailable: ")) {
+		fix = b->src->no_build_isolation ?
+		      xasprintf("with --no-build-isolation the image itself must have the build "
+				"backend (%s) and the build requirements (%s%s): install them in an "
+				"earlier step (Debian's python3-setuptools, python3-wheel, ...), or "
+				"drop --no-build-isolation", b->backend,
+				b->requires.n ? b->requires.v[0] : "", b->requires.n > 1 ? ", ..." : "") :
+		      xasprintf("the build backend %s is not in the build environment: add the "
+				"package that has it to [build-system] requires", b->backend);
+	} else if (strstr(s.buf, "Python.h: No such file")) {
 		fix = b->tgt->python_prefix ?
 		      xstrdup("the interpreter's headers are missing: conda's python package has "
 			      "them; install python from conda") :

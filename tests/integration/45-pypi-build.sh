@@ -254,4 +254,38 @@ if [ "$PK_RC" -eq 0 ] && [ -f "$T/out6/netprobe-0.1-py3-none-any.whl" ]; then
 else
 	fail "the network is off during pkgimg's build" "$(pk_detail)"
 fi
+# ---- isolation: the image's own site-packages are hidden ----
+# An in-tree backend (no build requirements) that imports setuptools: the
+# image has Debian's python3-setuptools, which an isolated build must not
+# see (as pip's build environment hides the system site); with
+# --no-build-isolation it is the image as it is.
+mkdir -p "$P/iso/_b"
+cat >"$P/iso/pyproject.toml" <<'EOF2'
+[build-system]
+requires = []
+build-backend = "isob"
+backend-path = ["_b"]
+EOF2
+sed -e 's/intree/isoproj/g' -e 's/^def build_wheel(\(.*\)):$/def build_wheel(\1):\n    import setuptools/' \
+	"$P/intree/_build/intree.py" >"$P/iso/_b/isob.py"
+ISO=(--apt python3-setuptools "${IDX[@]}")
+pk --store "$S" wheel "$P/iso" -w "$T/out7" "${ISO[@]}"
+if pk_failed_cleanly && err_has "build_wheel failed" && err_has "No module named 'setuptools'"; then
+	ok "isolated: the image's python3-setuptools is not importable by the build"
+else
+	fail "isolated: the image's python3-setuptools is not importable by the build" "$(pk_detail)"
+fi
+pk --store "$S" wheel "$P/iso" -w "$T/out7" --no-build-isolation "${ISO[@]}"
+if [ "$PK_RC" -eq 0 ] && [ -f "$T/out7/isoproj-1.0-py3-none-any.whl" ]; then
+	ok "--no-build-isolation: the image's python3-setuptools is there"
+else
+	fail "--no-build-isolation: the image's python3-setuptools is there" "$(pk_detail)"
+fi
+pk --store "$S" wheel "$P/legacy" -w "$T/out8" --no-build-isolation "${IDX[@]}"
+if pk_failed_cleanly && err_has "with --no-build-isolation the image itself must have the build backend"; then
+	ok "--no-build-isolation on an image without setuptools: the advice says what to install"
+else
+	fail "--no-build-isolation on an image without setuptools: the advice says what to install" \
+		"$(pk_detail)"
+fi
 finish
