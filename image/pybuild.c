@@ -1095,11 +1095,39 @@ static void env_push(struct strv *e, const char *k, const char *v)
 	strv_push(e, xasprintf("%s=%s", k, v));
 }
 
+/* The build's environment (see the top of this file). */
+static void hook_env(struct pyb *b, struct strv *env)
+{
+	bool iso = !b->src->no_build_isolation;
+	struct sbuf paths = SBUF_INIT;
+
+	env_push(env, "PATH", iso ? PYBUILD_DIR "/env/bin:" SANDBOX_DEFAULT_PATH
+				   : SANDBOX_DEFAULT_PATH);
+	env_push(env, "HOME", "/tmp");
+	env_push(env, "TMPDIR", "/tmp");
+	env_push(env, "LANG", "C.UTF-8");
+	env_push(env, "LC_ALL", "C.UTF-8");
+	strv_push(env, xasprintf("SOURCE_DATE_EPOCH=%d", PYBUILD_EPOCH));
+	env_push(env, "PYTHONHASHSEED", "0");
+	env_push(env, "PYTHONNOUSERSITE", "1");
+	env_push(env, "PYTHONDONTWRITEBYTECODE", "1");
+	env_push(env, "PIP_NO_INDEX", "1");
+	env_push(env, "PKGIMG_OUT", PYBUILD_DIR "/out");
+	env_push(env, "PKGIMG_BACKEND", b->backend);
+	for (size_t i = 0; i < b->backend_path.n; i++)
+		sbuf_addf(&paths, "%s%s", i ? ":" : "", b->backend_path.v[i]);
+	env_push(env, "PKGIMG_BACKEND_PATH", paths.buf ? paths.buf : "");
+	if (iso) {
+		env_push(env, "PYTHONPATH", PYBUILD_DIR "/fe/site");
+		env_push(env, "PKGIMG_BUILD_ENV", PYBUILD_DIR "/env/site");
+	}
+	sbuf_free(&paths);
+}
+
 /* Runs hook in the sandbox; *res gets its HOOK.json (the frontend's). */
 static int hook_run(struct pyb *b, const char *hook, json_t **res)
 {
 	struct pkgimg_ctx *ctx = b->ctx;
-	bool iso = !b->src->no_build_isolation;
 	char *envdir = xasprintf("%s/env", b->work), *fe = xasprintf("%s/fe", b->work);
 	char *out = xasprintf("%s/out", b->work), *log = xasprintf("%s/log", b->work);
 	char *scratch = NULL, *cwd = NULL, *rpath = NULL, *bp = NULL;
@@ -1110,7 +1138,6 @@ static int hook_run(struct pyb *b, const char *hook, json_t **res)
 		{ out, PYBUILD_DIR "/out", 0 }, { envdir, PYBUILD_DIR "/env", 1 },
 	};
 	struct sandbox_opts so = { 0 };
-	struct sbuf paths = SBUF_INIT;
 	int status = 0, r, logfd = -1;
 
 	*res = NULL;
@@ -1126,26 +1153,7 @@ static int hook_run(struct pyb *b, const char *hook, json_t **res)
 	if (r < 0)
 		goto out;
 	lowers = (const char **)store_chain_trees(b->st, NULL, b->chain, b->nchain);
-	env_push(&env, "PATH", iso ? PYBUILD_DIR "/env/bin:" SANDBOX_DEFAULT_PATH
-				   : SANDBOX_DEFAULT_PATH);
-	env_push(&env, "HOME", "/tmp");
-	env_push(&env, "TMPDIR", "/tmp");
-	env_push(&env, "LANG", "C.UTF-8");
-	env_push(&env, "LC_ALL", "C.UTF-8");
-	strv_push(&env, xasprintf("SOURCE_DATE_EPOCH=%d", PYBUILD_EPOCH));
-	env_push(&env, "PYTHONHASHSEED", "0");
-	env_push(&env, "PYTHONNOUSERSITE", "1");
-	env_push(&env, "PYTHONDONTWRITEBYTECODE", "1");
-	env_push(&env, "PIP_NO_INDEX", "1");
-	env_push(&env, "PKGIMG_OUT", PYBUILD_DIR "/out");
-	env_push(&env, "PKGIMG_BACKEND", b->backend);
-	for (size_t i = 0; i < b->backend_path.n; i++)
-		sbuf_addf(&paths, "%s%s", i ? ":" : "", b->backend_path.v[i]);
-	env_push(&env, "PKGIMG_BACKEND_PATH", paths.buf ? paths.buf : "");
-	if (iso) {
-		env_push(&env, "PYTHONPATH", PYBUILD_DIR "/fe/site");
-		env_push(&env, "PKGIMG_BUILD_ENV", PYBUILD_DIR "/env/site");
-	}
+	hook_env(b, &env);
 	strv_add(&argv, b->tgt->t->interpreter);
 	strv_add(&argv, PYBUILD_DIR "/fe/frontend.py");
 	strv_add(&argv, hook);
@@ -1193,7 +1201,6 @@ out:
 	strv_free_null((char **)lowers);
 	strv_free(&env);
 	strv_free(&argv);
-	sbuf_free(&paths);
 	free(scratch);
 	free(cwd);
 	free(rpath);
@@ -1438,15 +1445,14 @@ static int record_check(struct pkgimg_ctx *ctx, const char *what, struct zent *e
 	return r;
 }
 
-int pybuild_wheel_rewrite(struct pkgimg_ctx *ctx, const char *in, struct sbuf *out,
-			  char **metadata)
+/* Every file entry of the zip at `in` (opened on a) into *ents (*n of
+ * them), checked: plain files with relative paths; directories skipped. */
+static int zip_read_all(struct pkgimg_ctx *ctx, struct archive *a, const char *in,
+			struct zent **ents, size_t *n)
 {
-	struct archive *a = archive_read_new();
 	struct archive_entry *e;
-	struct zent *ents = NULL, *record = NULL;
-	size_t n = 0, cap = 0, nrecord = 0;
 	const char *what = path_base(in);
-	locale_t old = 0, loc = arc_utf8_locale_push(&old);
+	size_t cap = 0;
 	int r = 0, ar;
 
 	archive_read_support_format_zip(a);
@@ -1474,11 +1480,11 @@ int pybuild_wheel_rewrite(struct pkgimg_ctx *ctx, const char *in, struct sbuf *o
 			sbuf_free(&norm);
 			goto out;
 		}
-		if (n == cap) {
+		if (*n == cap) {
 			cap = cap ? 2 * cap : 64;
-			ents = xrealloc(ents, cap * sizeof *ents);
+			*ents = xrealloc(*ents, cap * sizeof **ents);
 		}
-		z = &ents[n++];
+		z = &(*ents)[(*n)++];
 		memset(z, 0, sizeof *z);
 		z->name = sbuf_detach(&norm);
 		z->exec = (archive_entry_perm(e) & 0111) != 0;
@@ -1506,6 +1512,23 @@ int pybuild_wheel_rewrite(struct pkgimg_ctx *ctx, const char *in, struct sbuf *o
 			       what, archive_error_string(a));
 		goto out;
 	}
+out:
+	return r;
+}
+
+int pybuild_wheel_rewrite(struct pkgimg_ctx *ctx, const char *in, struct sbuf *out,
+			  char **metadata)
+{
+	struct archive *a = archive_read_new();
+	struct zent *ents = NULL, *record = NULL;
+	size_t n = 0, nrecord = 0;
+	const char *what = path_base(in);
+	locale_t old = 0, loc = arc_utf8_locale_push(&old);
+	int r = 0;
+
+	r = zip_read_all(ctx, a, in, &ents, &n);
+	if (r < 0)
+		goto out;
 	qsort(ents, n, sizeof *ents, zent_cmp);
 	for (size_t i = 0; i < n; i++) {
 		if (i && !strcmp(ents[i].name, ents[i - 1].name)) {
