@@ -1923,13 +1923,21 @@ static int pybuilder_build(void *arg, struct pkgimg_ctx *ctx, const struct lockf
 	struct install_opts io0 = { .pyc = { .mode = PYC_CHECKED_HASH, .levels = 1 } };
 	struct install_result res = { 0 };
 	struct pybuild_target tgt = { .t = t, .python_prefix = below ? below->python_prefix : NULL };
+	struct lockfile view = { 0 };
 	char parent[STORE_KEY_MAX] = "";
 	int r = 0;
 
-	if (below && below->nlayers) {
+	if (below) {
+		/* the PyPI layer being locked may already be below's last one
+		 * (the solver builds its final picks as it fills it in): while
+		 * below names no python, no PyPI layer of it is complete */
+		view = *below;
+		if (!view.python && view.nlayers && view.layers[view.nlayers - 1].kind == LOCK_PIP)
+			view.nlayers--;
+	}
+	if (below && view.nlayers) {
 		/* the image below the PyPI layer: store hits when built */
-		r = image_install_lock(ctx, pb->st, (struct lockfile *)below, pb->io ? pb->io : &io0,
-				       &res);
+		r = image_install_lock(ctx, pb->st, &view, pb->io ? pb->io : &io0, &res);
 		if (r == 0)
 			snprintf(parent, sizeof parent, "%s", res.snapshot);
 	} else if (below) {
