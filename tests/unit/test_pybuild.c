@@ -18,7 +18,9 @@
 #include "core/fs.h"
 #include "core/hash.h"
 #include "core/str.h"
+#include "cache/store.h"
 #include "image/pybuild.h"
+#include "solver/pypi_plan.h"
 #include "tests/unit/check.h"
 
 static char work[] = "/tmp/pkgimg-test-pybuild-XXXXXX";
@@ -289,6 +291,63 @@ static void test_wheel_rewrite(struct pkgimg_ctx *ctx)
 	free(rec);
 }
 
+/* What image_pybuild refuses before anything runs in the sandbox: a
+ * directory that changed since its lock, a git revision that is not there,
+ * an sdist that is not NAME-VERSION/. */
+static void test_source_checks(struct pkgimg_ctx *ctx)
+{
+	struct store st;
+	struct pypi_target t = { .python = "3.11.2", .interpreter = "/usr/bin/python3.11",
+				 .machine = "x86_64", .glibc_major = 2, .glibc_minor = 36 };
+	struct pybuild_target tgt = { .t = &t };
+	struct pypi_src src = { .kind = PYPI_SRC_PATH };
+	struct pypi_built out = { 0 };
+	char d[65], *url, cmd[1024];
+	int r;
+
+	if (store_open(ctx, P("store"), &st) < 0) {
+		check(false, "source checks: a store", "%s", ctx->errmsg);
+		return;
+	}
+	digest(ctx, d);
+	src.url = P("proj");
+	src.sha256 = "0000000000000000000000000000000000000000000000000000000000000000";
+	r = image_pybuild(ctx, &st, "", &tgt, NULL, &src, &out);
+	check(r == -PKGIMG_E_CHECKSUM && strstr(ctx->errmsg, "changed since it was locked") &&
+	      strstr(ctx->errmsg, d), "source: a directory whose tree digest is not the lock's "
+	      "is refused, naming both digests", "%d %s", r, ctx->errmsg);
+	snprintf(cmd, sizeof cmd, "cd %s && rm -rf .git && git init -q -b main && git add . && git -c "
+		 "user.name=t -c user.email=t@t commit -qm one", P("proj"));
+	if (system(cmd) != 0) {
+		check(false, "source: a git repository for the test", "%s", cmd);
+	} else {
+		src.kind = PYPI_SRC_GIT;
+		src.sha256 = NULL;
+		src.rev = "no-such-tag";
+		r = image_pybuild(ctx, &st, "", &tgt, NULL, &src, &out);
+		check(r == -PKGIMG_E_NOTFOUND && strstr(ctx->errmsg, "no-such-tag") &&
+		      strstr(ctx->errmsg, "no such branch, tag or commit"),
+		      "source: a git revision that is not in the repository is named", "%d %s",
+		      r, ctx->errmsg);
+	}
+	mkdir(P("sd"), 0755);
+	mkdir(P("sd/a-1.0"), 0755);
+	mkdir(P("sd/b-1.0"), 0755);
+	put("sd/a-1.0/setup.py", "", 0644);
+	snprintf(cmd, sizeof cmd, "tar -C %s -czf %s a-1.0 b-1.0", P("sd"), P("two.tar.gz"));
+	url = xasprintf("file://%s", P("two.tar.gz"));
+	src = (struct pypi_src){ .kind = PYPI_SRC_URL, .url = url };
+	r = system(cmd) == 0 ? image_pybuild(ctx, &st, "", &tgt, NULL, &src, &out) : -1;
+	check(r == -PKGIMG_E_ARCHIVE && strstr(ctx->errmsg, "one top-level directory"),
+	      "source: an sdist with two top-level directories is refused", "%d %s", r,
+	      ctx->errmsg);
+	free(url);
+	snprintf(cmd, sizeof cmd, "test -z \"$(ls -A %s)\"", P("store/tmp"));
+	check(system(cmd) == 0, "source: nothing left in the store's tmp/ after the failures", "%s",
+	      P("store/tmp"));
+	store_close(&st);
+}
+
 int main(void)
 {
 	struct pkgimg_ctx ctx;
@@ -300,6 +359,7 @@ int main(void)
 	}
 	test_tree_digest(&ctx);
 	test_wheel_rewrite(&ctx);
+	test_source_checks(&ctx);
 	fs_rm_rf(NULL, AT_FDCWD, work);
 	printf("# %d passed, %d failed\n", passed, failures);
 	return failures ? 1 : 0;
