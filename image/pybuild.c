@@ -1090,6 +1090,42 @@ out:
 	return fix;
 }
 
+/* A failed build's log kept as $STORE/index/pybuild/logs/<source>.log
+ * (the last failure of each source); its path followed by ")", or NULL. */
+static char *log_keep(struct pyb *b, const char *log)
+{
+	char *dir = NULL, *path = NULL, hex[65];
+	struct sbuf text = SBUF_INIT;
+
+	hash_sha256_hex(b->label, strlen(b->label), hex);
+	hex[16] = 0;
+	if (store_index_dir(NULL, b->st, "pybuild", &dir) < 0)
+		return NULL;
+	path = xasprintf("%s/logs", dir);
+	if ((mkdir(path, 0755) == 0 || errno == EEXIST) &&
+	    fs_read_file(NULL, AT_FDCWD, log, &text) == 0) {
+		free(path);
+		path = xasprintf("%s/logs/%s.log", dir, hex);
+		if (fs_write_file(NULL, AT_FDCWD, path, text.buf ? text.buf : "", text.len,
+				  0644) < 0) {
+			free(path);
+			path = NULL;
+		}
+	} else {
+		free(path);
+		path = NULL;
+	}
+	sbuf_free(&text);
+	free(dir);
+	if (path) {
+		char *p = xasprintf("%s)", path);
+
+		free(path);
+		path = p;
+	}
+	return path;
+}
+
 static void env_push(struct strv *e, const char *k, const char *v)
 {
 	strv_push(e, xasprintf("%s=%s", k, v));
@@ -1178,7 +1214,7 @@ static int hook_run(struct pyb *b, const char *hook, json_t **res)
 	rpath = xasprintf("%s/%s.json", out, hook);
 	*res = json_load_file(rpath, 0, NULL);
 	if (status != 0 || !*res || json_object_get(*res, "error")) {
-		char *tail = log_tail(log), *fix = log_advice(b, log);
+		char *tail = log_tail(log), *fix = log_advice(b, log), *kept = log_keep(b, log);
 
 		if (status == 127 && !fs_exists(rpath))
 			r = pkgimg_err(ctx, -PKGIMG_E_SCRIPT, "%s: [build] the image has no %s to "
@@ -1186,10 +1222,12 @@ static int hook_run(struct pyb *b, const char *hook, json_t **res)
 				       b->tgt->t->interpreter);
 		else
 			r = pkgimg_err(ctx, -PKGIMG_E_SCRIPT, "[build] %s: %s failed (exit %d); the "
-				       "build's last lines:\n%s%s%s", b->label, hook, status, tail,
+				       "build's last lines%s%s:\n%s%s%s", b->label, hook, status,
+				       kept ? " (all of them: " : "", kept ? kept : "", tail,
 				       fix ? "\n" : "", fix ? fix : "");
 		free(tail);
 		free(fix);
+		free(kept);
 		json_decref(*res);
 		*res = NULL;
 	}
