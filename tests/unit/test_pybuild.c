@@ -291,6 +291,19 @@ static void test_wheel_rewrite(struct pkgimg_ctx *ctx)
 	free(rec);
 }
 
+static void pypi_built_clear_for_test(struct pypi_built *b)
+{
+	free(b->name);
+	free(b->version);
+	free(b->metadata);
+	free(b->src_sha256);
+	free(b->src_filename);
+	free(b->commit);
+	free(b->wheel_filename);
+	free(b->wheel_sha256);
+	memset(b, 0, sizeof *b);
+}
+
 /* What image_pybuild refuses before anything runs in the sandbox: a
  * directory that changed since its lock, a git revision that is not there,
  * an sdist that is not NAME-VERSION/. */
@@ -341,6 +354,35 @@ static void test_source_checks(struct pkgimg_ctx *ctx)
 	check(r == -PKGIMG_E_ARCHIVE && strstr(ctx->errmsg, "one top-level directory"),
 	      "source: an sdist with two top-level directories is refused", "%d %s", r,
 	      ctx->errmsg);
+	free(url);
+
+	/* PEP 643: an sdist's PKG-INFO 2.2 with nothing needed Dynamic is the
+	 * metadata, no build (the image here has no python: a build fails) */
+	mkdir(P("sd/m22-1.0"), 0755);
+	put("sd/m22-1.0/setup.py", "", 0644);
+	put("sd/m22-1.0/PKG-INFO", "Metadata-Version: 2.2\nName: m22\nVersion: 1.0\n"
+	    "Requires-Dist: idna\nDynamic: Summary\n", 0644);
+	snprintf(cmd, sizeof cmd, "tar -C %s -czf %s m22-1.0", P("sd"), P("m22-1.0.tar.gz"));
+	url = xasprintf("file://%s", P("m22-1.0.tar.gz"));
+	src = (struct pypi_src){ .kind = PYPI_SRC_URL, .url = url, .metadata_only = true };
+	r = system(cmd) == 0 ? image_pybuild(ctx, &st, "", &tgt, NULL, &src, &out) : -1;
+	check(r == 0 && out.name && !strcmp(out.name, "m22") && !out.wheel_filename &&
+	      out.metadata && strstr(out.metadata, "Requires-Dist: idna") && out.src_sha256,
+	      "PEP 643: PKG-INFO 2.2 without Dynamic Requires-Dist is the metadata, no build",
+	      "%d %s", r, r ? ctx->errmsg : "");
+	if (r == 0)
+		pypi_built_clear_for_test(&out);
+	put("sd/m22-1.0/PKG-INFO", "Metadata-Version: 2.2\nName: m22\nVersion: 1.0\n"
+	    "Dynamic: Requires-Dist\n", 0644);
+	r = system(cmd) == 0 ? image_pybuild(ctx, &st, "", &tgt, NULL, &src, &out) : -1;
+	check(r < 0 && strstr(ctx->errmsg, "[build]"),
+	      "PEP 643: Dynamic Requires-Dist means a build (here: one that cannot run)", "%d %s",
+	      r, ctx->errmsg);
+	put("sd/m22-1.0/PKG-INFO", "Metadata-Version: 2.1\nName: m22\nVersion: 1.0\n", 0644);
+	r = system(cmd) == 0 ? image_pybuild(ctx, &st, "", &tgt, NULL, &src, &out) : -1;
+	check(r < 0 && strstr(ctx->errmsg, "[build]"),
+	      "PEP 643: Metadata-Version 2.1 means a build (here: one that cannot run)", "%d %s",
+	      r, ctx->errmsg);
 	free(url);
 	snprintf(cmd, sizeof cmd, "test -z \"$(ls -A %s)\"", P("store/tmp"));
 	check(system(cmd) == 0, "source: nothing left in the store's tmp/ after the failures", "%s",
