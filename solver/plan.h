@@ -37,6 +37,16 @@ struct pypi_request {
 	 * with a message that says so (a caller that cannot build) */
 	const struct pypi_builder *builder;
 	int no_build_isolation;			/* --no-build-isolation */
+	/* an exact install from another tool's lock (solver/pypi_exact.h):
+	 * --pip-lock FILE, or -r pylock.toml; reqs and reqfiles are then
+	 * empty.  The extras and dependency groups it installs (groups_given:
+	 * groups is the set, else the lock's default groups) */
+	const char *pylock;
+	const char *const *pylock_extras;
+	size_t npylock_extras;
+	const char *const *pylock_groups;
+	size_t npylock_groups;
+	int pylock_groups_given;
 };
 
 struct plan_opts {
