@@ -1236,9 +1236,19 @@ static void write_source(struct sbuf *s, const struct lock_pkg *p)
 	}
 }
 
-int pylock_write(struct pkgimg_ctx *ctx, const struct lockfile *lf, const char *machine,
-		 struct sbuf *out)
+/* The machine as markers name it, from the lock's platform ("linux/amd64"). */
+static const char *machine_of(const char *platform)
 {
+	const char *a = platform ? strchr(platform, '/') : NULL;
+
+	a = a ? a + 1 : "amd64";
+	return !strcmp(a, "amd64") ? "x86_64" : !strcmp(a, "arm64") ? "aarch64" :
+	       !strcmp(a, "386") || !strcmp(a, "i386") ? "i686" : a;
+}
+
+int pylock_write(struct pkgimg_ctx *ctx, const struct lockfile *lf, struct sbuf *out)
+{
+	const char *machine = machine_of(lf->platform);
 	const struct lock_layer *layer = NULL;
 	size_t n;
 	const struct lock_pkg **v = pip_pkgs(lf, &n, &layer);

@@ -168,10 +168,9 @@ bool pylock_is_root(const struct pylock *lk, size_t i);
  * package (sorted by name) name, version, index, its wheel (name, url,
  * size, hashes.sha256), or its sdist / archive / vcs / directory when it
  * was built from source; [tool.pkgimg] step and [packages.tool.pkgimg]
- * requested-by, so pkgimg reads back the same layer.  machine: "x86_64".
- * -PKGIMG_E_USAGE when lf installs no PyPI package. */
-int pylock_write(struct pkgimg_ctx *ctx, const struct lockfile *lf, const char *machine,
-		 struct sbuf *out);
+ * requested-by, so pkgimg reads back the same layer.  The machine is
+ * lf->platform's.  -PKGIMG_E_USAGE when lf installs no PyPI package. */
+int pylock_write(struct pkgimg_ctx *ctx, const struct lockfile *lf, struct sbuf *out);
 /* The same as a requirements.txt pip installs with --require-hashes:
  * "name==version \" lines with "    --hash=sha256:…" continuations,
  * sorted by name, the indexes as --index-url / --extra-index-url. */

@@ -412,6 +412,12 @@ int pypi_exact_layer(struct pkgimg_ctx *ctx, struct store *st, const struct pypi
 	int r;
 
 	pep508_env_init(&ex.env);
+	if (rq->nreqs || rq->nreqfiles)
+		return pkgimg_err(ctx, -PKGIMG_E_USAGE, "%s: [lock] a lock file is installed as it "
+				  "is; it cannot be merged with other PyPI requirements (%s%s): "
+				  "put those in a later step, or lock them into it", rq->pylock,
+				  rq->nreqs ? rq->reqs[0] : "-r ",
+				  rq->nreqs ? "" : rq->reqfiles[0]);
 	r = setup(&ex);
 	if (r == 0)
 		r = pylock_select(ctx, &ex.lk, &ex.env, &want, &sel, &nsel);
