@@ -327,6 +327,7 @@ struct parser {
 	const char *what;		/* "requirement" or "marker" */
 	int depth;			/* open parentheses */
 	struct pkgimg_ctx *scratch;	/* for pep440 parses that may fail */
+	bool lock;			/* a lock file's marker: extras, dependency_groups */
 };
 
 static int perr(struct parser *p, size_t at, const char *fmt, ...)
@@ -534,7 +535,9 @@ static int parse_operand(struct parser *p, struct pep508_operand *out)
 	int r = 0;
 
 	for (i = 0; i < NSPELLINGS && !n; i++)
-		n = word_at(p, p->pos, var_spellings[i].word);
+		if (p->lock || (var_spellings[i].var != PEP508_VAR_EXTRAS &&
+				var_spellings[i].var != PEP508_VAR_DEPENDENCY_GROUPS))
+			n = word_at(p, p->pos, var_spellings[i].word);
 	if (n) {
 		out->is_var = true;
 		out->var = var_spellings[i - 1].var;
@@ -741,9 +744,10 @@ static int parse_or(struct parser *p, struct pep508_marker **out)
 	return parse_chain(p, PEP508_MARKER_OR, out);
 }
 
-int pep508_marker_parse(struct pkgimg_ctx *ctx, const char *s, struct pep508_marker **out)
+static int marker_parse(struct pkgimg_ctx *ctx, const char *s, bool lock,
+			struct pep508_marker **out)
 {
-	struct parser p = { ctx, s, strlen(s), 0, "marker", 0, NULL };
+	struct parser p = { ctx, s, strlen(s), 0, "marker", 0, NULL, lock };
 	struct pep508_marker *m = NULL;
 	int r;
 
@@ -761,6 +765,16 @@ out:
 	else
 		*out = m;
 	return r;
+}
+
+int pep508_marker_parse(struct pkgimg_ctx *ctx, const char *s, struct pep508_marker **out)
+{
+	return marker_parse(ctx, s, false, out);
+}
+
+int pep508_marker_parse_lock(struct pkgimg_ctx *ctx, const char *s, struct pep508_marker **out)
+{
+	return marker_parse(ctx, s, true, out);
 }
 
 /* --- markers: evaluation and text ----------------------------------------- */
@@ -1078,7 +1092,7 @@ static void sort_unique(struct strv *sv)
 
 int pep508_req_parse(struct pkgimg_ctx *ctx, const char *s, struct pep508_req *out)
 {
-	struct parser p = { ctx, s, strlen(s), 0, "requirement", 0, NULL };
+	struct parser p = { ctx, s, strlen(s), 0, "requirement", 0, NULL, false };
 	struct pep508_req req = { 0 };
 	struct strv extras = { NULL, 0, 0 }, norm = { NULL, 0, 0 };
 	struct blob spec = { s, 0 };

@@ -144,6 +144,10 @@ void pep508_env_linux(struct pep508_env *env, const char *python_full_version,
  * (pep508_marker_free); on error *out is untouched and the message names the
  * marker, the column (1-based) and what was expected there. */
 int pep508_marker_parse(struct pkgimg_ctx *ctx, const char *s, struct pep508_marker **out);
+/* As pep508_marker_parse, in a lock file's context (PEP 751): the
+ * variables `extras` and `dependency_groups` are known too (elsewhere they
+ * are unknown words, as for pip's packaging 24). */
+int pep508_marker_parse_lock(struct pkgimg_ctx *ctx, const char *s, struct pep508_marker **out);
 void pep508_marker_free(struct pep508_marker *m);
 
 /* 1 when the marker holds for env and the extra being installed (NULL or ""

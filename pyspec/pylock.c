@@ -266,7 +266,7 @@ static int uv_file(struct rd *rd, const struct toml_value *t, struct pylock_file
 static int parse_marker(struct rd *rd, const struct toml_value *at, const char *text,
 			struct pep508_marker **out)
 {
-	int r = pep508_marker_parse(rd->ctx, text, out);
+	int r = pep508_marker_parse_lock(rd->ctx, text, out);
 
 	if (r < 0)
 		pkgimg_err_wrap(rd->ctx, -PKGIMG_E_PARSE, "%s:%u: [lock]", rd->what, at->line);
@@ -458,7 +458,7 @@ static int pep751_pkg(struct rd *rd, const struct toml_value *t, struct pylock_p
 	if (r == 0)
 		r = get_str(rd, t, "version", false, &p->version);
 	if (r == 0 && p->version)
-		r = check_version(rd, t, p->name, p->version);
+		r = check_version(rd, toml_get(t, "version"), p->name, p->version);
 	if (r == 0)
 		r = get_str(rd, t, "marker", false, &marker);
 	if (r == 0 && marker)
@@ -650,7 +650,7 @@ static int uv_pkg(struct rd *rd, const struct toml_value *t, struct pylock_pkg *
 	if (r == 0)
 		r = get_str(rd, t, "version", false, &p->version);
 	if (r == 0 && p->version)
-		r = check_version(rd, t, p->name, p->version);
+		r = check_version(rd, toml_get(t, "version"), p->name, p->version);
 	if (r == 0)
 		r = uv_source(rd, t, p);
 	if (r == 0 && !p->version && p->src == PYLOCK_SRC_INDEX)
@@ -819,6 +819,9 @@ static int pep751_select(struct pkgimg_ctx *ctx, const struct pylock *lk,
 	const struct strv *groups = want->groups_given ? NULL : &lk->default_groups;
 	int r = 0;
 
+	r = python_check(ctx, lk->what, "", lk->requires_python, env);
+	if (r < 0)
+		return r;
 	if (groups) {
 		sets.groups = (const char *const *)groups->v;
 		sets.ngroups = groups->n;
@@ -843,7 +846,7 @@ static int pep751_select(struct pkgimg_ctx *ctx, const struct pylock *lk,
 		for (size_t i = 0; i < lk->environments.n && r == 0 && !any; i++) {
 			struct pep508_marker *m;
 
-			r = pep508_marker_parse(ctx, lk->environments.v[i], &m);
+			r = pep508_marker_parse_lock(ctx, lk->environments.v[i], &m);
 			if (r < 0)
 				return pkgimg_err_wrap(ctx, -PKGIMG_E_PARSE, "%s: [lock] environments",
 						       lk->what);
