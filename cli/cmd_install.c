@@ -151,6 +151,22 @@ static int check_args(struct cli *c, const struct req_args *a, const char *cmd, 
 	return 0;
 }
 
+/* -r FILE and --pip-lock FILE: a lock file (any file --pip-lock names;
+ * pylock.toml or pylock.NAME.toml by -r, as pip and uv take it) is one
+ * exact install; other -r files are requirements files. */
+static int add_reqfile(struct cli *c, struct req_args *a, const char *cmd, const char *file,
+		       bool lock)
+{
+	if (!lock && !pylock_is_pylock_name(file)) {
+		strv_add(&a->reqfiles, file);
+		return 0;
+	}
+	if (a->pylock)
+		return cli_usage(c, "%s: one lock file at a time (%s and %s)", cmd, a->pylock, file);
+	a->pylock = file;
+	return 0;
+}
+
 /* The command line into a; returns 0, 1 (--help printed) or the exit code
  * of a usage error. */
 static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, int install)
@@ -209,17 +225,9 @@ static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, 
 		case 'c': strv_add(&a->channels, optarg); break;
 		case O_CONDA_PREFIX: a->conda_prefix = optarg; break;
 		case 'r':
-			if (!pylock_is_pylock_name(optarg)) {
-				strv_add(&a->reqfiles, optarg);
-				break;
-			}
-			/* -r pylock.toml, as pip and uv take it */
-			__attribute__((fallthrough));
 		case O_PIP_LOCK:
-			if (a->pylock)
-				return cli_usage(c, "%s: one lock file at a time (%s and %s)",
-					cmd, a->pylock, optarg);
-			a->pylock = optarg;
+			if (add_reqfile(c, a, cmd, optarg, opt == O_PIP_LOCK))
+				return 2;
 			break;
 		case O_PYLOCK_OUT: a->pylock_out = optarg; break;
 		case O_REQUIREMENTS_OUT: a->requirements_out = optarg; break;

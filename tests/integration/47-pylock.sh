@@ -5,6 +5,7 @@
 #   1. `lock --pylock-out` written and read back (`install --pip-lock`,
 #      `install -r pylock.toml`) installs the same snapshot as the lock;
 #      `lock --lock FILE --pylock-out` converts without resolving, same bytes;
+#      a spec's pip step `requirements: pylock.toml` locks the same files;
 #   2. the real uv.lock (uv's lock_conflict snapshot with torch 2.2.1/2.5.1,
 #      tests/fixtures/pypi/torch-closure/uv.lock) installs: the test rewrites
 #      h5py's version that uv's snapshot filter redacted ("3.12.[X]" ->
@@ -103,6 +104,12 @@ pk --store "$S" install -r "$T/w/pylock.toml"
 [ "$PK_RC" -eq 0 ] && [ "$SNAP1" = "$(cat "$PK_OUT")" ] \
 	&& ok "install -r pylock.toml is read as a lock file (as pip and uv take it): the same snapshot" \
 	|| fail "install -r pylock.toml: the same snapshot" "$(pk_detail)"
+
+printf 'steps:\n  - pip: []\n    requirements: pylock.toml\n' >"$T/w/pkgimg.yaml"
+pk --store "$S" lock -f "$T/w/pkgimg.yaml" -o "$T/w/spec.lock" --json
+[ "$PK_RC" -eq 0 ] && cmp -s <(pk_files "$PK_OUT") "$T/w/locked.set" \
+	&& ok "a spec's pip step with requirements: pylock.toml locks the same files" \
+	|| fail "a spec's pip step with requirements: pylock.toml locks the same files" "$(pk_detail)"
 
 # ---- 3. pip's view of the written requirements.txt
 pip_report() {	# REQ OUT: pip's dry run in hash-checking mode, no dependencies
