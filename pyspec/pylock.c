@@ -225,8 +225,11 @@ static int pep751_file(struct rd *rd, const struct toml_value *t, bool want_name
 	return r;
 }
 
-/* A uv.lock file table: { url | path | filename, hash = "sha256:…", size }. */
-static int uv_file(struct rd *rd, const struct toml_value *t, struct pylock_file *out)
+/* A uv.lock file table: { url | path | filename, hash = "sha256:…", size }.
+ * src_url: the package's url or path source, which an archive's entry
+ * ({ hash = … } alone) stands for. */
+static int uv_file(struct rd *rd, const struct toml_value *t, const struct pylock_pkg *p,
+		   struct pylock_file *out)
 {
 	struct pylock_file f = { 0 };
 	char *hash = NULL;
@@ -239,6 +242,12 @@ static int uv_file(struct rd *rd, const struct toml_value *t, struct pylock_file
 		r = get_str(rd, t, "path", false, &f.path);
 	if (r == 0)
 		r = get_str(rd, t, "filename", false, &f.name);
+	if (r == 0 && !f.url && !f.path && p->src == PYLOCK_SRC_ARCHIVE) {
+		if (strstr(p->src_url, "://"))
+			f.url = xstrdup(p->src_url);
+		else
+			f.path = xstrdup(p->src_url);
+	}
 	if (r == 0 && !f.url && !f.path)
 		r = bad(rd, t, "a file entry has neither 'url' nor 'path'");
 	if (r == 0 && f.url)
@@ -661,7 +670,7 @@ static int uv_pkg(struct rd *rd, const struct toml_value *t, struct pylock_pkg *
 		r = get_array(rd, t, "wheels", &wh);
 	if (r == 0 && sd) {
 		p->sdist = xcalloc(1, sizeof *p->sdist);
-		r = uv_file(rd, sd, p->sdist);
+		r = uv_file(rd, sd, p, p->sdist);
 		if (r < 0) {
 			free(p->sdist);
 			p->sdist = NULL;
@@ -670,7 +679,7 @@ static int uv_pkg(struct rd *rd, const struct toml_value *t, struct pylock_pkg *
 	if (r == 0) {
 		p->wheels = xcalloc(wh ? wh->n + 1 : 1, sizeof *p->wheels);
 		for (size_t i = 0; wh && i < wh->n && r == 0; i++) {
-			r = uv_file(rd, &wh->items[i], &p->wheels[i]);
+			r = uv_file(rd, &wh->items[i], p, &p->wheels[i]);
 			if (r == 0)
 				p->nwheels++;
 		}

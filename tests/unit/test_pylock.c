@@ -511,15 +511,17 @@ static int fake_build(void *arg, struct pkgimg_ctx *c, const struct lockfile *be
 {
 	(void)arg; (void)c; (void)below; (void)t; (void)rq;
 	builds++;
-	if (src->kind != PYPI_SRC_SDIST || strcmp(src->name, "onlysrc") ||
-	    !src->sha256 || strcmp(src->sha256, HC))
+	if (!src->sha256 || strcmp(src->sha256, HC) ||
+	    !(src->kind == PYPI_SRC_SDIST && !strcmp(src->name, "onlysrc")) ==
+	    !(src->kind == PYPI_SRC_URL && !strcmp(src->name, "urlpkg") &&
+	      !strcmp(src->url, "https://example.org/urlpkg-2.0.tar.gz")))
 		return -PKGIMG_E_USAGE;
-	out->name = xstrdup("onlysrc");
-	out->version = xstrdup("1.0");
+	out->name = xstrdup(src->name);
+	out->version = xstrdup(src->kind == PYPI_SRC_URL ? "2.0" : "1.0");
 	out->src_sha256 = xstrdup(HC);
 	out->src_size = 42;
-	out->src_filename = xstrdup("onlysrc-1.0.tar.gz");
-	out->wheel_filename = xstrdup("onlysrc-1.0-py3-none-any.whl");
+	out->src_filename = xasprintf("%s-%s.tar.gz", src->name, out->version);
+	out->wheel_filename = xasprintf("%s-%s-py3-none-any.whl", src->name, out->version);
 	out->wheel_sha256 = xstrdup(HB);
 	out->wheel_size = 7;
 	return 0;
@@ -622,6 +624,28 @@ static void t_exact(void)
 	      !strcmp(p->wheel_sha256, HB) && !strcmp(p->url, "https://x/onlysrc-1.0.tar.gz") &&
 	      !p->direct, "exact: only an sdist with a builder: built once, the lock records the "
 	      "sdist and the wheel", "rc %d, builds %d: %s", rc, builds, ctx.errmsg);
+	lockfile_free(&lf);
+
+	wr("uvurl.lock",
+	   "version = 1\n"
+	   "[[package]]\nname = \"app\"\nversion = \"0.1\"\nsource = { virtual = \".\" }\n"
+	   "dependencies = [{ name = \"urlpkg\" }]\n"
+	   "[[package]]\nname = \"urlpkg\"\nversion = \"2.0\"\n"
+	   "source = { url = \"https://example.org/urlpkg-2.0.tar.gz\" }\n"
+	   "sdist = { hash = \"sha256:" HC "\" }\n");
+	rc = exact("uvurl.lock", NULL, &lf);
+	check(rc == -PKGIMG_E_SOLVE && has(ctx.errmsg, "urlpkg 2.0 has no wheel") &&
+	      has(ctx.errmsg, "urlpkg-2.0.tar.gz"), "exact: uv.lock source = { url } with its "
+	      "sdist = { hash } only, no builder: refused naming the archive", "rc %d: %s", rc,
+	      ctx.errmsg);
+	lockfile_free(&lf);
+	rc = exact("uvurl.lock", &b, &lf);
+	p = rc == 0 ? find_pkg(&lf, "urlpkg") : NULL;
+	check(p && !strcmp(p->source, "url") && p->direct &&
+	      !strcmp(p->url, "https://example.org/urlpkg-2.0.tar.gz") && !strcmp(p->sha256, HC) &&
+	      !strcmp(p->requested_by, "--pip-lock uvurl.lock") && !find_pkg(&lf, "app"),
+	      "exact: the uv.lock archive by URL built by the builder, recorded as a direct URL "
+	      "source; the virtual root is not installed", "rc %d: %s", rc, ctx.errmsg);
 	lockfile_free(&lf);
 
 	wr("pylock.nosha.toml",
