@@ -103,7 +103,7 @@ build/.test-deps: deps/ensure-packages.sh Makefile
 	@touch $@
 
 # libFuzzer targets (tests/fuzz/fuzz_*.c: the lockfile, spec, requirement
-# file, PEP 508, MatchSpec, METADATA and RECORD readers), the engine built
+# file, PEP 508, MatchSpec, METADATA, RECORD and TOML readers), the engine built
 # with clang and the sanitizers in build/fuzz/.  `make fuzz` runs each for
 # FUZZ_SECONDS on its seed corpus (tests/fuzz/corpus/NAME/; what it finds
 # goes to build/fuzz/corpus/NAME/, a crash to build/fuzz/crash-NAME-*);

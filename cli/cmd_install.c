@@ -21,6 +21,7 @@
 #include "pyspec/pylock.h"
 #include "image/build.h"
 #include "image/install.h"
+#include "pyspec/pyproject.h"
 #include "runtime/gpu.h"
 #include "solver/apt.h"
 #include "solver/plan.h"
@@ -32,6 +33,10 @@ struct req_args {
 	struct strv channels;
 	const char *conda_prefix;
 	struct strv reqfiles;
+	const char *project;	/* --pip-project DIR */
+	struct strv extras;	/* --extra X */
+	struct strv groups;	/* --group G */
+	int all_extras;
 	struct strv extra_index_urls;
 	struct strv find_links;
 	const char *index_url;
@@ -65,12 +70,14 @@ enum {
 	O_TAG, O_ROOT, O_NO_SCRIPTS, O_JSON, O_OFFLINE, O_FORCE, O_PIP, O_INDEX_URL,
 	O_EXTRA_INDEX_URL, O_FIND_LINKS, O_NO_INDEX, O_INDEX_STRATEGY, O_PYTHON, O_PRE,
 	O_CUDA, O_CUDA_INDEX, O_GPU, O_CONDA, O_CONDA_PREFIX, O_PYC, O_PYC_OPT, O_CONTEXT,
-	O_ALLOW_DEVICES, O_PRIVILEGED, O_PIP_LOCK, O_PYLOCK_OUT, O_REQUIREMENTS_OUT,
+	O_ALLOW_DEVICES, O_PRIVILEGED, O_PIP_PROJECT, O_EXTRA, O_ALL_EXTRAS, O_GROUP,
+	O_PIP_LOCK, O_PYLOCK_OUT, O_REQUIREMENTS_OUT,
 };
 
 static void print_usage(const char *cmd, int install)
 {
 	printf("usage: pkgimg %s [--apt PKG[=VER]]... [--pip REQ]... [-r FILE]... "
+	       "[--pip-project DIR [--extra X]... [--all-extras] [--group G]...] "
 	       "[--conda SPEC]... [-c CHANNEL]... [--conda-prefix DIR] "
 	       "[--base debian-slim|scratch|IMAGE] [--python X.Y] [--index-url URL] "
 	       "[--extra-index-url URL]... [--find-links DIR|URL]... [--no-index] "
@@ -88,12 +95,19 @@ static void print_usage(const char *cmd, int install)
 			 "  [--pylock-out pylock.toml] [--requirements-out requirements.txt]\n"
 			 "--context DIR: the build context of the spec (default its "
 			 "directory); the files the spec names must be inside it.\n"
-			 "--pip-lock FILE (or -r pylock.toml): install a PEP 751 pylock.toml "
-			 "or a uv.lock exactly, nothing resolved.\n"
 			 "--pylock-out, --requirements-out: also write the PyPI part of the "
 			 "lock as pylock.toml (PEP 751) and as a requirements.txt for "
 			 "pip install --require-hashes; with --lock FILE, of that lockfile, "
 			 "without resolving.");
+	printf("--pip-lock FILE (or -r pylock.toml): install a PEP 751 pylock.toml or a "
+	       "uv.lock exactly, nothing resolved; --extra X and --group G choose from it "
+	       "(uv.lock: the root project's extras and groups, default the dev group; "
+	       "pylock.toml: its extras and dependency-groups, default its default-groups).\n");
+	printf("--pip-project DIR: the dependencies of DIR/pyproject.toml ([project] "
+	       "dependencies, the --extra and --group chosen: PEP 621 extras, PEP 735 "
+	       "groups) as PyPI requirements; the project itself is not installed "
+	       "(as Modal's pip_install_from_pyproject). Only static dependencies are "
+	       "read: a project whose dependencies are dynamic is built with --pip DIR.\n");
 }
 
 /* Options that go together, checked once they are all read. */
@@ -118,20 +132,28 @@ static int check_args(struct cli *c, const struct req_args *a, const char *cmd, 
 		return cli_usage(c, "lock: --tag, --root, --no-scripts, --pyc "
 			"and --pyc-opt belong to `pkgimg install`");
 	}
-	if (a->pylock && (a->pip.n || a->reqfiles.n))
-		return cli_usage(c, "%s: %s is installed exactly as it is locked; drop --pip "
-			"and the other -r files (or lock them separately)", cmd, a->pylock);
+	if (a->pylock && (a->pip.n || a->reqfiles.n || a->project))
+		return cli_usage(c, "%s: %s is installed exactly as it is locked; drop --pip, "
+			"--pip-project and the other -r files (or lock them separately)", cmd,
+			a->pylock);
+	if (a->pylock && a->all_extras)
+		return cli_usage(c, "%s: --all-extras goes with --pip-project; with a lock file "
+			"name the extras (--extra X)", cmd);
+	if ((a->extras.n || a->all_extras || a->groups.n) && !a->project && !a->pylock)
+		return cli_usage(c, "%s: --extra, --all-extras and --group choose from a "
+			"project's pyproject.toml or a lock file: add --pip-project DIR or "
+			"--pip-lock FILE", cmd);
 	if (a->spec && (install || a->apt.n || a->pip.n || a->reqfiles.n || a->conda.n || a->base ||
-			a->python || a->pylock)) {
+			a->python || a->project || a->pylock)) {
 		return cli_usage(c, "%s: -f takes the request from the spec; %s", cmd,
 			install ? "build a spec with `pkgimg build -f FILE`"
-				: "drop --apt, --pip, -r, --conda, --base and --python");
+				: "drop --apt, --pip, -r, --pip-project, --conda, --base and --python");
 	}
 	if (install && a->output)
 		return cli_usage(c, "install: -o belongs to `pkgimg lock`; install "
 			"writes no lockfile (use --lock FILE to install one)");
 	if (a->lock && (a->apt.n || a->apt_sources.n || a->base || a->install_recommends ||
-			a->pip.n || a->reqfiles.n || a->pylock || a->index_url ||
+			a->pip.n || a->reqfiles.n || a->project || a->pylock || a->index_url ||
 			a->extra_index_urls.n ||
 			a->find_links.n || a->no_index || a->python || a->pre || a->cuda ||
 			a->cuda_index || a->conda.n || a->channels.n || a->conda_prefix)) {
@@ -139,7 +161,7 @@ static int check_args(struct cli *c, const struct req_args *a, const char *cmd, 
 			"drop the request options (--apt, --pip, --conda, --base, ...) or drop "
 			"--lock");
 	}
-	if (!a->pip.n && !a->reqfiles.n && (a->index_url || a->extra_index_urls.n ||
+	if (!a->pip.n && !a->reqfiles.n && !a->project && (a->index_url || a->extra_index_urls.n ||
 					    a->find_links.n || a->no_index || a->pre ||
 					    a->unsafe_best_match || a->cuda_index)) {
 		return cli_usage(c, "%s: the index options (--index-url, "
@@ -175,6 +197,10 @@ static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, 
 		{ "apt", required_argument, NULL, O_APT },
 		{ "apt-source", required_argument, NULL, O_APT_SOURCE },
 		{ "pip", required_argument, NULL, O_PIP },
+		{ "pip-project", required_argument, NULL, O_PIP_PROJECT },
+		{ "extra", required_argument, NULL, O_EXTRA },
+		{ "all-extras", no_argument, NULL, O_ALL_EXTRAS },
+		{ "group", required_argument, NULL, O_GROUP },
 		{ "conda", required_argument, NULL, O_CONDA },
 		{ "channel", required_argument, NULL, 'c' },
 		{ "conda-prefix", required_argument, NULL, O_CONDA_PREFIX },
@@ -221,6 +247,16 @@ static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, 
 		switch (opt) {
 		case O_APT: strv_add(&a->apt, optarg); break;
 		case O_PIP: strv_add(&a->pip, optarg); break;
+		case O_PIP_PROJECT:
+			if (a->project)
+				return cli_usage(c, "%s: --pip-project is given twice; one "
+					"project a command (add the other's requirements with "
+					"--pip or -r)", cmd);
+			a->project = optarg;
+			break;
+		case O_EXTRA: strv_add(&a->extras, optarg); break;
+		case O_ALL_EXTRAS: a->all_extras = 1; break;
+		case O_GROUP: strv_add(&a->groups, optarg); break;
 		case O_CONDA: strv_add(&a->conda, optarg); break;
 		case 'c': strv_add(&a->channels, optarg); break;
 		case O_CONDA_PREFIX: a->conda_prefix = optarg; break;
@@ -289,8 +325,28 @@ static void req_args_free(struct req_args *a)
 	strv_free(&a->conda);
 	strv_free(&a->channels);
 	strv_free(&a->reqfiles);
+	strv_free(&a->extras);
+	strv_free(&a->groups);
 	strv_free(&a->extra_index_urls);
 	strv_free(&a->find_links);
+}
+
+/* --pip-project DIR: the project's requirements join --pip's. */
+static int add_project_reqs(struct cli *c, struct req_args *a)
+{
+	struct pyproject pp;
+	struct pyproject_select sel = {
+		.extras = (const char *const *)a->extras.v, .nextras = a->extras.n,
+		.all_extras = a->all_extras,
+		.groups = (const char *const *)a->groups.v, .ngroups = a->groups.n,
+	};
+	int r;
+
+	if ((r = pyproject_read(&c->ctx, a->project, &pp)) < 0)
+		return r;
+	r = pyproject_requirements(&c->ctx, &pp, &sel, &a->pip);
+	pyproject_free(&pp);
+	return r;
 }
 
 static int plan(struct cli *c, struct req_args *a, struct lockfile *lf)
@@ -302,6 +358,8 @@ static int plan(struct cli *c, struct req_args *a, struct lockfile *lf)
 	char cuda[16] = "";
 	int r = 0;
 
+	if (a->project && (r = add_project_reqs(c, a)) < 0)
+		return r;
 	if (a->conda.n && !a->apt.n && a->base && strcmp(a->base, "debian-slim")) {
 		/* conda on scratch or an image: no apt index is read */
 	} else {
@@ -329,6 +387,10 @@ static int plan(struct cli *c, struct req_args *a, struct lockfile *lf)
 	}
 	if (a->pip.n || a->reqfiles.n || a->pylock) {
 		pip.pylock = a->pylock;
+		pip.pylock_extras = (const char *const *)a->extras.v;
+		pip.npylock_extras = a->extras.n;
+		pip.pylock_groups = (const char *const *)a->groups.v;
+		pip.npylock_groups = a->groups.n;
 		pip.reqs = (const char *const *)a->pip.v;
 		pip.nreqs = a->pip.n;
 		pip.reqfiles = (const char *const *)a->reqfiles.v;

@@ -1158,6 +1158,9 @@ int toml_parse(struct pkgimg_ctx *ctx, const char *what, const char *text, size_
 				  "TOML document may have", p.what, len, TOML_MAX_BYTES);
 	if ((bad = utf8_bad(text, len)) < len)
 		return fail(&p, bad, "invalid UTF-8 (a TOML document is UTF-8 text)");
+	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
+		return fail(&p, 0, "the file starts with a UTF-8 byte order mark: remove it "
+			    "(Python's tomllib, and so pip, refuse it too)");
 	if (!(root = node_new(&p, TOML_TABLE, 0)))
 		return -PKGIMG_E_PARSE;
 	cur = root;

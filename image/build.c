@@ -23,6 +23,7 @@
 #include "core/str.h"
 #include "core/tree.h"
 #include "pyspec/pylock.h"
+#include "pyspec/pyproject.h"
 #include "image/build.h"
 #include "image/commit.h"
 #include "image/install.h"
@@ -64,6 +65,39 @@ static void step_req_free(struct step_req *q)
 	free(q->pylock);
 }
 
+/* A pip step's {project: DIR, extras, groups}: the dependencies of DIR's
+ * pyproject.toml (DIR in the context) join the step's requirements. */
+static int step_project(struct pkgimg_ctx *ctx, const struct spec *s, const struct spec_step *e,
+			struct strv *pip)
+{
+	struct pyproject pp;
+	struct pyproject_select sel = {
+		.extras = (const char *const *)e->extras.v, .nextras = e->extras.n,
+		.groups = (const char *const *)e->groups.v, .ngroups = e->groups.n,
+	};
+	char *real = NULL;
+	int r;
+
+	if ((r = spec_path(ctx, s, "pip: project", e->project_raw, &real)) < 0)
+		return r;
+	if ((r = pyproject_read(ctx, real, &pp)) == 0) {
+		struct strv reqs = { 0 };
+
+		r = pyproject_requirements(ctx, &pp, &sel, &reqs);
+		if (r == 0 && !reqs.n && !e->items.n && !e->requirements.n)
+			r = pkgimg_err(ctx, -PKGIMG_E_USAGE, "%s: [pyproject] the project has no "
+				       "dependencies%s: this pip step installs nothing (the project "
+				       "itself is not installed); remove the step", pp.path,
+				       sel.nextras || sel.ngroups ? " in the extras and groups chosen" : "");
+		for (size_t i = 0; r == 0 && i < reqs.n; i++)
+			strv_add_unique(pip, reqs.v[i]);
+		strv_free(&reqs);
+		pyproject_free(&pp);
+	}
+	free(real);
+	return r;
+}
+
 /* The merged request of package step k: everything asked by the steps up
  * to it (apt, pip, conda; requirement files resolved in the context). */
 static int step_request(struct pkgimg_ctx *ctx, const struct spec *s, size_t k,
@@ -81,6 +115,12 @@ static int step_request(struct pkgimg_ctx *ctx, const struct spec *s, size_t k,
 				strv_add_unique(&cur->pip, e->items.v[i]);
 			else if (e->kind == SPEC_CONDA)
 				strv_add_unique(&cur->conda, e->items.v[i]);
+		}
+		if (e->kind == SPEC_PIP && e->project && r == 0) {
+			r = step_project(ctx, s, e, &cur->pip);
+			if (r < 0)
+				pkgimg_err_wrap(ctx, r, "%s:%d:%d: step %zu", s->path, e->line, e->col,
+						j + 1);
 		}
 		if (e->kind == SPEC_PIP) {
 			for (size_t i = 0; r == 0 && i < e->requirements.n; i++) {

@@ -825,7 +825,8 @@ static int pep751_select(struct pkgimg_ctx *ctx, const struct pylock *lk,
 			 bool *on)
 {
 	struct pep508_sets sets = { want->extras, want->nextras, NULL, 0 };
-	const struct strv *groups = want->groups_given ? NULL : &lk->default_groups;
+	const struct strv *groups = want->ngroups || want->no_default_groups ? NULL
+									   : &lk->default_groups;
 	int r = 0;
 
 	r = python_check(ctx, lk->what, "", lk->requires_python, env);
@@ -991,6 +992,35 @@ static int uv_follow(struct pkgimg_ctx *ctx, const struct pylock *lk, const stru
 	return 0;
 }
 
+/* The extras and groups asked are the roots' (uv refuses others). */
+static int uv_check_wanted(struct pkgimg_ctx *ctx, const struct pylock *lk, const bool *root,
+			   const struct pylock_want *want)
+{
+	for (size_t k = 0; k < want->nextras; k++) {
+		bool have = false;
+
+		for (size_t i = 0; i < lk->npkgs && !have; i++)
+			have = root[i] && deplist_find(lk->pkgs[i].optional, lk->pkgs[i].noptional,
+						       want->extras[k]);
+		if (!have)
+			return pkgimg_err(ctx, -PKGIMG_E_USAGE, "%s: [lock] extra '%s' is not one "
+					  "the project has (its optional-dependencies)", lk->what,
+					  want->extras[k]);
+	}
+	for (size_t k = 0; k < want->ngroups; k++) {
+		bool have = false;
+
+		for (size_t i = 0; i < lk->npkgs && !have; i++)
+			have = root[i] && deplist_find(lk->pkgs[i].groups, lk->pkgs[i].ngroups,
+						       want->groups[k]);
+		if (!have)
+			return pkgimg_err(ctx, -PKGIMG_E_USAGE, "%s: [lock] dependency group '%s' "
+					  "is not one the project has (its dev-dependencies)",
+					  lk->what, want->groups[k]);
+	}
+	return 0;
+}
+
 static int uv_select(struct pkgimg_ctx *ctx, const struct pylock *lk,
 		     const struct pep508_env *env, const struct pylock_want *want, bool *on)
 {
@@ -999,17 +1029,18 @@ static int uv_select(struct pkgimg_ctx *ctx, const struct pylock *lk,
 	struct walk *todo = NULL;
 	size_t ntodo = 0, nroots, steps = 0;
 	struct pylock_want w = *want;
-	static const char *const dev[] = { "dev" };
+	const char **groups = xcalloc(want->ngroups + 2, sizeof *groups);
 	struct strv seen = { 0 };
 	int r;
 
 	r = python_check(ctx, lk->what, "", lk->requires_python, env);
 	if (r < 0)
 		goto out;
-	if (!w.groups_given) {	/* uv sync's default group */
-		w.groups = dev;
-		w.ngroups = 1;
-	}
+	for (size_t i = 0; i < want->ngroups; i++)
+		groups[i] = want->groups[i];
+	w.groups = groups;
+	if (!want->no_default_groups)	/* uv sync's default group */
+		groups[w.ngroups++] = "dev";
 	nroots = uv_roots(lk, root);
 	if (nroots == 0) {	/* no project: the whole lock */
 		for (size_t i = 0; i < lk->npkgs; i++)
@@ -1030,19 +1061,9 @@ static int uv_select(struct pkgimg_ctx *ctx, const struct pylock *lk,
 			strv_push(&conflict, uv_conflict_name("group", lk->pkgs[i].name,
 							      w.groups[k]));
 	}
-	for (size_t k = 0; k < w.nextras; k++) {
-		bool have = false;
-
-		for (size_t i = 0; i < lk->npkgs && !have; i++)
-			have = root[i] && deplist_find(lk->pkgs[i].optional, lk->pkgs[i].noptional,
-						       w.extras[k]);
-		if (!have) {
-			r = pkgimg_err(ctx, -PKGIMG_E_USAGE, "%s: [lock] extra '%s' is not one the "
-				       "project has (its optional-dependencies)", lk->what,
-				       w.extras[k]);
-			goto out;
-		}
-	}
+	r = uv_check_wanted(ctx, lk, root, want);
+	if (r < 0)
+		goto out;
 	{
 		struct pep508_sets sets = { (const char *const *)conflict.v, conflict.n, NULL, 0 };
 
@@ -1090,6 +1111,7 @@ out:
 	strv_free(&conflict);
 	free(todo);
 	free(root);
+	free(groups);
 	return r;
 }
 

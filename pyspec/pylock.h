@@ -138,14 +138,16 @@ int pylock_from_toml(struct pkgimg_ctx *ctx, const char *what, const struct toml
 int pylock_read(struct pkgimg_ctx *ctx, const char *path, struct pylock *out);
 void pylock_free(struct pylock *lk);
 
-/* What is asked of the lock: the extras and dependency groups to install
- * (none given: PEP 751 default-groups; uv's default group "dev"). */
+/* What is asked of the lock: the extras and dependency groups to install.
+ * PEP 751: the groups given, else the lock's default-groups; uv.lock (as
+ * uv sync): the groups given and the default group "dev".
+ * no_default_groups leaves the defaults out. */
 struct pylock_want {
 	const char *const *extras;
 	size_t nextras;
 	const char *const *groups;
 	size_t ngroups;
-	bool groups_given;	/* groups is the set, even when empty (--no-dev) */
+	bool no_default_groups;
 };
 
 /* The packages to install for env: PEP 751: requires-python and

@@ -352,7 +352,7 @@ static char *step_text(const struct exact *ex)
 		sbuf_addf(&s, " --extra %s", rq->pylock_extras[i]);
 	for (size_t i = 0; i < rq->npylock_groups; i++)
 		sbuf_addf(&s, " --group %s", rq->pylock_groups[i]);
-	if (rq->pylock_groups_given && rq->npylock_groups == 0)
+	if (rq->pylock_no_default_groups)
 		sbuf_adds(&s, " --no-default-groups");
 	return sbuf_detach(&s);
 }
@@ -405,7 +405,7 @@ int pypi_exact_layer(struct pkgimg_ctx *ctx, struct store *st, const struct pypi
 {
 	struct exact ex = { .ctx = ctx, .st = st, .rq = rq, .t = t };
 	struct pylock_want want = { rq->pylock_extras, rq->npylock_extras, rq->pylock_groups,
-				    rq->npylock_groups, rq->pylock_groups_given };
+				    rq->npylock_groups, rq->pylock_no_default_groups };
 	struct lock_layer *l;
 	size_t *sel = NULL, nsel = 0;
 	char *label = NULL;

@@ -434,13 +434,24 @@ static void t_uv_select(void)
 		 "app==0.1.0 requests==2.32.3 idna==3.10 pysocks==1.7.1 torch==2.5.1 pytest==8.0.0");
 	check_uv("uv.lock: extra old, no groups: extra == 'extra-3-app-old' picks torch 2.2.1",
 		 &wold, "app==0.1.0 requests==2.32.3 idna==3.10 torch==2.2.1 numpy==1.26.4");
-	check_uv("uv.lock: group lint instead of dev", &wlint,
+	check_uv("uv.lock: group lint instead of dev (no default groups)", &wlint,
 		 "app==0.1.0 requests==2.32.3 idna==3.10 torch==2.5.1 ruff==0.5.0");
+	wlint.no_default_groups = false;
+	check_uv("uv.lock: group lint and the default dev, as uv sync --group lint", &wlint,
+		 "app==0.1.0 requests==2.32.3 idna==3.10 torch==2.5.1 pytest==8.0.0 ruff==0.5.0");
 	got = selected_versions("uv.lock", &wbad, &rc);
 	check(rc < 0 && has(ctx.errmsg, "extra 'nope'"), "uv.lock: an extra the project does not "
 	      "have is an error naming it", "rc %d: %s", rc, ctx.errmsg);
 	free(got);
 
+	{
+		struct pylock_want wbadg = { NULL, 0, nope, 1, false };
+
+		got = selected_versions("uv.lock", &wbadg, &rc);
+		check(rc < 0 && has(ctx.errmsg, "dependency group 'nope'"), "uv.lock: a group the "
+		      "project does not have is an error naming it", "rc %d: %s", rc, ctx.errmsg);
+		free(got);
+	}
 	wr("uv2.lock", "version = 2\n[[package]]\nname = \"a\"\nversion = \"1\"\n"
 	   "source = { registry = \"https://pypi.org/simple\" }\n");
 	got = selected_versions("uv2.lock", &none, &rc);
