@@ -160,7 +160,7 @@ static int add_wheel(struct exact *ex, const struct pylock_pkg *p, const struct 
 	out->size = f->has_size ? f->size : 0;
 	out->requested_by = xstrdup(req_by);
 	out->filename = xstrdup(f->name);
-	out->index = xstrdup(p->index ? p->index : ex->lk.what);
+	out->index = xstrdup(p->index ? p->index : path_base(ex->lk.what));
 	return 0;
 }
 
@@ -241,7 +241,7 @@ static int add_built(struct exact *ex, const struct pylock_pkg *p, const char *r
 	out->size = b.src_size;
 	out->requested_by = xstrdup(req_by);
 	out->filename = b.src_filename ? xstrdup(b.src_filename) : NULL;
-	out->index = p->index ? xstrdup(p->index) : NULL;
+	out->index = xstrdup(p->index ? p->index : path_base(ex->lk.what));
 	out->source = xstrdup(kind);
 	out->commit = b.commit ? xstrdup(b.commit) : NULL;
 	out->subdirectory = p->subdirectory ? xstrdup(p->subdirectory) : NULL;

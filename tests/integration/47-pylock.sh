@@ -15,7 +15,8 @@
 #      3.11 x86-64 manylinux, derived by tests/fixtures/uvlock_oracle.py
 #      (tomllib + packaging's markers and tags, not pkgimg's code);
 #      python-hostlist has only an sdist on PyPI: refused by name without a
-#      builder, then given a stand-in wheel (the test says so);
+#      builder, then given a stand-in wheel (the test says so); the same with
+#      --extra m3gnet (torch 2.2.1 and its closure by uv's conflict markers);
 #   3. the written requirements.txt is accepted by pip itself:
 #      `pip install --require-hashes --no-deps -r req.txt --dry-run --report`
 #      resolves exactly the locked files, and a changed hash is refused;
@@ -174,6 +175,32 @@ awk '{print $1 "==" $2}' "$T/uv/want.set" | LC_ALL=C sort >"$T/uv/want.freeze"
 [ "$PK_RC" -eq 0 ] && cmp -s "$T/uv/list.set" "$T/uv/want.freeze" \
 	&& ok "install --pip-lock uv.lock: pip list --path SITE shows the $NWANT distributions" \
 	|| fail "install --pip-lock uv.lock: pip list --path SITE shows the distributions" "$(diff "$T/uv/want.freeze" "$T/uv/list.set" | head -20)"
+
+# the extra m3gnet (uv's conflicting extras: torch 2.2.1 instead of 2.5.1),
+# chosen with --extra as `uv sync --extra m3gnet`
+mkdir -p "$T/uv/m3"
+"$PY" "$ORACLE" select "$T/uv/orig.lock" --extra m3gnet >"$T/uv/m3/want" 2>"$T/uv/oracle.err" \
+	|| bail "uvlock_oracle.py select --extra m3gnet" "$(cat "$T/uv/oracle.err")"
+"$PY" "$ORACLE" standins "$T/uv/orig.lock" "$T/uv/m3/want" "$T/uv/m3/files" "$BASE/uv/m3/files" \
+	"$T/uv/m3/uv.lock" --wheel-for python-hostlist >/dev/null 2>"$T/uv/oracle.err" \
+	|| bail "uvlock_oracle.py standins (m3gnet)" "$(cat "$T/uv/oracle.err")"
+sed 's/^python-hostlist 2\.2\.1 NO-WHEEL$/python-hostlist 2.2.1 python_hostlist-2.2.1-py3-none-any.whl/' "$T/uv/m3/want" \
+	| LC_ALL=C sort >"$T/uv/m3/want.set"
+pk --store "$S" lock --pip-lock "$T/uv/m3/uv.lock" --extra m3gnet -o "$T/uv/m3/pk.lock" --json
+pk_files "$PK_OUT" >"$T/uv/m3/got.set"
+[ "$PK_RC" -eq 0 ] && cmp -s "$T/uv/m3/got.set" "$T/uv/m3/want.set" && grep -q '^torch 2\.2\.1 ' "$T/uv/m3/got.set" \
+	&& ok "uv.lock --extra m3gnet: the $(wc -l <"$T/uv/m3/want.set") packages and wheel files uv picks, torch 2.2.1 by the conflict markers" \
+	|| fail "uv.lock --extra m3gnet: the packages and wheel files uv picks" "$(pk_detail)" \
+		"only pkgimg:" "$(comm -23 "$T/uv/m3/got.set" "$T/uv/m3/want.set")" "only the oracle:" "$(comm -13 "$T/uv/m3/got.set" "$T/uv/m3/want.set")"
+json_get "$SRC/tests/fixtures/pypi/torch-closure/closure.json" '[p["name"] + " " + p["version"] for p in j["packages"]]' \
+	| LC_ALL=C sort >"$T/uv/closure.set"
+cut -d' ' -f1,2 "$T/uv/m3/got.set" | LC_ALL=C sort >"$T/uv/m3/got.nv"
+[ -z "$(comm -23 "$T/uv/closure.set" "$T/uv/m3/got.nv")" ] && [ "$(wc -l <"$T/uv/closure.set")" -eq 22 ] \
+	&& ok "uv.lock --extra m3gnet holds torch 2.2.1's whole closure (the 22 of closure.json, same versions)" \
+	|| fail "uv.lock --extra m3gnet holds torch 2.2.1's whole closure" "$(comm -23 "$T/uv/closure.set" "$T/uv/m3/got.nv")"
+pk --store "$S" lock --pip-lock "$T/uv/m3/uv.lock" --extra nope -o "$T/uv/x.lock"
+pk_failed_cleanly && err_has "extra 'nope' is not one the project has" \
+	&& ok "uv.lock --extra nope: an error naming the extra" || fail "uv.lock --extra nope: an error naming the extra" "$(pk_detail)"
 
 # ---- 4. a pylock.toml written by hand, read as PEP 751 says
 sha() { sha256sum "$T/small/files/$1" | cut -d' ' -f1; }
