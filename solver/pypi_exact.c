@@ -282,7 +282,14 @@ static int one_pkg(struct exact *ex, size_t i, const char *label, const struct l
 		return add_built(ex, p, req_by, below, out);
 	files = files_text(p);
 	tags = tags_text(ex);
-	if (source)
+	if (p->src == PYLOCK_SRC_DIRECTORY && ex->lk.format == PYLOCK_UV && p->editable &&
+	    !strcmp(p->src_url, "."))
+		r = pkgimg_err(ex->ctx, -PKGIMG_E_SOLVE, "%s:%u: [lock] %s %s is the lock's own "
+			       "project (editable '.'): installing it means building it, and this "
+			       "command builds no sources; to install its dependencies only, make "
+			       "it virtual (tool.uv.package = false in pyproject.toml) and lock "
+			       "again", ex->lk.what, p->line, p->name, p->version ? p->version : "");
+	else if (source)
 		r = pkgimg_err(ex->ctx, -PKGIMG_E_SOLVE, "%s:%u: [lock] %s %s has no wheel for "
 			       "this image (tags %s) and is only a source to build (%s); this "
 			       "command builds no sources: add a wheel of it to the lock", ex->lk.what,

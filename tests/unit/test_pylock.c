@@ -659,6 +659,20 @@ static void t_exact(void)
 	      "source; the virtual root is not installed", "rc %d: %s", rc, ctx.errmsg);
 	lockfile_free(&lf);
 
+	wr("uvproj.lock",
+	   "version = 1\n"
+	   "[[package]]\nname = \"proj\"\nversion = \"0.1\"\nsource = { editable = \".\" }\n"
+	   "dependencies = [{ name = \"idna\" }]\n"
+	   "[[package]]\nname = \"idna\"\nversion = \"3.10\"\n"
+	   "source = { registry = \"https://pypi.org/simple\" }\n"
+	   "wheels = [{ url = \"https://x/idna-3.10-py3-none-any.whl\", hash = \"sha256:" HA "\", size = 3 }]\n");
+	rc = exact("uvproj.lock", NULL, &lf);
+	check(rc == -PKGIMG_E_SOLVE && has(ctx.errmsg, "proj 0.1 is the lock's own project") &&
+	      has(ctx.errmsg, "tool.uv.package = false"), "exact: uv.lock's editable root with no "
+	      "builder: refused, with the way to install its dependencies only", "rc %d: %s", rc,
+	      ctx.errmsg);
+	lockfile_free(&lf);
+
 	wr("pylock.nosha.toml",
 	   "lock-version = '1.0'\n"
 	   "[[packages]]\nname = 'a'\nversion = '1.0'\n"
