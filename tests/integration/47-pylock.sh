@@ -3,7 +3,8 @@
 # installed exactly (nothing resolved), and the PyPI part of a pkgimg lock
 # written as pylock.toml and as a hashed requirements.txt.
 #   1. `lock --pylock-out` written and read back (`install --pip-lock`,
-#      `install -r pylock.toml`) installs the same snapshot as the lock;
+#      `install -r pylock.toml`) installs the same snapshot as the lock, for
+#      a small index and for torch 2.2.1's 22-package closure;
 #      `lock --lock FILE --pylock-out` converts without resolving, same bytes;
 #      a spec's pip step `requirements: pylock.toml` locks the same files;
 #   2. the real uv.lock (uv's lock_conflict snapshot with torch 2.2.1/2.5.1,
@@ -19,7 +20,8 @@
 #      --extra m3gnet (torch 2.2.1 and its closure by uv's conflict markers);
 #   3. the written requirements.txt is accepted by pip itself:
 #      `pip install --require-hashes --no-deps -r req.txt --dry-run --report`
-#      resolves exactly the locked files, and a changed hash is refused;
+#      resolves exactly the locked files (both indexes), and a changed hash
+#      is refused;
 #   4. a pylock.toml written by hand with markers on extras, dependency
 #      groups and the platform is read as PEP 751 says.
 # The image's python3 comes from the real Debian archive (skips when unreachable).
@@ -54,6 +56,16 @@ IDX=$BASE/small/simple/
 pk_files() {
 	json_get "$1" '[p["name"] + " " + p["version"] + " " + p["url"].rsplit("/", 1)[1]
 		for p in j["packages"] if p["ecosystem"] == "pypi"]' | LC_ALL=C sort
+}
+
+pip_report() {	# REQ OUT: pip's dry run in hash-checking mode, no dependencies
+	"$PY" -m pip install --dry-run --ignore-installed --no-deps --require-hashes \
+		--no-cache-dir --disable-pip-version-check --quiet --report "$2" -r "$1"
+}
+# pip's install set of a report: "name version file", sorted
+pip_files() {
+	json_get "$1" '[i["metadata"]["name"].lower().replace("_", "-") + " " + i["metadata"]["version"]
+		+ " " + i["download_info"]["url"].rsplit("/", 1)[1] for i in j["install"]]' | LC_ALL=C sort
 }
 
 # ---- 1. written and read back: the same layer
@@ -113,14 +125,8 @@ pk --store "$S" lock -f "$T/w/pkgimg.yaml" -o "$T/w/spec.lock" --json
 	|| fail "a spec's pip step with requirements: pylock.toml locks the same files" "$(pk_detail)"
 
 # ---- 3. pip's view of the written requirements.txt
-pip_report() {	# REQ OUT: pip's dry run in hash-checking mode, no dependencies
-	"$PY" -m pip install --dry-run --ignore-installed --no-deps --require-hashes \
-		--no-cache-dir --disable-pip-version-check --quiet --report "$2" -r "$1"
-}
 if pip_report "$T/w/req.txt" "$T/pip.json" >"$T/pip.out" 2>&1; then
-	json_get "$T/pip.json" '[i["metadata"]["name"].lower().replace("_", "-") + " " + i["metadata"]["version"]
-		+ " " + i["download_info"]["url"].rsplit("/", 1)[1] for i in j["install"]]' \
-		| LC_ALL=C sort >"$T/pip.set"
+	pip_files "$T/pip.json" >"$T/pip.set"
 	cmp -s "$T/pip.set" "$T/w/locked.set" \
 		&& ok "pip install --require-hashes --no-deps -r req.txt --dry-run: exactly the $(wc -l <"$T/pip.set") locked files" \
 		|| fail "pip install --require-hashes -r req.txt: exactly the locked files" \
@@ -133,6 +139,31 @@ if ! pip_report "$T/bad.txt" "$T/bad.json" >"$T/bad.out" 2>&1 && grep -qi 'hash'
 	ok "the oracle checks hashes: pip refuses the file with one hash changed"
 else
 	fail "the oracle checks hashes: pip refuses the file with one hash changed" "$(cat "$T/bad.out")"
+fi
+
+# ---- 1 and 3 on the torch 2.2.1 closure (stand-ins with the real names,
+# metadata and every wheel file name: 30 files of torch 2.2.1 to choose from)
+"$PY" "$SRC/tests/fixtures/pypi_fixture.py" torch-closure "$T/idx" >/dev/null \
+	|| bail "the torch closure fixture index builds"
+mkdir -p "$T/t"
+pk --store "$S" lock --pip torch==2.2.1 --index-url "$BASE/idx/simple/" -o "$T/t/t.lock" \
+	--pylock-out "$T/t/pylock.toml" --requirements-out "$T/t/req.txt" --json
+pk_files "$PK_OUT" >"$T/t/locked.set"
+[ "$PK_RC" -eq 0 ] && [ "$(wc -l <"$T/t/locked.set")" -eq 22 ] || fail "lock --pip torch==2.2.1 --pylock-out --requirements-out" "$(pk_detail)"
+pk --store "$S" install --lock "$T/t/t.lock"
+SNAP1=$(cat "$PK_OUT")
+pk --store "$S" install --pip-lock "$T/t/pylock.toml"
+[ "$PK_RC" -eq 0 ] && [ -n "$SNAP1" ] && [ "$SNAP1" = "$(cat "$PK_OUT")" ] && grep -q '0 layers built' "$PK_ERR" \
+	&& ok "torch 2.2.1's 22 packages: install --pip-lock of the written pylock.toml is the snapshot of install --lock" \
+	|| fail "torch 2.2.1: install --pip-lock of the written pylock.toml is the snapshot of install --lock" "$SNAP1" "$(pk_detail)"
+if pip_report "$T/t/req.txt" "$T/t/pip.json" >"$T/t/pip.out" 2>&1; then
+	pip_files "$T/t/pip.json" >"$T/t/pip.set"
+	cmp -s "$T/t/pip.set" "$T/t/locked.set" \
+		&& ok "torch 2.2.1: pip install --require-hashes --no-deps -r req.txt --dry-run takes exactly the 22 locked files" \
+		|| fail "torch 2.2.1: pip --require-hashes -r req.txt takes exactly the locked files" \
+			"only pkgimg:" "$(comm -23 "$T/t/locked.set" "$T/t/pip.set")" "only pip:" "$(comm -13 "$T/t/locked.set" "$T/t/pip.set")"
+else
+	fail "torch 2.2.1: pip install --require-hashes --no-deps -r req.txt --dry-run" "$(cat "$T/t/pip.out")"
 fi
 
 # ---- 2. the real uv.lock
