@@ -22,6 +22,7 @@
 #include "core/spec.h"
 #include "core/str.h"
 #include "core/tree.h"
+#include "pyspec/pylock.h"
 #include "pyspec/pyproject.h"
 #include "image/build.h"
 #include "image/commit.h"
@@ -49,6 +50,7 @@ struct step_req {		/* the merged request up to one package step */
 	struct pypi_request pypi;
 	struct conda_request creq;
 	char cuda[16];
+	char *pylock;		/* requirements: pylock.toml (PEP 751), in the context */
 };
 
 static void step_req_free(struct step_req *q)
@@ -60,6 +62,7 @@ static void step_req_free(struct step_req *q)
 	strv_free(&q->find);
 	strv_free(&q->conda);
 	strv_free(&q->channels);
+	free(q->pylock);
 }
 
 /* A pip step's {project: DIR, extras, groups}: the dependencies of DIR's
@@ -130,8 +133,14 @@ static int step_request(struct pkgimg_ctx *ctx, const struct spec *s, size_t k,
 					continue;
 				}
 				r = spec_path(ctx, s, "pip: requirements", raw, &real);
-				if (r == 0)
+				if (r == 0 && pylock_is_pylock_name(raw)) {
+					/* a PEP 751 lock: installed as it is */
+					free(cur->pylock);
+					cur->pylock = real;
+					real = NULL;
+				} else if (r == 0) {
 					strv_add_unique(&cur->reqfiles, real);
+				}
 				else
 					pkgimg_err_wrap(ctx, r, "%s:%d:%d: step %zu", s->path,
 							e->line, e->col, j + 1);
@@ -205,7 +214,8 @@ int image_spec_lock(struct pkgimg_ctx *ctx, struct store *store, const struct sp
 		po->apt = (const char *const *)cur->apt.v;
 		po->napt = (int)cur->apt.n;
 		po->python = s->python;
-		if (cur->pip.n || cur->reqfiles.n) {
+		if (cur->pip.n || cur->reqfiles.n || cur->pylock) {
+			cur->pypi.pylock = cur->pylock;
 			cur->pypi.reqs = (const char *const *)cur->pip.v;
 			cur->pypi.nreqs = cur->pip.n;
 			cur->pypi.reqfiles = (const char *const *)cur->reqfiles.v;
