@@ -19,6 +19,7 @@
 #include "pyspec/pep508.h"
 #include "pyspec/pymeta.h"
 #include "solver/pypi_client.h"
+#include "solver/pypi_installed.h"
 #include "solver/pypi_plan.h"
 #include "solver/pypi_solve.h"
 #include "pyspec/reqfile.h"
@@ -70,8 +71,9 @@ struct plan {
 	size_t np;
 	bool hash_mode;
 	struct strv reqfile_names;	/* for the step text */
-	struct pymeta *inst;		/* the distributions the base image has */
-	size_t ninst;
+	struct pypi_installed inst;	/* what pip in the image would see installed */
+	struct pymeta *learned;		/* the metadata of the picks, as learned */
+	size_t nlearned;
 };
 
 static void top_free(struct top_req *t)
@@ -300,101 +302,10 @@ static bool other_cuda_build(const struct plan *pl, const char *version)
 	return strcasecmp(plus + 1, pl->cuda_local) != 0;
 }
 
-/* The metadata file of an entry of a site dir, or NULL: NAME.dist-info/
- * METADATA, NAME.egg-info/PKG-INFO, or an NAME.egg-info file itself. */
-static char *inst_meta_path(char **trees, int n, const char *dir, const char *name)
-{
-	size_t len = strlen(name);
-	char *p = xasprintf("%s/%s", dir, name), *m = NULL;
-	struct stat sb;
-
-	if (len > 10 && !strcmp(name + len - 10, ".dist-info"))
-		m = xasprintf("%s/METADATA", p);
-	else if (len > 9 && !strcmp(name + len - 9, ".egg-info") &&
-		 view_layer_of(trees, n, p, &sb) >= 0)
-		m = S_ISDIR(sb.st_mode) ? xasprintf("%s/PKG-INFO", p) : xstrdup(p);
-	free(p);
-	return m;
-}
-
-/* The distributions installed in the base image (an image of the store), as
- * pip run with the image's python sees them: the .dist-info and .egg-info
- * entries of /usr/local/lib/pythonX.Y/dist-packages, then Debian's
- * /usr/lib/python3/dist-packages (its python3-* packages); the first of a
- * project counts, as on sys.path.  An entry whose metadata does not parse
- * is skipped, as importlib.metadata skips it. */
-static int read_installed(struct plan *pl, const char *base)
-{
-	char **keys = NULL, **trees = NULL, *xy = NULL;
-	char *dirs[2] = { NULL, NULL };
-	int n = 0, r;
-
-	if (!base || strncmp(base, "sha256:", 7))
-		return 0;
-	r = store_layer_chain(pl->ctx, pl->st, base, &keys, &n);
-	if (r < 0)
-		return pkgimg_err_wrap(pl->ctx, r, "--base %s: [lock] its installed distributions",
-				       base);
-	trees = xcalloc((size_t)n + 1, sizeof *trees);
-	for (int i = 0; i < n; i++)
-		trees[i] = store_layer_tree(pl->st, keys[i]);
-	xy = xstrndup(pl->t->python, strcspn(pl->t->python, ".") + 1 +
-		      strcspn(pl->t->python + strcspn(pl->t->python, ".") + 1, "."));
-	dirs[0] = xasprintf("/usr/local/lib/python%s/dist-packages", xy);
-	dirs[1] = xstrdup("/usr/lib/python3/dist-packages");
-	for (int d = 0; d < 2 && r == 0; d++) {
-		struct strv names = { 0 };
-
-		r = view_list(pl->ctx, trees, n, dirs[d], &names);
-		for (size_t i = 0; r == 0 && i < names.n; i++) {
-			char *mp = inst_meta_path(trees, n, dirs[d], names.v[i]);
-			struct sbuf data = SBUF_INIT;
-			struct pymeta m;
-			bool dup = false;
-			int layer = mp ? view_layer_of(trees, n, mp, NULL) : -1;
-			char *full;
-
-			if (layer < 0) {
-				free(mp);
-				continue;
-			}
-			full = xasprintf("%s%s", trees[layer], mp);
-			if (fs_read_file(NULL, AT_FDCWD, full, &data) == 0 &&
-			    pymeta_parse(NULL, mp, data.buf ? data.buf : "", data.len, &m) == 0) {
-				for (size_t k = 0; k < pl->ninst && !dup; k++)
-					dup = !strcmp(pl->inst[k].norm, m.norm);
-				if (dup) {
-					pymeta_free(&m);
-				} else {
-					pl->inst = xrealloc(pl->inst, (pl->ninst + 1) * sizeof *pl->inst);
-					pl->inst[pl->ninst++] = m;
-				}
-			}
-			sbuf_free(&data);
-			free(full);
-			free(mp);
-		}
-		strv_free(&names);
-	}
-	for (int i = 0; i < n; i++) {
-		free(keys[i]);
-		free(trees[i]);
-	}
-	free(keys);
-	free(trees);
-	free(dirs[0]);
-	free(dirs[1]);
-	free(xy);
-	return r;
-}
-
 /* The installed distribution of a project, or NULL. */
 static const struct pymeta *installed(const struct plan *pl, const char *norm)
 {
-	for (size_t i = 0; i < pl->ninst; i++)
-		if (!strcmp(pl->inst[i].norm, norm))
-			return &pl->inst[i];
-	return NULL;
+	return pypi_installed_find(&pl->inst, norm);
 }
 
 /* Whether a pick is what the image has already (nothing to install). */
@@ -636,9 +547,10 @@ static int learn(struct plan *pl, const struct pypi_solution *sol)
 		if (r == 0)
 			r = pymeta_parse(pl->ctx, files[i]->filename, data.buf ? data.buf : "",
 					 data.len, &m);
-		if (r == 0) {
+		if (r == 0) {	/* kept for pip's check after the install */
 			r = pypi_universe_set_meta(pl->ctx, &pl->u, &m, &pl->env);
-			pymeta_free(&m);
+			pl->learned = xrealloc(pl->learned, (pl->nlearned + 1) * sizeof *pl->learned);
+			pl->learned[pl->nlearned++] = m;
 		}
 		if (r < 0)
 			pkgimg_err_wrap(pl->ctx, r, "%s: [lock] metadata", files[i]->filename);
@@ -855,6 +767,45 @@ static int to_layer(struct plan *pl, const struct pypi_request *rq,
 	return r;
 }
 
+/* pip's check after its install: the set after the layer is the installed
+ * set with each pick in place of its project's distribution. */
+static void warn_conflicts(struct plan *pl, const struct pypi_solution *sol)
+{
+	const struct pymeta **set = xcalloc(pl->inst.n + sol->n + 1, sizeof *set);
+	bool *fresh = xcalloc(pl->inst.n + sol->n + 1, sizeof *fresh);
+	size_t n = 0;
+
+	for (size_t i = 0; i < sol->n; i++) {
+		const struct pypi_pick *pk = &sol->v[i];
+		bool have = already_installed(pl, pk->name, pk->version);
+		const struct pymeta *m = have ? installed(pl, pk->name) : NULL;
+		struct pep440_version v;
+
+		for (size_t k = 0; !m && k < pl->nlearned; k++)
+			if (!strcmp(pl->learned[k].norm, pk->name) &&
+			    pep440_parse(NULL, pk->version, &v) == 0) {
+				if (pep440_cmp(&pl->learned[k].ver, &v) == 0)
+					m = &pl->learned[k];
+				pep440_version_free(&v);
+			}
+		if (!m)
+			continue;	/* its metadata is not known: not checked */
+		fresh[n] = !have;
+		set[n++] = m;
+	}
+	for (size_t i = 0; i < pl->inst.n; i++) {
+		bool picked = false;
+
+		for (size_t k = 0; k < sol->n && !picked; k++)
+			picked = !strcmp(sol->v[k].name, pl->inst.v[i].norm);
+		if (!picked)
+			set[n++] = &pl->inst.v[i];
+	}
+	pypi_installed_warn_conflicts(pl->ctx, &pl->env, set, fresh, n);
+	free(set);
+	free(fresh);
+}
+
 /* The indexes and find-links locations, as "pypi" sources (the CUDA index
  * first when there is one; each location once). */
 static void add_sources(const struct plan *pl, struct lockfile *lf)
@@ -998,9 +949,16 @@ int pypi_lock_layer(struct pkgimg_ctx *ctx, struct store *st, const struct pypi_
 	if (r < 0)
 		goto out;
 	pl.u.pre = pre;
-	r = read_installed(&pl, lf->base);
-	if (r < 0)
-		goto out;
+	{
+		struct pypi_installed_from from = {
+			.base = lf->base, .python = t->python, .below = rq->below,
+			.nbelow = rq->nbelow, .own = lf->layers, .nown = lf->nlayers,
+		};
+
+		r = pypi_installed_read(ctx, st, &from, &pl.inst);
+		if (r < 0)
+			goto out;
+	}
 	for (;;) {
 		r = pypi_universe_missing(ctx, &pl.u, pl.active, pl.nactive, &missing);
 		if (r < 0)
@@ -1025,6 +983,7 @@ int pypi_lock_layer(struct pkgimg_ctx *ctx, struct store *st, const struct pypi_
 	}
 	if (r == 0) {
 		pypi_solution_warn_extras(ctx, &pl.u, &sol);
+		warn_conflicts(&pl, &sol);
 		r = learn_sizes(&pl, &sol);
 		if (r == 0)
 			r = to_layer(&pl, rq, &sol, lf);
@@ -1054,9 +1013,10 @@ out:
 		free(pl.p[i].versions);
 	}
 	free(pl.p);
-	for (size_t i = 0; i < pl.ninst; i++)
-		pymeta_free(&pl.inst[i]);
-	free(pl.inst);
+	pypi_installed_free(&pl.inst);
+	for (size_t i = 0; i < pl.nlearned; i++)
+		pymeta_free(&pl.learned[i]);
+	free(pl.learned);
 	if (pl.u.names)
 		pypi_universe_free(&pl.u);
 	if (client_up)
