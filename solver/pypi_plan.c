@@ -767,6 +767,25 @@ static int to_layer(struct plan *pl, const struct pypi_request *rq,
 	return r;
 }
 
+/* The metadata of a pick: the installed distribution's when it is that
+ * (*have), else the one learned for it; NULL when not known. */
+static const struct pymeta *pick_meta(const struct plan *pl, const struct pypi_pick *pk,
+				      bool *have)
+{
+	const struct pymeta *m;
+	struct pep440_version v;
+
+	*have = already_installed(pl, pk->name, pk->version);
+	m = *have ? installed(pl, pk->name) : NULL;
+	if (m || pep440_parse(NULL, pk->version, &v) < 0)
+		return m;
+	for (size_t k = 0; !m && k < pl->nlearned; k++)
+		if (!strcmp(pl->learned[k].norm, pk->name) && pep440_cmp(&pl->learned[k].ver, &v) == 0)
+			m = &pl->learned[k];
+	pep440_version_free(&v);
+	return m;
+}
+
 /* pip's check after its install: the set after the layer is the installed
  * set with each pick in place of its project's distribution. */
 static void warn_conflicts(struct plan *pl, const struct pypi_solution *sol)
@@ -776,18 +795,9 @@ static void warn_conflicts(struct plan *pl, const struct pypi_solution *sol)
 	size_t n = 0;
 
 	for (size_t i = 0; i < sol->n; i++) {
-		const struct pypi_pick *pk = &sol->v[i];
-		bool have = already_installed(pl, pk->name, pk->version);
-		const struct pymeta *m = have ? installed(pl, pk->name) : NULL;
-		struct pep440_version v;
+		bool have;
+		const struct pymeta *m = pick_meta(pl, &sol->v[i], &have);
 
-		for (size_t k = 0; !m && k < pl->nlearned; k++)
-			if (!strcmp(pl->learned[k].norm, pk->name) &&
-			    pep440_parse(NULL, pk->version, &v) == 0) {
-				if (pep440_cmp(&pl->learned[k].ver, &v) == 0)
-					m = &pl->learned[k];
-				pep440_version_free(&v);
-			}
 		if (!m)
 			continue;	/* its metadata is not known: not checked */
 		fresh[n] = !have;
@@ -804,6 +814,61 @@ static void warn_conflicts(struct plan *pl, const struct pypi_solution *sol)
 	pypi_installed_warn_conflicts(pl->ctx, &pl->env, set, fresh, n);
 	free(set);
 	free(fresh);
+}
+
+/* The extras of one requirement that pip before 23.3 would take otherwise
+ * (pymeta_extra_pip23_differs), warned about once each. */
+static void warn_pip23_req(struct plan *pl, const struct pypi_solution *sol,
+			   const struct pep508_req *rq, struct strv *said)
+{
+	const struct pymeta *m = NULL;
+	bool have;
+
+	for (size_t i = 0; i < sol->n && !m; i++)
+		if (!strcmp(sol->v[i].name, rq->norm))
+			m = pick_meta(pl, &sol->v[i], &have);
+	for (size_t k = 0; m && rq->extras_raw && k < rq->nextras; k++) {
+		char *why = rq->extras_raw[k] ? pymeta_extra_pip23_differs(m, rq->extras_raw[k])
+					      : NULL;
+		char *key = xasprintf("%s[%s]", rq->norm, rq->extras_raw[k] ? rq->extras_raw[k] : "");
+
+		bool again = false;
+
+		for (size_t j = 0; j < said->n && !again; j++)
+			again = !strcmp(said->v[j], key);
+		if (why && !again) {
+			pkgimg_warn(pl->ctx, "%s[%s] %s: the extra is taken as PEP 685 compares "
+				    "names (as pip >= 23.3 and uv do); %s", rq->name,
+				    rq->extras_raw[k], m->version, why);
+			strv_add(said, key);
+		}
+		free(key);
+		free(why);
+	}
+}
+
+/* Where pip 23.0 to 23.2 would install other packages because of how an
+ * extra is spelled: the requests and the picks' requirements with extras. */
+static void warn_pip23_extras(struct plan *pl, const struct pypi_solution *sol)
+{
+	struct strv said = { 0 };
+
+	for (size_t i = 0; i < pl->nactive; i++)
+		warn_pip23_req(pl, sol, pl->active[i], &said);
+	for (size_t i = 0; i < sol->n; i++) {
+		bool have;
+		const struct pymeta *m = pick_meta(pl, &sol->v[i], &have);
+		const struct pep508_req **deps = NULL;
+		int nd;
+
+		if (!m)
+			continue;
+		nd = pymeta_deps_for(m, &pl->env, (const char *const *)sol->v[i].extras.v, &deps);
+		for (int k = 0; k < nd; k++)
+			warn_pip23_req(pl, sol, deps[k], &said);
+		free(deps);
+	}
+	strv_free(&said);
 }
 
 /* The indexes and find-links locations, as "pypi" sources (the CUDA index
@@ -984,6 +1049,7 @@ int pypi_lock_layer(struct pkgimg_ctx *ctx, struct store *st, const struct pypi_
 	if (r == 0) {
 		pypi_solution_warn_extras(ctx, &pl.u, &sol);
 		warn_conflicts(&pl, &sol);
+		warn_pip23_extras(&pl, &sol);
 		r = learn_sizes(&pl, &sol);
 		if (r == 0)
 			r = to_layer(&pl, rq, &sol, lf);
