@@ -366,7 +366,8 @@ static bool pip_wheel(const struct lock_pkg *p)
 			  : p->url && p->sha256 && *p->sha256 && p->filename);
 }
 
-/* The packages of the layers (ecosystem eco), the latest layer first. */
+/* The packages of the layers that want() takes, the latest layer first,
+ * each once. */
 static void collect(const struct lock_layer *l, int n, bool (*want)(const struct lock_pkg *),
 		    const struct lock_pkg ***v, size_t *nv)
 {
