@@ -302,6 +302,26 @@ static bool other_cuda_build(const struct plan *pl, const char *version)
 	return strcasecmp(plus + 1, pl->cuda_local) != 0;
 }
 
+/* What pip in the image would see installed below this layer: the lock's
+ * base image, its layers so far, a spec's earlier steps. */
+static int read_installed(struct plan *pl, const struct pypi_request *rq,
+			  const struct lockfile *lf)
+{
+	struct pypi_installed_from from = {
+		.base = lf->base, .python = pl->t->python, .below = rq->below,
+		.nbelow = rq->nbelow, .own = lf->layers, .nown = lf->nlayers,
+	};
+
+	return pypi_installed_read(pl->ctx, pl->st, &from, &pl->inst);
+}
+
+static void pymeta_free_all(struct pymeta *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		pymeta_free(&v[i]);
+	free(v);
+}
+
 /* The installed distribution of a project, or NULL. */
 static const struct pymeta *installed(const struct plan *pl, const char *norm)
 {
@@ -871,6 +891,13 @@ static void warn_pip23_extras(struct plan *pl, const struct pypi_solution *sol)
 	strv_free(&said);
 }
 
+/* What pip says after its resolution and install, said as pip would. */
+static void warn_as_pip(struct plan *pl, const struct pypi_solution *sol)
+{
+	warn_conflicts(pl, sol);
+	warn_pip23_extras(pl, sol);
+}
+
 /* The indexes and find-links locations, as "pypi" sources (the CUDA index
  * first when there is one; each location once). */
 static void add_sources(const struct plan *pl, struct lockfile *lf)
@@ -1014,16 +1041,9 @@ int pypi_lock_layer(struct pkgimg_ctx *ctx, struct store *st, const struct pypi_
 	if (r < 0)
 		goto out;
 	pl.u.pre = pre;
-	{
-		struct pypi_installed_from from = {
-			.base = lf->base, .python = t->python, .below = rq->below,
-			.nbelow = rq->nbelow, .own = lf->layers, .nown = lf->nlayers,
-		};
-
-		r = pypi_installed_read(ctx, st, &from, &pl.inst);
-		if (r < 0)
-			goto out;
-	}
+	r = read_installed(&pl, rq, lf);
+	if (r < 0)
+		goto out;
 	for (;;) {
 		r = pypi_universe_missing(ctx, &pl.u, pl.active, pl.nactive, &missing);
 		if (r < 0)
@@ -1048,8 +1068,7 @@ int pypi_lock_layer(struct pkgimg_ctx *ctx, struct store *st, const struct pypi_
 	}
 	if (r == 0) {
 		pypi_solution_warn_extras(ctx, &pl.u, &sol);
-		warn_conflicts(&pl, &sol);
-		warn_pip23_extras(&pl, &sol);
+		warn_as_pip(&pl, &sol);
 		r = learn_sizes(&pl, &sol);
 		if (r == 0)
 			r = to_layer(&pl, rq, &sol, lf);
@@ -1080,9 +1099,7 @@ out:
 	}
 	free(pl.p);
 	pypi_installed_free(&pl.inst);
-	for (size_t i = 0; i < pl.nlearned; i++)
-		pymeta_free(&pl.learned[i]);
-	free(pl.learned);
+	pymeta_free_all(pl.learned, pl.nlearned);
 	if (pl.u.names)
 		pypi_universe_free(&pl.u);
 	if (client_up)
