@@ -99,7 +99,9 @@ static int step_project(struct pkgimg_ctx *ctx, const struct spec *s, const stru
 }
 
 /* The merged request of package step k: everything asked by the steps up
- * to it (apt, pip, conda; requirement files resolved in the context). */
+ * to it (apt, conda), and a pip step's own requests (requirement files
+ * resolved in the context): a pip step is pip run again in the image, the
+ * earlier steps' packages installed below it (plan_steps). */
 static int step_request(struct pkgimg_ctx *ctx, const struct spec *s, size_t k,
 			struct step_req *cur)
 {
@@ -111,7 +113,7 @@ static int step_request(struct pkgimg_ctx *ctx, const struct spec *s, size_t k,
 		for (size_t i = 0; i < e->items.n; i++) {
 			if (e->kind == SPEC_APT)
 				strv_add_unique(&cur->apt, e->items.v[i]);
-			else if (e->kind == SPEC_PIP)
+			else if (e->kind == SPEC_PIP && j == k)
 				strv_add_unique(&cur->pip, e->items.v[i]);
 			else if (e->kind == SPEC_CONDA)
 				strv_add_unique(&cur->conda, e->items.v[i]);
@@ -123,7 +125,7 @@ static int step_request(struct pkgimg_ctx *ctx, const struct spec *s, size_t k,
 						j + 1);
 		}
 		if (e->kind == SPEC_PIP) {
-			for (size_t i = 0; r == 0 && i < e->requirements.n; i++) {
+			for (size_t i = 0; r == 0 && j == k && i < e->requirements.n; i++) {
 				const char *raw = e->requirements_raw.v[i];
 				char *real = NULL;
 

@@ -503,7 +503,8 @@ out:
 static void operand_free(struct pep508_operand *o)
 {
 	free(o->value);
-	o->value = NULL;
+	free(o->raw);
+	o->value = o->raw = NULL;
 }
 
 void pep508_marker_free(struct pep508_marker *m)
@@ -609,7 +610,7 @@ static void normalize_extra_operand(struct pep508_operand *lit)
 {
 	char *norm = pep503_normalize(lit->value);
 
-	free(lit->value);
+	lit->raw = lit->value;
 	lit->value = norm;
 }
 
@@ -1167,6 +1168,15 @@ int pep508_req_parse(struct pkgimg_ctx *ctx, const char *s, struct pep508_req *o
 	req.norm = pep503_normalize(req.name);
 	req.extras = norm.v ? norm.v : xcalloc(1, sizeof *req.extras);
 	req.nextras = norm.n;
+	req.extras_raw = xcalloc(norm.n + 1, sizeof *req.extras_raw);
+	for (size_t k = 0; k < norm.n; k++)
+		for (i = 0; i < extras.n && !req.extras_raw[k]; i++) {
+			char *e = pep503_normalize(extras.v[i]);
+
+			if (!strcmp(e, norm.v[k]))
+				req.extras_raw[k] = xstrdup(extras.v[i]);
+			free(e);
+		}
 	norm = (struct strv){ NULL, 0, 0 };
 out:
 	free(p.scratch);
@@ -1187,9 +1197,13 @@ void pep508_req_free(struct pep508_req *r)
 		return;
 	free(r->name);
 	free(r->norm);
-	for (i = 0; i < r->nextras; i++)
+	for (i = 0; i < r->nextras; i++) {
 		free(r->extras[i]);
+		if (r->extras_raw)
+			free(r->extras_raw[i]);
+	}
 	free(r->extras);
+	free(r->extras_raw);
 	pep440_specset_free(&r->spec);
 	free(r->url);
 	pep508_marker_free(r->marker);

@@ -87,6 +87,7 @@ struct pep508_operand {
 	enum pep508_var var;	/* when is_var */
 	char *value;		/* when !is_var: the decoded literal; compared
 				 * with `extra`, already PEP 503-normalised */
+	char *raw;		/* that literal as written, when normalised; else NULL */
 };
 
 enum pep508_marker_kind {
@@ -193,6 +194,8 @@ struct pep508_req {
 	char *norm;			/* PEP 503 */
 	char **extras;			/* normalised, sorted, unique; NULL-terminated */
 	size_t nextras;
+	char **extras_raw;		/* per extras[i], its first spelling as written
+					 * (pip before 23.3 compares these), or NULL */
 	struct pep440_specset spec;	/* empty with a URL */
 	char *url;			/* after "@", or NULL */
 	struct pep508_marker *marker;	/* after ";", or NULL */

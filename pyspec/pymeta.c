@@ -29,6 +29,7 @@ void pymeta_free(struct pymeta *m)
 		pep508_req_free(&m->requires[i]);
 	free(m->requires);
 	strv_free(&m->extras);
+	strv_free(&m->extras_raw);
 	strv_free(&m->dynamic);
 	memset(m, 0, sizeof *m);
 }
@@ -84,6 +85,7 @@ static int field(struct pkgimg_ctx *ctx, const char *what, size_t line, struct b
 					  "%s: [metadata] line %zu: empty Provides-Extra", what,
 					  line);
 		norm = pep503_normalize(value);
+		strv_add(&m->extras_raw, value);
 		if (!pymeta_has_extra(m, norm))
 			strv_push(&m->extras, norm);
 		else
@@ -208,4 +210,89 @@ int pymeta_deps_for(const struct pymeta *m, const struct pep508_env *env,
 	}
 	*out = v;
 	return (int)n;
+}
+
+/* pkg_resources' safe_extra(), as pip before 23.3 has it: runs of
+ * characters other than [A-Za-z0-9.-] as one '_', lowercased. */
+static char *safe_extra(const char *e)
+{
+	struct sbuf s = SBUF_INIT;
+
+	for (const char *p = e; *p;) {
+		if (ascii_isalnum(*p) || *p == '.' || *p == '-') {
+			char c = ascii_lower(*p++);
+
+			sbuf_add(&s, &c, 1);
+			continue;
+		}
+		while (*p && !(ascii_isalnum(*p) || *p == '.' || *p == '-'))
+			p++;
+		sbuf_add(&s, "_", 1);
+	}
+	return sbuf_detach(&s);
+}
+
+/* The first `extra == LITERAL` (either side, == or !=) of a marker whose
+ * literal PEP 685 reads as norm but which is not written `want`: that
+ * literal as written, or NULL. */
+static const char *marker_other_spelling(const struct pep508_marker *mk, const char *norm,
+					 const char *want)
+{
+	const struct pep508_operand *lit;
+
+	if (!mk)
+		return NULL;
+	if (mk->kind != PEP508_MARKER_CMP) {
+		for (size_t i = 0; i < mk->nsub; i++) {
+			const char *r = marker_other_spelling(mk->sub[i], norm, want);
+
+			if (r)
+				return r;
+		}
+		return NULL;
+	}
+	if (mk->lhs.is_var && mk->lhs.var == PEP508_VAR_EXTRA && !mk->rhs.is_var)
+		lit = &mk->rhs;
+	else if (mk->rhs.is_var && mk->rhs.var == PEP508_VAR_EXTRA && !mk->lhs.is_var)
+		lit = &mk->lhs;
+	else
+		return NULL;
+	if ((mk->op != PEP508_OP_EQ && mk->op != PEP508_OP_NE) || strcmp(lit->value, norm))
+		return NULL;
+	return lit->raw && strcmp(lit->raw, want) ? lit->raw : NULL;
+}
+
+char *pymeta_extra_pip23_differs(const struct pymeta *m, const char *raw)
+{
+	char *norm = pep503_normalize(raw), *safe = safe_extra(raw), *out = NULL;
+	const char *declared = NULL;
+	bool taken = false;
+
+	for (size_t i = 0; i < m->extras_raw.n; i++) {
+		char *n = pep503_normalize(m->extras_raw.v[i]), *se = safe_extra(m->extras_raw.v[i]);
+
+		if (!strcmp(n, norm) && !declared)
+			declared = m->extras_raw.v[i];
+		taken |= !strcmp(se, safe);
+		free(n);
+		free(se);
+	}
+	if (declared && !taken) {
+		out = xasprintf("pip before 23.3 does not take [%s] for its Provides-Extra '%s' "
+				"(\"does not provide the extra\") and installs %s without it",
+				raw, declared, m->norm);
+	} else if (declared) {
+		for (size_t i = 0; i < m->nrequires && !out; i++) {
+			const char *lit = marker_other_spelling(m->requires[i].marker, norm, safe);
+
+			if (lit)
+				out = xasprintf("pip before 23.3 takes [%s], but not %s's "
+						"Requires-Dist %s with extra == '%s', whose marker "
+						"is false to it", raw, m->norm, m->requires[i].name,
+						lit);
+		}
+	}
+	free(norm);
+	free(safe);
+	return out;
 }

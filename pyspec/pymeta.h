@@ -28,6 +28,7 @@ struct pymeta {
 	struct pep508_req *requires;	/* Requires-Dist, in order */
 	size_t nrequires;
 	struct strv extras;		/* Provides-Extra, PEP 685-normalised, in order */
+	struct strv extras_raw;		/* Provides-Extra as written, every one */
 	struct strv dynamic;		/* Dynamic (2.2+), lowercased */
 };
 
@@ -43,6 +44,17 @@ void pymeta_free(struct pymeta *m);
 
 /* Whether the metadata declares extra (any spelling). */
 bool pymeta_has_extra(const struct pymeta *m, const char *extra);
+
+/* Where pip before 23.3 installs m with the extra `raw` (as a requirement
+ * spells it: "foo[raw]") otherwise than PEP 685 says, or NULL.  pip 23.0 to
+ * 23.2 compare extras as pkg_resources' safe_extra() leaves them
+ * (lowercased, '-' '.' '_' kept apart) and a marker's literal as written
+ * (packaging 21.3), where PEP 685 (packaging >= 22, pip >= 23.3) compares
+ * normalised names; so when the extra is declared in another spelling
+ * pip 23 does not take it ("does not provide the extra"), and when a
+ * Requires-Dist marker spells it otherwise that requirement's marker is
+ * false to it.  The answer (to free) says which, in words for a warning. */
+char *pymeta_extra_pip23_differs(const struct pymeta *m, const char *raw);
 
 /* The Requires-Dist entries that apply to env when installing the requested
  * extras (a NULL-terminated list, or NULL for none), as pip decides it: an

@@ -587,6 +587,17 @@ static int take_new(struct pkgimg_ctx *ctx, struct lock_layer *l, char eco, cons
 	return r;
 }
 
+/* Moves a pip step's layer into out whole, as `step`: its solve left out
+ * what the layers below install already. */
+static void take_all(struct lock_layer *l, const char *step, struct lockfile *out)
+{
+	out->layers = xrealloc(out->layers, (size_t)(out->nlayers + 1) * sizeof *out->layers);
+	out->layers[out->nlayers] = *l;
+	memset(l, 0, sizeof *l);
+	free(out->layers[out->nlayers].step);
+	out->layers[out->nlayers++].step = xstrdup(step);
+}
+
 int plan_steps(struct pkgimg_ctx *ctx, struct store *st, const struct plan_step *steps, int n,
 	       struct lockfile *out)
 {
@@ -596,8 +607,17 @@ int plan_steps(struct pkgimg_ctx *ctx, struct store *st, const struct plan_step 
 
 	for (int k = 0; r == 0 && k < n; k++) {
 		struct lockfile cur = { 0 };
+		struct plan_opts o = steps[k].opts;
+		struct pypi_request pip;
 
-		r = plan_lock(ctx, st, &steps[k].opts, &cur);
+		if (o.pip && steps[k].eco == 'p') {
+			/* pip run again: the earlier steps' packages are installed */
+			pip = *o.pip;
+			pip.below = lf.layers;
+			pip.nbelow = lf.nlayers;
+			o.pip = &pip;
+		}
+		r = plan_lock(ctx, st, &o, &cur);
 		if (r < 0) {
 			pkgimg_err_wrap(ctx, r, "%s", steps[k].text);
 			break;
@@ -611,7 +631,10 @@ int plan_steps(struct pkgimg_ctx *ctx, struct store *st, const struct plan_step 
 
 				if ((pass == 1) != own)
 					continue;
-				if (own) {
+				if (own && l->kind == LOCK_PIP) {
+					/* what it installs: the installed set was below */
+					take_all(l, steps[k].text, &lf);
+				} else if (own) {
 					r = take_new(ctx, l, eco, steps[k].text, steps[k].text, &seen,
 						     &lf, true);
 				} else {

@@ -47,6 +47,11 @@ struct pypi_request {
 	const char *const *pylock_groups;
 	size_t npylock_groups;
 	int pylock_no_default_groups;
+	/* the lock layers of a spec's earlier steps (plan_steps sets them):
+	 * what they install is installed below this request, as pip run
+	 * again in the image sees it (solver/pypi_installed.h) */
+	const struct lock_layer *below;
+	int nbelow;
 };
 
 struct plan_opts {
@@ -80,13 +85,18 @@ struct plan_step {
 	struct plan_opts opts;
 };
 
-/* Locks a spec's package steps as one lockfile, a layer per step: step k is
- * solved with everything asked up to it (so the picks agree), and its
- * layer holds what is new at that step.  What a step needs from another
- * ecosystem that no earlier step brought (Debian's python3 for a pip step)
- * goes first in a layer of its own, under the plan's step text.  A later
- * step that would change the version of a package an earlier one locked is
- * an error naming both steps. */
+/* Locks a spec's package steps as one lockfile, a layer per step.  An apt
+ * or conda step is solved with everything its ecosystem asked up to it (so
+ * the picks agree), and its layer holds what is new at that step; one that
+ * would change the version of a package an earlier step locked is an error
+ * naming both steps.  A pip step is pip run again in the image: solved for
+ * its own requests, with what the earlier steps locked as the installed set
+ * (their wheels, Debian's python3-* packages; pypi_request.below), which it
+ * keeps where it satisfies and replaces where not, as pip replaces it; its
+ * layer holds what it installs (so the spec's answer is that of `install
+ * --base` once per step).  What a step needs from another ecosystem that
+ * no earlier step brought (Debian's python3 for a pip step) goes first in
+ * a layer of its own, under the plan's step text. */
 int plan_steps(struct pkgimg_ctx *ctx, struct store *st, const struct plan_step *steps, int n,
 	       struct lockfile *out);
 

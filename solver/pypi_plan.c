@@ -20,6 +20,7 @@
 #include "pyspec/pymeta.h"
 #include "solver/pypi_client.h"
 #include "solver/pypi_exact.h"
+#include "solver/pypi_installed.h"
 #include "solver/pypi_plan.h"
 #include "solver/pypi_solve.h"
 #include "pyspec/reqfile.h"
@@ -71,8 +72,9 @@ struct plan {
 	size_t np;
 	bool hash_mode;
 	struct strv reqfile_names;	/* for the step text */
-	struct pymeta *inst;		/* the distributions the base image has */
-	size_t ninst;
+	struct pypi_installed inst;	/* what pip in the image would see installed */
+	struct pymeta *learned;		/* the metadata of the picks, as learned */
+	size_t nlearned;
 };
 
 static void top_free(struct top_req *t)
@@ -301,101 +303,30 @@ static bool other_cuda_build(const struct plan *pl, const char *version)
 	return strcasecmp(plus + 1, pl->cuda_local) != 0;
 }
 
-/* The metadata file of an entry of a site dir, or NULL: NAME.dist-info/
- * METADATA, NAME.egg-info/PKG-INFO, or an NAME.egg-info file itself. */
-static char *inst_meta_path(char **trees, int n, const char *dir, const char *name)
+/* What pip in the image would see installed below this layer: the lock's
+ * base image, its layers so far, a spec's earlier steps. */
+static int read_installed(struct plan *pl, const struct pypi_request *rq,
+			  const struct lockfile *lf)
 {
-	size_t len = strlen(name);
-	char *p = xasprintf("%s/%s", dir, name), *m = NULL;
-	struct stat sb;
+	struct pypi_installed_from from = {
+		.base = lf->base, .python = pl->t->python, .below = rq->below,
+		.nbelow = rq->nbelow, .own = lf->layers, .nown = lf->nlayers,
+	};
 
-	if (len > 10 && !strcmp(name + len - 10, ".dist-info"))
-		m = xasprintf("%s/METADATA", p);
-	else if (len > 9 && !strcmp(name + len - 9, ".egg-info") &&
-		 view_layer_of(trees, n, p, &sb) >= 0)
-		m = S_ISDIR(sb.st_mode) ? xasprintf("%s/PKG-INFO", p) : xstrdup(p);
-	free(p);
-	return m;
+	return pypi_installed_read(pl->ctx, pl->st, &from, &pl->inst);
 }
 
-/* The distributions installed in the base image (an image of the store), as
- * pip run with the image's python sees them: the .dist-info and .egg-info
- * entries of /usr/local/lib/pythonX.Y/dist-packages, then Debian's
- * /usr/lib/python3/dist-packages (its python3-* packages); the first of a
- * project counts, as on sys.path.  An entry whose metadata does not parse
- * is skipped, as importlib.metadata skips it. */
-static int read_installed(struct plan *pl, const char *base)
+static void pymeta_free_all(struct pymeta *v, size_t n)
 {
-	char **keys = NULL, **trees = NULL, *xy = NULL;
-	char *dirs[2] = { NULL, NULL };
-	int n = 0, r;
-
-	if (!base || strncmp(base, "sha256:", 7))
-		return 0;
-	r = store_layer_chain(pl->ctx, pl->st, base, &keys, &n);
-	if (r < 0)
-		return pkgimg_err_wrap(pl->ctx, r, "--base %s: [lock] its installed distributions",
-				       base);
-	trees = xcalloc((size_t)n + 1, sizeof *trees);
-	for (int i = 0; i < n; i++)
-		trees[i] = store_layer_tree(pl->st, keys[i]);
-	xy = xstrndup(pl->t->python, strcspn(pl->t->python, ".") + 1 +
-		      strcspn(pl->t->python + strcspn(pl->t->python, ".") + 1, "."));
-	dirs[0] = xasprintf("/usr/local/lib/python%s/dist-packages", xy);
-	dirs[1] = xstrdup("/usr/lib/python3/dist-packages");
-	for (int d = 0; d < 2 && r == 0; d++) {
-		struct strv names = { 0 };
-
-		r = view_list(pl->ctx, trees, n, dirs[d], &names);
-		for (size_t i = 0; r == 0 && i < names.n; i++) {
-			char *mp = inst_meta_path(trees, n, dirs[d], names.v[i]);
-			struct sbuf data = SBUF_INIT;
-			struct pymeta m;
-			bool dup = false;
-			int layer = mp ? view_layer_of(trees, n, mp, NULL) : -1;
-			char *full;
-
-			if (layer < 0) {
-				free(mp);
-				continue;
-			}
-			full = xasprintf("%s%s", trees[layer], mp);
-			if (fs_read_file(NULL, AT_FDCWD, full, &data) == 0 &&
-			    pymeta_parse(NULL, mp, data.buf ? data.buf : "", data.len, &m) == 0) {
-				for (size_t k = 0; k < pl->ninst && !dup; k++)
-					dup = !strcmp(pl->inst[k].norm, m.norm);
-				if (dup) {
-					pymeta_free(&m);
-				} else {
-					pl->inst = xrealloc(pl->inst, (pl->ninst + 1) * sizeof *pl->inst);
-					pl->inst[pl->ninst++] = m;
-				}
-			}
-			sbuf_free(&data);
-			free(full);
-			free(mp);
-		}
-		strv_free(&names);
-	}
-	for (int i = 0; i < n; i++) {
-		free(keys[i]);
-		free(trees[i]);
-	}
-	free(keys);
-	free(trees);
-	free(dirs[0]);
-	free(dirs[1]);
-	free(xy);
-	return r;
+	for (size_t i = 0; i < n; i++)
+		pymeta_free(&v[i]);
+	free(v);
 }
 
 /* The installed distribution of a project, or NULL. */
 static const struct pymeta *installed(const struct plan *pl, const char *norm)
 {
-	for (size_t i = 0; i < pl->ninst; i++)
-		if (!strcmp(pl->inst[i].norm, norm))
-			return &pl->inst[i];
-	return NULL;
+	return pypi_installed_find(&pl->inst, norm);
 }
 
 /* Whether a pick is what the image has already (nothing to install). */
@@ -637,9 +568,10 @@ static int learn(struct plan *pl, const struct pypi_solution *sol)
 		if (r == 0)
 			r = pymeta_parse(pl->ctx, files[i]->filename, data.buf ? data.buf : "",
 					 data.len, &m);
-		if (r == 0) {
+		if (r == 0) {	/* kept for pip's check after the install */
 			r = pypi_universe_set_meta(pl->ctx, &pl->u, &m, &pl->env);
-			pymeta_free(&m);
+			pl->learned = xrealloc(pl->learned, (pl->nlearned + 1) * sizeof *pl->learned);
+			pl->learned[pl->nlearned++] = m;
 		}
 		if (r < 0)
 			pkgimg_err_wrap(pl->ctx, r, "%s: [lock] metadata", files[i]->filename);
@@ -856,6 +788,117 @@ static int to_layer(struct plan *pl, const struct pypi_request *rq,
 	return r;
 }
 
+/* The metadata of a pick: the installed distribution's when it is that
+ * (*have), else the one learned for it; NULL when not known. */
+static const struct pymeta *pick_meta(const struct plan *pl, const struct pypi_pick *pk,
+				      bool *have)
+{
+	const struct pymeta *m;
+	struct pep440_version v;
+
+	*have = already_installed(pl, pk->name, pk->version);
+	m = *have ? installed(pl, pk->name) : NULL;
+	if (m || pep440_parse(NULL, pk->version, &v) < 0)
+		return m;
+	for (size_t k = 0; !m && k < pl->nlearned; k++)
+		if (!strcmp(pl->learned[k].norm, pk->name) && pep440_cmp(&pl->learned[k].ver, &v) == 0)
+			m = &pl->learned[k];
+	pep440_version_free(&v);
+	return m;
+}
+
+/* pip's check after its install: the set after the layer is the installed
+ * set with each pick in place of its project's distribution. */
+static void warn_conflicts(struct plan *pl, const struct pypi_solution *sol)
+{
+	const struct pymeta **set = xcalloc(pl->inst.n + sol->n + 1, sizeof *set);
+	bool *fresh = xcalloc(pl->inst.n + sol->n + 1, sizeof *fresh);
+	size_t n = 0;
+
+	for (size_t i = 0; i < sol->n; i++) {
+		bool have;
+		const struct pymeta *m = pick_meta(pl, &sol->v[i], &have);
+
+		if (!m)
+			continue;	/* its metadata is not known: not checked */
+		fresh[n] = !have;
+		set[n++] = m;
+	}
+	for (size_t i = 0; i < pl->inst.n; i++) {
+		bool picked = false;
+
+		for (size_t k = 0; k < sol->n && !picked; k++)
+			picked = !strcmp(sol->v[k].name, pl->inst.v[i].norm);
+		if (!picked)
+			set[n++] = &pl->inst.v[i];
+	}
+	pypi_installed_warn_conflicts(pl->ctx, &pl->env, set, fresh, n);
+	free(set);
+	free(fresh);
+}
+
+/* The extras of one requirement that pip before 23.3 would take otherwise
+ * (pymeta_extra_pip23_differs), warned about once each. */
+static void warn_pip23_req(struct plan *pl, const struct pypi_solution *sol,
+			   const struct pep508_req *rq, struct strv *said)
+{
+	const struct pymeta *m = NULL;
+	bool have;
+
+	for (size_t i = 0; i < sol->n && !m; i++)
+		if (!strcmp(sol->v[i].name, rq->norm))
+			m = pick_meta(pl, &sol->v[i], &have);
+	for (size_t k = 0; m && rq->extras_raw && k < rq->nextras; k++) {
+		char *why = rq->extras_raw[k] ? pymeta_extra_pip23_differs(m, rq->extras_raw[k])
+					      : NULL;
+		char *key = xasprintf("%s[%s]", rq->norm, rq->extras_raw[k] ? rq->extras_raw[k] : "");
+
+		bool again = false;
+
+		for (size_t j = 0; j < said->n && !again; j++)
+			again = !strcmp(said->v[j], key);
+		if (why && !again) {
+			pkgimg_warn(pl->ctx, "%s[%s] %s: the extra is taken as PEP 685 compares "
+				    "names (as pip >= 23.3 and uv do); %s", rq->name,
+				    rq->extras_raw[k], m->version, why);
+			strv_add(said, key);
+		}
+		free(key);
+		free(why);
+	}
+}
+
+/* Where pip 23.0 to 23.2 would install other packages because of how an
+ * extra is spelled: the requests and the picks' requirements with extras. */
+static void warn_pip23_extras(struct plan *pl, const struct pypi_solution *sol)
+{
+	struct strv said = { 0 };
+
+	for (size_t i = 0; i < pl->nactive; i++)
+		warn_pip23_req(pl, sol, pl->active[i], &said);
+	for (size_t i = 0; i < sol->n; i++) {
+		bool have;
+		const struct pymeta *m = pick_meta(pl, &sol->v[i], &have);
+		const struct pep508_req **deps = NULL;
+		int nd;
+
+		if (!m)
+			continue;
+		nd = pymeta_deps_for(m, &pl->env, (const char *const *)sol->v[i].extras.v, &deps);
+		for (int k = 0; k < nd; k++)
+			warn_pip23_req(pl, sol, deps[k], &said);
+		free(deps);
+	}
+	strv_free(&said);
+}
+
+/* What pip says after its resolution and install, said as pip would. */
+static void warn_as_pip(struct plan *pl, const struct pypi_solution *sol)
+{
+	warn_conflicts(pl, sol);
+	warn_pip23_extras(pl, sol);
+}
+
 /* The indexes and find-links locations, as "pypi" sources (the CUDA index
  * first when there is one; each location once). */
 static void add_sources(const struct plan *pl, struct lockfile *lf)
@@ -1001,7 +1044,7 @@ int pypi_lock_layer(struct pkgimg_ctx *ctx, struct store *st, const struct pypi_
 	if (r < 0)
 		goto out;
 	pl.u.pre = pre;
-	r = read_installed(&pl, lf->base);
+	r = read_installed(&pl, rq, lf);
 	if (r < 0)
 		goto out;
 	for (;;) {
@@ -1028,6 +1071,7 @@ int pypi_lock_layer(struct pkgimg_ctx *ctx, struct store *st, const struct pypi_
 	}
 	if (r == 0) {
 		pypi_solution_warn_extras(ctx, &pl.u, &sol);
+		warn_as_pip(&pl, &sol);
 		r = learn_sizes(&pl, &sol);
 		if (r == 0)
 			r = to_layer(&pl, rq, &sol, lf);
@@ -1057,9 +1101,8 @@ out:
 		free(pl.p[i].versions);
 	}
 	free(pl.p);
-	for (size_t i = 0; i < pl.ninst; i++)
-		pymeta_free(&pl.inst[i]);
-	free(pl.inst);
+	pypi_installed_free(&pl.inst);
+	pymeta_free_all(pl.learned, pl.nlearned);
 	if (pl.u.names)
 		pypi_universe_free(&pl.u);
 	if (client_up)
