@@ -484,3 +484,15 @@ int wheel_build_cmp(const struct wheel_name *a, const struct wheel_name *b)
 		return a->build_num < b->build_num ? -1 : 1;
 	return strcmp(a->build_rest, b->build_rest);
 }
+
+char *wheel_filename_tags(const char *filename)
+{
+	size_t len = strlen(filename);
+	const char *end = filename + (len > 4 ? len - 4 : len), *p = end;
+	int dashes = 0;
+
+	while (p > filename && dashes < 3)
+		if (*--p == '-')
+			dashes++;
+	return xstrndup(p + 1, (size_t)(end - p - 1));
+}

@@ -79,6 +79,10 @@ struct wheel_name {
  * untouched and the message names the file and what is wrong with it. */
 int wheel_filename_parse(struct pkgimg_ctx *ctx, const char *filename, struct wheel_name *out);
 void wheel_name_free(struct wheel_name *w);
+/* The tags part of a wheel's file name, as the lockfile's arch records it:
+ * "cp311-cp311-manylinux_2_17_x86_64" of "x-1.0-cp311-cp311-manylinux_2_17_x86_64.whl"
+ * (the last three dash-separated fields before ".whl"); malloc'd. */
+char *wheel_filename_tags(const char *filename);
 
 /* The best (lowest) rank of any triple the wheel's tag sets expand to, or -1
  * when none is supported: the wheel cannot be installed on the target. */

@@ -39,19 +39,6 @@ static char *file_url(const struct exact *ex, const struct pylock_file *f)
 	return xasprintf("file://%s/%s", ex->dir, f->path);
 }
 
-/* The tags part of a wheel's file name: "cp311-cp311-manylinux_2_17_x86_64". */
-static char *file_tags(const char *filename)
-{
-	size_t len = strlen(filename);
-	const char *end = filename + (len > 4 ? len - 4 : len), *p = end;
-	int dashes = 0;
-
-	while (p > filename && dashes < 3)
-		if (*--p == '-')
-			dashes++;
-	return xstrndup(p + 1, (size_t)(end - p - 1));
-}
-
 /* The best wheel of p for the target (pip's tag priority, then the build
  * tag), or -1.  A wheel whose name or version is not the package's is an
  * error: the lock is not what it says. */
@@ -154,7 +141,7 @@ static int add_wheel(struct exact *ex, const struct pylock_pkg *p, const struct 
 	out->ecosystem = xstrdup("pypi");
 	out->name = xstrdup(p->name);
 	out->version = xstrdup(p->version);
-	out->arch = file_tags(f->name);
+	out->arch = wheel_filename_tags(f->name);
 	out->url = file_url(ex, f);
 	out->sha256 = xstrdup(f->sha256);
 	out->size = f->has_size ? f->size : 0;
@@ -234,7 +221,7 @@ static int add_built(struct exact *ex, const struct pylock_pkg *p, const char *r
 	out->ecosystem = xstrdup("pypi");
 	out->name = xstrdup(b.name);
 	out->version = xstrdup(b.version);
-	out->arch = file_tags(b.wheel_filename);
+	out->arch = wheel_filename_tags(b.wheel_filename);
 	out->url = url;
 	url = NULL;
 	out->sha256 = b.src_sha256 ? xstrdup(b.src_sha256) : NULL;

@@ -631,19 +631,6 @@ static void explain_missing(struct plan *pl, int r)
 	sbuf_free(&s);
 }
 
-/* The tags part of a wheel's file name: "cp311-cp311-manylinux_2_17_x86_64". */
-static char *file_tags(const char *filename)
-{
-	size_t len = strlen(filename);
-	const char *end = filename + (len > 4 ? len - 4 : len), *p = end;
-	int dashes = 0;
-
-	while (p > filename && dashes < 3)
-		if (*--p == '-')
-			dashes++;
-	return xstrndup(p + 1, (size_t)(end - p - 1));
-}
-
 /* Which client source a file came from. */
 static size_t source_of(struct plan *pl, const char *norm, const struct pypi_file *f)
 {
@@ -776,7 +763,7 @@ static int to_layer(struct plan *pl, const struct pypi_request *rq,
 		p->ecosystem = xstrdup("pypi");
 		p->name = xstrdup(pk->name);
 		p->version = xstrdup(pk->version);
-		p->arch = file_tags(f->filename);
+		p->arch = wheel_filename_tags(f->filename);
 		p->url = xstrdup(f->url);
 		p->sha256 = xstrdup(sha);
 		p->size = f->has_size ? f->size : 0;
