@@ -1,0 +1,1147 @@
+/* pkgimg pull: an OCI layout or a docker archive into the store (image/pull.h). */
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "cache/layer.h"
+#include "core/arc.h"
+#include "core/ctx.h"
+#include "core/error.h"
+#include "core/fs.h"
+#include "core/hash.h"
+#include "core/lockfile.h"
+#include "core/str.h"
+#include "image/oci.h"
+#include "image/pull.h"
+#include "installers/extract.h"
+
+#define PULL_JSON_MAX (4u << 20)	/* an index, manifest or config */
+#define PULL_INDEX_DEPTH 4		/* nested indexes followed */
+#define WH_PREFIX ".wh."
+#define WH_META ".wh..wh."
+#define WH_OPAQUE ".wh..wh..opq"
+#define OPAQUE_XATTR "user.overlay.opaque"
+
+#define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
+#define MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
+#define MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
+#define MT_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
+#define MT_DOCKER_LAYER "application/vnd.docker.image.rootfs.diff.tar.gzip"
+
+/* What a layer blob is read from, and where a docker archive was unpacked. */
+struct src {
+	const char *ref;	/* as given, for messages */
+	char *dir;		/* the layout, or the unpacked archive (absolute) */
+	int dirfd;
+	char *tmp;		/* the unpacked archive's dir, removed at the end */
+};
+
+/* One blob of the image: a layer (or the config). */
+struct desc {
+	char *media;
+	char digest[STORE_KEY_MAX];	/* "sha256:<hex>" */
+	int64_t size;			/* -1: not declared */
+	char *path;			/* relative to src->dir */
+};
+
+struct want {
+	const char *os, *arch, *variant;	/* variant NULL: any */
+	bool given;			/* --platform */
+	char *buf;
+};
+
+static bool is_hex64(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return i == 64;
+}
+
+static bool is_digest(const char *s)
+{
+	return s && !strncmp(s, "sha256:", 7) && is_hex64(s + 7);
+}
+
+bool pull_ref_is_transport(const char *ref)
+{
+	return !strncmp(ref, "oci:", 4) || !strncmp(ref, "docker-archive:", 15) ||
+	       !strncmp(ref, "docker://", 9);
+}
+
+static void desc_free(struct desc *d)
+{
+	free(d->media);
+	free(d->path);
+	memset(d, 0, sizeof *d);
+}
+
+/* ---- reading the source ---- */
+
+/* A file of the source (a normalised relative path), opened without
+ * following a symlink on the way; a symlink as the file itself (a docker
+ * archive's layer.tar pointing at another) is followed once, inside. */
+static int src_open(struct pkgimg_ctx *ctx, struct src *s, const char *path, int *fd)
+{
+	struct sbuf norm = SBUF_INIT, cur = SBUF_INIT;
+	const char *why = "empty path", *name;
+	int dfd = -1, r = 0;
+
+	*fd = -1;
+	sbuf_adds(&cur, path);
+	for (int hop = 0; hop < 2; hop++) {
+		char target[4096];
+		ssize_t n;
+
+		if (!cur.len || !fs_path_norm(cur.buf, false, &norm, &why) || !norm.len) {
+			r = pkgimg_err(ctx, -PKGIMG_E_UNSAFE, "%s: [pull] refusing the path '%s': %s",
+				       s->ref, cur.buf, norm.len || !cur.len ? why : "the root");
+			goto out;
+		}
+		r = fs_open_parent(ctx, s->ref, "pull", s->dirfd, norm.buf, false, NULL, &dfd, &name);
+		if (r < 0)
+			goto out;
+		*fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (*fd >= 0 || errno != ELOOP || hop)
+			break;
+		n = readlinkat(dfd, name, target, sizeof target - 1);
+		if (n <= 0)
+			break;
+		target[n] = 0;
+		close(dfd);
+		dfd = -1;
+		/* relative to the link's directory */
+		sbuf_reset(&cur);
+		if (target[0] != '/' && strchr(norm.buf, '/'))
+			sbuf_addf(&cur, "%.*s/", (int)(strrchr(norm.buf, '/') - norm.buf), norm.buf);
+		sbuf_adds(&cur, target[0] == '/' ? target + 1 : target);
+	}
+	if (*fd < 0)
+		r = pkgimg_err(ctx, errno == ENOENT ? -PKGIMG_E_NOTFOUND : -errno,
+			       "%s: [pull] cannot open '%s': %m", s->ref, path);
+out:
+	if (dfd >= 0)
+		close(dfd);
+	sbuf_free(&norm);
+	sbuf_free(&cur);
+	return r;
+}
+
+/* A small file of the source (index.json, manifest.json, a JSON blob) into
+ * out, checked against digest ("sha256:…", or NULL) and size (-1: any). */
+static int src_read_small(struct pkgimg_ctx *ctx, struct src *s, const char *path,
+			  const char *what, const char *digest, int64_t size, struct sbuf *out)
+{
+	char hex[65];
+	int fd, r;
+
+	sbuf_reset(out);
+	r = src_open(ctx, s, path, &fd);
+	if (r < 0)
+		return r;
+	for (;;) {
+		ssize_t n;
+
+		sbuf_grow(out, 65536);
+		n = read(fd, out->buf + out->len, 65536);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = pkgimg_err(ctx, -errno, "%s: [pull] cannot read %s '%s': %m", s->ref,
+				       what, path);
+			break;
+		}
+		if (n == 0)
+			break;
+		out->len += (size_t)n;
+		out->buf[out->len] = 0;
+		if (out->len > PULL_JSON_MAX) {
+			r = pkgimg_err(ctx, -PKGIMG_E_PARSE, "%s: [pull] %s '%s' is larger than "
+				       "%u MiB; refused", s->ref, what, path, PULL_JSON_MAX >> 20);
+			break;
+		}
+	}
+	close(fd);
+	if (r < 0)
+		return r;
+	if (size >= 0 && (int64_t)out->len != size)
+		return pkgimg_err(ctx, -PKGIMG_E_CHECKSUM, "%s: [verify] %s %s has %zu bytes, its "
+				  "descriptor says %lld: the image is corrupt", s->ref, what,
+				  digest ? digest : path, out->len, (long long)size);
+	if (digest) {
+		hash_sha256_hex(out->buf, out->len, hex);
+		if (strcmp(hex, digest + 7))
+			return pkgimg_err(ctx, -PKGIMG_E_CHECKSUM, "%s: [verify] %s %s does not "
+					  "match its digest (got sha256:%s): the image is corrupt",
+					  s->ref, what, digest, hex);
+	}
+	return 0;
+}
+
+static char *blob_path(const char *digest)
+{
+	return xasprintf("blobs/sha256/%s", digest + 7);
+}
+
+static int parse_json(struct pkgimg_ctx *ctx, struct src *s, const char *what,
+		      const struct sbuf *text, json_t **out)
+{
+	json_error_t err;
+
+	*out = json_loadb(text->buf, text->len, JSON_REJECT_DUPLICATES, &err);
+	if (!*out || !json_is_object(*out)) {
+		json_decref(*out);
+		*out = NULL;
+		return pkgimg_err(ctx, -PKGIMG_E_PARSE, "%s: [pull] %s is not a JSON object%s%s",
+				  s->ref, what, err.text[0] ? ": " : "", err.text);
+	}
+	return 0;
+}
+
+static const char *jstr(json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+/* A descriptor of JSON `j` (what names it) into d. */
+static int desc_parse(struct pkgimg_ctx *ctx, struct src *s, json_t *j, const char *what,
+		      struct desc *d)
+{
+	const char *mt = jstr(j, "mediaType"), *dg = jstr(j, "digest");
+	json_t *sz = json_object_get(j, "size");
+
+	if (!json_is_object(j) || !dg || !json_is_integer(sz) || json_integer_value(sz) < 0)
+		return pkgimg_err(ctx, -PKGIMG_E_PARSE, "%s: [pull] %s is not a descriptor "
+				  "(mediaType, digest, size)", s->ref, what);
+	if (!is_digest(dg))
+		return pkgimg_err(ctx, -PKGIMG_E_PARSE, "%s: [pull] %s has the digest '%.80s'; "
+				  "only sha256 digests are supported", s->ref, what, dg);
+	d->media = xstrdup(mt ? mt : "");
+	snprintf(d->digest, sizeof d->digest, "%s", dg);
+	d->size = json_integer_value(sz);
+	d->path = blob_path(dg);
+	return 0;
+}
+
+/* ---- choosing the manifest ---- */
+
+static int want_parse(struct pkgimg_ctx *ctx, const char *platform, struct want *w)
+{
+	char *a, *v;
+
+	memset(w, 0, sizeof *w);
+	if (!platform) {
+		w->os = "linux";
+		oci_platform(ctx->arch, &w->arch, &w->variant);
+		return 0;
+	}
+	w->given = true;
+	w->buf = xstrdup(platform);
+	a = strchr(w->buf, '/');
+	v = a ? strchr(a + 1, '/') : NULL;
+	if (!a || a == w->buf || !a[1] || (v && (v == a + 1 || !v[1] || strchr(v + 1, '/'))))
+		return pkgimg_err(ctx, -PKGIMG_E_USAGE, "pull: --platform %s: give OS/ARCH or "
+				  "OS/ARCH/VARIANT, e.g. linux/amd64 or linux/arm64/v8", platform);
+	*a = 0;
+	if (v)
+		*v = 0;
+	w->os = w->buf;
+	w->arch = a + 1;
+	w->variant = v ? v + 1 : NULL;
+	return 0;
+}
+
+static void want_str(const struct want *w, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s/%s%s%s", w->os, w->arch, w->variant ? "/" : "",
+		 w->variant ? w->variant : "");
+}
+
+static bool is_index_type(const char *mt)
+{
+	return !strcmp(mt, MT_OCI_INDEX) || !strcmp(mt, MT_DOCKER_LIST);
+}
+
+static bool is_manifest_type(const char *mt)
+{
+	return !strcmp(mt, MT_OCI_MANIFEST) || !strcmp(mt, MT_DOCKER_MANIFEST);
+}
+
+/* The entry of an index's manifests for w: os and architecture equal, the
+ * variant too when w names one (else an entry without a variant first). */
+static json_t *index_pick(json_t *manifests, const struct want *w)
+{
+	json_t *best = NULL, *m;
+	size_t i;
+
+	json_array_foreach(manifests, i, m) {
+		json_t *p = json_object_get(m, "platform");
+		const char *os = jstr(p, "os"), *arch = jstr(p, "architecture");
+		const char *var = jstr(p, "variant");
+
+		if (!os || !arch || strcmp(os, w->os) || strcmp(arch, w->arch))
+			continue;
+		if (w->variant && (!var || strcmp(var, w->variant)))
+			continue;
+		if (!best || (!var && jstr(json_object_get(best, "platform"), "variant")))
+			best = m;
+	}
+	return best;
+}
+
+static void index_platforms(json_t *manifests, struct sbuf *out)
+{
+	json_t *m;
+	size_t i;
+
+	json_array_foreach(manifests, i, m) {
+		json_t *p = json_object_get(m, "platform");
+		const char *var = jstr(p, "variant");
+
+		if (!jstr(p, "os") || !jstr(p, "architecture"))
+			continue;
+		sbuf_addf(out, "%s%s/%s%s%s", out->len ? ", " : "", jstr(p, "os"),
+			  jstr(p, "architecture"), var ? "/" : "", var ? var : "");
+	}
+}
+
+/* From the index `idx` (index.json when top, else a blob), the manifest
+ * descriptor: by the ref.name annotation `tag` (top only), else the only
+ * entry, else by platform. */
+static int index_choose(struct pkgimg_ctx *ctx, struct src *s, json_t *idx, bool top,
+			const char *tag, const struct want *w, json_t **out)
+{
+	json_t *ms = json_object_get(idx, "manifests"), *m, *hit = NULL;
+	struct sbuf names = SBUF_INIT;
+	char plat[128];
+	size_t i;
+	int r = 0;
+
+	*out = NULL;
+	if (!json_is_array(ms) || !json_array_size(ms))
+		return pkgimg_err(ctx, -PKGIMG_E_PARSE, "%s: [pull] %s lists no manifests",
+				  s->ref, top ? "index.json" : "the image index");
+	if (top && tag) {
+		json_array_foreach(ms, i, m) {
+			const char *n = jstr(json_object_get(m, "annotations"),
+					     OCI_REF_NAME_ANNOTATION);
+
+			if (n)
+				sbuf_addf(&names, "%s%s", names.len ? ", " : "", n);
+			if (n && !strcmp(n, tag) && !hit)
+				hit = m;
+		}
+		if (!hit)
+			r = pkgimg_err(ctx, -PKGIMG_E_NOTFOUND, "%s: [pull] no image named '%s' in "
+				       "the layout (it has: %s)", s->ref, tag,
+				       names.len ? names.buf : "no named images");
+		goto out;
+	}
+	if (json_array_size(ms) == 1) {
+		hit = json_array_get(ms, 0);
+		goto out;
+	}
+	hit = index_pick(ms, w);
+	if (!hit) {
+		want_str(w, plat, sizeof plat);
+		index_platforms(ms, &names);
+		r = pkgimg_err(ctx, -PKGIMG_E_NOTFOUND, "%s: [pull] the image has no manifest for "
+			       "%s (it has: %s)%s", s->ref, plat, names.len ? names.buf : "none "
+			       "with a platform", names.len ? "; choose one with --platform" :
+			       top ? "; name one as oci:DIR:TAG" : "");
+	}
+out:
+	sbuf_free(&names);
+	*out = hit;
+	return r;
+}
+
+/* The manifest of an OCI layout: its bytes and digest. */
+static int oci_manifest(struct pkgimg_ctx *ctx, struct src *s, const char *tag,
+			const struct want *w, struct sbuf *man, char digest[STORE_KEY_MAX])
+{
+	struct sbuf text = SBUF_INIT;
+	json_t *idx = NULL, *pick;
+	struct desc d = { 0 };
+	bool top = true;
+	int r;
+
+	r = src_read_small(ctx, s, "oci-layout", "the layout marker", NULL, -1, &text);
+	if (r == -PKGIMG_E_NOTFOUND)
+		r = pkgimg_err(ctx, r, "%s: [pull] '%s' is not an OCI image layout (no "
+			       "oci-layout file)", s->ref, s->dir);
+	if (r == 0)
+		r = src_read_small(ctx, s, "index.json", "the index", NULL, -1, &text);
+	if (r == 0)
+		r = parse_json(ctx, s, "index.json", &text, &idx);
+	for (int depth = 0; r == 0; depth++) {
+		json_t *j = NULL;
+		const char *mt;
+
+		r = index_choose(ctx, s, idx, top, tag, w, &pick);
+		desc_free(&d);
+		if (r == 0)
+			r = desc_parse(ctx, s, pick, "the manifest's descriptor", &d);
+		if (r < 0)
+			break;
+		top = false;
+		r = src_read_small(ctx, s, d.path, "the manifest", d.digest, d.size, man);
+		if (r == 0)
+			r = parse_json(ctx, s, d.digest, man, &j);
+		if (r < 0)
+			break;
+		mt = *d.media ? d.media : jstr(j, "mediaType") ? jstr(j, "mediaType") : "";
+		if (!*mt)	/* an OCI manifest or index may omit it: by its fields */
+			mt = json_object_get(j, "manifests") ? MT_OCI_INDEX : MT_OCI_MANIFEST;
+		if (is_manifest_type(mt)) {
+			snprintf(digest, STORE_KEY_MAX, "%s", d.digest);
+			json_decref(j);
+			break;
+		}
+		if (!is_index_type(mt) || depth + 1 >= PULL_INDEX_DEPTH) {
+			r = pkgimg_err(ctx, -PKGIMG_E_PARSE, "%s: [pull] %s is %s '%s', not an image "
+				       "manifest or index", s->ref, d.digest,
+				       is_index_type(mt) ? "nested too deeply, an index" : "of type",
+				       mt);
+			json_decref(j);
+			break;
+		}
+		json_decref(idx);
+		idx = j;
+	}
+	desc_free(&d);
+	json_decref(idx);
+	sbuf_free(&text);
+	return r;
+}
+
+/* ---- docker archives ---- */
+
+static int archive_unpack(struct pkgimg_ctx *ctx, struct store *st, struct src *s,
+			  const char *file)
+{
+	static const struct extract_opts xo = {
+		.flags = 0, .phase = "pull", .noun = "docker archive",
+		.fix = "; the file is corrupt or not a docker archive",
+	};
+	struct extract *x = xcalloc(1, sizeof *x);
+	struct archive *a = archive_read_new();
+	struct stat sb;
+	int r;
+
+	r = store_mktemp_dir(ctx, st, "pull", &s->tmp);
+	if (r < 0)
+		goto out;
+	s->dir = xstrdup(s->tmp);
+	s->dirfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->dirfd < 0) {
+		r = pkgimg_err(ctx, -errno, "%s: [pull] %s: %m", s->ref, s->dir);
+		goto out;
+	}
+	archive_read_support_filter_all(a);
+	archive_read_support_format_tar(a);
+	if (stat(file, &sb) < 0 || archive_read_open_filename(a, file, 65536) != ARCHIVE_OK) {
+		r = pkgimg_err(ctx, errno == ENOENT ? -PKGIMG_E_NOTFOUND : -PKGIMG_E_ARCHIVE,
+			       "%s: [pull] cannot read '%s': %s", s->ref, file,
+			       archive_error_string(a) ? archive_error_string(a) : strerror(errno));
+		goto out;
+	}
+	extract_init(x, ctx, s->ref, s->dirfd, &xo);
+	x->limit = arc_unpack_limit(ctx, 0, (uint64_t)sb.st_size);
+	r = extract_all(x, a, "the archive");
+	if (r == 0)
+		r = extract_finish(x);
+	extract_free(x);
+out:
+	archive_read_free(a);
+	free(x);
+	return r;
+}
+
+/* The image of a docker archive: its config and layers, and the schema 2
+ * manifest skopeo makes for it (layer sizes: their tars'). */
+static int archive_image(struct pkgimg_ctx *ctx, struct src *s, const char *name,
+			 struct sbuf *man, char digest[STORE_KEY_MAX], struct sbuf *config,
+			 struct desc *cfg, struct desc **layers, int *nlayers)
+{
+	struct sbuf text = SBUF_INIT, tags = SBUF_INIT;
+	json_t *top = NULL, *item = NULL, *ls, *v, *cj = NULL, *diffs;
+	json_error_t err;
+	char hex[65];
+	size_t i, j;
+	int r;
+
+	*layers = NULL;
+	*nlayers = 0;
+	r = src_read_small(ctx, s, "manifest.json", "manifest.json", NULL, -1, &text);
+	if (r < 0)
+		goto out;
+	top = json_loadb(text.buf, text.len, 0, &err);
+	if (!json_is_array(top) || !json_array_size(top)) {
+		r = pkgimg_err(ctx, -PKGIMG_E_PARSE, "%s: [pull] manifest.json is not a list of "
+			       "images", s->ref);
+		goto out;
+	}
+	json_array_foreach(top, i, v) {
+		json_array_foreach(json_object_get(v, "RepoTags"), j, ls) {
+			const char *t = json_string_value(ls);
+
+			if (!t)
+				continue;
+			sbuf_addf(&tags, "%s%s", tags.len ? ", " : "", t);
+			if (name && !item && !strcmp(t, name))
+				item = v;
+		}
+	}
+	if (!name && json_array_size(top) == 1)
+		item = json_array_get(top, 0);
+	if (!item) {
+		if (name)
+			r = pkgimg_err(ctx, -PKGIMG_E_NOTFOUND, "%s: [pull] no image tagged '%s' in "
+				       "the archive (it has: %s)", s->ref, name,
+				       tags.len ? tags.buf : "no tags");
+		else
+			r = pkgimg_err(ctx, -PKGIMG_E_NOTFOUND, "%s: [pull] the archive holds %zu "
+				       "images; name one as docker-archive:FILE:NAME:TAG (it has: %s)",
+				       s->ref, json_array_size(top), tags.len ? tags.buf : "no tags");
+		goto out;
+	}
+	if (!jstr(item, "Config") || !json_is_array(json_object_get(item, "Layers"))) {
+		r = pkgimg_err(ctx, -PKGIMG_E_PARSE, "%s: [pull] manifest.json: an image without "
+			       "Config or Layers", s->ref);
+		goto out;
+	}
+	cfg->path = xstrdup(jstr(item, "Config"));
+	r = src_read_small(ctx, s, cfg->path, "the config", NULL, -1, config);
+	if (r < 0)
+		goto out;
+	hash_sha256_hex(config->buf, config->len, hex);
+	snprintf(cfg->digest, sizeof cfg->digest, "sha256:%s", hex);
+	cfg->size = (int64_t)config->len;
+	cfg->media = xstrdup(MT_DOCKER_CONFIG);
+	r = parse_json(ctx, s, "the config", config, &cj);
+	if (r < 0)
+		goto out;
+	diffs = json_object_get(json_object_get(cj, "rootfs"), "diff_ids");
+	ls = json_object_get(item, "Layers");
+	if (json_array_size(diffs) != json_array_size(ls)) {
+		r = pkgimg_err(ctx, -PKGIMG_E_PARSE, "%s: [pull] the config lists %zu diff_ids for "
+			       "%zu layers", s->ref, json_array_size(diffs), json_array_size(ls));
+		goto out;
+	}
+	*layers = xcalloc(json_array_size(ls) + 1, sizeof **layers);
+	sbuf_reset(man);
+	sbuf_addf(man, "{\"schemaVersion\":2,\"mediaType\":\"" MT_DOCKER_MANIFEST "\","
+		  "\"config\":{\"mediaType\":\"" MT_DOCKER_CONFIG "\",\"size\":%zu,"
+		  "\"digest\":\"%s\"},\"layers\":[", config->len, cfg->digest);
+	json_array_foreach(ls, i, v) {
+		struct desc *d = &(*layers)[i];
+		const char *dg = json_string_value(json_array_get(diffs, i));
+		struct stat sb;
+		int fd;
+
+		(*nlayers)++;
+		if (!json_string_value(v) || !is_digest(dg)) {
+			r = pkgimg_err(ctx, -PKGIMG_E_PARSE, "%s: [pull] layer %zu: no path in "
+				       "manifest.json or no sha256 diff_id in the config", s->ref, i + 1);
+			goto out;
+		}
+		d->path = xstrdup(json_string_value(v));
+		d->media = xstrdup(MT_DOCKER_LAYER);
+		snprintf(d->digest, sizeof d->digest, "%s", dg);	/* checked as the tar's */
+		r = src_open(ctx, s, d->path, &fd);
+		if (r < 0)
+			goto out;
+		fstat(fd, &sb);
+		close(fd);
+		d->size = -1;	/* the tar is checked against the diff_id */
+		sbuf_addf(man, "%s{\"mediaType\":\"" MT_DOCKER_LAYER "\",\"size\":%lld,"
+			  "\"digest\":\"%s\"}", i ? "," : "", (long long)sb.st_size, dg);
+	}
+	sbuf_adds(man, "]}");
+	hash_sha256_hex(man->buf, man->len, hex);
+	snprintf(digest, STORE_KEY_MAX, "sha256:%s", hex);
+out:
+	json_decref(cj);
+	json_decref(top);
+	sbuf_free(&text);
+	sbuf_free(&tags);
+	return r;
+}
+
+/* ---- one layer ---- */
+
+/* The blob file, read in order and hashed. */
+struct blob_in {
+	int fd;
+	struct hasher h;
+	uint64_t size;
+	char buf[ARC_BUF];
+};
+
+static la_ssize_t blob_in_read(struct archive *a, void *arg, const void **buf)
+{
+	struct blob_in *b = arg;
+	ssize_t n;
+
+	do
+		n = read(b->fd, b->buf, sizeof b->buf);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		archive_set_error(a, errno, "%s", strerror(errno));
+		return -1;
+	}
+	hasher_update(&b->h, b->buf, (size_t)n);
+	b->size += (uint64_t)n;
+	*buf = b->buf;
+	return n;
+}
+
+/* The uncompressed tar, read from the blob through libarchive's filters
+ * (the raw format) and hashed: the diff_id. */
+struct tar_in {
+	struct archive *outer;
+	struct hasher h;
+	uint64_t size;
+	char buf[ARC_BUF];
+};
+
+static la_ssize_t tar_in_read(struct archive *a, void *arg, const void **buf)
+{
+	struct tar_in *t = arg;
+	la_ssize_t n = archive_read_data(t->outer, t->buf, sizeof t->buf);
+
+	if (n < 0) {
+		archive_set_error(a, EIO, "%s", archive_error_string(t->outer));
+		return -1;
+	}
+	hasher_update(&t->h, t->buf, (size_t)n);
+	t->size += (uint64_t)n;
+	*buf = t->buf;
+	return n;
+}
+
+struct layer_job {
+	struct pkgimg_ctx *ctx;
+	const char *thing;	/* "REF: layer N (sha256:…)" */
+	int rootfd;
+	struct sbuf norm;
+};
+
+/* An OCI whiteout entry (norm: its normalised path, base its last part). */
+static int whiteout(struct layer_job *L, struct archive_entry *e, const char *base)
+{
+	const char *name, *target = base + strlen(WH_PREFIX);
+	struct timespec ts[2];
+	int dfd = -1, r;
+	struct stat sb;
+
+	if (!strncmp(base, WH_META, strlen(WH_META)) && strcmp(base, WH_OPAQUE))
+		return 0;	/* AUFS' own (.wh..wh.plnk, ...): nothing in the image */
+	if (strcmp(base, WH_OPAQUE) && (!*target || !strcmp(target, ".") || !strcmp(target, "..")))
+		return pkgimg_err(L->ctx, -PKGIMG_E_UNSAFE, "%s: [pull] refusing the whiteout '%s': "
+				  "it names no file", L->thing, L->norm.buf);
+	r = fs_open_parent(L->ctx, L->thing, "pull", L->rootfd, L->norm.buf, true, NULL, &dfd,
+			   &name);
+	if (r < 0)
+		return r;
+	if (!strcmp(base, WH_OPAQUE)) {
+		if (fsetxattr(dfd, OPAQUE_XATTR, "y", 1, 0) < 0)
+			r = pkgimg_err(L->ctx, -errno, "%s: [pull] cannot mark '%s' opaque (the "
+				       "%s xattr): %m", L->thing, L->norm.buf, OPAQUE_XATTR);
+		goto out;
+	}
+	if (fstatat(dfd, target, &sb, AT_SYMLINK_NOFOLLOW) == 0)
+		goto out;	/* the layer's own entry: a whiteout hides the layers below only */
+	if (mknodat(dfd, target, S_IFCHR | 0, makedev(0, 0)) < 0) {
+		r = pkgimg_err(L->ctx, -errno, "%s: [pull] cannot make the whiteout of '%s' (a 0:0 "
+			       "character device, which needs root or CAP_MKNOD): %m", L->thing,
+			       L->norm.buf);
+		goto out;
+	}
+	ts[0].tv_sec = ts[1].tv_sec = archive_entry_mtime(e);
+	ts[0].tv_nsec = ts[1].tv_nsec = 0;
+	utimensat(dfd, target, ts, AT_SYMLINK_NOFOLLOW);
+out:
+	close(dfd);
+	return r;
+}
+
+static int layer_entry(struct layer_job *L, struct extract *x, struct archive *a,
+		       struct archive_entry *e)
+{
+	const char *raw = archive_entry_pathname_utf8(e), *why, *base;
+
+	if (!raw)
+		raw = archive_entry_pathname(e);
+	if (raw && *raw && fs_path_norm(raw, false, &L->norm, &why) && L->norm.len) {
+		base = path_base(L->norm.buf);
+		if (!strncmp(base, WH_PREFIX, strlen(WH_PREFIX)))
+			return whiteout(L, e, base);
+	}
+	return extract_entry(x, a, e);	/* refuses a bad name itself */
+}
+
+/* The rest of the blob hashed (what the reader did not need); its digest
+ * and size against d's: 0, or the error. */
+static int blob_check(struct pkgimg_ctx *ctx, const char *thing, struct blob_in *b,
+		      const struct desc *d)
+{
+	char hex[HASH_HEX_MAX];
+
+	for (;;) {
+		ssize_t n = read(b->fd, b->buf, sizeof b->buf);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return pkgimg_err(ctx, -errno, "%s: [verify] cannot read '%s': %m", thing,
+					  d->path);
+		if (n == 0)
+			break;
+		hasher_update(&b->h, b->buf, (size_t)n);
+		b->size += (uint64_t)n;
+	}
+	hasher_final_hex(&b->h, hex);
+	if (d->size >= 0 && b->size != (uint64_t)d->size)
+		return pkgimg_err(ctx, -PKGIMG_E_CHECKSUM, "%s: [verify] the blob has %llu bytes, "
+				  "its descriptor says %lld: the image is corrupt; nothing of the "
+				  "layer was kept", thing, (unsigned long long)b->size,
+				  (long long)d->size);
+	if (strcmp(hex, d->digest + 7))
+		return pkgimg_err(ctx, -PKGIMG_E_CHECKSUM, "%s: [verify] the blob does not match "
+				  "its digest (got sha256:%s): the image is corrupt; nothing of the "
+				  "layer was kept", thing, hex);
+	return 0;
+}
+
+/* Unpacks the layer blob d (diff_id: its tar's digest) into rootfd. */
+static int layer_unpack(struct pkgimg_ctx *ctx, struct src *s, const char *thing,
+			const struct desc *d, const char *diff_id, bool blob_verified, int rootfd)
+{
+	static const struct extract_opts xo = {
+		.flags = EXTRACT_OWNERS | EXTRACT_PERMS | EXTRACT_DIR_ATTRS | EXTRACT_REPLACE |
+			 EXTRACT_UTF8_NAMES,
+		.phase = "pull", .noun = "image layer", .fix = "; the image is corrupt",
+	};
+	struct layer_job L = { .ctx = ctx, .thing = thing, .rootfd = rootfd, .norm = SBUF_INIT };
+	struct blob_in *b = xcalloc(1, sizeof *b);
+	struct tar_in *t = xcalloc(1, sizeof *t);
+	struct extract *x = xcalloc(1, sizeof *x);
+	struct archive *inner = NULL;
+	struct archive_entry *e;
+	char hex[HASH_HEX_MAX];
+	locale_t loc, old;
+	struct stat sb;
+	int r, ar;
+
+	b->fd = -1;
+	loc = arc_utf8_locale_push(&old);
+	r = src_open(ctx, s, d->path, &b->fd);
+	if (r < 0)
+		goto out;
+	fstat(b->fd, &sb);
+	if (d->size >= 0 && sb.st_size != d->size) {
+		r = pkgimg_err(ctx, -PKGIMG_E_CHECKSUM, "%s: [verify] the blob has %lld bytes, its "
+			       "descriptor says %lld: the image is corrupt", thing,
+			       (long long)sb.st_size, (long long)d->size);
+		goto out;
+	}
+	if (hasher_init(&b->h, "sha256") < 0 || hasher_init(&t->h, "sha256") < 0) {
+		r = pkgimg_err(ctx, -ENOSYS, "%s: [pull] sha256 is not available", thing);
+		goto out;
+	}
+	t->outer = archive_read_new();
+	archive_read_support_filter_all(t->outer);
+	archive_read_support_format_raw(t->outer);
+	if (archive_read_open(t->outer, b, NULL, blob_in_read, NULL) != ARCHIVE_OK ||
+	    archive_read_next_header(t->outer, &e) != ARCHIVE_OK) {
+		r = pkgimg_err(ctx, -PKGIMG_E_ARCHIVE, "%s: [pull] cannot read the blob: %s%s",
+			       thing, archive_error_string(t->outer) ?
+			       archive_error_string(t->outer) : "empty", xo.fix);
+		goto check;
+	}
+	inner = archive_read_new();
+	archive_read_support_format_tar(inner);
+	if (archive_read_open(inner, t, NULL, tar_in_read, NULL) != ARCHIVE_OK) {
+		r = pkgimg_err(ctx, -PKGIMG_E_ARCHIVE, "%s: [pull] cannot read the layer tar: %s%s",
+			       thing, archive_error_string(inner), xo.fix);
+		goto check;
+	}
+	extract_init(x, ctx, thing, rootfd, &xo);
+	x->limit = arc_unpack_limit(ctx, 0, (uint64_t)sb.st_size);
+	while ((ar = archive_read_next_header(inner, &e)) == ARCHIVE_OK || ar == ARCHIVE_WARN) {
+		r = layer_entry(&L, x, inner, e);
+		if (r < 0)
+			goto check;
+	}
+	if (ar != ARCHIVE_EOF) {
+		r = pkgimg_err(ctx, -PKGIMG_E_ARCHIVE, "%s: [pull] cannot read the layer tar: %s%s",
+			       thing, archive_error_string(inner), xo.fix);
+		goto check;
+	}
+	r = extract_finish(x);
+	if (r < 0)
+		goto out;
+	for (;;) {	/* the tar's end padding, for the diff_id */
+		const void *p;
+		la_ssize_t n = tar_in_read(inner, t, &p);
+
+		if (n < 0) {
+			r = pkgimg_err(ctx, -PKGIMG_E_ARCHIVE, "%s: [pull] cannot read the blob: %s%s",
+				       thing, archive_error_string(t->outer), xo.fix);
+			goto check;
+		}
+		if (n == 0)
+			break;
+	}
+	r = blob_verified ? 0 : blob_check(ctx, thing, b, d);
+	if (r < 0)
+		goto out;
+	hasher_final_hex(&t->h, hex);
+	if (strcmp(hex, diff_id + 7))
+		r = pkgimg_err(ctx, -PKGIMG_E_CHECKSUM, "%s: [verify] the layer's tar does not "
+			       "match the config's diff_id %s (got sha256:%s): the image is corrupt; "
+			       "nothing of the layer was kept", thing, diff_id, hex);
+	goto out;
+check:
+	/* a blob that cannot be unpacked: is it the image's blob at all? */
+	if (!blob_verified && b->fd >= 0 && b->h.md) {
+		int c = blob_check(ctx, thing, b, d);
+
+		if (c < 0)
+			r = c;
+	}
+out:
+	if (inner)
+		archive_read_free(inner);
+	if (t->outer)
+		archive_read_free(t->outer);
+	extract_free(x);
+	if (b->h.md)
+		hasher_free(&b->h);
+	if (t->h.md)
+		hasher_free(&t->h);
+	if (b->fd >= 0)
+		close(b->fd);
+	arc_utf8_locale_pop(loc, old);
+	sbuf_free(&L.norm);
+	free(b);
+	free(t);
+	free(x);
+	return r;
+}
+
+/* ---- the image ---- */
+
+static int layer_media_ok(const char *mt)
+{
+	static const char *const ok[] = {
+		"application/vnd.oci.image.layer.v1.tar",
+		"application/vnd.oci.image.layer.v1.tar+gzip",
+		"application/vnd.oci.image.layer.v1.tar+zstd",
+		"application/vnd.oci.image.layer.nondistributable.v1.tar",
+		"application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+		"application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
+		"application/vnd.docker.image.rootfs.diff.tar.gzip",
+		"application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+	};
+
+	for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
+		if (!strcmp(mt, ok[i]))
+			return 1;
+	return 0;
+}
+
+/* The manifest's config and layer descriptors. */
+static int manifest_parse(struct pkgimg_ctx *ctx, struct src *s, const struct sbuf *man,
+			  struct desc *cfg, struct desc **layers, int *n)
+{
+	json_t *j = NULL, *ls, *v;
+	size_t i;
+	int r;
+
+	*layers = NULL;
+	*n = 0;
+	r = parse_json(ctx, s, "the manifest", man, &j);
+	if (r < 0)
+		return r;
+	ls = json_object_get(j, "layers");
+	if (json_integer_value(json_object_get(j, "schemaVersion")) != 2 || !json_is_array(ls)) {
+		r = pkgimg_err(ctx, -PKGIMG_E_PARSE, "%s: [pull] the manifest is not an image "
+			       "manifest (schemaVersion 2 with layers)", s->ref);
+		goto out;
+	}
+	r = desc_parse(ctx, s, json_object_get(j, "config"), "the manifest's config", cfg);
+	if (r == 0 && strcmp(cfg->media, OCI_MEDIA_CONFIG) && strcmp(cfg->media, MT_DOCKER_CONFIG))
+		r = pkgimg_err(ctx, -PKGIMG_E_PARSE, "%s: [pull] the config is of type '%s': not "
+			       "a container image (an OCI artifact?)", s->ref, cfg->media);
+	if (r < 0)
+		goto out;
+	*layers = xcalloc(json_array_size(ls) + 1, sizeof **layers);
+	json_array_foreach(ls, i, v) {
+		char what[64];
+
+		snprintf(what, sizeof what, "layer %zu's descriptor", i + 1);
+		r = desc_parse(ctx, s, v, what, &(*layers)[i]);
+		(*n)++;
+		if (r == 0 && !layer_media_ok((*layers)[i].media))
+			r = pkgimg_err(ctx, -PKGIMG_E_PARSE, "%s: [pull] layer %zu is of type '%s', "
+				       "which pkgimg cannot unpack (it reads tar layers: plain, gzip "
+				       "or zstd)", s->ref, i + 1, (*layers)[i].media);
+		if (r < 0)
+			goto out;
+	}
+out:
+	json_decref(j);
+	return r;
+}
+
+static char **json_strv(json_t *a)
+{
+	struct strv v = { 0 };
+	json_t *e;
+	size_t i;
+
+	if (!json_is_array(a))
+		return NULL;
+	json_array_foreach(a, i, e)
+		if (json_is_string(e))
+			strv_add(&v, json_string_value(e));
+	return v.v ? v.v : xcalloc(1, sizeof(char *));
+}
+
+/* The config blob's platform (checked against w) and its settings in meta. */
+static int config_parse(struct pkgimg_ctx *ctx, struct src *s, const struct sbuf *text,
+			const struct want *w, int nlayers, struct layer_meta *meta,
+			char ***diff_ids, char **platform)
+{
+	const char *os, *arch, *var;
+	json_t *j = NULL, *c, *d;
+	char want[128];
+	struct strv ids = { 0 };
+	size_t i;
+	int r;
+
+	*diff_ids = NULL;
+	r = parse_json(ctx, s, "the config", text, &j);
+	if (r < 0)
+		return r;
+	os = jstr(j, "os");
+	arch = jstr(j, "architecture");
+	var = jstr(j, "variant");
+	*platform = xasprintf("%s/%s%s%s", os ? os : "?", arch ? arch : "?", var ? "/" : "",
+			      var ? var : "");
+	want_str(w, want, sizeof want);
+	if (!os || !arch || strcmp(os, w->os) || strcmp(arch, w->arch) ||
+	    (w->variant && var && strcmp(var, w->variant))) {
+		if (w->given || !os || !arch)
+			r = pkgimg_err(ctx, -PKGIMG_E_USAGE, "%s: [pull] the image is for %s, not "
+				       "%s", s->ref, *platform, want);
+		else
+			r = pkgimg_err(ctx, -PKGIMG_E_USAGE, "%s: [pull] the image is for %s, not "
+				       "%s (this machine); give --platform %s to pull it anyway",
+				       s->ref, *platform, want, *platform);
+		goto out;
+	}
+	d = json_object_get(json_object_get(j, "rootfs"), "diff_ids");
+	if (!json_is_array(d) || (int)json_array_size(d) != nlayers) {
+		r = pkgimg_err(ctx, -PKGIMG_E_PARSE, "%s: [pull] the config lists %zu diff_ids "
+			       "for the manifest's %d layers: the image is corrupt", s->ref,
+			       json_array_size(d), nlayers);
+		goto out;
+	}
+	json_array_foreach(d, i, c) {
+		if (!is_digest(json_string_value(c))) {
+			r = pkgimg_err(ctx, -PKGIMG_E_PARSE, "%s: [pull] the config's diff_id %zu is "
+				       "not a sha256 digest", s->ref, i + 1);
+			goto out;
+		}
+		strv_add(&ids, json_string_value(c));
+	}
+	c = json_object_get(j, "config");
+	meta->env = json_strv(json_object_get(c, "Env"));
+	meta->entrypoint = json_strv(json_object_get(c, "Entrypoint"));
+	meta->cmd = json_strv(json_object_get(c, "Cmd"));
+	if (jstr(c, "WorkingDir") && *jstr(c, "WorkingDir"))
+		meta->workdir = xstrdup(jstr(c, "WorkingDir"));
+	if (jstr(c, "User") && *jstr(c, "User"))
+		meta->user = xstrdup(jstr(c, "User"));
+	*diff_ids = ids.v ? ids.v : xcalloc(1, sizeof(char *));
+	memset(&ids, 0, sizeof ids);
+out:
+	strv_free(&ids);
+	json_decref(j);
+	return r;
+}
+
+/* Makes (or finds) the store layer of layer i on parent; *key its key. */
+static int pull_layer(struct pkgimg_ctx *ctx, struct store *st, struct src *s,
+		      const struct desc *d, const char *diff_id, bool blob_verified, int i, int n,
+		      const char *parent, char key[STORE_KEY_MAX], int *made)
+{
+	struct layer_meta meta = { 0 };
+	struct layer_txn txn;
+	char *thing, *step = xasprintf("pull: layer %s", diff_id);
+	int r;
+
+	lockfile_layer_key(parent, "pull", diff_id, key);
+	thing = xasprintf("%s: layer %d/%d (%s)", s->ref, i + 1, n, d->digest);
+	r = layer_txn_begin(ctx, st, key, "pull", false, &txn);
+	if (r != 0) {
+		r = r > 0 ? 0 : r;
+		goto out;
+	}
+	r = layer_unpack(ctx, s, thing, d, diff_id, blob_verified, txn.rootfd);
+	if (r < 0)
+		goto out;
+	snprintf(meta.parent, sizeof meta.parent, "%s", parent);
+	meta.step = step;
+	r = layer_txn_commit(ctx, &txn, LAYER_TIMES_KEEP, &meta);
+	if (r == 0)
+		(*made)++;
+out:
+	layer_txn_abort(&txn);
+	free(thing);
+	free(step);
+	return r;
+}
+
+static void split_ref(const char *rest, char **path, char **name)
+{
+	const char *c = strchr(rest, ':');
+
+	*path = c ? xstrndup(rest, (size_t)(c - rest)) : xstrdup(rest);
+	*name = c && c[1] ? xstrdup(c + 1) : NULL;
+}
+
+int image_pull(struct pkgimg_ctx *ctx, struct store *st, const char *ref,
+	       const struct pull_opts *o, struct pull_result *res)
+{
+	struct sbuf man = SBUF_INIT, config = SBUF_INIT;
+	struct src s = { .ref = ref, .dirfd = -1 };
+	struct layer_meta top = { 0 };
+	struct desc cfg = { 0 }, *layers = NULL;
+	struct want w;
+	char **diff_ids = NULL, *path = NULL, *name = NULL;
+	char parent[STORE_KEY_MAX] = "";
+	bool archive = false;
+	int n = 0, r;
+
+	memset(res, 0, sizeof *res);
+	r = want_parse(ctx, o->platform, &w);
+	if (r < 0)
+		goto out;
+	if (o->tag) {
+		r = store_tag_check(ctx, o->tag);
+		if (r < 0)
+			goto out;
+	}
+	if (!strncmp(ref, "oci:", 4)) {
+		split_ref(ref + 4, &path, &name);
+	} else if (!strncmp(ref, "docker-archive:", 15)) {
+		split_ref(ref + 15, &path, &name);
+		archive = true;
+	} else if (!strncmp(ref, "docker://", 9) || (strchr(ref, '/') && !strchr(ref, ' '))) {
+		r = pkgimg_err(ctx, -PKGIMG_E_USAGE, "pull: %s: pulling from a registry is not "
+			       "supported yet; copy the image into a local layout first (skopeo copy "
+			       "docker://REPO:TAG oci:DIR:TAG) and pull oci:DIR:TAG", ref);
+		goto out;
+	} else {
+		r = pkgimg_err(ctx, -PKGIMG_E_USAGE, "pull: '%s' names no image to pull: give "
+			       "oci:DIR[:TAG] (an OCI image layout) or docker-archive:FILE (docker "
+			       "save's tarball)", ref);
+		goto out;
+	}
+	if (!*path) {
+		r = pkgimg_err(ctx, -PKGIMG_E_USAGE, "pull: %s: no path given", ref);
+		goto out;
+	}
+	if (archive) {
+		r = archive_unpack(ctx, st, &s, path);
+		if (r == 0)
+			r = archive_image(ctx, &s, name, &man, res->id, &config, &cfg, &layers, &n);
+	} else {
+		s.dir = path_abs(path);
+		s.dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (s.dirfd < 0) {
+			r = pkgimg_err(ctx, errno == ENOENT ? -PKGIMG_E_NOTFOUND : -errno,
+				       "%s: [pull] cannot open the layout '%s': %m", ref, path);
+			goto out;
+		}
+		r = oci_manifest(ctx, &s, name, &w, &man, res->id);
+		if (r == 0)
+			r = manifest_parse(ctx, &s, &man, &cfg, &layers, &n);
+	}
+	if (r < 0)
+		goto out;
+	res->nlayers = n;
+	if (store_has_layer(st, res->id))
+		goto tag;	/* pulled before: nothing to read or write */
+	r = store_check_layers(ctx, n + 1, ref);
+	if (r == 0 && !archive)
+		r = src_read_small(ctx, &s, cfg.path, "the config", cfg.digest, cfg.size, &config);
+	if (r == 0)
+		r = config_parse(ctx, &s, &config, &w, n, &top, &diff_ids, &res->platform);
+	for (int i = 0; r == 0 && i < n; i++) {
+		char key[STORE_KEY_MAX];
+
+		r = pull_layer(ctx, st, &s, &layers[i], diff_ids[i], archive, i, n, parent, key,
+			       &res->made);
+		memcpy(parent, key, sizeof parent);
+	}
+	if (r == 0) {	/* the config, on an empty layer keyed by the manifest digest */
+		struct layer_txn txn;
+
+		r = layer_txn_begin(ctx, st, res->id, "pull", false, &txn);
+		if (r == 0) {
+			snprintf(top.parent, sizeof top.parent, "%s", parent);
+			top.step = xasprintf("pull: %s", res->id);
+			r = layer_txn_commit(ctx, &txn, LAYER_TIMES_ZERO, &top);
+			if (r == 0)
+				res->made++;
+		}
+		layer_txn_abort(&txn);
+		r = r > 0 ? 0 : r;
+	}
+tag:
+	if (r == 0 && o->tag)
+		r = store_tag_set(ctx, st, o->tag, res->id);
+out:
+	for (int i = 0; i < n; i++)
+		desc_free(&layers[i]);
+	free(layers);
+	desc_free(&cfg);
+	strv_free_null(diff_ids);
+	layer_meta_free(&top);
+	sbuf_free(&man);
+	sbuf_free(&config);
+	if (s.dirfd >= 0)
+		close(s.dirfd);
+	if (s.tmp)
+		fs_rm_rf(NULL, AT_FDCWD, s.tmp);
+	free(s.tmp);
+	free(s.dir);
+	free(path);
+	free(name);
+	free(w.buf);
+	return r;
+}
+
+void pull_result_free(struct pull_result *res)
+{
+	free(res->platform);
+	res->platform = NULL;
+}
