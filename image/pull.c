@@ -470,6 +470,17 @@ out:
 	return r;
 }
 
+/* Whether the archive's RepoTags entry t is name, as skopeo and docker
+ * name images: "docker.io/" and "docker.io/library/" may be left out. */
+static bool repo_tag_is(const char *t, const char *name)
+{
+	if (!strcmp(t, name))
+		return true;
+	if (!strncmp(t, "docker.io/", 10) && !strcmp(t + 10, name))
+		return true;
+	return !strncmp(t, "docker.io/library/", 18) && !strcmp(t + 18, name);
+}
+
 /* The image of a docker archive: its config and layers, and the schema 2
  * manifest skopeo makes for it (layer sizes: their tars'). */
 static int archive_image(struct pkgimg_ctx *ctx, struct src *s, const char *name,
@@ -501,7 +512,7 @@ static int archive_image(struct pkgimg_ctx *ctx, struct src *s, const char *name
 			if (!t)
 				continue;
 			sbuf_addf(&tags, "%s%s", tags.len ? ", " : "", t);
-			if (name && !item && !strcmp(t, name))
+			if (name && !item && repo_tag_is(t, name))
 				item = v;
 		}
 	}
@@ -987,36 +998,24 @@ out:
 	return r;
 }
 
-/* Makes (or finds) the store layer of layer i on parent; *key its key. */
+/* Unpacks layer i on parent into its own transaction *txn, left open:
+ * the layers are committed together once every one is verified, so a bad
+ * blob leaves the store as it was.  When the key is in the store already
+ * txn->tmp stays NULL.  *key: the layer's key. */
 static int pull_layer(struct pkgimg_ctx *ctx, struct store *st, struct src *s,
 		      const struct desc *d, const char *diff_id, bool blob_verified, int i, int n,
-		      const char *parent, char key[STORE_KEY_MAX], int *made)
+		      const char *parent, char key[STORE_KEY_MAX], struct layer_txn *txn)
 {
-	struct layer_meta meta = { 0 };
-	struct layer_txn txn;
-	char *thing, *step = xasprintf("pull: layer %s", diff_id);
+	char *thing;
 	int r;
 
 	lockfile_layer_key(parent, "pull", diff_id, key);
 	thing = xasprintf("%s: layer %d/%d (%s)", s->ref, i + 1, n, d->digest);
-	r = layer_txn_begin(ctx, st, key, "pull", false, &txn);
-	if (r != 0) {
-		r = r > 0 ? 0 : r;
-		goto out;
-	}
-	r = layer_unpack(ctx, s, thing, d, diff_id, blob_verified, txn.rootfd);
-	if (r < 0)
-		goto out;
-	snprintf(meta.parent, sizeof meta.parent, "%s", parent);
-	meta.step = step;
-	r = layer_txn_commit(ctx, &txn, LAYER_TIMES_KEEP, &meta);
+	r = layer_txn_begin(ctx, st, key, "pull", false, txn);
 	if (r == 0)
-		(*made)++;
-out:
-	layer_txn_abort(&txn);
+		r = layer_unpack(ctx, s, thing, d, diff_id, blob_verified, txn->rootfd);
 	free(thing);
-	free(step);
-	return r;
+	return r > 0 ? 0 : r;
 }
 
 static void split_ref(const char *rest, char **path, char **name)
@@ -1034,6 +1033,7 @@ int image_pull(struct pkgimg_ctx *ctx, struct store *st, const char *ref,
 	struct src s = { .ref = ref, .dirfd = -1 };
 	struct layer_meta top = { 0 };
 	struct desc cfg = { 0 }, *layers = NULL;
+	struct layer_txn *txns = NULL;
 	struct want w;
 	char **diff_ids = NULL, *path = NULL, *name = NULL;
 	char parent[STORE_KEY_MAX] = "";
@@ -1095,31 +1095,46 @@ int image_pull(struct pkgimg_ctx *ctx, struct store *st, const char *ref,
 		r = src_read_small(ctx, &s, cfg.path, "the config", cfg.digest, cfg.size, &config);
 	if (r == 0)
 		r = config_parse(ctx, &s, &config, &w, n, &top, &diff_ids, &res->platform);
+	txns = xcalloc((size_t)n + 1, sizeof *txns);
+	for (int i = 0; i <= n; i++)
+		txns[i] = (struct layer_txn)LAYER_TXN_INIT;
 	for (int i = 0; r == 0 && i < n; i++) {
 		char key[STORE_KEY_MAX];
 
 		r = pull_layer(ctx, st, &s, &layers[i], diff_ids[i], archive, i, n, parent, key,
-			       &res->made);
+			       &txns[i]);
 		memcpy(parent, key, sizeof parent);
 	}
 	if (r == 0) {	/* the config, on an empty layer keyed by the manifest digest */
-		struct layer_txn txn;
-
-		r = layer_txn_begin(ctx, st, res->id, "pull", false, &txn);
-		if (r == 0) {
-			snprintf(top.parent, sizeof top.parent, "%s", parent);
-			top.step = xasprintf("pull: %s", res->id);
-			r = layer_txn_commit(ctx, &txn, LAYER_TIMES_ZERO, &top);
-			if (r == 0)
-				res->made++;
-		}
-		layer_txn_abort(&txn);
+		r = layer_txn_begin(ctx, st, res->id, "pull", false, &txns[n]);
 		r = r > 0 ? 0 : r;
+	}
+	/* every layer verified: into the store, bottom first */
+	for (int i = 0; r == 0 && i <= n; i++) {
+		struct layer_meta lm = { 0 }, *m = i < n ? &lm : &top;
+		char *step;
+
+		if (!txns[i].tmp)
+			continue;	/* in the store already */
+		snprintf(m->parent, sizeof m->parent, "%s", i ? txns[i - 1].key : "");
+		step = i < n ? xasprintf("pull: layer %s", diff_ids[i]) : xasprintf("pull: %s", res->id);
+		if (i < n)
+			m->step = step;
+		else
+			top.step = step;
+		r = layer_txn_commit(ctx, &txns[i], i < n ? LAYER_TIMES_KEEP : LAYER_TIMES_ZERO, m);
+		if (i < n)
+			free(step);
+		if (r == 0)
+			res->made++;
 	}
 tag:
 	if (r == 0 && o->tag)
 		r = store_tag_set(ctx, st, o->tag, res->id);
 out:
+	for (int i = 0; txns && i <= n; i++)
+		layer_txn_abort(&txns[i]);
+	free(txns);
 	for (int i = 0; i < n; i++)
 		desc_free(&layers[i]);
 	free(layers);
