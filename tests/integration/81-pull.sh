@@ -12,7 +12,10 @@
 #     opaque directory are in the pulled layers' trees in the store's
 #     overlay form, `export --oci` of the pulled image gives the same layer
 #     digests (pull is export's inverse), the config survives (inspect),
-#     `pkgimg run` works in it, a second pull is a hit that writes nothing;
+#     `pkgimg run` works in it, a second pull is a hit that writes nothing,
+#     a layer committed on it chains from the manifest digest;
+#   - the pulled image as a base: `base: TAG` in a build spec, and
+#     `install --base oci:DIR` (pulled on the fly) with the fixture apt repo;
 #   - skopeo copies it to docker-archive:FILE and to oci: layouts with gzip
 #     and zstd layers: each pulled into a fresh store has skopeo's manifest
 #     digest as its id and the same rootfs;
@@ -147,6 +150,21 @@ pk --store "$SB" inspect on-top --json
 parent=$(json_get "$PK_OUT" 'j["layers"][-2]["key"]')
 [ "$PK_RC" -eq 0 ] && [ "$parent" = "$FX_BASE_ID" ] && ok "a layer built on the pulled image chains from its manifest digest" \
 	|| fail "a layer built on the pulled image chains from its manifest digest" "parent: $parent" "$(pk_detail)"
+
+# ---- the pulled image as a base ------------------------------------------------
+printf 'base: p\nsteps:\n  - run: ["echo built-on-pulled > /on"]\n' >"$W/on.yaml"
+pk --store "$SB" build -f "$W/on.yaml" --tag on-spec
+pk --store "$SB" run on-spec -- 'cat /on; ls /d'
+[ "$PK_RC" -eq 0 ] && [ "$(cat "$PK_OUT")" = "$(printf 'built-on-pulled\nnew')" ] \
+	&& ok "base: TAG of a pulled image in a build spec" || fail "base: TAG of a pulled image in a build spec" "$(pk_detail)"
+setup_fixture
+SD=$T/store-d
+FX_BASE="oci:$T/oci" fx "$SD" install --apt hello-fixture --tag on-oci
+pk --store "$SD" run on-oci -- 'hello-fixture; cat /d/new'
+[ "$PK_RC" -eq 0 ] && grep -q 'hello from hello-fixture' "$PK_OUT" && grep -qx new "$PK_OUT" \
+	&& [ -d "$SD/layers/${ID#sha256:}" ] \
+	&& ok "install --base oci:DIR pulls the image first and installs on it" \
+	|| fail "install --base oci:DIR pulls the image first and installs on it" "$(pk_detail)"
 
 # ---- skopeo's docker-archive, gzip and zstd --------------------------------------
 if [ -z "$HAVE_SKOPEO" ]; then
