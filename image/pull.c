@@ -744,7 +744,7 @@ static int layer_unpack(struct pkgimg_ctx *ctx, struct src *s, const char *thing
 {
 	static const struct extract_opts xo = {
 		.flags = EXTRACT_OWNERS | EXTRACT_PERMS | EXTRACT_DIR_ATTRS | EXTRACT_REPLACE |
-			 EXTRACT_UTF8_NAMES,
+			 EXTRACT_UTF8_NAMES | EXTRACT_XATTRS,
 		.phase = "pull", .noun = "image layer", .fix = "; the image is corrupt",
 	};
 	struct layer_job L = { .ctx = ctx, .thing = thing, .rootfd = rootfd, .norm = SBUF_INIT };

@@ -28,8 +28,9 @@
  * has NAME), ".wh..wh..opq" the user.overlay.opaque="y" mark on its
  * directory; other ".wh..wh.*" names (AUFS' own) are dropped.  Device
  * nodes, fifos and sockets are refused, naming the layer and the path
- * (export leaves them out, so no exported image has them).  xattrs
- * (pax SCHILY.xattr) are not kept: the extractor writes none.
+ * (export leaves them out, so no exported image has them).  Extended
+ * attributes (pax SCHILY.xattr) as export writes them: file capabilities
+ * and user.*, never overlayfs' own nor trusted.* (EXTRACT_XATTRS).
  *
  * Keys: layer i (bottom first) is
  *     lockfile_layer_key(key of layer i-1 or "", "pull", diff_id i)

@@ -55,6 +55,7 @@ steps:
 EOF
 pk --store "$SA" build -f "$W/img.yaml" --tag orig
 [ "$PK_RC" -eq 0 ] || bail "build the oracle image" "$(pk_detail)"
+tail -n1 "$PK_OUT" >"$T/orig.id"
 pk --store "$SA" export orig --oci "$T/oci"
 [ "$PK_RC" -eq 0 ] || bail "export the oracle image" "$(pk_detail)"
 MAN=$(cat "$PK_OUT")
@@ -129,6 +130,28 @@ lb=$(json_get "$PK_OUT" '[l["digest"] for l in j["layers"]]')
 [ "$PK_RC" -eq 0 ] && [ -n "$la" ] && [ "$la" = "$lb" ] \
 	&& ok "export --oci of the pulled image gives the original's layer digests (pull is export's inverse)" \
 	|| fail "export --oci of the pulled image gives the original's layer digests (pull is export's inverse)" "original:" "$la" "pulled:" "$lb"
+# file capabilities and user.* attributes: a hand-made layer on the oracle
+# image (no busybox tool sets them), exported and pulled back
+k=sha256:$(printf 'pull-test xattr layer' | sha256sum | cut -d' ' -f1)
+d=$SA/layers/${k#sha256:}
+mkdir -p "$d/tree/usr/bin" && printf '#!/bin/sh\n' >"$d/tree/usr/bin/pinger" && chmod 0755 "$d/tree/usr/bin/pinger"
+"$PY" -c 'import os, struct, sys
+os.setxattr(sys.argv[1], "security.capability", struct.pack("<5I", 0x02000001, 1 << 13, 0, 0, 0))
+os.setxattr(sys.argv[1], "user.pkgimg-test", b"kept")' "$d/tree/usr/bin/pinger"
+find "$d/tree" -exec touch -h -d @0 {} +
+printf 'key: %s\nparent: %s\nstep: "xattrs"\nsize: 10\n' "$k" "$(cat "$T/orig.id")" >"$d/layer.yaml"
+"$PKGIMG" --store "$SA" tag "$k" xa >/dev/null
+pk --store "$SA" export xa --oci "$T/oci-xa" --json
+lxa=$(json_get "$PK_OUT" '[l["digest"] for l in j["layers"]]')
+pk --store "$T/store-xa" pull "oci:$T/oci-xa" --tag xa
+pk --store "$T/store-xa" export xa --oci "$T/oci-xa2" --json
+lxa2=$(json_get "$PK_OUT" '[l["digest"] for l in j["layers"]]')
+xa=$("$PY" -c 'import glob, os, sys
+for f in glob.glob(sys.argv[1] + "/layers/*/tree/usr/bin/pinger"):
+    print(os.getxattr(f, "security.capability").hex(), os.getxattr(f, "user.pkgimg-test").decode())' "$T/store-xa" 2>&1)
+[ "$PK_RC" -eq 0 ] && [ "$xa" = "0100000200200000000000000000000000000000 kept" ] && [ -n "$lxa" ] && [ "$lxa" = "$lxa2" ] \
+	&& ok "file capabilities and user.* attributes survive export and pull (same layer digests)" \
+	|| fail "file capabilities and user.* attributes survive export and pull (same layer digests)" "$xa" "$lxa" "$lxa2" "$(pk_detail)"
 pk --store "$SB" inspect p --json
 cfg=$(json_get "$PK_OUT" '[j["config"]["workdir"], j["config"]["entrypoint"], j["config"]["cmd"], "GREETING=hi" in j["config"]["env"]]')
 [ "$cfg" = "$(printf '/d\n[%s, %s]\n[%s]\nTrue' "'/bin/sh'" "'-c'" "'echo hello'")" ] \
@@ -199,7 +222,8 @@ fi
 #   {"images": [{"platform": "linux/amd64", "user": "...", "layers": [[ENTRY...]...],
 #                "diff_ids": [...] (default: the layers'), "name": "ref.name"}],
 #    "nested": true (index.json -> an image index -> the manifests)}
-#   ENTRY: {"name", "type": file|dir|symlink|link|chr, "data", "target", "mode"}
+#   ENTRY: {"name", "type": file|dir|symlink|link|chr, "data", "target", "mode",
+#           "xattrs": {NAME: VALUE}}
 mklayout() {
 	"$PY" - "$1" "$2" <<'EOF'
 import hashlib, io, json, os, sys, tarfile
@@ -214,6 +238,7 @@ def tar(entries):
     with tarfile.open(fileobj=bio, mode="w", format=tarfile.PAX_FORMAT) as t:
         for e in entries:
             ti = tarfile.TarInfo(e["name"]); ti.mode = e.get("mode", 0o644)
+            ti.pax_headers = {"SCHILY.xattr." + k: v for k, v in e.get("xattrs", {}).items()}
             data = e.get("data", "").encode()
             ty = e.get("type", "file")
             if ty == "dir": ti.type = tarfile.DIRTYPE; ti.mode = e.get("mode", 0o755)
@@ -330,5 +355,11 @@ mklayout "$T/hardesc" '{"images": [{"layers": [[{"name": "h", "type": "link", "t
 bad "a hard link out of the layer" "oci:$T/hardesc" "refusing the hard link 'h'"
 mklayout "$T/dev" '{"images": [{"layers": [[{"name": "dev", "type": "dir"}, {"name": "dev/null", "type": "chr"}]]}]}' >/dev/null
 bad "a device node" "oci:$T/dev" "layer 1/1 .*refusing 'dev/null': a device"
+mklayout "$T/ovlx" '{"images": [{"layers": [[{"name": "d", "type": "dir", "xattrs": {"user.overlay.opaque": "y", "trusted.overlay.redirect": "/etc", "user.ok": "1"}}, {"name": "d/f", "data": "1"}]]}]}' >/dev/null
+pk --store "$T/store-ovl" pull "oci:$T/ovlx"
+x=$("$PY" -c 'import glob, os, sys
+for f in glob.glob(sys.argv[1] + "/layers/*/tree/d"): print(sorted(os.listxattr(f)))' "$T/store-ovl")
+[ "$PK_RC" -eq 0 ] && [ "$x" = "['user.ok']" ] && ok "overlayfs attributes in a layer tar (user.overlay.opaque, trusted.overlay.redirect) are dropped" \
+	|| fail "overlayfs attributes in a layer tar (user.overlay.opaque, trusted.overlay.redirect) are dropped" "$x" "$(pk_detail)"
 bad "a registry reference (not supported yet)" "docker://127.0.0.1:5000/x:1" "registry is not supported yet.*skopeo copy"
 finish
