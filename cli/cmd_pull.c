@@ -7,15 +7,17 @@
 #include "cli/cli.h"
 #include "image/pull.h"
 
-#define PULL_USAGE "pkgimg pull REF [--tag NAME] [--platform OS/ARCH[/VARIANT]] [--json]"
+#define PULL_USAGE "pkgimg pull REF [--tag NAME] [--platform OS/ARCH[/VARIANT]] " \
+	"[--insecure-registry HOST[:PORT]] [--json]"
 
 int cmd_pull(struct cli *c, int argc, char **argv)
 {
-	enum { O_TAG = 256, O_PLATFORM, O_JSON };
+	enum { O_TAG = 256, O_PLATFORM, O_JSON, O_INSECURE };
 	static const struct option opts[] = {
 		{ "tag", required_argument, NULL, O_TAG },
 		{ "platform", required_argument, NULL, O_PLATFORM },
 		{ "json", no_argument, NULL, O_JSON },
+		{ "insecure-registry", required_argument, NULL, O_INSECURE },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -28,15 +30,17 @@ int cmd_pull(struct cli *c, int argc, char **argv)
 		case O_TAG: po.tag = optarg; break;
 		case O_PLATFORM: po.platform = optarg; break;
 		case O_JSON: c->ctx.flags |= PKGIMG_F_JSON; break;
+		case O_INSECURE: po.insecure_registry = optarg; break;
 		case 'h':
 			printf("usage: %s\n"
 			       "  REF          oci:DIR[:TAG]   an OCI image layout (TAG: its ref.name)\n"
 			       "               docker-archive:FILE[:NAME:TAG]   docker save's tarball\n"
-			       "               (registries, docker://HOST/REPO:TAG, are not read yet:\n"
-			       "               skopeo copy them into oci:DIR first)\n"
+			       "               docker://HOST[:PORT]/REPO[:TAG|@DIGEST], or HOST/REPO:TAG:\n"
+			       "               a registry (anonymous; blobs kept in the store)\n"
 			       "  --tag NAME   name the pulled image in the store\n"
 			       "  --platform OS/ARCH[/VARIANT]   the manifest to take from a\n"
 			       "               multi-platform index (default: this machine's)\n"
+			       "  --insecure-registry HOST[:PORT]   speak plain HTTP to that registry\n"
 			       "  --json       print {image, layers, made, platform}\n"
 			       "The image id is the manifest digest; layers built on the image chain\n"
 			       "from it. Every blob is checked against its digest as it is read.\n",

@@ -12,6 +12,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "cache/fetch.h"
 #include "cache/layer.h"
 #include "core/arc.h"
 #include "core/ctx.h"
@@ -41,9 +42,12 @@
 /* What a layer blob is read from, and where a docker archive was unpacked. */
 struct src {
 	const char *ref;	/* as given, for messages */
-	char *dir;		/* the layout, or the unpacked archive (absolute) */
+	char *dir;		/* the layout, the unpacked archive, or the store (absolute) */
 	int dirfd;
 	char *tmp;		/* the unpacked archive's dir, removed at the end */
+	char *base;		/* a registry: "SCHEME://HOST/v2/REPO"; its blobs go to
+				 * the store's blobs/sha256/, read from there */
+	struct store *st;
 };
 
 /* One blob of the image: a layer (or the config). */
@@ -855,6 +859,185 @@ out:
 	return r;
 }
 
+/* ---- registries (the distribution API, anonymous) ---- */
+
+#define REGISTRY_ACCEPT MT_OCI_INDEX ", " MT_OCI_MANIFEST ", " MT_DOCKER_LIST ", " \
+	MT_DOCKER_MANIFEST
+
+static bool name_chars(const char *s, const char *extra)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || strchr(extra, *s)))
+			return false;
+	return true;
+}
+
+/* docker://HOST[:PORT]/REPO[:TAG|@DIGEST] or HOST[:PORT]/REPO[:TAG|@DIGEST]:
+ * s->base and *reference (the tag or digest). */
+static int registry_parse(struct pkgimg_ctx *ctx, const char *ref, const char *insecure,
+			  struct src *s, char **reference)
+{
+	const char *rest = strncmp(ref, "docker://", 9) ? ref : ref + 9;
+	const char *slash = strchr(rest, '/'), *at, *colon;
+	char *host = NULL, *repo = NULL;
+	int r = 0;
+
+	*reference = NULL;
+	if (!slash || slash == rest) {
+		r = pkgimg_err(ctx, -PKGIMG_E_USAGE, "pull: %s: give the registry's host: "
+			       "docker://HOST[:PORT]/REPO[:TAG|@DIGEST]", ref);
+		goto out;
+	}
+	host = xstrndup(rest, (size_t)(slash - rest));
+	if (!strchr(host, '.') && !strchr(host, ':') && strcmp(host, "localhost")) {
+		r = pkgimg_err(ctx, -PKGIMG_E_USAGE, "pull: %s: '%s' is not a registry host (a "
+			       "Docker Hub name?); give the registry's host, as in "
+			       "docker://HOST[:PORT]/REPO:TAG", ref, host);
+		goto out;
+	}
+	at = strchr(slash + 1, '@');
+	colon = strrchr(slash + 1, ':');
+	if (at) {
+		repo = xstrndup(slash + 1, (size_t)(at - slash - 1));
+		*reference = xstrdup(at + 1);
+		if (!is_digest(*reference))
+			r = pkgimg_err(ctx, -PKGIMG_E_USAGE, "pull: %s: '%s' is not a sha256 digest",
+				       ref, *reference);
+	} else {
+		repo = colon ? xstrndup(slash + 1, (size_t)(colon - slash - 1)) : xstrdup(slash + 1);
+		*reference = xstrdup(colon ? colon + 1 : "latest");
+		if (strlen(*reference) > 128 || !*reference[0] ||
+		    !name_chars(*reference, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_.-"))
+			r = pkgimg_err(ctx, -PKGIMG_E_USAGE, "pull: %s: '%s' is not a valid tag", ref,
+				       *reference);
+	}
+	if (r == 0 && !name_chars(repo, "._-/"))
+		r = pkgimg_err(ctx, -PKGIMG_E_USAGE, "pull: %s: '%s' is not a repository name "
+			       "(lowercase letters, digits, . _ - /)", ref, repo);
+	if (r == 0 && !name_chars(host, ".-:[]") && strcmp(host, "localhost"))
+		r = pkgimg_err(ctx, -PKGIMG_E_USAGE, "pull: %s: '%s' is not a host name", ref, host);
+	if (r == 0)
+		s->base = xasprintf("%s://%s/v2/%s", insecure && !strcmp(insecure, host) ? "http" :
+				    "https", host, repo);
+out:
+	free(host);
+	free(repo);
+	return r;
+}
+
+/* GETs the manifest (or index) `reference` into man; *ctype its media type
+ * as served (parameters dropped; NULL when none). */
+static int registry_get(struct pkgimg_ctx *ctx, struct src *s, const char *reference,
+			struct sbuf *man, char **ctype)
+{
+	char *url = xasprintf("%s/manifests/%s", s->base, reference);
+	char *dest = store_tmp_path(s->st, "manifest"), *val = xasprintf("%s.validators", dest);
+	struct fetch_item it = {
+		.url = url, .size = -1, .dest = dest, .label = s->ref, .accept = REGISTRY_ACCEPT,
+		.response_info = 1,
+	};
+	int r = fetch_all(ctx, s->st, &it, 1);
+
+	*ctype = NULL;
+	if (r == 0)
+		r = fs_read_file(ctx, AT_FDCWD, dest, man);
+	if (r == 0 && man->len > PULL_JSON_MAX)
+		r = pkgimg_err(ctx, -PKGIMG_E_PARSE, "%s: [pull] the manifest is larger than %u "
+			       "MiB; refused", s->ref, PULL_JSON_MAX >> 20);
+	if (r == 0 && it.content_type)
+		*ctype = xstrndup(it.content_type, strcspn(it.content_type, "; \t"));
+	if (r < 0 && it.http_status == 404)
+		r = pkgimg_err(ctx, -PKGIMG_E_NOTFOUND, "%s: [pull] the registry has no image "
+			       "'%s' in that repository (HTTP 404 for %s)", s->ref, reference, url);
+	unlink(dest);
+	unlink(val);
+	fetch_item_release(&it);
+	free(url);
+	free(dest);
+	free(val);
+	return r;
+}
+
+/* Brings blobs d[0..n) into the store's blobs/sha256/ (verified by fetch:
+ * size and sha256 while streaming); manifests: by their manifests/ URL. */
+static int registry_blobs(struct pkgimg_ctx *ctx, struct src *s, const struct desc *d, int n,
+			  bool manifests)
+{
+	struct fetch_item *it = xcalloc((size_t)n + 1, sizeof *it);
+	int r;
+
+	for (int i = 0; i < n; i++) {
+		it[i].url = xasprintf("%s/%s/%s", s->base, manifests ? "manifests" : "blobs",
+				      d[i].digest);
+		it[i].sha256 = d[i].digest + 7;
+		it[i].size = d[i].size;
+		it[i].label = d[i].digest;
+		it[i].accept = manifests && *d[i].media ? d[i].media : NULL;
+	}
+	r = fetch_all(ctx, s->st, it, n);
+	for (int i = 0; i < n; i++) {
+		free((char *)it[i].url);
+		fetch_item_release(&it[i]);
+	}
+	free(it);
+	return r;
+}
+
+/* The manifest of a registry image: its bytes and digest (an index walked
+ * down to the platform's manifest, each fetched by digest). */
+static int registry_manifest(struct pkgimg_ctx *ctx, struct src *s, const char *reference,
+			     const struct want *w, struct sbuf *man, char digest[STORE_KEY_MAX])
+{
+	struct desc d = { 0 };
+	char *ctype = NULL, hex[65];
+	json_t *j = NULL;
+	int r = registry_get(ctx, s, reference, man, &ctype);
+
+	for (int depth = 0; r == 0; depth++) {
+		const char *mt;
+		json_t *pick;
+
+		hash_sha256_hex(man->buf, man->len, hex);
+		if (depth == 0 && is_digest(reference) && strcmp(hex, reference + 7)) {
+			r = pkgimg_err(ctx, -PKGIMG_E_CHECKSUM, "%s: [verify] the registry's manifest "
+				       "has the digest sha256:%s, not the one asked for", s->ref, hex);
+			break;
+		}
+		json_decref(j);
+		r = parse_json(ctx, s, "the manifest", man, &j);
+		if (r < 0)
+			break;
+		mt = depth == 0 ? (ctype ? ctype : "") : d.media;
+		if (!is_manifest_type(mt) && !is_index_type(mt))
+			mt = jstr(j, "mediaType") ? jstr(j, "mediaType") : "";
+		if (!*mt)
+			mt = json_object_get(j, "manifests") ? MT_OCI_INDEX : MT_OCI_MANIFEST;
+		if (is_manifest_type(mt)) {
+			snprintf(digest, STORE_KEY_MAX, "sha256:%s", hex);
+			break;
+		}
+		if (!is_index_type(mt) || depth + 1 >= PULL_INDEX_DEPTH) {
+			r = pkgimg_err(ctx, -PKGIMG_E_PARSE, "%s: [pull] the registry served '%s', "
+				       "not an image manifest or index", s->ref, mt);
+			break;
+		}
+		r = index_choose(ctx, s, j, false, NULL, w, &pick);
+		desc_free(&d);
+		if (r == 0)
+			r = desc_parse(ctx, s, pick, "the manifest's descriptor", &d);
+		if (r == 0)
+			r = registry_blobs(ctx, s, &d, 1, true);
+		if (r == 0)
+			r = src_read_small(ctx, s, d.path, "the manifest", d.digest, d.size, man);
+	}
+	json_decref(j);
+	desc_free(&d);
+	free(ctype);
+	return r;
+}
+
 /* ---- the image ---- */
 
 static int layer_media_ok(const char *mt)
@@ -1037,10 +1220,11 @@ int image_pull(struct pkgimg_ctx *ctx, struct store *st, const char *ref,
 	struct want w;
 	char **diff_ids = NULL, *path = NULL, *name = NULL;
 	char parent[STORE_KEY_MAX] = "";
-	bool archive = false;
+	bool archive = false, registry = false;
 	int n = 0, r;
 
 	memset(res, 0, sizeof *res);
+	s.st = st;
 	r = want_parse(ctx, o->platform, &w);
 	if (r < 0)
 		goto out;
@@ -1055,10 +1239,11 @@ int image_pull(struct pkgimg_ctx *ctx, struct store *st, const char *ref,
 		split_ref(ref + 15, &path, &name);
 		archive = true;
 	} else if (!strncmp(ref, "docker://", 9) || (strchr(ref, '/') && !strchr(ref, ' '))) {
-		r = pkgimg_err(ctx, -PKGIMG_E_USAGE, "pull: %s: pulling from a registry is not "
-			       "supported yet; copy the image into a local layout first (skopeo copy "
-			       "docker://REPO:TAG oci:DIR:TAG) and pull oci:DIR:TAG", ref);
-		goto out;
+		r = registry_parse(ctx, ref, o->insecure_registry, &s, &name);
+		if (r < 0)
+			goto out;
+		path = xstrdup(st->root);
+		registry = true;
 	} else {
 		r = pkgimg_err(ctx, -PKGIMG_E_USAGE, "pull: '%s' names no image to pull: give "
 			       "oci:DIR[:TAG] (an OCI image layout) or docker-archive:FILE (docker "
@@ -1081,7 +1266,8 @@ int image_pull(struct pkgimg_ctx *ctx, struct store *st, const char *ref,
 				       "%s: [pull] cannot open the layout '%s': %m", ref, path);
 			goto out;
 		}
-		r = oci_manifest(ctx, &s, name, &w, &man, res->id);
+		r = registry ? registry_manifest(ctx, &s, name, &w, &man, res->id) :
+			       oci_manifest(ctx, &s, name, &w, &man, res->id);
 		if (r == 0)
 			r = manifest_parse(ctx, &s, &man, &cfg, &layers, &n);
 	}
@@ -1091,6 +1277,15 @@ int image_pull(struct pkgimg_ctx *ctx, struct store *st, const char *ref,
 	if (store_has_layer(st, res->id))
 		goto tag;	/* pulled before: nothing to read or write */
 	r = store_check_layers(ctx, n + 1, ref);
+	if (r == 0 && registry) {	/* the config and the layers, in parallel, into the CAS */
+		struct desc *all = xcalloc((size_t)n + 1, sizeof *all);
+
+		all[0] = cfg;
+		if (n)
+			memcpy(all + 1, layers, (size_t)n * sizeof *all);
+		r = registry_blobs(ctx, &s, all, n + 1, false);
+		free(all);	/* the descriptors stay cfg's and layers' */
+	}
 	if (r == 0 && !archive)
 		r = src_read_small(ctx, &s, cfg.path, "the config", cfg.digest, cfg.size, &config);
 	if (r == 0)
@@ -1149,6 +1344,7 @@ out:
 		fs_rm_rf(NULL, AT_FDCWD, s.tmp);
 	free(s.tmp);
 	free(s.dir);
+	free(s.base);
 	free(path);
 	free(name);
 	free(w.buf);

@@ -8,8 +8,17 @@
  *                         the wanted platform)
  *   docker-archive:FILE[:NAME:TAG]   a `docker save` / skopeo tarball:
  *                         manifest.json, the config, the layer tars
- * docker:// and HOST/REPO:TAG (a registry) are refused with the way round
- * (skopeo copy into an oci: directory), for now.
+ *   docker://HOST[:PORT]/REPO[:TAG|@DIGEST], HOST[:PORT]/REPO[:TAG|@DIGEST]
+ *                         a registry, through the distribution API
+ *                         (anonymous; https, or http for the host named by
+ *                         insecure_registry): the manifest by tag or digest
+ *                         with the OCI and Docker Accept types, an index's
+ *                         manifest and the config and layers by digest,
+ *                         fetched in parallel into the store's
+ *                         blobs/sha256/ (cache/fetch: size and sha256
+ *                         checked while streaming, redirects followed,
+ *                         transient failures retried), then read from there
+ *                         as a layout's.  No auth, push or layer cache yet.
  *
  * Accepted: OCI and Docker schema 2 manifests, indexes and manifest lists;
  * layers uncompressed, gzip or zstd (found by their bytes).  Every blob is
@@ -59,6 +68,7 @@ struct pkgimg_ctx;
 struct pull_opts {
 	const char *platform;	/* "OS/ARCH[/VARIANT]"; NULL: linux and ctx->arch */
 	const char *tag;	/* a tag for the image, or NULL */
+	const char *insecure_registry;	/* "HOST[:PORT]" spoken to over plain HTTP */
 };
 
 struct pull_result {
