@@ -31,7 +31,7 @@ static const struct command {
 	{ "gc", cmd_gc, "remove what no tagged image needs" },
 	{ "pyc", cmd_pyc, "compile Python bytecode: pyc [--python PATH] DIR..." },
 	{ "export", cmd_export, "write an image as an OCI layout, an archive or a rootfs" },
-	{ "pull", cmd_pull, "bring an image into the store: oci:DIR[:TAG], docker-archive:FILE" },
+	{ "pull", cmd_pull, "bring an image into the store (oci:, docker-archive:, docker://)" },
 };
 
 static void usage(FILE *f)

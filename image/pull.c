@@ -64,6 +64,24 @@ struct want {
 	char *buf;
 };
 
+/* One pull: what its steps share. */
+struct pull {
+	struct pkgimg_ctx *ctx;
+	struct store *st;
+	const char *ref;
+	struct src s;
+	struct want w;
+	bool archive, registry;
+	char *path, *name;		/* the ref's path (or the store's) and TAG / NAME:TAG */
+	struct sbuf man, config;	/* the manifest's and the config's bytes */
+	struct desc cfg, *layers;	/* the config and the layers, bottom first */
+	int n;
+	char **diff_ids;		/* the config's, one per layer */
+	struct layer_meta top;		/* the config layer's settings */
+	struct layer_txn *txns;		/* one per layer, then the config layer's */
+	struct pull_result *res;
+};
+
 static bool is_hex64(const char *s)
 {
 	size_t i;
@@ -487,10 +505,15 @@ static bool repo_tag_is(const char *t, const char *name)
 
 /* The image of a docker archive: its config and layers, and the schema 2
  * manifest skopeo makes for it (layer sizes: their tars'). */
-static int archive_image(struct pkgimg_ctx *ctx, struct src *s, const char *name,
-			 struct sbuf *man, char digest[STORE_KEY_MAX], struct sbuf *config,
-			 struct desc *cfg, struct desc **layers, int *nlayers)
+static int archive_image(struct pull *p)
 {
+	struct pkgimg_ctx *ctx = p->ctx;
+	struct src *s = &p->s;
+	const char *name = p->name;
+	struct sbuf *man = &p->man, *config = &p->config;
+	struct desc *cfg = &p->cfg, **layers = &p->layers;
+	char *digest = p->res->id;
+	int *nlayers = &p->n;
 	struct sbuf text = SBUF_INIT, tags = SBUF_INIT;
 	json_t *top = NULL, *item = NULL, *ls, *v, *cj = NULL, *diffs;
 	json_error_t err;
@@ -742,119 +765,142 @@ static int blob_check(struct pkgimg_ctx *ctx, const char *thing, struct blob_in 
 	return 0;
 }
 
-/* Unpacks the layer blob d (diff_id: its tar's digest) into rootfd. */
-static int layer_unpack(struct pkgimg_ctx *ctx, struct src *s, const char *thing,
-			const struct desc *d, const char *diff_id, bool blob_verified, int rootfd)
+static const struct extract_opts layer_xopts = {
+	.flags = EXTRACT_OWNERS | EXTRACT_PERMS | EXTRACT_DIR_ATTRS | EXTRACT_REPLACE |
+		 EXTRACT_UTF8_NAMES | EXTRACT_XATTRS,
+	.phase = "pull", .noun = "image layer", .fix = "; the image is corrupt",
+};
+
+/* A layer blob being read: the file (hashed), its decompressed tar (hashed:
+ * the diff_id), the tar reader. */
+struct layer_read {
+	struct pkgimg_ctx *ctx;
+	const char *thing;
+	const struct desc *d;
+	struct blob_in b;
+	struct tar_in t;
+	struct archive *inner;
+	int64_t size;		/* of the blob file */
+};
+
+/* Opens d's blob and the readers over it. */
+static int layer_open(struct layer_read *lr, struct src *s)
 {
-	static const struct extract_opts xo = {
-		.flags = EXTRACT_OWNERS | EXTRACT_PERMS | EXTRACT_DIR_ATTRS | EXTRACT_REPLACE |
-			 EXTRACT_UTF8_NAMES | EXTRACT_XATTRS,
-		.phase = "pull", .noun = "image layer", .fix = "; the image is corrupt",
-	};
-	struct layer_job L = { .ctx = ctx, .thing = thing, .rootfd = rootfd, .norm = SBUF_INIT };
-	struct blob_in *b = xcalloc(1, sizeof *b);
-	struct tar_in *t = xcalloc(1, sizeof *t);
-	struct extract *x = xcalloc(1, sizeof *x);
-	struct archive *inner = NULL;
+	const char *thing = lr->thing, *fix = layer_xopts.fix;
 	struct archive_entry *e;
-	char hex[HASH_HEX_MAX];
-	locale_t loc, old;
 	struct stat sb;
-	int r, ar;
+	int r;
 
-	b->fd = -1;
-	loc = arc_utf8_locale_push(&old);
-	r = src_open(ctx, s, d->path, &b->fd);
+	r = src_open(lr->ctx, s, lr->d->path, &lr->b.fd);
 	if (r < 0)
-		goto out;
-	fstat(b->fd, &sb);
-	if (d->size >= 0 && sb.st_size != d->size) {
-		r = pkgimg_err(ctx, -PKGIMG_E_CHECKSUM, "%s: [verify] the blob has %lld bytes, its "
-			       "descriptor says %lld: the image is corrupt", thing,
-			       (long long)sb.st_size, (long long)d->size);
-		goto out;
-	}
-	if (hasher_init(&b->h, "sha256") < 0 || hasher_init(&t->h, "sha256") < 0) {
-		r = pkgimg_err(ctx, -ENOSYS, "%s: [pull] sha256 is not available", thing);
-		goto out;
-	}
-	t->outer = archive_read_new();
-	archive_read_support_filter_all(t->outer);
-	archive_read_support_format_raw(t->outer);
-	if (archive_read_open(t->outer, b, NULL, blob_in_read, NULL) != ARCHIVE_OK ||
-	    archive_read_next_header(t->outer, &e) != ARCHIVE_OK) {
-		r = pkgimg_err(ctx, -PKGIMG_E_ARCHIVE, "%s: [pull] cannot read the blob: %s%s",
-			       thing, archive_error_string(t->outer) ?
-			       archive_error_string(t->outer) : "empty", xo.fix);
-		goto check;
-	}
-	inner = archive_read_new();
-	archive_read_support_format_tar(inner);
-	if (archive_read_open(inner, t, NULL, tar_in_read, NULL) != ARCHIVE_OK) {
-		r = pkgimg_err(ctx, -PKGIMG_E_ARCHIVE, "%s: [pull] cannot read the layer tar: %s%s",
-			       thing, archive_error_string(inner), xo.fix);
-		goto check;
-	}
-	extract_init(x, ctx, thing, rootfd, &xo);
-	x->limit = arc_unpack_limit(ctx, 0, (uint64_t)sb.st_size);
-	while ((ar = archive_read_next_header(inner, &e)) == ARCHIVE_OK || ar == ARCHIVE_WARN) {
-		r = layer_entry(&L, x, inner, e);
-		if (r < 0)
-			goto check;
-	}
-	if (ar != ARCHIVE_EOF) {
-		r = pkgimg_err(ctx, -PKGIMG_E_ARCHIVE, "%s: [pull] cannot read the layer tar: %s%s",
-			       thing, archive_error_string(inner), xo.fix);
-		goto check;
-	}
-	r = extract_finish(x);
-	if (r < 0)
-		goto out;
+		return r;
+	fstat(lr->b.fd, &sb);
+	lr->size = sb.st_size;
+	if (lr->d->size >= 0 && sb.st_size != lr->d->size)
+		return pkgimg_err(lr->ctx, -PKGIMG_E_CHECKSUM, "%s: [verify] the blob has %lld "
+				  "bytes, its descriptor says %lld: the image is corrupt", thing,
+				  (long long)sb.st_size, (long long)lr->d->size);
+	if (hasher_init(&lr->b.h, "sha256") < 0 || hasher_init(&lr->t.h, "sha256") < 0)
+		return pkgimg_err(lr->ctx, -ENOSYS, "%s: [pull] sha256 is not available", thing);
+	lr->t.outer = archive_read_new();
+	archive_read_support_filter_all(lr->t.outer);
+	archive_read_support_format_raw(lr->t.outer);
+	if (archive_read_open(lr->t.outer, &lr->b, NULL, blob_in_read, NULL) != ARCHIVE_OK ||
+	    archive_read_next_header(lr->t.outer, &e) != ARCHIVE_OK)
+		return pkgimg_err(lr->ctx, -PKGIMG_E_ARCHIVE, "%s: [pull] cannot read the blob: %s%s",
+				  thing, archive_error_string(lr->t.outer) ?
+				  archive_error_string(lr->t.outer) : "empty", fix);
+	lr->inner = archive_read_new();
+	archive_read_support_format_tar(lr->inner);
+	if (archive_read_open(lr->inner, &lr->t, NULL, tar_in_read, NULL) != ARCHIVE_OK)
+		return pkgimg_err(lr->ctx, -PKGIMG_E_ARCHIVE, "%s: [pull] cannot read the layer "
+				  "tar: %s%s", thing, archive_error_string(lr->inner), fix);
+	return 0;
+}
+
+/* After the tar's last entry: the rest of the stream read, the blob checked
+ * against its descriptor (unless blob_verified) and the tar against diff_id. */
+static int layer_verify(struct layer_read *lr, const char *diff_id, bool blob_verified)
+{
+	char hex[HASH_HEX_MAX];
+	int r;
+
 	for (;;) {	/* the tar's end padding, for the diff_id */
-		const void *p;
-		la_ssize_t n = tar_in_read(inner, t, &p);
+		const void *buf;
+		la_ssize_t n = tar_in_read(lr->inner, &lr->t, &buf);
 
-		if (n < 0) {
-			r = pkgimg_err(ctx, -PKGIMG_E_ARCHIVE, "%s: [pull] cannot read the blob: %s%s",
-				       thing, archive_error_string(t->outer), xo.fix);
-			goto check;
-		}
+		if (n < 0)
+			return pkgimg_err(lr->ctx, -PKGIMG_E_ARCHIVE, "%s: [pull] cannot read the "
+					  "blob: %s%s", lr->thing, archive_error_string(lr->t.outer),
+					  layer_xopts.fix);
 		if (n == 0)
 			break;
 	}
-	r = blob_verified ? 0 : blob_check(ctx, thing, b, d);
+	r = blob_verified ? 0 : blob_check(lr->ctx, lr->thing, &lr->b, lr->d);
 	if (r < 0)
-		goto out;
-	hasher_final_hex(&t->h, hex);
+		return r;
+	hasher_final_hex(&lr->t.h, hex);
 	if (strcmp(hex, diff_id + 7))
-		r = pkgimg_err(ctx, -PKGIMG_E_CHECKSUM, "%s: [verify] the layer's tar does not "
-			       "match the config's diff_id %s (got sha256:%s): the image is corrupt; "
-			       "nothing of the layer was kept", thing, diff_id, hex);
-	goto out;
-check:
-	/* a blob that cannot be unpacked: is it the image's blob at all? */
-	if (!blob_verified && b->fd >= 0 && b->h.md) {
-		int c = blob_check(ctx, thing, b, d);
+		return pkgimg_err(lr->ctx, -PKGIMG_E_CHECKSUM, "%s: [verify] the layer's tar does "
+				  "not match the config's diff_id %s (got sha256:%s): the image is "
+				  "corrupt; nothing of the layer was kept", lr->thing, diff_id, hex);
+	return 0;
+}
+
+static void layer_close(struct layer_read *lr)
+{
+	if (lr->inner)
+		archive_read_free(lr->inner);
+	if (lr->t.outer)
+		archive_read_free(lr->t.outer);
+	if (lr->b.h.md)
+		hasher_free(&lr->b.h);
+	if (lr->t.h.md)
+		hasher_free(&lr->t.h);
+	if (lr->b.fd >= 0)
+		close(lr->b.fd);
+}
+
+/* Unpacks layer i of p into rootfd, checked as it is read. */
+static int layer_unpack(struct pull *p, int i, const char *thing, int rootfd)
+{
+	struct layer_job L = { .ctx = p->ctx, .thing = thing, .rootfd = rootfd, .norm = SBUF_INIT };
+	struct layer_read *lr = xcalloc(1, sizeof *lr);
+	struct extract *x = xcalloc(1, sizeof *x);
+	bool blob_verified = p->archive;	/* a docker archive's: by its diff_id only */
+	struct archive_entry *e;
+	locale_t loc, old;
+	int r, ar = ARCHIVE_OK;
+
+	*lr = (struct layer_read){ .ctx = p->ctx, .thing = thing, .d = &p->layers[i] };
+	lr->b.fd = -1;
+	loc = arc_utf8_locale_push(&old);
+	extract_init(x, p->ctx, thing, rootfd, &layer_xopts);
+	r = layer_open(lr, &p->s);
+	if (r == 0)
+		x->limit = arc_unpack_limit(p->ctx, 0, (uint64_t)lr->size);
+	while (r == 0 && ((ar = archive_read_next_header(lr->inner, &e)) == ARCHIVE_OK ||
+			  ar == ARCHIVE_WARN))
+		r = layer_entry(&L, x, lr->inner, e);
+	if (r == 0 && ar != ARCHIVE_EOF)
+		r = pkgimg_err(p->ctx, -PKGIMG_E_ARCHIVE, "%s: [pull] cannot read the layer tar: "
+			       "%s%s", thing, archive_error_string(lr->inner), layer_xopts.fix);
+	if (r == 0) {
+		r = extract_finish(x);
+		if (r == 0)
+			r = layer_verify(lr, p->diff_ids[i], blob_verified);
+	} else if (!blob_verified && lr->b.fd >= 0 && lr->b.h.md) {
+		/* a blob that cannot be unpacked: is it the image's blob at all? */
+		int c = blob_check(p->ctx, thing, &lr->b, lr->d);
 
 		if (c < 0)
 			r = c;
 	}
-out:
-	if (inner)
-		archive_read_free(inner);
-	if (t->outer)
-		archive_read_free(t->outer);
+	layer_close(lr);
 	extract_free(x);
-	if (b->h.md)
-		hasher_free(&b->h);
-	if (t->h.md)
-		hasher_free(&t->h);
-	if (b->fd >= 0)
-		close(b->fd);
 	arc_utf8_locale_pop(loc, old);
 	sbuf_free(&L.norm);
-	free(b);
-	free(t);
+	free(lr);
 	free(x);
 	return r;
 }
@@ -1060,9 +1106,13 @@ static int layer_media_ok(const char *mt)
 }
 
 /* The manifest's config and layer descriptors. */
-static int manifest_parse(struct pkgimg_ctx *ctx, struct src *s, const struct sbuf *man,
-			  struct desc *cfg, struct desc **layers, int *n)
+static int manifest_parse(struct pull *p)
 {
+	struct pkgimg_ctx *ctx = p->ctx;
+	struct src *s = &p->s;
+	const struct sbuf *man = &p->man;
+	struct desc *cfg = &p->cfg, **layers = &p->layers;
+	int *n = &p->n;
 	json_t *j = NULL, *ls, *v;
 	size_t i;
 	int r;
@@ -1118,10 +1168,15 @@ static char **json_strv(json_t *a)
 }
 
 /* The config blob's platform (checked against w) and its settings in meta. */
-static int config_parse(struct pkgimg_ctx *ctx, struct src *s, const struct sbuf *text,
-			const struct want *w, int nlayers, struct layer_meta *meta,
-			char ***diff_ids, char **platform)
+static int config_parse(struct pull *p)
 {
+	struct pkgimg_ctx *ctx = p->ctx;
+	struct src *s = &p->s;
+	const struct sbuf *text = &p->config;
+	const struct want *w = &p->w;
+	int nlayers = p->n;
+	struct layer_meta *meta = &p->top;
+	char ***diff_ids = &p->diff_ids, **platform = &p->res->platform;
 	const char *os, *arch, *var;
 	json_t *j = NULL, *c, *d;
 	char want[128];
@@ -1181,22 +1236,21 @@ out:
 	return r;
 }
 
-/* Unpacks layer i on parent into its own transaction *txn, left open:
- * the layers are committed together once every one is verified, so a bad
- * blob leaves the store as it was.  When the key is in the store already
- * txn->tmp stays NULL.  *key: the layer's key. */
-static int pull_layer(struct pkgimg_ctx *ctx, struct store *st, struct src *s,
-		      const struct desc *d, const char *diff_id, bool blob_verified, int i, int n,
-		      const char *parent, char key[STORE_KEY_MAX], struct layer_txn *txn)
+/* Unpacks layer i on parent into its own transaction p->txns[i], left
+ * open: the layers are committed together once every one is verified, so
+ * a bad blob leaves the store as it was.  When the key is in the store
+ * already the txn's tmp stays NULL.  *key: the layer's key. */
+static int pull_layer(struct pull *p, int i, const char *parent, char key[STORE_KEY_MAX])
 {
+	struct layer_txn *txn = &p->txns[i];
 	char *thing;
 	int r;
 
-	lockfile_layer_key(parent, "pull", diff_id, key);
-	thing = xasprintf("%s: layer %d/%d (%s)", s->ref, i + 1, n, d->digest);
-	r = layer_txn_begin(ctx, st, key, "pull", false, txn);
+	lockfile_layer_key(parent, "pull", p->diff_ids[i], key);
+	thing = xasprintf("%s: layer %d/%d (%s)", p->ref, i + 1, p->n, p->layers[i].digest);
+	r = layer_txn_begin(p->ctx, p->st, key, "pull", false, txn);
 	if (r == 0)
-		r = layer_unpack(ctx, s, thing, d, diff_id, blob_verified, txn->rootfd);
+		r = layer_unpack(p, i, thing, txn->rootfd);
 	free(thing);
 	return r > 0 ? 0 : r;
 }
@@ -1209,145 +1263,170 @@ static void split_ref(const char *rest, char **path, char **name)
 	*name = c && c[1] ? xstrdup(c + 1) : NULL;
 }
 
-int image_pull(struct pkgimg_ctx *ctx, struct store *st, const char *ref,
-	       const struct pull_opts *o, struct pull_result *res)
+/* The transport of p->ref: p->path, p->name, p->archive, p->registry. */
+static int pull_parse_ref(struct pull *p, const struct pull_opts *o)
 {
-	struct sbuf man = SBUF_INIT, config = SBUF_INIT;
-	struct src s = { .ref = ref, .dirfd = -1 };
-	struct layer_meta top = { 0 };
-	struct desc cfg = { 0 }, *layers = NULL;
-	struct layer_txn *txns = NULL;
-	struct want w;
-	char **diff_ids = NULL, *path = NULL, *name = NULL;
-	char parent[STORE_KEY_MAX] = "";
-	bool archive = false, registry = false;
-	int n = 0, r;
+	const char *ref = p->ref;
+	int r;
 
-	memset(res, 0, sizeof *res);
-	s.st = st;
-	r = want_parse(ctx, o->platform, &w);
-	if (r < 0)
-		goto out;
-	if (o->tag) {
-		r = store_tag_check(ctx, o->tag);
-		if (r < 0)
-			goto out;
-	}
 	if (!strncmp(ref, "oci:", 4)) {
-		split_ref(ref + 4, &path, &name);
+		split_ref(ref + 4, &p->path, &p->name);
 	} else if (!strncmp(ref, "docker-archive:", 15)) {
-		split_ref(ref + 15, &path, &name);
-		archive = true;
+		split_ref(ref + 15, &p->path, &p->name);
+		p->archive = true;
 	} else if (!strncmp(ref, "docker://", 9) || (strchr(ref, '/') && !strchr(ref, ' '))) {
-		r = registry_parse(ctx, ref, o->insecure_registry, &s, &name);
+		r = registry_parse(p->ctx, ref, o->insecure_registry, &p->s, &p->name);
 		if (r < 0)
-			goto out;
-		path = xstrdup(st->root);
-		registry = true;
+			return r;
+		p->path = xstrdup(p->st->root);
+		p->registry = true;
 	} else {
-		r = pkgimg_err(ctx, -PKGIMG_E_USAGE, "pull: '%s' names no image to pull: give "
-			       "oci:DIR[:TAG] (an OCI image layout) or docker-archive:FILE (docker "
-			       "save's tarball)", ref);
-		goto out;
+		return pkgimg_err(p->ctx, -PKGIMG_E_USAGE, "pull: '%s' names no image to pull: "
+				  "give oci:DIR[:TAG] (an OCI image layout), docker-archive:FILE "
+				  "(docker save's tarball) or docker://HOST/REPO:TAG (a registry)", ref);
 	}
-	if (!*path) {
-		r = pkgimg_err(ctx, -PKGIMG_E_USAGE, "pull: %s: no path given", ref);
-		goto out;
-	}
-	if (archive) {
-		r = archive_unpack(ctx, st, &s, path);
-		if (r == 0)
-			r = archive_image(ctx, &s, name, &man, res->id, &config, &cfg, &layers, &n);
-	} else {
-		s.dir = path_abs(path);
-		s.dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (s.dirfd < 0) {
-			r = pkgimg_err(ctx, errno == ENOENT ? -PKGIMG_E_NOTFOUND : -errno,
-				       "%s: [pull] cannot open the layout '%s': %m", ref, path);
-			goto out;
-		}
-		r = registry ? registry_manifest(ctx, &s, name, &w, &man, res->id) :
-			       oci_manifest(ctx, &s, name, &w, &man, res->id);
-		if (r == 0)
-			r = manifest_parse(ctx, &s, &man, &cfg, &layers, &n);
-	}
-	if (r < 0)
-		goto out;
-	res->nlayers = n;
-	if (store_has_layer(st, res->id))
-		goto tag;	/* pulled before: nothing to read or write */
-	r = store_check_layers(ctx, n + 1, ref);
-	if (r == 0 && registry) {	/* the config and the layers, in parallel, into the CAS */
-		struct desc *all = xcalloc((size_t)n + 1, sizeof *all);
+	if (!*p->path)
+		return pkgimg_err(p->ctx, -PKGIMG_E_USAGE, "pull: %s: no path given", ref);
+	return 0;
+}
 
-		all[0] = cfg;
-		if (n)
-			memcpy(all + 1, layers, (size_t)n * sizeof *all);
-		r = registry_blobs(ctx, &s, all, n + 1, false);
-		free(all);	/* the descriptors stay cfg's and layers' */
+/* The manifest (p->man, p->res->id) and its config and layer descriptors. */
+static int pull_manifest(struct pull *p)
+{
+	int r;
+
+	if (p->archive) {
+		r = archive_unpack(p->ctx, p->st, &p->s, p->path);
+		return r < 0 ? r : archive_image(p);
 	}
-	if (r == 0 && !archive)
-		r = src_read_small(ctx, &s, cfg.path, "the config", cfg.digest, cfg.size, &config);
+	p->s.dir = path_abs(p->path);
+	p->s.dirfd = open(p->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (p->s.dirfd < 0)
+		return pkgimg_err(p->ctx, errno == ENOENT ? -PKGIMG_E_NOTFOUND : -errno,
+				  "%s: [pull] cannot open the layout '%s': %m", p->ref, p->path);
+	r = p->registry ? registry_manifest(p->ctx, &p->s, p->name, &p->w, &p->man, p->res->id) :
+			  oci_manifest(p->ctx, &p->s, p->name, &p->w, &p->man, p->res->id);
+	return r < 0 ? r : manifest_parse(p);
+}
+
+/* The config read and every layer unpacked and verified, each in its
+ * transaction (and the config layer's begun), nothing committed. */
+static int pull_unpack(struct pull *p)
+{
+	char parent[STORE_KEY_MAX] = "";
+	int r = store_check_layers(p->ctx, p->n + 1, p->ref);
+
+	if (r == 0 && p->registry) {	/* the config and the layers, in parallel, into the CAS */
+		struct desc *all = xcalloc((size_t)p->n + 1, sizeof *all);
+
+		all[0] = p->cfg;
+		if (p->n)
+			memcpy(all + 1, p->layers, (size_t)p->n * sizeof *all);
+		r = registry_blobs(p->ctx, &p->s, all, p->n + 1, false);
+		free(all);	/* the descriptors stay p's */
+	}
+	if (r == 0 && !p->archive)
+		r = src_read_small(p->ctx, &p->s, p->cfg.path, "the config", p->cfg.digest,
+				   p->cfg.size, &p->config);
 	if (r == 0)
-		r = config_parse(ctx, &s, &config, &w, n, &top, &diff_ids, &res->platform);
-	txns = xcalloc((size_t)n + 1, sizeof *txns);
-	for (int i = 0; i <= n; i++)
-		txns[i] = (struct layer_txn)LAYER_TXN_INIT;
-	for (int i = 0; r == 0 && i < n; i++) {
+		r = config_parse(p);
+	p->txns = xcalloc((size_t)p->n + 1, sizeof *p->txns);
+	for (int i = 0; i <= p->n; i++)
+		p->txns[i] = (struct layer_txn)LAYER_TXN_INIT;
+	for (int i = 0; r == 0 && i < p->n; i++) {
 		char key[STORE_KEY_MAX];
 
-		r = pull_layer(ctx, st, &s, &layers[i], diff_ids[i], archive, i, n, parent, key,
-			       &txns[i]);
+		r = pull_layer(p, i, parent, key);
 		memcpy(parent, key, sizeof parent);
 	}
 	if (r == 0) {	/* the config, on an empty layer keyed by the manifest digest */
-		r = layer_txn_begin(ctx, st, res->id, "pull", false, &txns[n]);
+		r = layer_txn_begin(p->ctx, p->st, p->res->id, "pull", false, &p->txns[p->n]);
 		r = r > 0 ? 0 : r;
 	}
-	/* every layer verified: into the store, bottom first */
-	for (int i = 0; r == 0 && i <= n; i++) {
-		struct layer_meta lm = { 0 }, *m = i < n ? &lm : &top;
-		char *step;
+	return r;
+}
 
-		if (!txns[i].tmp)
+/* Every layer verified: into the store, bottom first. */
+static int pull_commit(struct pull *p)
+{
+	int r = 0;
+
+	for (int i = 0; r == 0 && i <= p->n; i++) {
+		struct layer_meta lm = { 0 }, *m = i < p->n ? &lm : &p->top;
+
+		if (!p->txns[i].tmp)
 			continue;	/* in the store already */
-		snprintf(m->parent, sizeof m->parent, "%s", i ? txns[i - 1].key : "");
-		step = i < n ? xasprintf("pull: layer %s", diff_ids[i]) : xasprintf("pull: %s", res->id);
-		if (i < n)
-			m->step = step;
-		else
-			top.step = step;
-		r = layer_txn_commit(ctx, &txns[i], i < n ? LAYER_TIMES_KEEP : LAYER_TIMES_ZERO, m);
-		if (i < n)
-			free(step);
+		snprintf(m->parent, sizeof m->parent, "%s", i ? p->txns[i - 1].key : "");
+		free(m->step);
+		m->step = i < p->n ? xasprintf("pull: layer %s", p->diff_ids[i]) :
+			  xasprintf("pull: %s", p->res->id);
+		r = layer_txn_commit(p->ctx, &p->txns[i], i < p->n ? LAYER_TIMES_KEEP :
+				     LAYER_TIMES_ZERO, m);
+		if (i < p->n)
+			free(lm.step);
 		if (r == 0)
-			res->made++;
+			p->res->made++;
 	}
-tag:
+	return r;
+}
+
+static void pull_free(struct pull *p)
+{
+	for (int i = 0; p->txns && i <= p->n; i++)
+		layer_txn_abort(&p->txns[i]);
+	free(p->txns);
+	for (int i = 0; p->layers && i < p->n; i++)
+		desc_free(&p->layers[i]);
+	free(p->layers);
+	desc_free(&p->cfg);
+	strv_free_null(p->diff_ids);
+	layer_meta_free(&p->top);
+	sbuf_free(&p->man);
+	sbuf_free(&p->config);
+	if (p->s.dirfd >= 0)
+		close(p->s.dirfd);
+	if (p->s.tmp)
+		fs_rm_rf(NULL, AT_FDCWD, p->s.tmp);
+	free(p->s.tmp);
+	free(p->s.dir);
+	free(p->s.base);
+	free(p->path);
+	free(p->name);
+	free(p->w.buf);
+}
+
+int image_pull(struct pkgimg_ctx *ctx, struct store *st, const char *ref,
+	       const struct pull_opts *o, struct pull_result *res)
+{
+	struct pull p = {
+		.ctx = ctx, .st = st, .ref = ref, .res = res,
+		.s = { .ref = ref, .dirfd = -1, .st = st },
+		.man = SBUF_INIT, .config = SBUF_INIT,
+	};
+	int r;
+
+	memset(res, 0, sizeof *res);
+	r = want_parse(ctx, o->platform, &p.w);
+	if (r == 0 && o->tag)
+		r = store_tag_check(ctx, o->tag);
+	if (r == 0)
+		r = pull_parse_ref(&p, o);
+	if (r == 0)
+		r = pull_manifest(&p);
+	if (r < 0)
+		goto out;
+	res->nlayers = p.n;
+	if (!store_has_layer(st, res->id)) {	/* else pulled before: nothing to read or write */
+		r = pull_unpack(&p);
+		if (r == 0)
+			r = pull_commit(&p);
+	}
 	if (r == 0 && o->tag)
 		r = store_tag_set(ctx, st, o->tag, res->id);
 out:
-	for (int i = 0; txns && i <= n; i++)
-		layer_txn_abort(&txns[i]);
-	free(txns);
-	for (int i = 0; i < n; i++)
-		desc_free(&layers[i]);
-	free(layers);
-	desc_free(&cfg);
-	strv_free_null(diff_ids);
-	layer_meta_free(&top);
-	sbuf_free(&man);
-	sbuf_free(&config);
-	if (s.dirfd >= 0)
-		close(s.dirfd);
-	if (s.tmp)
-		fs_rm_rf(NULL, AT_FDCWD, s.tmp);
-	free(s.tmp);
-	free(s.dir);
-	free(s.base);
-	free(path);
-	free(name);
-	free(w.buf);
+	pull_free(&p);
+	if (r < 0)
+		pull_result_free(res);
 	return r;
 }
 
