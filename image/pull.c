@@ -503,6 +503,53 @@ static bool repo_tag_is(const char *t, const char *name)
 	return !strncmp(t, "docker.io/library/", 18) && !strcmp(t + 18, name);
 }
 
+/* A docker archive's layers (the tars named by ls, their diff_ids diffs)
+ * into p->layers, and the schema 2 manifest skopeo makes for the image
+ * into p->man, its digest the image id. */
+static int archive_manifest(struct pull *p, json_t *ls, json_t *diffs)
+{
+	struct pkgimg_ctx *ctx = p->ctx;
+	struct src *s = &p->s;
+	struct sbuf *man = &p->man;
+	char hex[65];
+	json_t *v;
+	size_t i;
+	int r = 0;
+
+	p->layers = xcalloc(json_array_size(ls) + 1, sizeof *p->layers);
+	sbuf_reset(man);
+	sbuf_addf(man, "{\"schemaVersion\":2,\"mediaType\":\"" MT_DOCKER_MANIFEST "\","
+		  "\"config\":{\"mediaType\":\"" MT_DOCKER_CONFIG "\",\"size\":%zu,"
+		  "\"digest\":\"%s\"},\"layers\":[", p->config.len, p->cfg.digest);
+	json_array_foreach(ls, i, v) {
+		struct desc *d = &p->layers[i];
+		const char *dg = json_string_value(json_array_get(diffs, i));
+		struct stat sb;
+		int fd;
+
+		p->n++;
+		if (!json_string_value(v) || !is_digest(dg))
+			return pkgimg_err(ctx, -PKGIMG_E_PARSE, "%s: [pull] layer %zu: no path in "
+					  "manifest.json or no sha256 diff_id in the config", s->ref,
+					  i + 1);
+		d->path = xstrdup(json_string_value(v));
+		d->media = xstrdup(MT_DOCKER_LAYER);
+		snprintf(d->digest, sizeof d->digest, "%s", dg);
+		d->size = -1;	/* the tar is checked against the diff_id */
+		r = src_open(ctx, s, d->path, &fd);
+		if (r < 0)
+			return r;
+		fstat(fd, &sb);
+		close(fd);
+		sbuf_addf(man, "%s{\"mediaType\":\"" MT_DOCKER_LAYER "\",\"size\":%lld,"
+			  "\"digest\":\"%s\"}", i ? "," : "", (long long)sb.st_size, dg);
+	}
+	sbuf_adds(man, "]}");
+	hash_sha256_hex(man->buf, man->len, hex);
+	snprintf(p->res->id, sizeof p->res->id, "sha256:%s", hex);
+	return 0;
+}
+
 /* The image of a docker archive: its config and layers, and the schema 2
  * manifest skopeo makes for it (layer sizes: their tars'). */
 static int archive_image(struct pull *p)
@@ -510,10 +557,8 @@ static int archive_image(struct pull *p)
 	struct pkgimg_ctx *ctx = p->ctx;
 	struct src *s = &p->s;
 	const char *name = p->name;
-	struct sbuf *man = &p->man, *config = &p->config;
-	struct desc *cfg = &p->cfg, **layers = &p->layers;
-	char *digest = p->res->id;
-	int *nlayers = &p->n;
+	struct sbuf *config = &p->config;
+	struct desc *cfg = &p->cfg;
 	struct sbuf text = SBUF_INIT, tags = SBUF_INIT;
 	json_t *top = NULL, *item = NULL, *ls, *v, *cj = NULL, *diffs;
 	json_error_t err;
@@ -521,8 +566,6 @@ static int archive_image(struct pull *p)
 	size_t i, j;
 	int r;
 
-	*layers = NULL;
-	*nlayers = 0;
 	r = src_read_small(ctx, s, "manifest.json", "manifest.json", NULL, -1, &text);
 	if (r < 0)
 		goto out;
@@ -579,38 +622,7 @@ static int archive_image(struct pull *p)
 			       "%zu layers", s->ref, json_array_size(diffs), json_array_size(ls));
 		goto out;
 	}
-	*layers = xcalloc(json_array_size(ls) + 1, sizeof **layers);
-	sbuf_reset(man);
-	sbuf_addf(man, "{\"schemaVersion\":2,\"mediaType\":\"" MT_DOCKER_MANIFEST "\","
-		  "\"config\":{\"mediaType\":\"" MT_DOCKER_CONFIG "\",\"size\":%zu,"
-		  "\"digest\":\"%s\"},\"layers\":[", config->len, cfg->digest);
-	json_array_foreach(ls, i, v) {
-		struct desc *d = &(*layers)[i];
-		const char *dg = json_string_value(json_array_get(diffs, i));
-		struct stat sb;
-		int fd;
-
-		(*nlayers)++;
-		if (!json_string_value(v) || !is_digest(dg)) {
-			r = pkgimg_err(ctx, -PKGIMG_E_PARSE, "%s: [pull] layer %zu: no path in "
-				       "manifest.json or no sha256 diff_id in the config", s->ref, i + 1);
-			goto out;
-		}
-		d->path = xstrdup(json_string_value(v));
-		d->media = xstrdup(MT_DOCKER_LAYER);
-		snprintf(d->digest, sizeof d->digest, "%s", dg);	/* checked as the tar's */
-		r = src_open(ctx, s, d->path, &fd);
-		if (r < 0)
-			goto out;
-		fstat(fd, &sb);
-		close(fd);
-		d->size = -1;	/* the tar is checked against the diff_id */
-		sbuf_addf(man, "%s{\"mediaType\":\"" MT_DOCKER_LAYER "\",\"size\":%lld,"
-			  "\"digest\":\"%s\"}", i ? "," : "", (long long)sb.st_size, dg);
-	}
-	sbuf_adds(man, "]}");
-	hash_sha256_hex(man->buf, man->len, hex);
-	snprintf(digest, STORE_KEY_MAX, "sha256:%s", hex);
+	r = archive_manifest(p, ls, diffs);
 out:
 	json_decref(cj);
 	json_decref(top);
