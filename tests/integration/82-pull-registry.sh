@@ -8,6 +8,7 @@
 #     form: the same id, a hit;
 #   - a two-platform image index (skopeo copy --all): the host's platform
 #     picked, --platform the other;
+#   - HTTPS: verified with --ca-bundle CA; another CA: refused;
 #   - errors, the store's layers and tags as they were: an unknown tag, a
 #     layer blob corrupted in the registry's storage (the download's digest
 #     does not match), a Docker Hub name without a host.
@@ -133,6 +134,53 @@ EOF
 			&& ok "an image index from the registry: linux/$want $how" \
 			|| fail "an image index from the registry: linux/$want" "$(pk_detail)"
 	done
+fi
+
+# ---- TLS from a CA the test makes ---------------------------------------------------
+if command -v openssl >/dev/null; then
+	C=$T/tls
+	mkdir -p "$C"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=pkgimg test CA" \
+		-keyout "$C/ca.key" -out "$C/ca.crt" >/dev/null 2>&1 &&
+	openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$C/srv.key" \
+		-out "$C/srv.csr" >/dev/null 2>&1 &&
+	printf 'subjectAltName=IP:127.0.0.1\n' >"$C/ext" &&
+	openssl x509 -req -in "$C/srv.csr" -CA "$C/ca.crt" -CAkey "$C/ca.key" -CAcreateserial \
+		-days 2 -extfile "$C/ext" -out "$C/srv.crt" >/dev/null 2>&1 \
+		|| bail "make a CA and a server certificate with openssl"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=another CA" \
+		-keyout "$C/other.key" -out "$C/other.crt" >/dev/null 2>&1
+	TPORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	cat >"$W/registry-tls.yml" <<EOF
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $T/registry
+http:
+  addr: 127.0.0.1:$TPORT
+  tls:
+    certificate: $C/srv.crt
+    key: $C/srv.key
+EOF
+	"$REG" serve "$W/registry-tls.yml" >"$T/registry-tls.log" 2>&1 &
+	_T_PIDS+=($!)
+	for _ in $(seq 50); do
+		curl -fs --cacert "$C/ca.crt" "https://127.0.0.1:$TPORT/v2/" >/dev/null 2>&1 && break
+		sleep 0.2
+	done
+	S=$T/store-tls
+	pk --store "$S" --ca-bundle "$C/ca.crt" pull "docker://127.0.0.1:$TPORT/test/img:1"
+	[ "$PK_RC" -eq 0 ] && [ "$(cat "$PK_OUT")" = "$WANT" ] \
+		&& ok "pull over HTTPS, verified with --ca-bundle (the test's CA)" \
+		|| fail "pull over HTTPS, verified with --ca-bundle (the test's CA)" "$(pk_detail)" "$(cat "$T/registry-tls.log")"
+	pk --store "$T/store-tls2" --ca-bundle "$C/other.crt" pull "docker://127.0.0.1:$TPORT/test/img:1"
+	pk_failed_cleanly && err_has "certificate|SSL|TLS" && [ -z "$(listing "$T/store-tls2")" ] \
+		&& ok "a registry whose certificate the CA bundle does not vouch for: refused, nothing kept" \
+		|| fail "a registry whose certificate the CA bundle does not vouch for: refused, nothing kept" "$(pk_detail)"
+else
+	skip "pull over HTTPS" "openssl is not installed"
 fi
 
 # ---- errors ------------------------------------------------------------------------
