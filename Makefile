@@ -11,7 +11,7 @@ CPPFLAGS += -I. -D_GNU_SOURCE
 BUILD_PKGS := gcc make pkg-config libssl-dev libnghttp2-dev \
 	libzstd-dev libyaml-dev libjansson-dev liblzma-dev libbz2-dev zlib1g-dev libseccomp-dev
 TEST_PKGS  := gnupg dpkg-dev apt-utils python3 python3-apt python3-pip python3-pip-whl fakeroot file busybox-static xz-utils curl zstd skopeo docker-registry umoci podman runc mmdebstrap \
-	clang libclang-rt-14-dev
+	clang libclang-rt-14-dev git python3-dev
 # node and npm run the conda oracle (npm's @conda-org/rattler); a machine
 # whose nodejs comes with its own npm keeps it, else Debian's are installed
 NODE_PKGS  := nodejs npm
@@ -103,7 +103,7 @@ build/.test-deps: deps/ensure-packages.sh Makefile
 	@touch $@
 
 # libFuzzer targets (tests/fuzz/fuzz_*.c: the lockfile, spec, requirement
-# file, PEP 508, MatchSpec, METADATA and RECORD readers), the engine built
+# file, PEP 508, MatchSpec, METADATA, RECORD and TOML readers), the engine built
 # with clang and the sanitizers in build/fuzz/.  `make fuzz` runs each for
 # FUZZ_SECONDS on its seed corpus (tests/fuzz/corpus/NAME/; what it finds
 # goes to build/fuzz/corpus/NAME/, a crash to build/fuzz/crash-NAME-*);

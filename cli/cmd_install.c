@@ -18,9 +18,11 @@
 #include "core/lockfile.h"
 #include "core/spec.h"
 #include "core/str.h"
+#include "pyspec/pylock.h"
 #include "image/build.h"
 #include "image/install.h"
 #include "image/pull.h"
+#include "pyspec/pyproject.h"
 #include "runtime/gpu.h"
 #include "solver/apt.h"
 #include "solver/plan.h"
@@ -32,6 +34,10 @@ struct req_args {
 	struct strv channels;
 	const char *conda_prefix;
 	struct strv reqfiles;
+	const char *project;	/* --pip-project DIR */
+	struct strv extras;	/* --extra X */
+	struct strv groups;	/* --group G */
+	int all_extras;
 	struct strv extra_index_urls;
 	struct strv find_links;
 	const char *index_url;
@@ -55,6 +61,9 @@ struct req_args {
 	const char *context;	/* lock -f: --context DIR */
 	const char *pyc_mode;	/* install --pyc */
 	const char *pyc_opt;	/* install --pyc-opt */
+	const char *pylock;	/* --pip-lock FILE, or -r pylock.toml */
+	const char *pylock_out;		/* lock --pylock-out FILE */
+	const char *requirements_out;	/* lock --requirements-out FILE */
 };
 
 enum {
@@ -62,17 +71,19 @@ enum {
 	O_TAG, O_ROOT, O_NO_SCRIPTS, O_JSON, O_OFFLINE, O_FORCE, O_PIP, O_INDEX_URL,
 	O_EXTRA_INDEX_URL, O_FIND_LINKS, O_NO_INDEX, O_INDEX_STRATEGY, O_PYTHON, O_PRE,
 	O_CUDA, O_CUDA_INDEX, O_GPU, O_CONDA, O_CONDA_PREFIX, O_PYC, O_PYC_OPT, O_CONTEXT,
-	O_ALLOW_DEVICES, O_PRIVILEGED,
+	O_ALLOW_DEVICES, O_PRIVILEGED, O_PIP_PROJECT, O_EXTRA, O_ALL_EXTRAS, O_GROUP,
+	O_PIP_LOCK, O_PYLOCK_OUT, O_REQUIREMENTS_OUT,
 };
 
 static void print_usage(const char *cmd, int install)
 {
 	printf("usage: pkgimg %s [--apt PKG[=VER]]... [--pip REQ]... [-r FILE]... "
+	       "[--pip-project DIR [--extra X]... [--all-extras] [--group G]...] "
 	       "[--conda SPEC]... [-c CHANNEL]... [--conda-prefix DIR] "
 	       "[--base debian-slim|scratch|IMAGE] [--python X.Y] [--index-url URL] "
 	       "[--extra-index-url URL]... [--find-links DIR|URL]... [--no-index] "
 	       "[--index-strategy first-index|unsafe-best-match] [--pre] [--gpu] [--cuda X.Y] "
-	       "[--cuda-index-url TEMPLATE] %s\n", cmd,
+	       "[--cuda-index-url TEMPLATE] [--pip-lock pylock.toml|uv.lock] %s\n", cmd,
 	       install ? "[--lock FILE] [--tag NAME] [--root DIR [--allow-devices]] "
 			 "[--no-scripts] [--pyc checked-hash|unchecked-hash|timestamp|none] "
 			 "[--pyc-opt 0,1,2] [--privileged]\n"
@@ -81,9 +92,23 @@ static void print_usage(const char *cmd, int install)
 			 "nodes of the image are refused unless --allow-devices, and "
 			 "set-id bits are dropped from group- or world-writable files."
 		       : "[-o pkgimg.lock] | -f pkgimg.yaml [--context DIR] "
-			 "[-o pkgimg.lock]\n"
+			 "[-o pkgimg.lock] | --lock pkgimg.lock\n"
+			 "  [--pylock-out pylock.toml] [--requirements-out requirements.txt]\n"
 			 "--context DIR: the build context of the spec (default its "
-			 "directory); the files the spec names must be inside it.");
+			 "directory); the files the spec names must be inside it.\n"
+			 "--pylock-out, --requirements-out: also write the PyPI part of the "
+			 "lock as pylock.toml (PEP 751) and as a requirements.txt for "
+			 "pip install --require-hashes; with --lock FILE, of that lockfile, "
+			 "without resolving.");
+	printf("--pip-lock FILE (or -r pylock.toml): install a PEP 751 pylock.toml or a "
+	       "uv.lock exactly, nothing resolved; --extra X and --group G choose from it "
+	       "(uv.lock: the root project's extras and groups, default the dev group; "
+	       "pylock.toml: its extras and dependency-groups, default its default-groups).\n");
+	printf("--pip-project DIR: the dependencies of DIR/pyproject.toml ([project] "
+	       "dependencies, the --extra and --group chosen: PEP 621 extras, PEP 735 "
+	       "groups) as PyPI requirements; the project itself is not installed "
+	       "(as Modal's pip_install_from_pyproject). Only static dependencies are "
+	       "read: a project whose dependencies are dynamic is built with --pip DIR.\n");
 }
 
 /* Options that go together, checked once they are all read. */
@@ -95,29 +120,49 @@ static int check_args(struct cli *c, const struct req_args *a, const char *cmd, 
 	if ((c->ctx.flags & PKGIMG_F_ALLOW_DEVICES) && !(install && a->root))
 		return cli_usage(c, "%s: --allow-devices goes with install --root DIR "
 			"(device nodes written onto the host)", cmd);
-	if (!install && (a->lock || a->tag || a->root || a->no_scripts || a->pyc_mode ||
-			 a->pyc_opt)) {
-		return cli_usage(c, "lock: --lock, --tag, --root, --no-scripts, --pyc "
+	if (install && (a->pylock_out || a->requirements_out))
+		return cli_usage(c, "install: --pylock-out and --requirements-out belong to "
+			"`pkgimg lock`");
+	if (!install && a->lock && !a->pylock_out && !a->requirements_out)
+		return cli_usage(c, "lock: --lock FILE goes with --pylock-out or "
+			"--requirements-out (converting a lockfile); install one with "
+			"`pkgimg install --lock FILE`");
+	if (!install && a->lock && (a->output || a->spec))
+		return cli_usage(c, "lock: --lock FILE converts that lockfile; drop -o and -f");
+	if (!install && (a->tag || a->root || a->no_scripts || a->pyc_mode || a->pyc_opt)) {
+		return cli_usage(c, "lock: --tag, --root, --no-scripts, --pyc "
 			"and --pyc-opt belong to `pkgimg install`");
 	}
+	if (a->pylock && (a->pip.n || a->reqfiles.n || a->project))
+		return cli_usage(c, "%s: %s is installed exactly as it is locked; drop --pip, "
+			"--pip-project and the other -r files (or lock them separately)", cmd,
+			a->pylock);
+	if (a->pylock && a->all_extras)
+		return cli_usage(c, "%s: --all-extras goes with --pip-project; with a lock file "
+			"name the extras (--extra X)", cmd);
+	if ((a->extras.n || a->all_extras || a->groups.n) && !a->project && !a->pylock)
+		return cli_usage(c, "%s: --extra, --all-extras and --group choose from a "
+			"project's pyproject.toml or a lock file: add --pip-project DIR or "
+			"--pip-lock FILE", cmd);
 	if (a->spec && (install || a->apt.n || a->pip.n || a->reqfiles.n || a->conda.n || a->base ||
-			a->python)) {
+			a->python || a->project || a->pylock)) {
 		return cli_usage(c, "%s: -f takes the request from the spec; %s", cmd,
 			install ? "build a spec with `pkgimg build -f FILE`"
-				: "drop --apt, --pip, -r, --conda, --base and --python");
+				: "drop --apt, --pip, -r, --pip-project, --conda, --base and --python");
 	}
 	if (install && a->output)
 		return cli_usage(c, "install: -o belongs to `pkgimg lock`; install "
 			"writes no lockfile (use --lock FILE to install one)");
 	if (a->lock && (a->apt.n || a->apt_sources.n || a->base || a->install_recommends ||
-			a->pip.n || a->reqfiles.n || a->index_url || a->extra_index_urls.n ||
+			a->pip.n || a->reqfiles.n || a->project || a->pylock || a->index_url ||
+			a->extra_index_urls.n ||
 			a->find_links.n || a->no_index || a->python || a->pre || a->cuda ||
 			a->cuda_index || a->conda.n || a->channels.n || a->conda_prefix)) {
 		return cli_usage(c, "install: --lock installs exactly the lockfile; "
 			"drop the request options (--apt, --pip, --conda, --base, ...) or drop "
 			"--lock");
 	}
-	if (!a->pip.n && !a->reqfiles.n && (a->index_url || a->extra_index_urls.n ||
+	if (!a->pip.n && !a->reqfiles.n && !a->project && (a->index_url || a->extra_index_urls.n ||
 					    a->find_links.n || a->no_index || a->pre ||
 					    a->unsafe_best_match || a->cuda_index)) {
 		return cli_usage(c, "%s: the index options (--index-url, "
@@ -129,6 +174,22 @@ static int check_args(struct cli *c, const struct req_args *a, const char *cmd, 
 	return 0;
 }
 
+/* -r FILE and --pip-lock FILE: a lock file (any file --pip-lock names;
+ * pylock.toml or pylock.NAME.toml by -r, as pip and uv take it) is one
+ * exact install; other -r files are requirements files. */
+static int add_reqfile(struct cli *c, struct req_args *a, const char *cmd, const char *file,
+		       bool lock)
+{
+	if (!lock && !pylock_is_pylock_name(file)) {
+		strv_add(&a->reqfiles, file);
+		return 0;
+	}
+	if (a->pylock)
+		return cli_usage(c, "%s: one lock file at a time (%s and %s)", cmd, a->pylock, file);
+	a->pylock = file;
+	return 0;
+}
+
 /* The command line into a; returns 0, 1 (--help printed) or the exit code
  * of a usage error. */
 static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, int install)
@@ -137,6 +198,10 @@ static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, 
 		{ "apt", required_argument, NULL, O_APT },
 		{ "apt-source", required_argument, NULL, O_APT_SOURCE },
 		{ "pip", required_argument, NULL, O_PIP },
+		{ "pip-project", required_argument, NULL, O_PIP_PROJECT },
+		{ "extra", required_argument, NULL, O_EXTRA },
+		{ "all-extras", no_argument, NULL, O_ALL_EXTRAS },
+		{ "group", required_argument, NULL, O_GROUP },
 		{ "conda", required_argument, NULL, O_CONDA },
 		{ "channel", required_argument, NULL, 'c' },
 		{ "conda-prefix", required_argument, NULL, O_CONDA_PREFIX },
@@ -170,6 +235,9 @@ static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, 
 		{ "offline", no_argument, NULL, O_OFFLINE },
 		{ "force-build", no_argument, NULL, O_FORCE },
 		{ "privileged", no_argument, NULL, O_PRIVILEGED },
+		{ "pip-lock", required_argument, NULL, O_PIP_LOCK },
+		{ "pylock-out", required_argument, NULL, O_PYLOCK_OUT },
+		{ "requirements-out", required_argument, NULL, O_REQUIREMENTS_OUT },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -180,10 +248,26 @@ static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, 
 		switch (opt) {
 		case O_APT: strv_add(&a->apt, optarg); break;
 		case O_PIP: strv_add(&a->pip, optarg); break;
+		case O_PIP_PROJECT:
+			if (a->project)
+				return cli_usage(c, "%s: --pip-project is given twice; one "
+					"project a command (add the other's requirements with "
+					"--pip or -r)", cmd);
+			a->project = optarg;
+			break;
+		case O_EXTRA: strv_add(&a->extras, optarg); break;
+		case O_ALL_EXTRAS: a->all_extras = 1; break;
+		case O_GROUP: strv_add(&a->groups, optarg); break;
 		case O_CONDA: strv_add(&a->conda, optarg); break;
 		case 'c': strv_add(&a->channels, optarg); break;
 		case O_CONDA_PREFIX: a->conda_prefix = optarg; break;
-		case 'r': strv_add(&a->reqfiles, optarg); break;
+		case 'r':
+		case O_PIP_LOCK:
+			if (add_reqfile(c, a, cmd, optarg, opt == O_PIP_LOCK))
+				return 2;
+			break;
+		case O_PYLOCK_OUT: a->pylock_out = optarg; break;
+		case O_REQUIREMENTS_OUT: a->requirements_out = optarg; break;
 		case O_INDEX_URL: a->index_url = optarg; break;
 		case O_EXTRA_INDEX_URL: strv_add(&a->extra_index_urls, optarg); break;
 		case O_FIND_LINKS: strv_add(&a->find_links, optarg); break;
@@ -242,8 +326,34 @@ static void req_args_free(struct req_args *a)
 	strv_free(&a->conda);
 	strv_free(&a->channels);
 	strv_free(&a->reqfiles);
+	strv_free(&a->extras);
+	strv_free(&a->groups);
 	strv_free(&a->extra_index_urls);
 	strv_free(&a->find_links);
+}
+
+/* --pip-project DIR: the project's requirements join --pip's. */
+static int add_project_reqs(struct cli *c, struct req_args *a)
+{
+	struct pyproject pp;
+	struct pyproject_select sel = {
+		.extras = (const char *const *)a->extras.v, .nextras = a->extras.n,
+		.all_extras = a->all_extras,
+		.groups = (const char *const *)a->groups.v, .ngroups = a->groups.n,
+	};
+	int r;
+
+	if ((r = pyproject_read(&c->ctx, a->project, &pp)) < 0)
+		return r;
+	r = pyproject_requirements(&c->ctx, &pp, &sel, &a->pip);
+	if (r == 0 && !a->pip.n && !a->reqfiles.n)
+		r = pkgimg_err(&c->ctx, -PKGIMG_E_USAGE, "%s: [pyproject] the project has no "
+			       "dependencies%s: nothing to install from it (the project itself "
+			       "is not installed; build and install it with --pip DIR)", pp.path,
+			       a->extras.n || a->all_extras || a->groups.n ?
+			       " in the extras and groups chosen" : "");
+	pyproject_free(&pp);
+	return r;
 }
 
 static int plan(struct cli *c, struct req_args *a, struct lockfile *lf)
@@ -256,6 +366,8 @@ static int plan(struct cli *c, struct req_args *a, struct lockfile *lf)
 	struct pull_result pulled = { 0 };
 	int r = 0;
 
+	if (a->project && (r = add_project_reqs(c, a)) < 0)
+		return r;
 	if (a->base && pull_ref_is_transport(a->base)) {	/* --base oci:DIR: pulled first */
 		struct pull_opts pull = { 0 };
 
@@ -288,7 +400,12 @@ static int plan(struct cli *c, struct req_args *a, struct lockfile *lf)
 		snprintf(cuda, sizeof cuda, "%s", g.cuda);
 		gpu_info_free(&g);
 	}
-	if (a->pip.n || a->reqfiles.n) {
+	if (a->pip.n || a->reqfiles.n || a->pylock) {
+		pip.pylock = a->pylock;
+		pip.pylock_extras = (const char *const *)a->extras.v;
+		pip.npylock_extras = a->extras.n;
+		pip.pylock_groups = (const char *const *)a->groups.v;
+		pip.npylock_groups = a->groups.n;
 		pip.reqs = (const char *const *)a->pip.v;
 		pip.nreqs = a->pip.n;
 		pip.reqfiles = (const char *const *)a->reqfiles.v;
@@ -361,6 +478,33 @@ static int count_pkgs(const struct lockfile *lf)
 	return n;
 }
 
+/* lock --pylock-out / --requirements-out: the PyPI part of lf in the
+ * formats other tools read. */
+static int write_exports(struct cli *c, const struct req_args *a, const struct lockfile *lf)
+{
+	struct sbuf text = SBUF_INIT;
+	int r = 0;
+
+	if (a->pylock_out) {
+		r = pylock_write(&c->ctx, lf, &text);
+		if (r == 0)
+			r = fs_write_file(&c->ctx, AT_FDCWD, a->pylock_out, text.buf, text.len, 0644);
+		if (r < 0)
+			pkgimg_err_wrap(&c->ctx, r, "--pylock-out %s", a->pylock_out);
+	}
+	sbuf_reset(&text);
+	if (r == 0 && a->requirements_out) {
+		r = pylock_write_requirements(&c->ctx, lf, &text);
+		if (r == 0)
+			r = fs_write_file(&c->ctx, AT_FDCWD, a->requirements_out, text.buf, text.len,
+					  0644);
+		if (r < 0)
+			pkgimg_err_wrap(&c->ctx, r, "--requirements-out %s", a->requirements_out);
+	}
+	sbuf_free(&text);
+	return r;
+}
+
 int cmd_lock(struct cli *c, int argc, char **argv)
 {
 	struct req_args a = { 0 };
@@ -378,7 +522,13 @@ int cmd_lock(struct cli *c, int argc, char **argv)
 	if (rc)
 		goto done;
 	out = a.output ? a.output : "pkgimg.lock";
-	if (a.spec) {
+	if (a.lock) {	/* converting a lockfile: nothing resolved, nothing rewritten */
+		r = fs_read_file(&c->ctx, AT_FDCWD, a.lock, &text);
+		if (r == 0)
+			r = lockfile_parse(&c->ctx, a.lock, text.buf, text.len, &lf);
+		sbuf_reset(&text);
+		out = a.lock;
+	} else if (a.spec) {
 		struct apt_sources srcs = { 0 };
 		struct spec s = { 0 };
 
@@ -394,10 +544,12 @@ int cmd_lock(struct cli *c, int argc, char **argv)
 	} else {
 		r = plan(c, &a, &lf);
 	}
-	if (r == 0)
+	if (r == 0 && !a.lock)
 		r = lockfile_emit(&c->ctx, &lf, &text);
-	if (r == 0)
+	if (r == 0 && !a.lock)
 		r = fs_write_file(&c->ctx, AT_FDCWD, out, text.buf, text.len, 0644);
+	if (r == 0)
+		r = write_exports(c, &a, &lf);
 	if (r < 0) {
 		rc = cli_fail(c, r);
 		goto done;
@@ -406,13 +558,23 @@ int cmd_lock(struct cli *c, int argc, char **argv)
 		char *p = path_abs(out);
 		json_t *j = json_pack("{s:s, s:o}", "lock", p, "packages", packages_json(&lf));
 
+		if (a.pylock_out)
+			json_object_set_new(j, "pylock", json_string(a.pylock_out));
+		if (a.requirements_out)
+			json_object_set_new(j, "requirements", json_string(a.requirements_out));
+
 		json_dumpf(j, stdout, JSON_INDENT(2));
 		putchar('\n');
 		json_decref(j);
 		free(p);
 	} else if (!(c->ctx.flags & PKGIMG_F_QUIET)) {
-		printf("locked %d packages in %d layer%s to %s\n", count_pkgs(&lf), lf.nlayers,
-		       lf.nlayers == 1 ? "" : "s", out);
+		if (!a.lock)
+			printf("locked %d packages in %d layer%s to %s\n", count_pkgs(&lf),
+			       lf.nlayers, lf.nlayers == 1 ? "" : "s", out);
+		if (a.pylock_out)
+			printf("wrote the PyPI packages of %s to %s\n", out, a.pylock_out);
+		if (a.requirements_out)
+			printf("wrote the PyPI packages of %s to %s\n", out, a.requirements_out);
 	}
 done:
 	lockfile_free(&lf);

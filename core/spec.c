@@ -657,6 +657,49 @@ static int parse_conda(struct spec_parser *p, yaml_node_t *v, struct spec_step *
 	return 0;
 }
 
+/* pip's value: a list of requirements, or {project, extras, groups}: the
+ * dependencies of a project's pyproject.toml (the project itself is not
+ * installed). */
+static int parse_pip(struct spec_parser *p, yaml_node_t *v, struct spec_step *st)
+{
+	static const char *const keys[] = { "project", "extras", "groups" };
+	static const char ex[] = "pip: {project: ., extras: [test], groups: [dev]}";
+	yaml_node_pair_t *pairs;
+	char sugg[64];
+	int r;
+
+	if (!v || v->type != YAML_MAPPING_NODE)
+		/* may be empty when requirements are given: checked after the options */
+		return get_list(p, v, "pip", "pip: [torch==2.2.1] (or pip: [] with requirements: "
+				"FILE, or pip: {project: .})", 0, &st->items);
+	if ((r = check_keys(p, v, "the pip mapping")) < 0)
+		return r;
+	pairs = v->data.mapping.pairs.start;
+	for (size_t i = 0; i < map_len(v); i++) {
+		yaml_node_t *k = ynode(p, pairs[i].key), *val = ynode(p, pairs[i].value);
+
+		if (!strcmp(sval(k), "project")) {
+			if ((r = get_str(p, val, "'project'", ex, 0, &st->project_raw)) < 0)
+				return r;
+			st->project = path_from_dir(p->dir, st->project_raw);
+		} else if (!strcmp(sval(k), "extras")) {
+			if ((r = get_list(p, val, "extras", ex, 0, &st->extras)) < 0)
+				return r;
+		} else if (!strcmp(sval(k), "groups")) {
+			if ((r = get_list(p, val, "groups", ex, 0, &st->groups)) < 0)
+				return r;
+		} else {
+			return errm(p, mark(k), "unknown key %s in the pip mapping; expected one of "
+				    "project, extras, groups%s", q(p, sval(k)),
+				    suggest(sval(k), keys, 3, sugg, sizeof sugg));
+		}
+	}
+	if (!st->project)
+		return errm(p, mark(v), "the pip mapping has no 'project' (the directory of a "
+			    "pyproject.toml, relative to the spec); write e.g. %s", ex);
+	return 0;
+}
+
 /* The step key's value. */
 static int parse_step_value(struct spec_parser *p, yaml_node_t *v, struct spec_step *st,
 			    yaml_node_t **chan_key, yaml_node_t **prefix_key)
@@ -687,9 +730,7 @@ static int parse_step_value(struct spec_parser *p, yaml_node_t *v, struct spec_s
 					    "file or a path", i + 1, q(p, st->items.v[i]));
 		return 0;
 	case SPEC_PIP:
-		/* may be empty when requirements are given: checked after the options */
-		return get_list(p, v, key, "pip: [torch==2.2.1] (or pip: [] with requirements: "
-				"FILE)", 0, &st->items);
+		return parse_pip(p, v, st);
 	case SPEC_CONDA:
 		return parse_conda(p, v, st, chan_key, prefix_key);
 	case SPEC_ENV:
@@ -853,7 +894,7 @@ static int parse_step(struct spec_parser *p, yaml_node_t *n, size_t idx, struct 
 		if ((r = parse_opt(p, (enum spec_opt)o, k, v, st, chan_key, prefix_key)) < 0)
 			goto out;
 	}
-	if (st->kind == SPEC_PIP && !st->items.n && !st->requirements.n)
+	if (st->kind == SPEC_PIP && !st->items.n && !st->requirements.n && !st->project)
 		r = errm(p, mark(vn), "'pip' is an empty list and the step has no requirements; "
 			 "name at least one requirement, e.g. pip: [torch==2.2.1], or add "
 			 "requirements: requirements.txt");
@@ -1076,6 +1117,10 @@ static void step_free(struct spec_step *st)
 	strv_free(&st->find_links);
 	strv_free(&st->requirements);
 	strv_free(&st->requirements_raw);
+	free(st->project);
+	free(st->project_raw);
+	strv_free(&st->extras);
+	strv_free(&st->groups);
 	free(st->index_strategy);
 	strv_free(&st->channels);
 	free(st->conda_prefix);
@@ -1179,6 +1224,12 @@ char *spec_step_text(const struct spec *s, const struct spec_step *st)
 			add_word(&sb, st->index_strategy, false);
 		}
 		add_words(&sb, &st->requirements_raw, "-r");
+		if (st->project_raw) {
+			sbuf_adds(&sb, " --project ");
+			add_word(&sb, st->project_raw, false);
+		}
+		add_words(&sb, &st->extras, "--extra");
+		add_words(&sb, &st->groups, "--group");
 		break;
 	case SPEC_CONDA:
 		add_words(&sb, &st->items, NULL);

@@ -44,6 +44,11 @@ struct spec_step {
 	struct strv requirements;	/* pip: requirements (a string or a list), made
 					   absolute relative to the spec's directory */
 	struct strv requirements_raw;	/* the same, as written in the spec */
+	char *project;			/* pip: {project: DIR}: its pyproject.toml's
+					   dependencies (made absolute relative to
+					   the spec's directory), or NULL */
+	char *project_raw;		/* the same, as written */
+	struct strv extras, groups;	/* pip: {extras: [..], groups: [..]} */
 	bool pre;			/* pip: pre: true */
 	char *index_strategy;		/* pip: first-index|unsafe-best-match, or NULL */
 	struct strv channels;		/* conda: channels */
@@ -97,7 +102,8 @@ const char *spec_kind_name(enum spec_kind kind);
 
 /* The canonical one-line text of a step, used in layer keys, layer.yaml and
  * the build's output: "apt: git curl", "pip: torch==2.2.1 --index-url URL
- * --extra-index-url URL --find-links URL --pre --index-strategy S -r FILE",
+ * --extra-index-url URL --find-links URL --pre --index-strategy S -r FILE
+ * --project DIR --extra X --group G",
  * "conda: numpy python=3.12 -c conda-forge --prefix /opt/x", "env: A=1 B=2",
  * "run: echo a && echo b", "add: ./data -> /data" (src and -r FILE as written),
  * "python_source: mod", "workdir: /app", "entrypoint: [\"/bin/sh\", \"-c\"]",

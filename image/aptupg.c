@@ -46,11 +46,6 @@ static int view_read(struct pkgimg_ctx *ctx, char **trees, int n, const char *pa
 	return r;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* Every path a package of the image lists (its .list files), sorted. */
 static int listed_paths(struct pkgimg_ctx *ctx, char **trees, int n, struct strv *out)
 {
@@ -76,8 +71,7 @@ static int listed_paths(struct pkgimg_ctx *ctx, char **trees, int n, struct strv
 		sbuf_free(&text);
 	}
 	strv_free(&names);
-	if (out->n)
-		qsort(out->v, out->n, sizeof *out->v, cmp_str);
+	strv_sort(out);
 	return r;
 }
 
@@ -133,7 +127,7 @@ static int obsolete_files(const struct layer_build *b, char **trees, int n,
 		if (line.len < 2 || line.ptr[0] != '/')
 			continue;
 		f = blob_dup(line);
-		if (!bsearch(&f, listed->v, listed->n, sizeof *listed->v, cmp_str))
+		if (!bsearch(&f, listed->v, listed->n, sizeof *listed->v, str_cmp_ptr))
 			r = whiteout_obsolete(b->ctx, b->step, b->txn->rootfd, trees, n, f);
 		free(f);
 	}

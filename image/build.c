@@ -22,6 +22,8 @@
 #include "core/spec.h"
 #include "core/str.h"
 #include "core/tree.h"
+#include "pyspec/pylock.h"
+#include "pyspec/pyproject.h"
 #include "image/build.h"
 #include "image/commit.h"
 #include "image/install.h"
@@ -48,6 +50,7 @@ struct step_req {		/* the merged request up to one package step */
 	struct pypi_request pypi;
 	struct conda_request creq;
 	char cuda[16];
+	char *pylock;		/* requirements: pylock.toml (PEP 751), in the context */
 };
 
 static void step_req_free(struct step_req *q)
@@ -59,6 +62,40 @@ static void step_req_free(struct step_req *q)
 	strv_free(&q->find);
 	strv_free(&q->conda);
 	strv_free(&q->channels);
+	free(q->pylock);
+}
+
+/* A pip step's {project: DIR, extras, groups}: the dependencies of DIR's
+ * pyproject.toml (DIR in the context) join the step's requirements. */
+static int step_project(struct pkgimg_ctx *ctx, const struct spec *s, const struct spec_step *e,
+			struct strv *pip)
+{
+	struct pyproject pp;
+	struct pyproject_select sel = {
+		.extras = (const char *const *)e->extras.v, .nextras = e->extras.n,
+		.groups = (const char *const *)e->groups.v, .ngroups = e->groups.n,
+	};
+	char *real = NULL;
+	int r;
+
+	if ((r = spec_path(ctx, s, "pip: project", e->project_raw, &real)) < 0)
+		return r;
+	if ((r = pyproject_read(ctx, real, &pp)) == 0) {
+		struct strv reqs = { 0 };
+
+		r = pyproject_requirements(ctx, &pp, &sel, &reqs);
+		if (r == 0 && !reqs.n && !e->items.n && !e->requirements.n)
+			r = pkgimg_err(ctx, -PKGIMG_E_USAGE, "%s: [pyproject] the project has no "
+				       "dependencies%s: this pip step installs nothing (the project "
+				       "itself is not installed); remove the step", pp.path,
+				       sel.nextras || sel.ngroups ? " in the extras and groups chosen" : "");
+		for (size_t i = 0; r == 0 && i < reqs.n; i++)
+			strv_add_unique(pip, reqs.v[i]);
+		strv_free(&reqs);
+		pyproject_free(&pp);
+	}
+	free(real);
+	return r;
 }
 
 /* The merged request of package step k: everything asked by the steps up
@@ -79,6 +116,12 @@ static int step_request(struct pkgimg_ctx *ctx, const struct spec *s, size_t k,
 			else if (e->kind == SPEC_CONDA)
 				strv_add_unique(&cur->conda, e->items.v[i]);
 		}
+		if (e->kind == SPEC_PIP && e->project && r == 0) {
+			r = step_project(ctx, s, e, &cur->pip);
+			if (r < 0)
+				pkgimg_err_wrap(ctx, r, "%s:%d:%d: step %zu", s->path, e->line, e->col,
+						j + 1);
+		}
 		if (e->kind == SPEC_PIP) {
 			for (size_t i = 0; r == 0 && i < e->requirements.n; i++) {
 				const char *raw = e->requirements_raw.v[i];
@@ -90,8 +133,14 @@ static int step_request(struct pkgimg_ctx *ctx, const struct spec *s, size_t k,
 					continue;
 				}
 				r = spec_path(ctx, s, "pip: requirements", raw, &real);
-				if (r == 0)
+				if (r == 0 && pylock_is_pylock_name(raw)) {
+					/* a PEP 751 lock: installed as it is */
+					free(cur->pylock);
+					cur->pylock = real;
+					real = NULL;
+				} else if (r == 0) {
 					strv_add_unique(&cur->reqfiles, real);
+				}
 				else
 					pkgimg_err_wrap(ctx, r, "%s:%d:%d: step %zu", s->path,
 							e->line, e->col, j + 1);
@@ -165,7 +214,8 @@ int image_spec_lock(struct pkgimg_ctx *ctx, struct store *store, const struct sp
 		po->apt = (const char *const *)cur->apt.v;
 		po->napt = (int)cur->apt.n;
 		po->python = s->python;
-		if (cur->pip.n || cur->reqfiles.n) {
+		if (cur->pip.n || cur->reqfiles.n || cur->pylock) {
+			cur->pypi.pylock = cur->pylock;
 			cur->pypi.reqs = (const char *const *)cur->pip.v;
 			cur->pypi.nreqs = cur->pip.n;
 			cur->pypi.reqfiles = (const char *const *)cur->reqfiles.v;

@@ -70,6 +70,8 @@ static const char *const var_names[PEP508_NVARS] = {
 	[PEP508_VAR_IMPLEMENTATION_NAME] = "implementation_name",
 	[PEP508_VAR_IMPLEMENTATION_VERSION] = "implementation_version",
 	[PEP508_VAR_EXTRA] = "extra",
+	[PEP508_VAR_EXTRAS] = "extras",
+	[PEP508_VAR_DEPENDENCY_GROUPS] = "dependency_groups",
 };
 
 /* Every spelling packaging's tokenizer takes for a variable. */
@@ -95,6 +97,8 @@ static const struct {
 	{ "implementation_name", PEP508_VAR_IMPLEMENTATION_NAME },
 	{ "implementation_version", PEP508_VAR_IMPLEMENTATION_VERSION },
 	{ "extra", PEP508_VAR_EXTRA },
+	{ "extras", PEP508_VAR_EXTRAS },
+	{ "dependency_groups", PEP508_VAR_DEPENDENCY_GROUPS },
 };
 
 #define NSPELLINGS (sizeof var_spellings / sizeof var_spellings[0])
@@ -114,6 +118,8 @@ static const size_t env_offsets[PEP508_NVARS] = {
 	[PEP508_VAR_IMPLEMENTATION_VERSION] =
 		offsetof(struct pep508_env, implementation_version),
 	[PEP508_VAR_EXTRA] = SIZE_MAX,	/* not in the environment */
+	[PEP508_VAR_EXTRAS] = SIZE_MAX,
+	[PEP508_VAR_DEPENDENCY_GROUPS] = SIZE_MAX,
 };
 
 /* Marker operators, in the order packaging's OP token tries them. */
@@ -153,9 +159,11 @@ static char **env_field(struct pep508_env *env, enum pep508_var var)
 
 static const char *env_get(const struct pep508_env *env, enum pep508_var var)
 {
-	const char *const *f = (const char *const *)(const void *)
-		((const char *)env + env_offsets[var]);
+	const char *const *f;
 
+	if (env_offsets[var] == SIZE_MAX)
+		return "";	/* extra, extras, dependency_groups */
+	f = (const char *const *)(const void *)((const char *)env + env_offsets[var]);
 	return *f ? *f : "";
 }
 
@@ -171,7 +179,7 @@ void pep508_env_free(struct pep508_env *env)
 	if (!env)
 		return;
 	for (v = 0; v < PEP508_NVARS; v++) {
-		if (v == PEP508_VAR_EXTRA)
+		if (env_offsets[v] == SIZE_MAX)
 			continue;
 		free(*env_field(env, (enum pep508_var)v));
 		*env_field(env, (enum pep508_var)v) = NULL;
@@ -194,7 +202,7 @@ int pep508_env_set(struct pkgimg_ctx *ctx, struct pep508_env *env, const char *n
 
 	for (i = 0; i < NSPELLINGS; i++)
 		if (!strcmp(var_spellings[i].word, name) &&
-		    var_spellings[i].var != PEP508_VAR_EXTRA)
+		    env_offsets[var_spellings[i].var] != SIZE_MAX)
 			break;
 	if (i == NSPELLINGS) {
 		r = pkgimg_err(ctx, -PKGIMG_E_USAGE,
@@ -319,6 +327,7 @@ struct parser {
 	const char *what;		/* "requirement" or "marker" */
 	int depth;			/* open parentheses */
 	struct pkgimg_ctx *scratch;	/* for pep440 parses that may fail */
+	bool lock;			/* a lock file's marker: extras, dependency_groups */
 };
 
 static int perr(struct parser *p, size_t at, const char *fmt, ...)
@@ -526,7 +535,9 @@ static int parse_operand(struct parser *p, struct pep508_operand *out)
 	int r = 0;
 
 	for (i = 0; i < NSPELLINGS && !n; i++)
-		n = word_at(p, p->pos, var_spellings[i].word);
+		if (p->lock || (var_spellings[i].var != PEP508_VAR_EXTRAS &&
+				var_spellings[i].var != PEP508_VAR_DEPENDENCY_GROUPS))
+			n = word_at(p, p->pos, var_spellings[i].word);
 	if (n) {
 		out->is_var = true;
 		out->var = var_spellings[i - 1].var;
@@ -733,9 +744,10 @@ static int parse_or(struct parser *p, struct pep508_marker **out)
 	return parse_chain(p, PEP508_MARKER_OR, out);
 }
 
-int pep508_marker_parse(struct pkgimg_ctx *ctx, const char *s, struct pep508_marker **out)
+static int marker_parse(struct pkgimg_ctx *ctx, const char *s, bool lock,
+			struct pep508_marker **out)
 {
-	struct parser p = { ctx, s, strlen(s), 0, "marker", 0, NULL };
+	struct parser p = { ctx, s, strlen(s), 0, "marker", 0, NULL, lock };
 	struct pep508_marker *m = NULL;
 	int r;
 
@@ -755,6 +767,16 @@ out:
 	return r;
 }
 
+int pep508_marker_parse(struct pkgimg_ctx *ctx, const char *s, struct pep508_marker **out)
+{
+	return marker_parse(ctx, s, false, out);
+}
+
+int pep508_marker_parse_lock(struct pkgimg_ctx *ctx, const char *s, struct pep508_marker **out)
+{
+	return marker_parse(ctx, s, true, out);
+}
+
 /* --- markers: evaluation and text ----------------------------------------- */
 
 static const char *operand_value(const struct pep508_operand *o, const struct pep508_env *env,
@@ -767,8 +789,51 @@ static const char *operand_value(const struct pep508_operand *o, const struct pe
 	return env_get(env, o->var);
 }
 
+/* Whether name (normalised) is one of the set's (normalised too). */
+static bool set_has(const char *const *v, size_t n, const char *name)
+{
+	char *want = pep503_normalize(name);
+	bool found = false;
+
+	for (size_t i = 0; i < n && !found; i++) {
+		char *have = pep503_normalize(v[i]);
+
+		found = !strcmp(have, want);
+		free(have);
+	}
+	free(want);
+	return found;
+}
+
+/* A comparison with `extra`, `extras` or `dependency_groups` in a lock
+ * file's context (pep508_marker_eval_sets); false when it is none. */
+static bool eval_set_cmp(const struct pep508_marker *m, const struct pep508_sets *sets,
+			 bool *res)
+{
+	const struct pep508_operand *var = m->lhs.is_var ? &m->lhs : &m->rhs;
+	const struct pep508_operand *lit = m->lhs.is_var ? &m->rhs : &m->lhs;
+	const char *const *v;
+	size_t n;
+	bool in;
+
+	if (m->lhs.is_var == m->rhs.is_var || !var->is_var ||
+	    (var->var != PEP508_VAR_EXTRA && var->var != PEP508_VAR_EXTRAS &&
+	     var->var != PEP508_VAR_DEPENDENCY_GROUPS))
+		return false;
+	v = var->var == PEP508_VAR_DEPENDENCY_GROUPS ? sets->groups : sets->extras;
+	n = var->var == PEP508_VAR_DEPENDENCY_GROUPS ? sets->ngroups : sets->nextras;
+	in = set_has(v, n, lit->value);
+	if (var->var == PEP508_VAR_EXTRA)
+		*res = m->op == PEP508_OP_EQ ? in : m->op == PEP508_OP_NE ? !in : false;
+	else	/* "x" in extras: the literal on the left, the set on the right */
+		*res = var == &m->rhs && m->op == PEP508_OP_IN ? in :
+		       var == &m->rhs && m->op == PEP508_OP_NOT_IN ? !in : false;
+	return true;
+}
+
 static bool eval_node(struct pkgimg_ctx *scratch, const struct pep508_marker *m,
-		      const struct pep508_env *env, const char *extra)
+		      const struct pep508_env *env, const char *extra,
+		      const struct pep508_sets *sets)
 {
 	const char *lhs, *rhs;
 	char *nl = NULL, *nr = NULL;
@@ -779,9 +844,11 @@ static bool eval_node(struct pkgimg_ctx *scratch, const struct pep508_marker *m,
 		/* AND: false at the first false child; OR: true at the first true */
 		res = m->kind == PEP508_MARKER_AND;
 		for (i = 0; i < m->nsub && res == (m->kind == PEP508_MARKER_AND); i++)
-			res = eval_node(scratch, m->sub[i], env, extra);
+			res = eval_node(scratch, m->sub[i], env, extra, sets);
 		goto out;
 	}
+	if (sets && eval_set_cmp(m, sets, &res))
+		goto out;
 	lhs = operand_value(&m->lhs, env, extra);
 	rhs = operand_value(&m->rhs, env, extra);
 	if ((m->lhs.is_var && m->lhs.var == PEP508_VAR_EXTRA) ||
@@ -804,7 +871,19 @@ int pep508_marker_eval(const struct pep508_marker *m, const struct pep508_env *e
 	if (!m)
 		return 1;
 	pkgimg_ctx_init(&scratch);
-	return eval_node(&scratch, m, env, extra) ? 1 : 0;
+	return eval_node(&scratch, m, env, extra, NULL) ? 1 : 0;
+}
+
+int pep508_marker_eval_sets(const struct pep508_marker *m, const struct pep508_env *env,
+			    const struct pep508_sets *sets)
+{
+	static const struct pep508_sets none = { 0 };
+	struct pkgimg_ctx scratch;
+
+	if (!m)
+		return 1;
+	pkgimg_ctx_init(&scratch);
+	return eval_node(&scratch, m, env, NULL, sets ? sets : &none) ? 1 : 0;
 }
 
 /* A literal in double quotes, as packaging writes it; '"', '\', CR and LF
@@ -1013,7 +1092,7 @@ static void sort_unique(struct strv *sv)
 
 int pep508_req_parse(struct pkgimg_ctx *ctx, const char *s, struct pep508_req *out)
 {
-	struct parser p = { ctx, s, strlen(s), 0, "requirement", 0, NULL };
+	struct parser p = { ctx, s, strlen(s), 0, "requirement", 0, NULL, false };
 	struct pep508_req req = { 0 };
 	struct strv extras = { NULL, 0, 0 }, norm = { NULL, 0, 0 };
 	struct blob spec = { s, 0 };

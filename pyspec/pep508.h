@@ -64,6 +64,8 @@ enum pep508_var {
 	PEP508_VAR_IMPLEMENTATION_NAME,
 	PEP508_VAR_IMPLEMENTATION_VERSION,
 	PEP508_VAR_EXTRA,
+	PEP508_VAR_EXTRAS,			/* PEP 751: the extras a lock installs (a set) */
+	PEP508_VAR_DEPENDENCY_GROUPS,		/* PEP 751: its dependency groups (a set) */
 	PEP508_NVARS
 };
 
@@ -142,6 +144,10 @@ void pep508_env_linux(struct pep508_env *env, const char *python_full_version,
  * (pep508_marker_free); on error *out is untouched and the message names the
  * marker, the column (1-based) and what was expected there. */
 int pep508_marker_parse(struct pkgimg_ctx *ctx, const char *s, struct pep508_marker **out);
+/* As pep508_marker_parse, in a lock file's context (PEP 751): the
+ * variables `extras` and `dependency_groups` are known too (elsewhere they
+ * are unknown words, as for pip's packaging 24). */
+int pep508_marker_parse_lock(struct pkgimg_ctx *ctx, const char *s, struct pep508_marker **out);
 void pep508_marker_free(struct pep508_marker *m);
 
 /* 1 when the marker holds for env and the extra being installed (NULL or ""
@@ -156,6 +162,24 @@ void pep508_marker_free(struct pep508_marker *m);
  * `extra` compares both sides PEP 503/685-normalised. */
 int pep508_marker_eval(const struct pep508_marker *m, const struct pep508_env *env,
 		       const char *extra);
+
+/* The sets a lock file's markers test (PEP 751): the extras and the
+ * dependency groups being installed (names PEP 685/735-normalised by the
+ * evaluation). */
+struct pep508_sets {
+	const char *const *extras;
+	size_t nextras;
+	const char *const *groups;
+	size_t ngroups;
+};
+
+/* As pep508_marker_eval, in a lock file's context (PEP 751, and uv.lock's
+ * conflict markers): `"x" in extras` and `"g" in dependency_groups` test
+ * membership (`not in` its negation), and `extra == "x"` / `extra != "x"`
+ * test whether x is (not) among the extras, so a marker may ask for
+ * several at once.  Other comparisons with these variables are false. */
+int pep508_marker_eval_sets(const struct pep508_marker *m, const struct pep508_env *env,
+			    const struct pep508_sets *sets);
 
 /* packaging's str(Marker): 'python_version < "3.8" and (os_name == "nt" or
  * extra == "test")'; variables by their canonical names, literals in double

@@ -19,6 +19,7 @@
 #include "pyspec/pep508.h"
 #include "pyspec/pymeta.h"
 #include "solver/pypi_client.h"
+#include "solver/pypi_exact.h"
 #include "solver/pypi_plan.h"
 #include "solver/pypi_solve.h"
 #include "pyspec/reqfile.h"
@@ -967,6 +968,8 @@ int pypi_lock_layer(struct pkgimg_ctx *ctx, struct store *st, const struct pypi_
 	bool pre = rq->pre, client_up = false;
 	int r;
 
+	if (rq->pylock)		/* another tool's lock: installed as it is */
+		return pypi_exact_layer(ctx, st, rq, t, lf);
 	pep508_env_init(&pl.env);
 	for (size_t i = 0; i < rq->nextra; i++)
 		strv_add(&extra, rq->extra_index_urls[i]);

@@ -376,3 +376,19 @@ fixture_apt_get() {
 		return 1
 	fi
 }
+
+# fixture_reindex DIR [--scan]: a fixture repository copy (fixture_variant)
+# whose Packages file changed is made whole again: with --scan its Packages
+# is first written from the .debs in DIR/pool (dpkg-scanpackages), then
+# compressed (.gz, .xz) and the Release signed again (aptrepo.sh --sign;
+# RELEASE_EXTRA in the environment adds Release fields).  Bails on failure.
+fixture_reindex() {
+	local d=$1 bdir=$1/dists/$SUITE/$COMPONENT/binary-$ARCH
+	if [ "${2-}" = --scan ]; then
+		(cd "$d" && dpkg-scanpackages --multiversion --arch "$ARCH" pool /dev/null \
+			>"$bdir/Packages" 2>/dev/null) || bail "fixture $d: dpkg-scanpackages" "failed"
+	fi
+	gzip -9nc <"$bdir/Packages" >"$bdir/Packages.gz" && xz -6 -T1 -c <"$bdir/Packages" >"$bdir/Packages.xz" \
+		|| bail "fixture $d: compress Packages" "gzip or xz failed"
+	"$SRC/tests/fixtures/aptrepo.sh" --sign "$d" || bail "fixture $d: sign" "aptrepo.sh --sign failed"
+}

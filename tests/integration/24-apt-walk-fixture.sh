@@ -63,9 +63,7 @@ stanza() {
 	stanza w-gb-second
 } >"$T/Packages"
 mv "$T/Packages" "$bdir/Packages"
-gzip -9n <"$bdir/Packages" >"$bdir/Packages.gz"
-xz -6 -T1 <"$bdir/Packages" >"$bdir/Packages.xz"
-"$SRC/tests/fixtures/aptrepo.sh" --sign "$W" || bail "re-sign the fixture variant" "aptrepo.sh --sign failed"
+fixture_reindex "$W"
 
 # apt-get itself on the same index (tests/lib.sh fixture_apt_get): the expected sets
 # below are what it answers (apt 2.6)

@@ -27,10 +27,7 @@ variant() {
 	local d bdir; d=$(fixture_variant "$1")
 	bdir=$d/dists/$SUITE/$COMPONENT/binary-$ARCH
 	cat >"$bdir/Packages"
-	gzip -9n <"$bdir/Packages" >"$bdir/Packages.gz"
-	xz -6 -T1 <"$bdir/Packages" >"$bdir/Packages.xz"
-	RELEASE_EXTRA=$2 "$SRC/tests/fixtures/aptrepo.sh" --sign "$d" \
-		|| bail "sign the fixture variant $1" "aptrepo.sh --sign failed"
+	RELEASE_EXTRA=$2 fixture_reindex "$d"
 }
 {
 	stanza pin-app 1.0

@@ -61,11 +61,7 @@ mkdeb_dep() {	# mkdeb_dep NAME DEPENDS
 }
 mkdeb_dep upg-user "upg-pkg (>= 2.0)"
 mkdeb_dep upg-loose "upg-pkg"
-bdir=$V/dists/$SUITE/$COMPONENT/binary-$ARCH
-(cd "$V" && dpkg-scanpackages --multiversion --arch "$ARCH" pool /dev/null >"$bdir/Packages" 2>/dev/null)
-gzip -9n <"$bdir/Packages" >"$bdir/Packages.gz"
-xz -6 -T1 <"$bdir/Packages" >"$bdir/Packages.xz"
-"$SRC/tests/fixtures/aptrepo.sh" --sign "$V" || bail "sign the upg repository" "aptrepo.sh --sign failed"
+fixture_reindex "$V" --scan
 cat "$A_KEYRING" "$KEYRING" >"$T/both.gpg"
 src=(--apt-source "$A_URI $A_SUITE $A_COMP" --apt-source "$HTTP_URL/upg/ $SUITE $COMPONENT"
 	--keyring "$T/both.gpg")

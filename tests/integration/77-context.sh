@@ -44,12 +44,7 @@ EOF
 mkdir -p "$REPO2/pool/main/p/python3.11"
 dpkg-deb --root-owner-group -Zgzip --build "$D" "$REPO2/pool/main/p/python3.11/python3.11_3.11.2-6_amd64.deb" >/dev/null \
 	|| bail "fixture: dpkg-deb" "cannot build the .deb"
-bdir=$REPO2/dists/$SUITE/$COMPONENT/binary-$ARCH
-(cd "$REPO2" && dpkg-scanpackages --multiversion --arch "$ARCH" pool /dev/null >"$bdir/Packages" 2>/dev/null) \
-	|| bail "fixture: dpkg-scanpackages" "failed"
-gzip -9nc <"$bdir/Packages" >"$bdir/Packages.gz"
-xz -6c <"$bdir/Packages" >"$bdir/Packages.xz"
-"$SRC/tests/fixtures/aptrepo.sh" --sign "$REPO2" || bail "fixture: sign" "aptrepo.sh --sign failed"
+fixture_reindex "$REPO2" --scan
 
 build() {	# build SPEC [ARGS...]
 	local spec=$1; shift

@@ -41,12 +41,7 @@ EOF
 mkdir -p "$REPO2/pool/main/d/devnode-fixture"
 dpkg-deb --root-owner-group -Zgzip --build "$D" "$REPO2/pool/main/d/devnode-fixture/devnode-fixture_1.0_amd64.deb" >/dev/null \
 	|| bail "fixture: dpkg-deb" "cannot build the .deb"
-bdir=$REPO2/dists/$SUITE/$COMPONENT/binary-$ARCH
-(cd "$REPO2" && dpkg-scanpackages --multiversion --arch "$ARCH" pool /dev/null >"$bdir/Packages" 2>/dev/null) \
-	|| bail "fixture: dpkg-scanpackages" "failed"
-gzip -9nc <"$bdir/Packages" >"$bdir/Packages.gz"
-xz -6c <"$bdir/Packages" >"$bdir/Packages.xz"
-"$PKGIMG_SRC/tests/fixtures/aptrepo.sh" --sign "$REPO2" || bail "fixture: sign" "aptrepo.sh --sign failed"
+fixture_reindex "$REPO2" --scan
 export FX_URL=$HTTP_URL/devs
 
 leftovers() { ls -d "$1" "$1".tmp-* 2>/dev/null; }

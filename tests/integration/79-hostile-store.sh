@@ -78,11 +78,7 @@ dpkg-deb --root-owner-group --build "$T/linky" "$V/pool/main/l/linky/linky_1.0_a
 mkdir -p "$V/pool/main/b/big-liar"
 dpkg-deb --root-owner-group -Zxz --build "$D" "$V/pool/main/b/big-liar/big-liar_1.0_all.deb" >/dev/null \
 	|| bail "dpkg-deb builds big-liar"
-bdir=dists/$SUITE/$COMPONENT/binary-$ARCH
-(cd "$V" && dpkg-scanpackages --multiversion --arch "$ARCH" pool /dev/null >"$bdir/Packages" 2>/dev/null \
-	&& gzip -9nf <"$bdir/Packages" >"$bdir/Packages.gz" && xz -6f <"$bdir/Packages" >"$bdir/Packages.xz") \
-	|| bail "the big variant's Packages"
-"$SRC/tests/fixtures/aptrepo.sh" --sign "$V" || bail "the big variant is signed again"
+fixture_reindex "$V" --scan
 S4=$T/store4
 PKGIMG_UNPACK_SLACK=1M FX_URL=$HTTP_URL/big fx "$S4" install --apt big-liar
 left=$(find "$S4/unpacked" "$S4/tmp" "$S4/layers" -mindepth 1 2>/dev/null)

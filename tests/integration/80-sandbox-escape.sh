@@ -169,11 +169,7 @@ EOF
 mkdir -p "$V/pool/main/p/pkgimg-probe"
 dpkg-deb --root-owner-group --build "$D" "$V/pool/main/p/pkgimg-probe/pkgimg-probe_1.0_amd64.deb" >/dev/null \
 	|| bail "build pkgimg-probe.deb" "dpkg-deb failed"
-bdir=$V/dists/$SUITE/$COMPONENT/binary-$ARCH
-(cd "$V" && dpkg-scanpackages --multiversion --arch "$ARCH" pool /dev/null >"$bdir/Packages" 2>/dev/null)
-gzip -9n <"$bdir/Packages" >"$bdir/Packages.gz"
-xz -6 -T1 <"$bdir/Packages" >"$bdir/Packages.xz"
-"$SRC/tests/fixtures/aptrepo.sh" --sign "$V" || bail "sign the probe repository" "aptrepo.sh --sign failed"
+fixture_reindex "$V" --scan
 cat "$A_KEYRING" "$KEYRING" >"$T/both.gpg"
 
 script_probe() {	# script_probe CONTEXT OUT [install options...]
