@@ -10,7 +10,7 @@ CPPFLAGS += -I. -D_GNU_SOURCE
 # source packages (deps/*.mk); the rest are Debian's own .a files.
 BUILD_PKGS := gcc make pkg-config libssl-dev libnghttp2-dev \
 	libzstd-dev libyaml-dev libjansson-dev liblzma-dev libbz2-dev zlib1g-dev libseccomp-dev
-TEST_PKGS  := gnupg dpkg-dev apt-utils python3 python3-apt python3-pip python3-pip-whl fakeroot file busybox-static xz-utils curl zstd skopeo umoci podman runc mmdebstrap \
+TEST_PKGS  := gnupg dpkg-dev apt-utils python3 python3-apt python3-pip python3-pip-whl fakeroot file busybox-static xz-utils curl zstd skopeo docker-registry umoci podman runc mmdebstrap \
 	clang libclang-rt-14-dev git python3-dev
 # node and npm run the conda oracle (npm's @conda-org/rattler); a machine
 # whose nodejs comes with its own npm keeps it, else Debian's are installed

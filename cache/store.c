@@ -461,6 +461,8 @@ static int layer_yaml_emit(const struct layer_meta *m, struct sbuf *out)
 	ok = ok && emit_list(&em, "env", m->env);
 	if (ok && m->workdir)
 		ok = emit_pair(&em, "workdir", m->workdir, YAML_ANY_SCALAR_STYLE);
+	if (ok && m->user)
+		ok = emit_pair(&em, "user", m->user, YAML_ANY_SCALAR_STYLE);
 	ok = ok && emit_list(&em, "entrypoint", m->entrypoint) && emit_list(&em, "cmd", m->cmd);
 	if (ok && m->pyc_failed && m->pyc_failed[0])
 		ok = emit_list(&em, "pyc_failed", m->pyc_failed);
@@ -574,6 +576,9 @@ static int layer_yaml_parse(struct pkgimg_ctx *ctx, const char *path, const stru
 			} else if (!strcmp(k, "workdir")) {
 				free(m->workdir);
 				m->workdir = xstrndup(v, vn);
+			} else if (!strcmp(k, "user")) {
+				free(m->user);
+				m->user = xstrndup(v, vn);
 			} else if (!strcmp(k, "size")) {
 				char *end;
 
@@ -739,6 +744,7 @@ void layer_meta_free(struct layer_meta *m)
 	free(m->step);
 	free(m->lock);
 	free(m->workdir);
+	free(m->user);
 	strv_free_null(m->env);
 	strv_free_null(m->entrypoint);
 	strv_free_null(m->cmd);
@@ -788,6 +794,10 @@ int store_image_config(struct pkgimg_ctx *ctx, struct store *st, const char *key
 			free(c.workdir);
 			c.workdir = xstrdup(m.workdir);
 		}
+		if (m.user) {
+			free(c.user);
+			c.user = xstrdup(m.user);
+		}
 		if (m.entrypoint) {
 			strv_free_null(c.entrypoint);
 			c.entrypoint = strv_copy_null(m.entrypoint);
@@ -815,6 +825,7 @@ void image_config_free(struct image_config *c)
 {
 	strv_free_null(c->env);
 	free(c->workdir);
+	free(c->user);
 	strv_free_null(c->entrypoint);
 	strv_free_null(c->cmd);
 	memset(c, 0, sizeof *c);

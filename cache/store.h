@@ -37,6 +37,7 @@ struct layer_meta {
 	/* image config carried by the layer (NULL when unset; inherited) */
 	char **env;			/* NULL-terminated "K=V" */
 	char *workdir;
+	char *user;			/* "NAME", "UID[:GID]" (a pulled image's User) */
 	char **entrypoint;		/* NULL-terminated; an empty list clears it */
 	char **cmd;			/* NULL-terminated; an empty list clears it */
 	/* the layer's Python files that did not compile (warnings its build
@@ -46,11 +47,12 @@ struct layer_meta {
 };
 
 /* An image's config: the layers' settings folded from the bottom up (env
- * merged by name, the later value winning; workdir, entrypoint, cmd: the
- * topmost layer that sets them).  What `run` and `export` use. */
+ * merged by name, the later value winning; workdir, user, entrypoint, cmd:
+ * the topmost layer that sets them).  What `run` and `export` use. */
 struct image_config {
 	char **env;			/* NULL-terminated "K=V", in first-set order */
 	char *workdir;			/* NULL: "/" */
+	char *user;			/* NULL: root (the OCI config's User) */
 	char **entrypoint;		/* NULL-terminated; NULL when never set */
 	char **cmd;
 };

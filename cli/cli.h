@@ -46,5 +46,6 @@ struct strv;
  * ($PKGIMG_APT_ETC, else /etc/apt). */
 int cli_load_apt_sources(struct cli *c, const struct strv *lines, struct apt_sources *srcs);
 int cmd_export(struct cli *c, int argc, char **argv);
+int cmd_pull(struct cli *c, int argc, char **argv);
 
 #endif

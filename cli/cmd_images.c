@@ -161,6 +161,9 @@ int cmd_inspect(struct cli *c, int argc, char **argv)
 			      "config", "env", env, "workdir",
 			      cfg.workdir ? json_string(cfg.workdir) : json_null(),
 			      "entrypoint", ep, "cmd", cmd);
+		if (cfg.user)	/* only a pulled image's config has one */
+			json_object_set_new(json_object_get(j, "config"), "user",
+					    json_string(cfg.user));
 		image_config_free(&cfg);
 	}
 	if (c->ctx.flags & PKGIMG_F_JSON) {
@@ -185,6 +188,8 @@ int cmd_inspect(struct cli *c, int argc, char **argv)
 			printf("%s%s\n", i ? "     " : "env: ", json_string_value(v));
 		if (json_is_string(json_object_get(cfg, "workdir")))
 			printf("workdir: %s\n", json_string_value(json_object_get(cfg, "workdir")));
+		if (json_is_string(json_object_get(cfg, "user")))
+			printf("user: %s\n", json_string_value(json_object_get(cfg, "user")));
 		if (json_is_array(json_object_get(cfg, "entrypoint"))) {
 			dump = json_dumps(json_object_get(cfg, "entrypoint"), JSON_COMPACT);
 			printf("entrypoint: %s\n", dump);

@@ -21,6 +21,7 @@
 #include "pyspec/pylock.h"
 #include "image/build.h"
 #include "image/install.h"
+#include "image/pull.h"
 #include "pyspec/pyproject.h"
 #include "runtime/gpu.h"
 #include "solver/apt.h"
@@ -362,10 +363,18 @@ static int plan(struct cli *c, struct req_args *a, struct lockfile *lf)
 	struct pypi_request pip = { 0 };
 	struct conda_request conda = { 0 };
 	char cuda[16] = "";
+	struct pull_result pulled = { 0 };
 	int r = 0;
 
 	if (a->project && (r = add_project_reqs(c, a)) < 0)
 		return r;
+	if (a->base && pull_ref_is_transport(a->base)) {	/* --base oci:DIR: pulled first */
+		struct pull_opts pull = { 0 };
+
+		r = image_pull(&c->ctx, &c->st, a->base, &pull, &pulled);
+		if (r < 0)
+			goto out;
+	}
 	if (a->conda.n && !a->apt.n && a->base && strcmp(a->base, "debian-slim")) {
 		/* conda on scratch or an image: no apt index is read */
 	} else {
@@ -373,7 +382,7 @@ static int plan(struct cli *c, struct req_args *a, struct lockfile *lf)
 	}
 	if (r < 0)
 		goto out;
-	po.base = a->base;
+	po.base = pulled.id[0] ? pulled.id : a->base;
 	po.sources = &srcs;
 	po.keyring = a->keyring;
 	po.apt = (const char *const *)a->apt.v;
@@ -434,6 +443,7 @@ static int plan(struct cli *c, struct req_args *a, struct lockfile *lf)
 	}
 	r = plan_lock(&c->ctx, &c->st, &po, lf);
 out:
+	pull_result_free(&pulled);
 	apt_sources_free(&srcs);
 	return r;
 }

@@ -32,6 +32,7 @@ static const struct command {
 	{ "pyc", cmd_pyc, "compile Python bytecode: pyc [--python PATH] DIR..." },
 	{ "wheel", cmd_wheel, "build a Python project to a wheel in an image: wheel SOURCE [-w DIR]" },
 	{ "export", cmd_export, "write an image as an OCI layout, an archive or a rootfs" },
+	{ "pull", cmd_pull, "bring an image into the store (oci:, docker-archive:, docker://)" },
 };
 
 static void usage(FILE *f)

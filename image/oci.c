@@ -84,7 +84,7 @@ int oci_ref_name_valid(const char *name)
 }
 
 /* Debian architecture → OCI (GOARCH) architecture and variant. */
-static void oci_platform(const char *debarch, const char **arch, const char **variant)
+void oci_platform(const char *debarch, const char **arch, const char **variant)
 {
 	static const struct {
 		const char *deb, *arch, *variant;
@@ -904,6 +904,8 @@ static json_t *image_config_json(struct pkgimg_ctx *ctx, const char *key,
 	strv_free(&env);
 	if (ic->workdir && *ic->workdir)
 		json_object_set_new(c, "WorkingDir", jstr(ctx, key, "workdir", ic->workdir, r));
+	if (ic->user && *ic->user)
+		json_object_set_new(c, "User", jstr(ctx, key, "user", ic->user, r));
 	if (ic->entrypoint && ic->entrypoint[0])
 		json_object_set_new(c, "Entrypoint", jstrv(ctx, key, "entrypoint", ic->entrypoint, r));
 	if (ic->cmd && ic->cmd[0])

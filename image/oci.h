@@ -91,4 +91,8 @@ int oci_export_rootfs(struct pkgimg_ctx *ctx, struct store *st, const char *key,
 
 void oci_export_result_free(struct oci_export_result *res);
 
+/* The OCI platform (GOARCH architecture and variant, NULL for none) of a
+ * Debian architecture (ctx->arch); an unknown one is itself. */
+void oci_platform(const char *debarch, const char **arch, const char **variant);
+
 #endif

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "core/arc.h"
@@ -109,6 +110,33 @@ static int set_owner(struct extract *x, int fd, const char *name, uid_t uid, gid
 		pkgimg_warn(x->ctx, "%s: [%s] cannot set owners (%s): files keep the ids of the current user",
 			    x->thing, x->o->phase, strerror(errno));
 		x->owner_warned = true;
+	}
+	return 0;
+}
+
+/* EXTRACT_XATTRS: the entry's attributes an image carries, on fd. */
+static int set_xattrs(struct extract *x, struct archive_entry *e, int fd)
+{
+	const char *name;
+	const void *v;
+	size_t n;
+
+	if (!has(x, EXTRACT_XATTRS) || archive_entry_xattr_reset(e) == 0)
+		return 0;
+	while (archive_entry_xattr_next(e, &name, &v, &n) == ARCHIVE_OK) {
+		if (!name || (strcmp(name, "security.capability") &&
+			      (strncmp(name, "user.", 5) || !strncmp(name, "user.overlay.", 13))))
+			continue;
+		if (fsetxattr(fd, name, v, n, 0) == 0)
+			continue;
+		if (errno != EPERM && errno != ENOTSUP)
+			return pkgimg_err(x->ctx, -errno, "%s: [%s] cannot set the attribute %s of "
+					  "'%s': %m", x->thing, x->o->phase, name, x->disk.buf);
+		if (!x->xattr_warned)
+			pkgimg_warn(x->ctx, "%s: [%s] cannot set extended attributes (%s on '%s': "
+				    "%s): files are written without them", x->thing, x->o->phase,
+				    name, x->disk.buf, strerror(errno));
+		x->xattr_warned = true;
 	}
 	return 0;
 }
@@ -295,6 +323,9 @@ static int write_file(struct extract *x, struct archive *a, struct archive_entry
 			       x->thing, x->o->phase, disk);
 		goto out;
 	}
+	r = set_xattrs(x, e, fd);
+	if (r < 0)
+		goto out;
 	r = close(fd);
 	fd = -1;
 	if (r < 0) {
@@ -373,7 +404,7 @@ static int write_dir(struct extract *x, struct archive_entry *e)
 		r = open_parent(x, &dirfd, &name);
 	if (r == 0)
 		r = make_dir(x, dirfd, name, attrs ? 0700 : 0755);
-	if (r < 0 || !(attrs || has(x, EXTRACT_OWNERS)))
+	if (r < 0 || !(attrs || has(x, EXTRACT_OWNERS) || has(x, EXTRACT_XATTRS)))
 		goto out;
 	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
@@ -382,6 +413,8 @@ static int write_dir(struct extract *x, struct archive_entry *e)
 		goto out;
 	}
 	r = set_owner(x, fd, NULL, uid, gid, &mode);
+	if (r == 0)
+		r = set_xattrs(x, e, fd);
 	/* Mode and time are set at the end: entries written into the
 	 * directory would change its time, and a read-only mode would stop
 	 * them for an unprivileged caller. */

@@ -68,6 +68,14 @@ enum {
 	/* names read as UTF-8 (archive_entry_pathname_utf8, under
 	 * arc_utf8_locale_push), the raw bytes where there is none */
 	EXTRACT_UTF8_NAMES = 1 << 7,
+	/* a file's or directory's extended attributes (pax SCHILY.xattr
+	 * records) that an image carries, as image/oci.c exports them: file
+	 * capabilities (security.capability, set after the owner, which
+	 * clears them) and user.*, never overlayfs' user.overlay.* (a layer
+	 * must not smuggle in an opaque mark or a redirect), trusted.*,
+	 * security labels or ACLs; without the privilege (EPERM) or the
+	 * filesystem's support, one warning */
+	EXTRACT_XATTRS = 1 << 8,
 };
 
 /* A format's policy.  Every hook may be NULL. */
@@ -104,7 +112,7 @@ struct extract {
 	uint64_t declared;	/* the size the archive declares, 0 none: for ENOSPC's note */
 
 	/* private */
-	bool owner_warned;
+	bool owner_warned, xattr_warned;
 	struct dirfd_cache dirs;	/* the parent of the last entry written */
 	struct extract_dir *dir;	/* EXTRACT_DIR_ATTRS: the directories listed */
 	size_t ndir, capdir;
