@@ -107,6 +107,22 @@ static char *unquote(const char *s, size_t n)
 	return sbuf_detach(&b);
 }
 
+char *pysrc_url_path(const char *url)
+{
+	const char *p;
+
+	if (strncasecmp(url, "file:", 5))
+		return NULL;
+	p = url + 5;
+	if (!strncmp(p, "//localhost/", 12))
+		p += 11;
+	else if (!strncmp(p, "///", 3))
+		p += 2;
+	else if (p[0] != '/' || p[1] == '/')
+		return NULL;
+	return unquote(p, strcspn(p, "#?"));
+}
+
 /* "/a/./b/../c" -> "/a/c" (os.path.normpath of an absolute path). */
 static char *norm_abs(const char *p)
 {

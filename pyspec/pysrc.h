@@ -68,6 +68,10 @@ void pysrc_free(struct pysrc *s);
  * it (every byte but A-Z a-z 0-9 _ . - ~ / as %XX). */
 char *pysrc_path_url(const char *abspath);
 
+/* The path of a file:// URL ("file:///a%20b" -> "/a b"); NULL when it is
+ * not one or has a bad escape. */
+char *pysrc_url_path(const char *file_url);
+
 /* PEP 610 direct_url.json, byte for byte as pip 23 writes it
  * (json.dumps(sort_keys=True), ASCII, ", " and ": "):
  *   archive: {"archive_info": {}, "url": URL} ({"hash": "sha256=H", "hashes":
