@@ -36,6 +36,7 @@ int cmd_gc(struct cli *c, int argc, char **argv);
 int cmd_tag(struct cli *c, int argc, char **argv);
 int cmd_pyc(struct cli *c, int argc, char **argv);
 int cmd_build(struct cli *c, int argc, char **argv);
+int cmd_wheel(struct cli *c, int argc, char **argv);
 
 struct apt_sources;
 struct lockfile;

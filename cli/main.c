@@ -30,6 +30,7 @@ static const struct command {
 	{ "tag", cmd_tag, "name an image: tag IMAGE NAME" },
 	{ "gc", cmd_gc, "remove what no tagged image needs" },
 	{ "pyc", cmd_pyc, "compile Python bytecode: pyc [--python PATH] DIR..." },
+	{ "wheel", cmd_wheel, "build a Python project to a wheel in an image: wheel SOURCE [-w DIR]" },
 	{ "export", cmd_export, "write an image as an OCI layout, an archive or a rootfs" },
 };
 

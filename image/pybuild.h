@@ -50,4 +50,32 @@ int image_pybuild(struct pkgimg_ctx *ctx, struct store *st, const char *parent,
  * __pycache__ directories.  hex gets 64 hex digits. */
 int pybuild_tree_digest(struct pkgimg_ctx *ctx, const char *dir, char hex[65]);
 
+struct sbuf;
+/* The wheel at path rewritten deterministically into *out: its files (no
+ * directory entries) sorted by name with the .dist-info directory last and
+ * its RECORD the very last, every time 1980-01-01T00:00:00Z, modes 0644 or
+ * 0755, deflated at zlib's default level; checked first (plain files with
+ * relative paths, none twice, one RECORD that lists every file with its
+ * hash and size).  *metadata (when not NULL) gets .dist-info/METADATA. */
+int pybuild_wheel_rewrite(struct pkgimg_ctx *ctx, const char *path, struct sbuf *out,
+			  char **metadata);
+
+/* pkgimg wheel SOURCE (as `pip wheel --no-deps SOURCE`): the image of
+ * the request (plan: base, apt, conda; Debian's python3 added when it has
+ * no interpreter) installed, then SOURCE built in it and the wheel copied
+ * into outdir.  SOURCE: a project directory, an sdist (a path, file://,
+ * https://), git+URL[@REV]; "#subdirectory=DIR" after any. */
+struct plan_opts;
+struct image_wheel_opts {
+	const struct plan_opts *plan;		/* the image (its pip is ignored) */
+	const struct install_opts *io;
+	const struct pypi_request *rq;		/* the indexes of the build requirements */
+	const char *source;
+	const char *outdir;			/* NULL: "." */
+	bool no_build_isolation;
+};
+/* *path gets the wheel's path (malloc'd). */
+int image_wheel(struct pkgimg_ctx *ctx, struct store *st, const struct image_wheel_opts *o,
+		char **path);
+
 #endif
