@@ -20,6 +20,7 @@
 #include "core/str.h"
 #include "image/build.h"
 #include "image/install.h"
+#include "image/pybuild.h"
 #include "runtime/gpu.h"
 #include "solver/apt.h"
 #include "solver/plan.h"
@@ -41,6 +42,7 @@ struct req_args {
 	int no_index;
 	int unsafe_best_match;
 	int pre;
+	int no_build_isolation;
 	struct strv apt_sources;
 	const char *base;
 	const char *keyring;
@@ -61,7 +63,7 @@ enum {
 	O_TAG, O_ROOT, O_NO_SCRIPTS, O_JSON, O_OFFLINE, O_FORCE, O_PIP, O_INDEX_URL,
 	O_EXTRA_INDEX_URL, O_FIND_LINKS, O_NO_INDEX, O_INDEX_STRATEGY, O_PYTHON, O_PRE,
 	O_CUDA, O_CUDA_INDEX, O_GPU, O_CONDA, O_CONDA_PREFIX, O_PYC, O_PYC_OPT, O_CONTEXT,
-	O_ALLOW_DEVICES, O_PRIVILEGED,
+	O_ALLOW_DEVICES, O_PRIVILEGED, O_NO_BUILD_ISOLATION,
 };
 
 static void print_usage(const char *cmd, int install)
@@ -71,7 +73,10 @@ static void print_usage(const char *cmd, int install)
 	       "[--base debian-slim|scratch|IMAGE] [--python X.Y] [--index-url URL] "
 	       "[--extra-index-url URL]... [--find-links DIR|URL]... [--no-index] "
 	       "[--index-strategy first-index|unsafe-best-match] [--pre] [--gpu] [--cuda X.Y] "
-	       "[--cuda-index-url TEMPLATE] %s\n", cmd,
+	       "[--cuda-index-url TEMPLATE] [-e|--editable PATH]... [--no-build-isolation] %s\n"
+	       "--pip also takes a source: name @ URL, name @ git+URL@REV, a path (./mypkg, "
+	       "dist/x-1.0.tar.gz); sdists on the indexes are built as pip builds them; -e PATH "
+	       "is a regular install in an image.\n", cmd,
 	       install ? "[--lock FILE] [--tag NAME] [--root DIR [--allow-devices]] "
 			 "[--no-scripts] [--pyc checked-hash|unchecked-hash|timestamp|none] "
 			 "[--pyc-opt 0,1,2] [--privileged]\n"
@@ -169,16 +174,20 @@ static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, 
 		{ "offline", no_argument, NULL, O_OFFLINE },
 		{ "force-build", no_argument, NULL, O_FORCE },
 		{ "privileged", no_argument, NULL, O_PRIVILEGED },
+		{ "editable", required_argument, NULL, 'e' },
+		{ "no-build-isolation", no_argument, NULL, O_NO_BUILD_ISOLATION },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	const char *cmd = argv[0];
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "o:r:c:f:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "o:r:c:f:e:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case O_APT: strv_add(&a->apt, optarg); break;
 		case O_PIP: strv_add(&a->pip, optarg); break;
+		case 'e': strv_push(&a->pip, xasprintf("-e %s", optarg)); break;
+		case O_NO_BUILD_ISOLATION: a->no_build_isolation = 1; break;
 		case O_CONDA: strv_add(&a->conda, optarg); break;
 		case 'c': strv_add(&a->channels, optarg); break;
 		case O_CONDA_PREFIX: a->conda_prefix = optarg; break;
@@ -245,11 +254,13 @@ static void req_args_free(struct req_args *a)
 	strv_free(&a->find_links);
 }
 
-static int plan(struct cli *c, struct req_args *a, struct lockfile *lf)
+static int plan(struct cli *c, struct req_args *a, const struct install_opts *io,
+		struct lockfile *lf)
 {
 	struct apt_sources srcs = { 0 };
 	struct plan_opts po = { 0 };
 	struct pypi_request pip = { 0 };
+	struct image_pybuilder pb;
 	struct conda_request conda = { 0 };
 	char cuda[16] = "";
 	int r = 0;
@@ -294,6 +305,9 @@ static int plan(struct cli *c, struct req_args *a, struct lockfile *lf)
 		pip.pre = a->pre;
 		pip.cuda = a->cuda ? a->cuda : cuda[0] ? cuda : NULL;
 		pip.cuda_index = a->cuda_index;
+		pip.no_build_isolation = a->no_build_isolation;
+		image_pybuilder_init(&pb, &c->st, io);
+		pip.builder = &pb.api;
 		po.pip = &pip;
 	}
 	if (a->conda.n) {
@@ -382,7 +396,12 @@ int cmd_lock(struct cli *c, int argc, char **argv)
 		apt_sources_free(&srcs);
 		spec_free(&s);
 	} else {
-		r = plan(c, &a, &lf);
+		/* sources are built in the image below their layer, installed
+		 * as `pkgimg install` installs it */
+		struct install_opts io = { .pyc = { .mode = PYC_CHECKED_HASH, .levels = 1 } };
+
+		io.pyc.jobs = c->jobs_given ? c->ctx.jobs : 0;
+		r = plan(c, &a, &io, &lf);
 	}
 	if (r == 0)
 		r = lockfile_emit(&c->ctx, &lf, &text);
@@ -472,7 +491,9 @@ int cmd_install(struct cli *c, int argc, char **argv)
 			r = lockfile_parse(&c->ctx, a.lock, text.buf, text.len, &lf);
 		sbuf_free(&text);
 	} else {
-		r = plan(c, &a, &lf);
+		io.no_scripts = a.no_scripts;
+		io.pyc.jobs = c->jobs_given ? c->ctx.jobs : 0;
+		r = plan(c, &a, &io, &lf);
 	}
 	io.no_scripts = a.no_scripts;
 	io.pyc.jobs = c->jobs_given ? c->ctx.jobs : 0;
