@@ -11,7 +11,7 @@ CPPFLAGS += -I. -D_GNU_SOURCE
 BUILD_PKGS := gcc make pkg-config libssl-dev libnghttp2-dev \
 	libzstd-dev libyaml-dev libjansson-dev liblzma-dev libbz2-dev zlib1g-dev libseccomp-dev
 TEST_PKGS  := gnupg dpkg-dev apt-utils python3 python3-apt python3-pip python3-pip-whl fakeroot file busybox-static xz-utils curl zstd skopeo umoci podman runc mmdebstrap \
-	clang libclang-rt-14-dev
+	clang libclang-rt-14-dev git python3-dev
 # node and npm run the conda oracle (npm's @conda-org/rattler); a machine
 # whose nodejs comes with its own npm keeps it, else Debian's are installed
 NODE_PKGS  := nodejs npm
