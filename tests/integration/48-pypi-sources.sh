@@ -176,6 +176,35 @@ pk --store "$S1" lock "${APT[@]}" -e ./proj --index-url "$PYSRC_URL" -o "$T/e.lo
 [ "$PK_RC" -eq 0 ] && err_has 'regular install' && [ "$(lock_field "$T/e.lock" pysrc-local source)" = path ] \
 	&& ok "local: -e ./proj is accepted as a regular install, with a warning saying so" \
 	|| fail "local: -e ./proj is accepted as a regular install, with a warning" "$(pk_detail)"
+
+# ---- the same project named by a requirements file (./proj, file:///…) and
+# by a spec (pip: [./proj], relative to its build context)
+mkdir -p "$T/ctx"
+cp -a "$T/work/proj" "$T/ctx/proj"
+printf './proj\n' >"$T/ctx/reqs.txt"
+printf 'file://%s/ctx/proj\n' "$T" >"$T/ctx/reqs2.txt"
+cd "$T/ctx" || bail "cd"
+pk --store "$S1" lock "${APT[@]}" -r reqs.txt --index-url "$PYSRC_URL" -o "$T/rf.lock"
+[ "$PK_RC" -eq 0 ] && [ "$(lock_field "$T/rf.lock" pysrc-local url)" = "file://$T/ctx/proj" ] \
+	&& [ "$(lock_field "$T/rf.lock" pysrc-local wheel_sha256)" = "$(lock_field "$T/local.lock" pysrc-local wheel_sha256)" ] \
+	&& ok "-r: a line ./proj is the project; a copy of the tree builds the same wheel bytes" \
+	|| fail "-r: a line ./proj is the project, the same wheel bytes" "$(pk_detail)"
+pk --store "$S1" lock "${APT[@]}" -r reqs2.txt --index-url "$PYSRC_URL" -o "$T/rf2.lock"
+[ "$PK_RC" -eq 0 ] && [ "$(lock_field "$T/rf2.lock" pysrc-local source)" = path ] \
+	&& ok "-r: a line file:///…/proj is the project directory" \
+	|| fail "-r: a line file:///…/proj is the project directory" "$(pk_detail)"
+cat >"$T/ctx/pkgimg.yaml" <<EOF
+steps:
+  - apt: [python3, gcc, libc6-dev, python3-dev]
+  - pip: [./proj]
+    index_url: $PYSRC_URL
+EOF
+cd / || true
+pk --store "$S1" lock -f "$T/ctx/pkgimg.yaml" -o "$T/spec.lock"
+[ "$PK_RC" -eq 0 ] && [ "$(lock_field "$T/spec.lock" pysrc-local url)" = "file://$T/ctx/proj" ] \
+	&& [ "$(lock_field "$T/spec.lock" pysrc-local source)" = path ] \
+	&& ok "spec: pip: [./proj] is the project in the build context" \
+	|| fail "spec: pip: [./proj] is the project in the build context" "$(pk_detail)"
 cd "$T" || true
 
 finish

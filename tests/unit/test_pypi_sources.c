@@ -301,10 +301,16 @@ int main(void)
 		printf("not ok - store: %s\n", ctx.errmsg);
 		return 1;
 	}
-	mkdir(P("links"), 0755);
-	mkdir(P("src"), 0755);
-	mkdir(P("ctx"), 0755);
-	mkdir(P("ctx/proj"), 0755);
+	{
+		const char *dirs[] = { "links", "src", "ctx", "ctx/proj" };
+
+		for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+			char *d = P(dirs[i]);
+
+			mkdir(d, 0755);
+			free(d);
+		}
+	}
 	put("links/foo-1.0.tar.gz", "sdist 1");
 	put("links/foo-2.0.tar.gz", "sdist 2");
 	put("src/baz-3.0.tar.gz", "sdist b");
