@@ -155,6 +155,12 @@ static int src_unnamed(struct plan *pl, struct top_req *t, const char *text, boo
 		free(raw);
 		if (r < 0)
 			return pkgimg_err_wrap(pl->ctx, r, "%s", t->origin);
+		if (strchr(text, '#')) {	/* #subdirectory= stays */
+			char *full = xasprintf("%s%s", path, strchr(text, '#'));
+
+			free(path);
+			path = full;
+		}
 	}
 	r = pysrc_parse_unnamed(pl->ctx, path ? path : text, root, &t->src);
 	free(path);
@@ -189,10 +195,11 @@ static int src_build(struct plan *pl, const char *origin, const struct pypi_src 
 	if (r < 0)
 		return pkgimg_err_wrap(pl->ctx, r, "%s: [lock] building %s", origin, s->url);
 	if (!out->name || !out->version || (!s->metadata_only && !out->wheel_sha256)) {
+		bool named = out->name && out->version;
+
 		pypi_built_free(out);
 		return pkgimg_err(pl->ctx, -PKGIMG_E_SOLVE, "%s: [lock] the build of %s gave no "
-				  "%s", origin, s->url, out->name && out->version ? "wheel" :
-				  "name and version");
+				  "%s", origin, s->url, named ? "wheel" : "name and version");
 	}
 	return 0;
 }
