@@ -832,6 +832,13 @@ out:
 	return r;
 }
 
+/* The build environment is the lock's (none asked for is an empty one):
+ * no indexes were given to resolve one on, or the lock gave it. */
+static bool pyb_from_lock(const struct pyb *b)
+{
+	return !b->rq || b->src->env || b->src->nenv;
+}
+
 /* The environment to build in: the lock's, or [build-system] requires
  * resolved (the first one; extra: get_requires_for_build_wheel's added). */
 static int env_make(struct pyb *b, const struct strv *extra)
@@ -840,7 +847,7 @@ static int env_make(struct pyb *b, const struct strv *extra)
 	struct lock_pkg *pkgs = NULL;
 	int n = 0, r;
 
-	if (b->src->env || b->src->nenv) {
+	if (pyb_from_lock(b)) {
 		pkgs = xcalloc((size_t)b->src->nenv + 1, sizeof *pkgs);
 		for (int i = 0; i < b->src->nenv; i++)
 			lock_pkg_copy(&pkgs[i], &b->src->env[i]);
@@ -1044,12 +1051,22 @@ static char *log_advice(struct pyb *b, const char *log)
 
 	if (fs_read_file(NULL, AT_FDCWD, log, &s) < 0 || !s.buf)
 		goto out;
-	if (strstr(s.buf, "Python.h: No such file")) {
+	if (strstr(s.buf, "ImportError: backend unavailable: ")) {
+		fix = b->src->no_build_isolation ?
+		      xasprintf("with --no-build-isolation the image itself must have the build "
+				"backend (%s) and the build requirements (%s%s): install them in an "
+				"earlier step (Debian's python3-setuptools, python3-wheel, ...), or "
+				"drop --no-build-isolation", b->backend,
+				b->requires.n ? b->requires.v[0] : "", b->requires.n > 1 ? ", ..." : "") :
+		      xasprintf("the build backend %s is not in the build environment: add the "
+				"package that has it to [build-system] requires", b->backend);
+	} else if (strstr(s.buf, "Python.h: No such file")) {
 		fix = b->tgt->python_prefix ?
 		      xstrdup("the interpreter's headers are missing: conda's python package has "
 			      "them; install python from conda") :
-		      xasprintf("Python's headers are missing: add an apt step: --apt python%s-dev",
-				strcmp(xy, "3.11") ? xy : "3");
+		      xasprintf("Python's headers (Python.h) are missing: add an apt step: --apt "
+				"python%s-dev (python3-dev where python%s is Debian's python3)",
+				xy, xy);
 	} else if ((p = strstr(s.buf, ".h: No such file or directory"))) {
 		const char *q = p;
 
@@ -1078,11 +1095,39 @@ static void env_push(struct strv *e, const char *k, const char *v)
 	strv_push(e, xasprintf("%s=%s", k, v));
 }
 
+/* The build's environment (see the top of this file). */
+static void hook_env(struct pyb *b, struct strv *env)
+{
+	bool iso = !b->src->no_build_isolation;
+	struct sbuf paths = SBUF_INIT;
+
+	env_push(env, "PATH", iso ? PYBUILD_DIR "/env/bin:" SANDBOX_DEFAULT_PATH
+				   : SANDBOX_DEFAULT_PATH);
+	env_push(env, "HOME", "/tmp");
+	env_push(env, "TMPDIR", "/tmp");
+	env_push(env, "LANG", "C.UTF-8");
+	env_push(env, "LC_ALL", "C.UTF-8");
+	strv_push(env, xasprintf("SOURCE_DATE_EPOCH=%d", PYBUILD_EPOCH));
+	env_push(env, "PYTHONHASHSEED", "0");
+	env_push(env, "PYTHONNOUSERSITE", "1");
+	env_push(env, "PYTHONDONTWRITEBYTECODE", "1");
+	env_push(env, "PIP_NO_INDEX", "1");
+	env_push(env, "PKGIMG_OUT", PYBUILD_DIR "/out");
+	env_push(env, "PKGIMG_BACKEND", b->backend);
+	for (size_t i = 0; i < b->backend_path.n; i++)
+		sbuf_addf(&paths, "%s%s", i ? ":" : "", b->backend_path.v[i]);
+	env_push(env, "PKGIMG_BACKEND_PATH", paths.buf ? paths.buf : "");
+	if (iso) {
+		env_push(env, "PYTHONPATH", PYBUILD_DIR "/fe/site");
+		env_push(env, "PKGIMG_BUILD_ENV", PYBUILD_DIR "/env/site");
+	}
+	sbuf_free(&paths);
+}
+
 /* Runs hook in the sandbox; *res gets its HOOK.json (the frontend's). */
 static int hook_run(struct pyb *b, const char *hook, json_t **res)
 {
 	struct pkgimg_ctx *ctx = b->ctx;
-	bool iso = !b->src->no_build_isolation;
 	char *envdir = xasprintf("%s/env", b->work), *fe = xasprintf("%s/fe", b->work);
 	char *out = xasprintf("%s/out", b->work), *log = xasprintf("%s/log", b->work);
 	char *scratch = NULL, *cwd = NULL, *rpath = NULL, *bp = NULL;
@@ -1093,7 +1138,6 @@ static int hook_run(struct pyb *b, const char *hook, json_t **res)
 		{ out, PYBUILD_DIR "/out", 0 }, { envdir, PYBUILD_DIR "/env", 1 },
 	};
 	struct sandbox_opts so = { 0 };
-	struct sbuf paths = SBUF_INIT;
 	int status = 0, r, logfd = -1;
 
 	*res = NULL;
@@ -1109,26 +1153,7 @@ static int hook_run(struct pyb *b, const char *hook, json_t **res)
 	if (r < 0)
 		goto out;
 	lowers = (const char **)store_chain_trees(b->st, NULL, b->chain, b->nchain);
-	env_push(&env, "PATH", iso ? PYBUILD_DIR "/env/bin:" SANDBOX_DEFAULT_PATH
-				   : SANDBOX_DEFAULT_PATH);
-	env_push(&env, "HOME", "/tmp");
-	env_push(&env, "TMPDIR", "/tmp");
-	env_push(&env, "LANG", "C.UTF-8");
-	env_push(&env, "LC_ALL", "C.UTF-8");
-	strv_push(&env, xasprintf("SOURCE_DATE_EPOCH=%d", PYBUILD_EPOCH));
-	env_push(&env, "PYTHONHASHSEED", "0");
-	env_push(&env, "PYTHONNOUSERSITE", "1");
-	env_push(&env, "PYTHONDONTWRITEBYTECODE", "1");
-	env_push(&env, "PIP_NO_INDEX", "1");
-	env_push(&env, "PKGIMG_OUT", PYBUILD_DIR "/out");
-	env_push(&env, "PKGIMG_BACKEND", b->backend);
-	for (size_t i = 0; i < b->backend_path.n; i++)
-		sbuf_addf(&paths, "%s%s", i ? ":" : "", b->backend_path.v[i]);
-	env_push(&env, "PKGIMG_BACKEND_PATH", paths.buf ? paths.buf : "");
-	if (iso) {
-		env_push(&env, "PYTHONPATH", PYBUILD_DIR "/fe/site");
-		env_push(&env, "PKGIMG_BUILD_ENV", PYBUILD_DIR "/env/site");
-	}
+	hook_env(b, &env);
 	strv_add(&argv, b->tgt->t->interpreter);
 	strv_add(&argv, PYBUILD_DIR "/fe/frontend.py");
 	strv_add(&argv, hook);
@@ -1176,7 +1201,6 @@ out:
 	strv_free_null((char **)lowers);
 	strv_free(&env);
 	strv_free(&argv);
-	sbuf_free(&paths);
 	free(scratch);
 	free(cwd);
 	free(rpath);
@@ -1421,15 +1445,14 @@ static int record_check(struct pkgimg_ctx *ctx, const char *what, struct zent *e
 	return r;
 }
 
-int pybuild_wheel_rewrite(struct pkgimg_ctx *ctx, const char *in, struct sbuf *out,
-			  char **metadata)
+/* Every file entry of the zip at `in` (opened on a) into *ents (*n of
+ * them), checked: plain files with relative paths; directories skipped. */
+static int zip_read_all(struct pkgimg_ctx *ctx, struct archive *a, const char *in,
+			struct zent **ents, size_t *n)
 {
-	struct archive *a = archive_read_new();
 	struct archive_entry *e;
-	struct zent *ents = NULL, *record = NULL;
-	size_t n = 0, cap = 0, nrecord = 0;
 	const char *what = path_base(in);
-	locale_t old = 0, loc = arc_utf8_locale_push(&old);
+	size_t cap = 0;
 	int r = 0, ar;
 
 	archive_read_support_format_zip(a);
@@ -1457,11 +1480,11 @@ int pybuild_wheel_rewrite(struct pkgimg_ctx *ctx, const char *in, struct sbuf *o
 			sbuf_free(&norm);
 			goto out;
 		}
-		if (n == cap) {
+		if (*n == cap) {
 			cap = cap ? 2 * cap : 64;
-			ents = xrealloc(ents, cap * sizeof *ents);
+			*ents = xrealloc(*ents, cap * sizeof **ents);
 		}
-		z = &ents[n++];
+		z = &(*ents)[(*n)++];
 		memset(z, 0, sizeof *z);
 		z->name = sbuf_detach(&norm);
 		z->exec = (archive_entry_perm(e) & 0111) != 0;
@@ -1489,6 +1512,23 @@ int pybuild_wheel_rewrite(struct pkgimg_ctx *ctx, const char *in, struct sbuf *o
 			       what, archive_error_string(a));
 		goto out;
 	}
+out:
+	return r;
+}
+
+int pybuild_wheel_rewrite(struct pkgimg_ctx *ctx, const char *in, struct sbuf *out,
+			  char **metadata)
+{
+	struct archive *a = archive_read_new();
+	struct zent *ents = NULL, *record = NULL;
+	size_t n = 0, nrecord = 0;
+	const char *what = path_base(in);
+	locale_t old = 0, loc = arc_utf8_locale_push(&old);
+	int r = 0;
+
+	r = zip_read_all(ctx, a, in, &ents, &n);
+	if (r < 0)
+		goto out;
 	qsort(ents, n, sizeof *ents, zent_cmp);
 	for (size_t i = 0; i < n; i++) {
 		if (i && !strcmp(ents[i].name, ents[i - 1].name)) {
@@ -1676,11 +1716,56 @@ static int json_strv(struct pyb *b, json_t *list, struct strv *out)
 	return 0;
 }
 
+/* prepare_metadata_for_build_wheel: 0 and out's name, version and
+ * metadata set; 1 when the backend lacks the hook (build_wheel then). */
+static int metadata_prepare(struct pyb *b, struct pypi_built *out)
+{
+	struct pkgimg_ctx *ctx = b->ctx;
+	json_t *res = NULL;
+	struct sbuf text = SBUF_INIT;
+	const char *dir;
+	char *path = NULL;
+	int r = hook_run(b, "prepare_metadata_for_build_wheel", &res);
+
+	if (r < 0)
+		goto out;
+	if (json_is_true(json_object_get(res, "unsupported"))) {
+		r = 1;
+		goto out;
+	}
+	dir = json_string_value(json_object_get(res, "return"));
+	if (!dir || strchr(dir, '/') || !str_ends_with(dir, ".dist-info") || dir[0] == '.') {
+		r = pkgimg_err(ctx, -PKGIMG_E_SCRIPT, "%s: [build] prepare_metadata_for_build_wheel "
+			       "returned '%s', not a .dist-info directory's name", b->label,
+			       dir ? dir : "");
+		goto out;
+	}
+	path = xasprintf("%s/out/metadata/%s/METADATA", b->work, dir);
+	r = fs_read_file(ctx, AT_FDCWD, path, &text);
+	if (r == 0 && !text.buf)
+		sbuf_adds(&text, "");
+	if (r == 0)
+		r = meta_fill(b, sbuf_detach(&text), out);
+	if (r == 0) {
+		out->env = xcalloc((size_t)b->nenv + 1, sizeof *out->env);
+		for (int i = 0; i < b->nenv; i++)
+			lock_pkg_copy(&out->env[i], &b->env[i]);
+		out->nenv = b->nenv;
+		pkgimg_info(ctx, "%s: [build] metadata from prepare_metadata_for_build_wheel",
+			    b->label);
+	}
+out:
+	json_decref(res);
+	sbuf_free(&text);
+	free(path);
+	return r;
+}
+
 /* Steps 3 to 5, once the source is in hand. */
 static int pyb_build(struct pyb *b, struct pypi_built *out)
 {
 	struct pkgimg_ctx *ctx = b->ctx;
-	bool iso = !b->src->no_build_isolation, from_lock = b->src->env || b->src->nenv;
+	bool iso = !b->src->no_build_isolation, from_lock = pyb_from_lock(b);
 	struct strv extra = { 0 };
 	json_t *res = NULL;
 	char key1[65], key2[65];
@@ -1715,6 +1800,13 @@ static int pyb_build(struct pyb *b, struct pypi_built *out)
 	    cache_read(b, key2, out)) {
 		cache_write(b, key1, out);
 		goto hit;
+	}
+	if (b->src->metadata_only && !b->src->wheel_sha256) {
+		/* the metadata only: prepare_metadata_for_build_wheel, when the
+		 * backend has it */
+		r = metadata_prepare(b, out);
+		if (r <= 0)
+			goto out;
 	}
 	r = hook_run(b, "build_wheel", &res);
 	if (r < 0)
@@ -1790,11 +1882,6 @@ int image_pybuild(struct pkgimg_ctx *ctx, struct store *st, const char *parent,
 			       "to build with", b.label);
 		goto out;
 	}
-	if (!rq && !src->no_build_isolation && !src->env && !src->nenv) {
-		r = pkgimg_err(ctx, -PKGIMG_E_USAGE, "%s: [build] no indexes to resolve its build "
-			       "requirements on, and no build environment locked", b.label);
-		goto out;
-	}
 	r = store_mktemp_dir(ctx, st, "pybuild", &b.work);
 	if (r < 0)
 		goto out;
@@ -1833,6 +1920,7 @@ static int pybuilder_build(void *arg, struct pkgimg_ctx *ctx, const struct lockf
 			   const struct pypi_src *src, struct pypi_built *out)
 {
 	struct image_pybuilder *pb = arg;
+	struct install_opts io0 = { .pyc = { .mode = PYC_CHECKED_HASH, .levels = 1 } };
 	struct install_result res = { 0 };
 	struct pybuild_target tgt = { .t = t, .python_prefix = below ? below->python_prefix : NULL };
 	char parent[STORE_KEY_MAX] = "";
@@ -1840,7 +1928,8 @@ static int pybuilder_build(void *arg, struct pkgimg_ctx *ctx, const struct lockf
 
 	if (below && below->nlayers) {
 		/* the image below the PyPI layer: store hits when built */
-		r = image_install_lock(ctx, pb->st, (struct lockfile *)below, pb->io, &res);
+		r = image_install_lock(ctx, pb->st, (struct lockfile *)below, pb->io ? pb->io : &io0,
+				       &res);
 		if (r == 0)
 			snprintf(parent, sizeof parent, "%s", res.snapshot);
 	} else if (below) {

@@ -45,7 +45,10 @@
 "    paths = [p for p in os.environ.get('PKGIMG_BACKEND_PATH', '').split(':') if p]\n" \
 "    res = {}\n" \
 "    try:\n" \
-"        backend = load_backend(os.environ['PKGIMG_BACKEND'], paths)\n" \
+"        try:\n" \
+"            backend = load_backend(os.environ['PKGIMG_BACKEND'], paths)\n" \
+"        except ImportError as e:\n" \
+"            raise ImportError('backend unavailable: %s' % e)\n" \
 "        f = getattr(backend, hook, None)\n" \
 "        if hook == 'get_requires_for_build_wheel':\n" \
 "            res['return'] = list(f({})) if f else []\n" \
