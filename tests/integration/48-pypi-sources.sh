@@ -6,7 +6,9 @@
 #   b. a C-extension sdist by URL: MarkupSafe @ http://127.0.0.1:…/x.tar.gz
 #      (setuptools' legacy default from the index, compiled in the image);
 #   c. a git repository: packaging @ git+file://localhost/…@TAG;
-#   d. a local project: --pip ./proj (its dependency built from the index).
+#   d. a local project: --pip ./proj (its dependency built from the index);
+#   and the C-extension sdist as an unnamed path (./dist/x.tar.gz), -r lines
+#   (./proj, file:///…) and a spec's pip: [./proj].
 # For each: the installed files (RECORD's paths, relative to site-packages)
 # and direct_url.json are pip's; two stores give the same wheel bytes and the
 # same snapshot id; `install --lock` on a fresh store rebuilds the same
@@ -127,6 +129,21 @@ if lock_install cext --pip "$CEXT"; then
 		&& ok "cext: a lock with another wheel_sha256: the rebuilt wheel differs, and the error says so" \
 		|| fail "cext: a lock with another wheel_sha256 is refused (differs)" "$(pk_detail)"
 fi
+
+# the same sdist as a path without a name (./dist/x.tar.gz, pip's unnamed
+# requirement): named by its metadata, file:// in direct_url.json
+mkdir -p "$T/arc/dist"
+cp "$PYSRC_CEXT_SDIST" "$T/arc/dist/"
+cd "$T/arc" || bail "cd"
+pk --store "$S1" install "${APT[@]}" --pip "./dist/$(basename "$PYSRC_CEXT_SDIST")" \
+	--index-url "$PYSRC_URL" --root "$T/r/arc"
+if [ "$PK_RC" -eq 0 ]; then
+	pip_root arc "./dist/$(basename "$PYSRC_CEXT_SDIST")"
+	same_as_pip arc MarkupSafe-2.1.2.dist-info
+else
+	fail "arc: install ./dist/x.tar.gz" "$(pk_detail)"
+fi
+cd "$T" || true
 
 # ---- c. the git repository at a tag; a branch moved after the lock
 mkdir -p "$T/src"
