@@ -164,6 +164,8 @@ static void emit_pkg(struct emitter *em, struct lock_pkg *p)
 		e_kv(em, "build", p->build);
 	if (p->md5)
 		e_kv(em, "md5", p->md5);
+	if (p->direct && !p->source)
+		e_kv(em, "direct", "true");	/* a wheel by URL or path */
 	if (p->source) {
 		e_kv(em, "source", p->source);
 		if (p->commit)
@@ -492,7 +494,7 @@ static int parse_pkg(struct ydoc *d, yaml_node_t *n, struct lock_pkg *p, bool in
 static int parse_source_fields(struct ydoc *d, yaml_node_t *n, struct lock_pkg *p)
 {
 	static const char *const kinds[] = { "sdist", "url", "path", "git" };
-	static const char *const only[] = { "commit", "subdirectory", "direct", "wheel_filename",
+	static const char *const only[] = { "commit", "subdirectory", "wheel_filename",
 					    "wheel_sha256", "wheel_size", "build_env",
 					    "no_build_isolation" };
 	char *wsize = NULL;
@@ -500,8 +502,13 @@ static int parse_source_fields(struct ydoc *d, yaml_node_t *n, struct lock_pkg *
 	bool known = false;
 	int r;
 
-	if ((r = opt_str(d, n, "source", &p->source)) < 0)
+	if ((r = opt_str(d, n, "source", &p->source)) < 0 ||
+	    (r = opt_bool(d, n, p->name, "direct", &p->direct)) < 0)
 		return r;
+	if (p->direct && strcmp(p->ecosystem, "pypi"))
+		return err_at(d->ctx, d->what, key_mark(d, n, "direct"), "'%.64s': 'direct' on a "
+			      "%s package; only PyPI requirements are direct" REGEN, p->name,
+			      p->ecosystem);
 	if (!p->source) {
 		for (size_t i = 0; i < sizeof only / sizeof only[0]; i++)
 			if (map_get(d, n, only[i]))
@@ -518,7 +525,6 @@ static int parse_source_fields(struct ydoc *d, yaml_node_t *n, struct lock_pkg *
 			      p->name, p->source);
 	if ((r = opt_str(d, n, "commit", &p->commit)) < 0 ||
 	    (r = opt_str(d, n, "subdirectory", &p->subdirectory)) < 0 ||
-	    (r = opt_bool(d, n, p->name, "direct", &p->direct)) < 0 ||
 	    (r = opt_bool(d, n, p->name, "no_build_isolation", &p->no_build_isolation)) < 0 ||
 	    (r = get_str(d, n, "wheel_filename", false, &p->wheel_filename)) < 0 ||
 	    (r = get_str(d, n, "wheel_sha256", false, &p->wheel_sha256)) < 0 ||

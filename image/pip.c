@@ -116,9 +116,9 @@ static int pip_direct_url(struct pkgimg_ctx *ctx, const struct lock_pkg *p, char
 	int r = 0;
 
 	*out = NULL;
-	if (!p->source || !p->direct)
+	if (!p->direct)
 		return 0;
-	if (!strcmp(p->source, "git")) {
+	if (p->source && !strcmp(p->source, "git")) {
 		r = pysrc_parse_url(ctx, p->url, &ps);
 		if (r == 0)
 			*out = pysrc_direct_url_json(PYSRC_GIT, ps.url, NULL, p->commit, ps.rev,
@@ -126,7 +126,7 @@ static int pip_direct_url(struct pkgimg_ctx *ctx, const struct lock_pkg *p, char
 		pysrc_free(&ps);
 		return r;
 	}
-	if (!strcmp(p->source, "path")) {
+	if (p->source && !strcmp(p->source, "path")) {
 		*out = pysrc_direct_url_json(PYSRC_DIR, p->url, NULL, NULL, NULL, p->subdirectory);
 		return 0;
 	}
@@ -260,11 +260,21 @@ int image_build_pip(const struct layer_build *b)
 
 		wl.pkgs = xcalloc((size_t)l->npkgs + 1, sizeof *wl.pkgs);
 		wl.npkgs = 0;
-		for (int i = 0; i < l->npkgs; i++)
-			if (!l->pkgs[i].source)
-				wl.pkgs[wl.npkgs++] = l->pkgs[i];
+		struct strv urls = { 0 };
+
+		for (int i = 0; i < l->npkgs; i++) {
+			if (l->pkgs[i].source)
+				continue;
+			wl.pkgs[wl.npkgs] = l->pkgs[i];
+			if (strchr(l->pkgs[i].url, '#')) {	/* a wheel by URL#sha256= */
+				strv_push(&urls, xstrndup(l->pkgs[i].url, strcspn(l->pkgs[i].url, "#")));
+				wl.pkgs[wl.npkgs].url = urls.v[urls.n - 1];
+			}
+			wl.npkgs++;
+		}
 		r = image_fetch_layer(ctx, st, &wl);
 		free(wl.pkgs);
+		strv_free(&urls);
 		for (int i = 0; i < l->npkgs && r == 0; i++)
 			if (l->pkgs[i].source)
 				r = pip_source_wheel(b, &l->pkgs[i], interp);

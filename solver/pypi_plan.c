@@ -14,6 +14,7 @@
 #include "core/ctx.h"
 #include "core/error.h"
 #include "core/fs.h"
+#include "core/hash.h"
 #include "core/str.h"
 #include "pyspec/wheelfile.h"
 #include "pyspec/pep440.h"
@@ -111,13 +112,6 @@ static enum pypi_src_kind src_kind(enum pysrc_kind k)
 	return k == PYSRC_DIR ? PYPI_SRC_PATH : k == PYSRC_GIT ? PYPI_SRC_GIT : PYPI_SRC_URL;
 }
 
-static int src_refuse_wheel(struct plan *pl, const struct top_req *t)
-{
-	return pkgimg_err(pl->ctx, -PKGIMG_E_USAGE, "%s: [lock] a wheel by URL or path is not "
-			  "resolved; put it in a directory and pass --find-links DIR with the "
-			  "project's name", t->origin);
-}
-
 /* "name @ URL": the URL moves into t->src; the requirement keeps the name,
  * extras and marker. */
 static int src_named(struct plan *pl, struct top_req *t)
@@ -129,7 +123,7 @@ static int src_named(struct plan *pl, struct top_req *t)
 	t->is_src = true;
 	free(t->req.url);
 	t->req.url = NULL;
-	return t->src.kind == PYSRC_WHEEL ? src_refuse_wheel(pl, t) : 0;
+	return 0;
 }
 
 /* A path or URL without a name ("./mypkg", "file:///x/y.tar.gz",
@@ -166,7 +160,10 @@ static int src_unnamed(struct plan *pl, struct top_req *t, const char *text, boo
 	free(path);
 	if (r < 0)
 		return pkgimg_err_wrap(pl->ctx, r, "%s", t->origin);
-	return t->src.kind == PYSRC_WHEEL ? src_refuse_wheel(pl, t) : 0;
+	if (editable && t->src.kind == PYSRC_WHEEL)
+		return pkgimg_err(pl->ctx, -PKGIMG_E_USAGE, "%s: [lock] -e takes a project "
+				  "directory or a VCS URL, not a wheel (as pip)", t->origin);
+	return 0;
 }
 
 /* The sha256 a --hash of the requirement gives, or NULL. */
@@ -218,6 +215,98 @@ static void src_of_top(const struct plan *pl, const struct top_req *t, bool meta
 	s->no_build_isolation = pl->rq->no_build_isolation;
 }
 
+/* A wheel by URL or path ("name @ https://…/x.whl", "./dist/x.whl"): into
+ * the store's blobs (verified when a #sha256= or --hash gives its digest),
+ * its tags checked for the target, its METADATA read; t->built describes it
+ * (the wheel is its own "source"). */
+static int wheel_meta(struct plan *pl, struct top_req *t)
+{
+	const char *want = t->src.sha256 ? t->src.sha256 : top_sha256(t);
+	const char *base = strrchr(t->src.url, '/');
+	char *fname = NULL, *dir = NULL, *dest = NULL, *blob = NULL, hex[65];
+	struct fetch_item it = { .size = -1 };
+	struct wheel_name wn = { 0 };
+	struct sbuf data = SBUF_INIT;
+	struct stat sb;
+	int r;
+
+	fname = base && base[1] ? pysrc_url_path(t->src.url) : NULL;
+	if (fname && strrchr(fname, '/')) {
+		char *b = xstrdup(strrchr(fname, '/') + 1);
+
+		free(fname);
+		fname = b;
+	} else if (!fname) {
+		fname = xstrndup(base ? base + 1 : t->src.url, strcspn(base ? base + 1 : t->src.url,
+								       "?#"));
+	}
+	r = wheel_filename_parse(pl->ctx, fname, &wn);
+	if (r < 0)
+		goto out;
+	if (wheel_best_rank(&pl->tags, &wn) < 0) {
+		r = pkgimg_err(pl->ctx, -PKGIMG_E_USAGE, "%s: [lock] %s is not a supported wheel on "
+			       "this image (Python %s on %s), as pip says", t->origin, fname,
+			       pl->t->python, pl->t->machine);
+		goto out;
+	}
+	it.url = t->src.url;
+	it.label = fname;
+	if (want) {
+		it.sha256 = want;
+		r = fetch_all(pl->ctx, pl->st, &it, 1);
+		if (r < 0)
+			goto out;
+		snprintf(hex, sizeof hex, "%s", want);
+	} else {
+		/* no digest to check it by: fetched, then named by its own */
+		r = store_mktemp_dir(pl->ctx, pl->st, "wheel-url", &dir);
+		if (r < 0)
+			goto out;
+		dest = xasprintf("%s/%s", dir, fname);
+		it.dest = dest;
+		r = fetch_all(pl->ctx, pl->st, &it, 1);
+		if (r == 0)
+			r = hash_file_sha256(AT_FDCWD, dest, hex);
+		if (r < 0) {
+			pkgimg_err_wrap(pl->ctx, r, "%s: [lock] %s", t->origin, t->src.url);
+			goto out;
+		}
+		blob = store_blob_path(pl->st, hex);
+		if (!store_has_blob(pl->st, hex) && rename(dest, blob) < 0) {
+			r = pkgimg_err(pl->ctx, -errno, "%s: [lock] %s: %m", t->origin, blob);
+			goto out;
+		}
+	}
+	free(blob);
+	blob = store_blob_path(pl->st, hex);
+	if (stat(blob, &sb) < 0) {
+		r = pkgimg_err(pl->ctx, -errno, "%s: [lock] %s: %m", t->origin, blob);
+		goto out;
+	}
+	r = wheel_read_metadata(pl->ctx, blob, fname, &data);
+	if (r < 0)
+		goto out;
+	t->built.name = xstrdup(wn.name);
+	t->built.version = xstrdup(wn.version);
+	t->built.metadata = sbuf_detach(&data);
+	t->built.src_sha256 = xstrdup(hex);
+	t->built.src_size = (uint64_t)sb.st_size;
+	t->built.src_filename = xstrdup(fname);
+out:
+	if (dir) {
+		fs_rm_rf(NULL, AT_FDCWD, dir);
+		free(dir);
+	}
+	if (r < 0)
+		pkgimg_err_wrap(pl->ctx, r, "%s", t->origin);
+	wheel_name_free(&wn);
+	sbuf_free(&data);
+	free(dest);
+	free(blob);
+	free(fname);
+	return r;
+}
+
 /* A source's metadata, from the builder; the name of an unnamed one. */
 static int src_meta(struct plan *pl, struct top_req *t)
 {
@@ -227,8 +316,12 @@ static int src_meta(struct plan *pl, struct top_req *t)
 
 	if (t->have_meta)
 		return 0;
-	src_of_top(pl, t, true, &s);
-	r = src_build(pl, t->origin, &s, &t->built);
+	if (t->src.kind == PYSRC_WHEEL) {
+		r = wheel_meta(pl, t);
+	} else {
+		src_of_top(pl, t, true, &s);
+		r = src_build(pl, t->origin, &s, &t->built);
+	}
 	if (r < 0)
 		return r;
 	norm = pep503_normalize(t->built.name);
@@ -1226,6 +1319,45 @@ static int sdist_to_pkg(struct plan *pl, const struct pypi_file *f, struct pypi_
 	return 0;
 }
 
+/* The chosen sources built to their wheels (metadata_only false), before
+ * the layer joins the lock: a build installs the lock so far as the image
+ * it builds in, which must not hold a half-made PyPI layer. */
+static int build_picks(struct plan *pl, const struct pypi_solution *sol)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < sol->n && r == 0; i++) {
+		const struct pypi_pick *pk = &sol->v[i];
+		struct top_req *t = (struct top_req *)src_top(pl, pk->name);
+		const struct pypi_file *f;
+
+		if (t) {
+			if (t->src.kind != PYSRC_WHEEL && !t->built.wheel_sha256) {
+				struct pypi_built full = { 0 };
+				struct pypi_src s;
+
+				src_of_top(pl, t, false, &s);
+				r = src_build(pl, t->origin, &s, &full);
+				if (r == 0) {
+					pypi_built_free(&t->built);
+					t->built = full;
+				}
+			}
+			continue;
+		}
+		if (already_installed(pl, pk->name, pk->version))
+			continue;
+		f = pick_file(pl, pk->name, pk->version);
+		if (f && f->kind == PYPI_FILE_SDIST) {
+			struct pypi_built **slot = pick_built(pl, pk->name, pk->version);
+
+			if (slot && (!*slot || !(*slot)->wheel_sha256))
+				r = sdist_build(pl, f, false, slot);
+		}
+	}
+	return r;
+}
+
 /* The last part of a URL or path, without a ".git" ("repo.git" -> "repo"). */
 static char *url_base(const char *url)
 {
@@ -1242,6 +1374,25 @@ static char *url_base(const char *url)
 	return xstrndup(b, n - (size_t)(b - url));
 }
 
+/* A wheel by URL or path, chosen: locked as a wheel of an index is, by the
+ * URL asked for (a #sha256= it gave kept, as for archives), direct. */
+static int wheel_to_pkg(struct plan *pl, struct top_req *t, struct lock_pkg *p)
+{
+	(void)pl;
+	p->ecosystem = xstrdup("pypi");
+	p->name = xstrdup(t->req.norm);
+	p->version = xstrdup(t->built.version);
+	p->arch = file_tags(t->built.src_filename);
+	p->url = t->src.sha256 ? xasprintf("%s#sha256=%s", t->src.direct_url, t->src.sha256)
+			       : xstrdup(t->src.direct_url);
+	p->sha256 = xstrdup(t->built.src_sha256);
+	p->size = t->built.src_size;
+	p->requested_by = xstrdup(t->origin);
+	p->filename = xstrdup(t->built.src_filename);
+	p->direct = true;
+	return 0;
+}
+
 /* A source requirement, chosen: built to its wheel; the lock records where
  * it came from as pip records it (direct_url.json is made from this). */
 static int src_to_pkg(struct plan *pl, struct top_req *t, struct lock_pkg *p)
@@ -1250,6 +1401,8 @@ static int src_to_pkg(struct plan *pl, struct top_req *t, struct lock_pkg *p)
 	struct pypi_src s;
 	int r = 0;
 
+	if (t->src.kind == PYSRC_WHEEL)
+		return wheel_to_pkg(pl, t, p);
 	if (!b->wheel_sha256) {
 		struct pypi_built full = { 0 };
 
@@ -1536,7 +1689,9 @@ int pypi_lock_layer(struct pkgimg_ctx *ctx, struct store *st, const struct pypi_
 	}
 	if (r == 0) {
 		pypi_solution_warn_extras(ctx, &pl.u, &sol);
-		r = learn_sizes(&pl, &sol);
+		r = build_picks(&pl, &sol);
+		if (r == 0)
+			r = learn_sizes(&pl, &sol);
 		if (r == 0)
 			r = to_layer(&pl, rq, &sol, lf);
 	}

@@ -7,7 +7,8 @@
 #      (setuptools' legacy default from the index, compiled in the image);
 #   c. a git repository: packaging @ git+file://localhost/…@TAG;
 #   d. a local project: --pip ./proj (its dependency built from the index);
-#   and the C-extension sdist as an unnamed path (./dist/x.tar.gz), -r lines
+#   and the C-extension sdist as an unnamed path (./dist/x.tar.gz), a wheel
+#   by URL (flit_core @ http://…/x.whl), -r lines
 #   (./proj, file:///…) and a spec's pip: [./proj].
 # For each: the installed files (RECORD's paths, relative to site-packages)
 # and direct_url.json are pip's; two stores give the same wheel bytes and the
@@ -144,6 +145,17 @@ else
 	fail "arc: install ./dist/x.tar.gz" "$(pk_detail)"
 fi
 cd "$T" || true
+
+# a wheel by URL (pip: archive_info, as for an sdist): no build, the same
+# files and direct_url.json
+WHL="flit_core @ $FILES/flit_core-3.8.0-py3-none-any.whl"
+pk --store "$S1" install "${APT[@]}" --pip "$WHL" --index-url "$PYSRC_URL" --root "$T/r/whl"
+if [ "$PK_RC" -eq 0 ]; then
+	pip_root whl "$WHL"
+	same_as_pip whl flit_core-3.8.0.dist-info
+else
+	fail "whl: install name @ URL of a wheel" "$(pk_detail)"
+fi
 
 # ---- c. the git repository at a tag; a branch moved after the lock
 mkdir -p "$T/src"

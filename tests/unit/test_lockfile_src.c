@@ -110,6 +110,19 @@ static void test_roundtrip(void)
 		      "git: written with commit, direct and subdirectory", "%s", a.buf);
 	}
 	lockfile_free(&lf);
+	free(t);
+	/* a wheel by URL: direct, no source */
+	t = lock_src(SHA, "    direct: true\n");
+	r = parse(t, &lf);
+	sbuf_free(&a);
+	if (r == 0)
+		lockfile_emit(&ctx, &lf, &a);
+	check(r == 0 && lf.layers[0].pkgs[0].direct && !lf.layers[0].pkgs[0].source &&
+	      !lf.layers[0].pkgs[0].index && a.buf && strstr(a.buf, "direct: true"),
+	      "wheel by URL: direct without source and index reads and is written back", "r=%d %s",
+	      r, ctx.errmsg);
+	if (r == 0)
+		lockfile_free(&lf);
 out:
 	free(t);
 	sbuf_free(&a);

@@ -239,6 +239,17 @@ static void t_direct(void)
 	      "url: a name that disagrees with the metadata is refused, as pip does", "r=%d %s", r,
 	      ctx.errmsg);
 	lockfile_free(&lf);
+	{
+		char *w = xasprintf("foo @ file://%s/src/foo-1.0-cp27-cp27m-win32.whl", work);
+		const char *wreq[] = { w };
+
+		r = lock(wreq, 1, NULL, true, &lf);
+		check(r == -PKGIMG_E_USAGE && strstr(ctx.errmsg, "not a supported wheel"),
+		      "wheel: one by URL for another platform is refused as pip refuses it",
+		      "r=%d %s", r, ctx.errmsg);
+		lockfile_free(&lf);
+		free(w);
+	}
 	r = lock(reqs, 1, NULL, false, &lf);
 	check(r == -PKGIMG_E_USAGE && strstr(ctx.errmsg, "builds none"),
 	      "url: without a builder, a clear error", "r=%d %s", r, ctx.errmsg);
