@@ -316,6 +316,17 @@ static int src_meta(struct plan *pl, struct top_req *t)
 
 	if (t->have_meta)
 		return 0;
+	/* pip: hash-checking mode cannot check a directory or a repository */
+	if (pl->hash_mode && (t->src.kind == PYSRC_DIR || t->src.kind == PYSRC_GIT))
+		return pkgimg_err(pl->ctx, -PKGIMG_E_USAGE, "%s: [lock] hash-checking mode (--hash "
+				  "in a requirements file) cannot verify %s, as pip cannot: lock "
+				  "an archive of it (name @ URL of an sdist) with its --hash, or "
+				  "drop hash-checking mode", t->origin, t->src.kind == PYSRC_DIR
+				  ? "a directory" : "a version control repository");
+	if (pl->hash_mode && !t->src.sha256 && !top_sha256(t))
+		return pkgimg_err(pl->ctx, -PKGIMG_E_USAGE, "%s: [lock] hash-checking mode needs "
+				  "a --hash=sha256:... for it (or #sha256= in its URL), as pip",
+				  t->origin);
 	if (t->src.kind == PYSRC_WHEEL) {
 		r = wheel_meta(pl, t);
 	} else {

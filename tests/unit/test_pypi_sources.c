@@ -278,6 +278,17 @@ static void t_paths(void)
 	      "path: ./proj is named by its metadata, from the build context, with its "
 	      "dependency", "r=%d %s url=%s", r, ctx.errmsg, p ? p->url : "");
 	lockfile_free(&lf);
+	put("ctx/hm.txt", "./proj --hash=sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n");
+	{
+		char *rf = P("ctx/hm.txt");
+
+		r = lock(NULL, 0, rf, true, &lf);
+		check(r == -PKGIMG_E_USAGE && strstr(ctx.errmsg, "cannot verify a directory"),
+		      "path: hash-checking mode refuses a directory, as pip", "r=%d %s", r,
+		      ctx.errmsg);
+		lockfile_free(&lf);
+		free(rf);
+	}
 	r = lock(out, 1, NULL, true, &lf);
 	check(r < 0 && strstr(ctx.errmsg, "context"), "path: one outside the build context is "
 	      "refused", "r=%d %s", r, ctx.errmsg);
