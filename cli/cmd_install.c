@@ -12,16 +12,17 @@
 
 #include <jansson.h>
 
-#include "image/oci.h"
 #include "cli/cli.h"
 #include "core/fs.h"
 #include "core/lockfile.h"
 #include "core/spec.h"
 #include "core/str.h"
-#include "pyspec/pylock.h"
 #include "image/build.h"
 #include "image/install.h"
+#include "image/oci.h"
 #include "image/pull.h"
+#include "image/pybuild.h"
+#include "pyspec/pylock.h"
 #include "pyspec/pyproject.h"
 #include "runtime/gpu.h"
 #include "solver/apt.h"
@@ -48,6 +49,7 @@ struct req_args {
 	int no_index;
 	int unsafe_best_match;
 	int pre;
+	int no_build_isolation;
 	struct strv apt_sources;
 	const char *base;
 	const char *keyring;
@@ -72,7 +74,7 @@ enum {
 	O_EXTRA_INDEX_URL, O_FIND_LINKS, O_NO_INDEX, O_INDEX_STRATEGY, O_PYTHON, O_PRE,
 	O_CUDA, O_CUDA_INDEX, O_GPU, O_CONDA, O_CONDA_PREFIX, O_PYC, O_PYC_OPT, O_CONTEXT,
 	O_ALLOW_DEVICES, O_PRIVILEGED, O_PIP_PROJECT, O_EXTRA, O_ALL_EXTRAS, O_GROUP,
-	O_PIP_LOCK, O_PYLOCK_OUT, O_REQUIREMENTS_OUT,
+	O_PIP_LOCK, O_PYLOCK_OUT, O_REQUIREMENTS_OUT, O_NO_BUILD_ISOLATION,
 };
 
 static void print_usage(const char *cmd, int install)
@@ -83,7 +85,10 @@ static void print_usage(const char *cmd, int install)
 	       "[--base debian-slim|scratch|IMAGE] [--python X.Y] [--index-url URL] "
 	       "[--extra-index-url URL]... [--find-links DIR|URL]... [--no-index] "
 	       "[--index-strategy first-index|unsafe-best-match] [--pre] [--gpu] [--cuda X.Y] "
-	       "[--cuda-index-url TEMPLATE] [--pip-lock pylock.toml|uv.lock] %s\n", cmd,
+	       "[--cuda-index-url TEMPLATE] [--pip-lock pylock.toml|uv.lock] [-e|--editable PATH]... [--no-build-isolation] %s\n"
+	       "--pip also takes a source: name @ URL, name @ git+URL@REV, a path (./mypkg, "
+	       "dist/x-1.0.tar.gz); sdists on the indexes are built as pip builds them; -e PATH "
+	       "is a regular install in an image.\n", cmd,
 	       install ? "[--lock FILE] [--tag NAME] [--root DIR [--allow-devices]] "
 			 "[--no-scripts] [--pyc checked-hash|unchecked-hash|timestamp|none] "
 			 "[--pyc-opt 0,1,2] [--privileged]\n"
@@ -238,13 +243,15 @@ static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, 
 		{ "pip-lock", required_argument, NULL, O_PIP_LOCK },
 		{ "pylock-out", required_argument, NULL, O_PYLOCK_OUT },
 		{ "requirements-out", required_argument, NULL, O_REQUIREMENTS_OUT },
+		{ "editable", required_argument, NULL, 'e' },
+		{ "no-build-isolation", no_argument, NULL, O_NO_BUILD_ISOLATION },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	const char *cmd = argv[0];
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "o:r:c:f:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "o:r:c:f:e:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case O_APT: strv_add(&a->apt, optarg); break;
 		case O_PIP: strv_add(&a->pip, optarg); break;
@@ -258,6 +265,8 @@ static int parse_args(struct cli *c, int argc, char **argv, struct req_args *a, 
 		case O_EXTRA: strv_add(&a->extras, optarg); break;
 		case O_ALL_EXTRAS: a->all_extras = 1; break;
 		case O_GROUP: strv_add(&a->groups, optarg); break;
+		case 'e': strv_push(&a->pip, xasprintf("-e %s", optarg)); break;
+		case O_NO_BUILD_ISOLATION: a->no_build_isolation = 1; break;
 		case O_CONDA: strv_add(&a->conda, optarg); break;
 		case 'c': strv_add(&a->channels, optarg); break;
 		case O_CONDA_PREFIX: a->conda_prefix = optarg; break;
@@ -356,11 +365,13 @@ static int add_project_reqs(struct cli *c, struct req_args *a)
 	return r;
 }
 
-static int plan(struct cli *c, struct req_args *a, struct lockfile *lf)
+static int plan(struct cli *c, struct req_args *a, const struct install_opts *io,
+		struct lockfile *lf)
 {
 	struct apt_sources srcs = { 0 };
 	struct plan_opts po = { 0 };
 	struct pypi_request pip = { 0 };
+	struct image_pybuilder pb;
 	struct conda_request conda = { 0 };
 	char cuda[16] = "";
 	struct pull_result pulled = { 0 };
@@ -420,6 +431,9 @@ static int plan(struct cli *c, struct req_args *a, struct lockfile *lf)
 		pip.pre = a->pre;
 		pip.cuda = a->cuda ? a->cuda : cuda[0] ? cuda : NULL;
 		pip.cuda_index = a->cuda_index;
+		pip.no_build_isolation = a->no_build_isolation;
+		image_pybuilder_init(&pb, &c->st, io);
+		pip.builder = &pb.api;
 		po.pip = &pip;
 	}
 	if (a->conda.n) {
@@ -542,7 +556,12 @@ int cmd_lock(struct cli *c, int argc, char **argv)
 		apt_sources_free(&srcs);
 		spec_free(&s);
 	} else {
-		r = plan(c, &a, &lf);
+		/* sources are built in the image below their layer, installed
+		 * as `pkgimg install` installs it */
+		struct install_opts io = { .pyc = { .mode = PYC_CHECKED_HASH, .levels = 1 } };
+
+		io.pyc.jobs = c->jobs_given ? c->ctx.jobs : 0;
+		r = plan(c, &a, &io, &lf);
 	}
 	if (r == 0 && !a.lock)
 		r = lockfile_emit(&c->ctx, &lf, &text);
@@ -644,7 +663,9 @@ int cmd_install(struct cli *c, int argc, char **argv)
 			r = lockfile_parse(&c->ctx, a.lock, text.buf, text.len, &lf);
 		sbuf_free(&text);
 	} else {
-		r = plan(c, &a, &lf);
+		io.no_scripts = a.no_scripts;
+		io.pyc.jobs = c->jobs_given ? c->ctx.jobs : 0;
+		r = plan(c, &a, &io, &lf);
 	}
 	io.no_scripts = a.no_scripts;
 	io.pyc.jobs = c->jobs_given ? c->ctx.jobs : 0;

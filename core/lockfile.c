@@ -141,7 +141,7 @@ static int cmp_pkg(const void *a, const void *b)
 	return c;
 }
 
-static void emit_pkg(struct emitter *em, const struct lock_pkg *p)
+static void emit_pkg(struct emitter *em, struct lock_pkg *p)
 {
 	char num[32];
 
@@ -164,6 +164,33 @@ static void emit_pkg(struct emitter *em, const struct lock_pkg *p)
 		e_kv(em, "build", p->build);
 	if (p->md5)
 		e_kv(em, "md5", p->md5);
+	if (p->direct && !p->source)
+		e_kv(em, "direct", "true");	/* a wheel by URL or path */
+	if (p->source) {
+		e_kv(em, "source", p->source);
+		if (p->commit)
+			e_kv(em, "commit", p->commit);
+		if (p->subdirectory)
+			e_kv(em, "subdirectory", p->subdirectory);
+		if (p->direct)
+			e_kv(em, "direct", "true");
+		e_kv(em, "wheel_filename", p->wheel_filename);
+		e_kv(em, "wheel_sha256", p->wheel_sha256);
+		snprintf(num, sizeof num, "%llu", (unsigned long long)p->wheel_size);
+		e_kv(em, "wheel_size", num);
+		if (p->no_build_isolation)
+			e_kv(em, "no_build_isolation", "true");
+		if (p->nbuild_env) {
+			if (p->nbuild_env > 1)
+				qsort(p->build_env, (size_t)p->nbuild_env, sizeof *p->build_env,
+				      cmp_pkg);
+			e_str(em, "build_env");
+			e_seq_start(em, 0);
+			for (int i = 0; i < p->nbuild_env; i++)
+				emit_pkg(em, &p->build_env[i]);
+			e_seq_end(em);
+		}
+	}
 	e_map_end(em);
 }
 
@@ -405,9 +432,162 @@ static yaml_mark_t key_mark(struct ydoc *d, yaml_node_t *map, const char *key)
 	return n ? n->start_mark : map->start_mark;
 }
 
-static int parse_pkg(struct ydoc *d, yaml_node_t *n, struct lock_pkg *p)
+/* A size: a number of bytes, 0 to 2^63-1. */
+static int parse_size(struct ydoc *d, yaml_node_t *n, const char *name, const char *key,
+		      const char *text, uint64_t *out)
 {
-	char *size = NULL, *end;
+	char *end;
+
+	errno = 0;
+	*out = strtoull(text, &end, 10);
+	if (!strchr("0123456789", text[0]) || *end || errno || *out > INT64_MAX)
+		return err_at(d->ctx, d->what, key_mark(d, n, key), "'%.64s': '%s' is '%.32s'; "
+			      "a size is a number of bytes (0 to 2^63-1)" REGEN, name, key, text);
+	return 0;
+}
+
+/* An optional "true" / "false" (absent: false). */
+static int opt_bool(struct ydoc *d, yaml_node_t *n, const char *name, const char *key, bool *out)
+{
+	char *v = NULL;
+	int r = opt_str(d, n, key, &v);
+
+	if (r == 0 && v && strcmp(v, "true") && strcmp(v, "false"))
+		r = err_at(d->ctx, d->what, key_mark(d, n, key), "'%.64s': '%s' is '%.32s'; it is "
+			   "true or false" REGEN, name, key, v);
+	if (r == 0)
+		*out = v && !strcmp(v, "true");
+	free(v);
+	return r;
+}
+
+/* A relative path inside a source tree: no leading '/', no "." or ".."
+ * component, no empty one, no control character. */
+static bool subdir_valid(const char *s)
+{
+	const char *c = s;
+
+	if (!*s || *s == '/')
+		return false;
+	for (const char *q = s; *q; q++)
+		if ((unsigned char)*q < 0x20 || *q == 0x7f || *q == '\\')
+			return false;
+	while (*c) {
+		size_t n = strcspn(c, "/");
+
+		if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+			return false;
+		c += n;
+		if (*c == '/' && !*++c)
+			return false;
+	}
+	return true;
+}
+
+/* What the build environment of a source package may hold (a lockfile of
+ * a few MiB has far fewer). */
+#define LOCK_MAX_BUILD_ENV 4096
+
+static int parse_pkg(struct ydoc *d, yaml_node_t *n, struct lock_pkg *p, bool in_env);
+
+/* The keys of a PyPI package built from source (lockfile.h). */
+static int parse_source_fields(struct ydoc *d, yaml_node_t *n, struct lock_pkg *p)
+{
+	static const char *const kinds[] = { "sdist", "url", "path", "git" };
+	static const char *const only[] = { "commit", "subdirectory", "wheel_filename",
+					    "wheel_sha256", "wheel_size", "build_env",
+					    "no_build_isolation" };
+	char *wsize = NULL;
+	yaml_node_t *env;
+	bool known = false;
+	int r;
+
+	if ((r = opt_str(d, n, "source", &p->source)) < 0 ||
+	    (r = opt_bool(d, n, p->name, "direct", &p->direct)) < 0)
+		return r;
+	if (p->direct && strcmp(p->ecosystem, "pypi"))
+		return err_at(d->ctx, d->what, key_mark(d, n, "direct"), "'%.64s': 'direct' on a "
+			      "%s package; only PyPI requirements are direct" REGEN, p->name,
+			      p->ecosystem);
+	if (!p->source) {
+		for (size_t i = 0; i < sizeof only / sizeof only[0]; i++)
+			if (map_get(d, n, only[i]))
+				return err_at(d->ctx, d->what, key_mark(d, n, only[i]), "'%.64s': "
+					      "'%s' without 'source'; only a package built from "
+					      "source has one" REGEN, p->name, only[i]);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+		known |= !strcmp(p->source, kinds[i]);
+	if (!known || strcmp(p->ecosystem, "pypi"))
+		return err_at(d->ctx, d->what, key_mark(d, n, "source"), "'%.64s': 'source' is "
+			      "'%.32s'; a PyPI package's source is sdist, url, path or git" REGEN,
+			      p->name, p->source);
+	if ((r = opt_str(d, n, "commit", &p->commit)) < 0 ||
+	    (r = opt_str(d, n, "subdirectory", &p->subdirectory)) < 0 ||
+	    (r = opt_bool(d, n, p->name, "no_build_isolation", &p->no_build_isolation)) < 0 ||
+	    (r = get_str(d, n, "wheel_filename", false, &p->wheel_filename)) < 0 ||
+	    (r = get_str(d, n, "wheel_sha256", false, &p->wheel_sha256)) < 0 ||
+	    (r = get_str(d, n, "wheel_size", false, &wsize)) < 0 ||
+	    (r = parse_size(d, n, p->name, "wheel_size", wsize, &p->wheel_size)) < 0 ||
+	    (r = get_seq(d, n, "build_env", true, &env)) < 0)
+		goto out;
+	if (!strcmp(p->source, "git") != (p->commit != NULL) ||
+	    (p->commit && !is_hex(p->commit, 40) && !is_hex(p->commit, 64))) {
+		r = err_at(d->ctx, d->what, key_mark(d, n, p->commit ? "commit" : "source"),
+			   "'%.64s': %s" REGEN, p->name, p->commit && !strcmp(p->source, "git")
+			   ? "'commit' is not a full commit id (40 or 64 lowercase hex digits)"
+			   : p->commit ? "a 'commit' on a source that is not git"
+			   : "a git source without its 'commit'");
+		goto out;
+	}
+	if (strcmp(p->source, "sdist") && !p->direct) {
+		r = err_at(d->ctx, d->what, key_mark(d, n, "source"), "'%.64s': a %s source that is "
+			   "not 'direct'; only an index's sdist is reached by name" REGEN, p->name,
+			   p->source);
+		goto out;
+	}
+	if (p->subdirectory && !subdir_valid(p->subdirectory)) {
+		r = err_at(d->ctx, d->what, key_mark(d, n, "subdirectory"), "'%.64s': "
+			   "'subdirectory' is not a relative path inside the source" REGEN, p->name);
+		goto out;
+	}
+	if (!is_hex(p->wheel_sha256, 64)) {
+		r = err_at(d->ctx, d->what, key_mark(d, n, "wheel_sha256"), "'%.64s' has a "
+			   "malformed wheel_sha256 (not 64 lowercase hex digits)" REGEN, p->name);
+		goto out;
+	}
+	if (!str_ends_with(p->wheel_filename, ".whl") || strchr(p->wheel_filename, '/')) {
+		r = err_at(d->ctx, d->what, key_mark(d, n, "wheel_filename"), "'%.64s': "
+			   "'wheel_filename' is not the file name of a wheel" REGEN, p->name);
+		goto out;
+	}
+	if (seq_len(env) > LOCK_MAX_BUILD_ENV) {
+		r = err_at(d->ctx, d->what, env->start_mark, "'%.64s': 'build_env' lists more "
+			   "than %d packages" REGEN, p->name, LOCK_MAX_BUILD_ENV);
+		goto out;
+	}
+	if (env && p->no_build_isolation) {
+		r = err_at(d->ctx, d->what, env->start_mark, "'%.64s': a 'build_env' with "
+			   "no_build_isolation (the image is the build environment)" REGEN, p->name);
+		goto out;
+	}
+	p->build_env = xcalloc((size_t)seq_len(env) + 1, sizeof *p->build_env);
+	for (int k = 0; k < seq_len(env); k++) {
+		yaml_node_t *it;
+
+		if ((r = seq_map(d, env, k, "build_env package", &it)) < 0 ||
+		    (r = parse_pkg(d, it, &p->build_env[p->nbuild_env++], true)) < 0)
+			goto out;
+	}
+out:
+	free(wsize);
+	return r;
+}
+
+static int parse_pkg(struct ydoc *d, yaml_node_t *n, struct lock_pkg *p, bool in_env)
+{
+	char *size = NULL;
 	int r;
 
 	if ((r = get_str(d, n, "ecosystem", false, &p->ecosystem)) < 0)
@@ -426,21 +606,31 @@ static int parse_pkg(struct ydoc *d, yaml_node_t *n, struct lock_pkg *p)
 	    (r = get_str(d, n, "size", false, &size)) < 0 ||
 	    (r = get_str(d, n, "requested_by", true, &p->requested_by)) < 0)
 		goto out;
+	if (in_env && strcmp(p->ecosystem, "pypi")) {
+		r = err_at(d->ctx, d->what, key_mark(d, n, "ecosystem"), "'%.64s': a build "
+			   "environment holds PyPI wheels only" REGEN, p->name);
+		goto out;
+	}
+	if (in_env && (map_get(d, n, "source") || map_get(d, n, "build_env"))) {
+		r = err_at(d->ctx, d->what, key_mark(d, n, map_get(d, n, "source") ? "source"
+						     : "build_env"), "'%.64s': a build "
+			   "environment holds wheels, not packages built from source" REGEN,
+			   p->name);
+		goto out;
+	}
+	if (!in_env && (r = parse_source_fields(d, n, p)) < 0)
+		goto out;
 	if (strcmp(p->ecosystem, "apt") &&
 	    ((r = get_str(d, n, "filename", false, &p->filename)) < 0 ||
-	     (r = get_str(d, n, "index", false, &p->index)) < 0))
+	     (p->direct ? (r = opt_str(d, n, "index", &p->index))
+			: (r = get_str(d, n, "index", false, &p->index))) < 0))
 		goto out;
 	if (!strcmp(p->ecosystem, "conda") &&
 	    ((r = get_str(d, n, "build", true, &p->build)) < 0 ||
 	     (r = opt_str(d, n, "md5", &p->md5)) < 0))
 		goto out;
-	errno = 0;
-	p->size = strtoull(size, &end, 10);
-	if (!strchr("0123456789", size[0]) || *end || errno || p->size > INT64_MAX) {
-		r = err_at(d->ctx, d->what, key_mark(d, n, "size"), "'%.64s': 'size' is '%.32s'; "
-			   "a size is a number of bytes (0 to 2^63-1)" REGEN, p->name, size);
+	if ((r = parse_size(d, n, p->name, "size", size, &p->size)) < 0)
 		goto out;
-	}
 	if (p->md5 && !is_hex(p->md5, 32)) {
 		r = err_at(d->ctx, d->what, key_mark(d, n, "md5"), "'%.64s': 'md5' is not 32 "
 			   "lowercase hex digits" REGEN, p->name);
@@ -448,6 +638,8 @@ static int parse_pkg(struct ydoc *d, yaml_node_t *n, struct lock_pkg *p)
 	}
 	if (!strcmp(p->ecosystem, "conda") && !*p->sha256 && p->md5)
 		;	/* an md5-only channel */
+	else if (p->source && !strcmp(p->source, "git") && !*p->sha256)
+		;	/* a git source is locked by its commit */
 	else if (!is_hex(p->sha256, 64))
 		r = err_at(d->ctx, d->what, key_mark(d, n, "sha256"), "'%.64s' has a malformed "
 			   "sha256 (not 64 lowercase hex digits)" REGEN, p->name);
@@ -507,7 +699,7 @@ static int parse_layer(struct ydoc *d, yaml_node_t *ln, struct lock_layer *l)
 	l->pkgs = xcalloc((size_t)np + 1, sizeof *l->pkgs);
 	for (int k = 0; k < np; k++) {
 		if ((r = seq_map(d, pn, k, "package", &it)) < 0 ||
-		    (r = parse_pkg(d, it, &l->pkgs[l->npkgs++])) < 0)
+		    (r = parse_pkg(d, it, &l->pkgs[l->npkgs++], false)) < 0)
 			goto out;
 	}
 	r = layer_kind(d, ln, l, kind);

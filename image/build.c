@@ -31,6 +31,7 @@
 #include "runtime/gpu.h"
 #include "solver/apt.h"
 #include "solver/plan.h"
+#include "image/pybuild.h"
 
 /* What every step of one build shares. */
 struct build {
@@ -166,6 +167,10 @@ int image_spec_lock(struct pkgimg_ctx *ctx, struct store *store, const struct sp
 {
 	struct plan_step *ps = xcalloc(s->nsteps + 1, sizeof *ps);
 	struct step_req *q = xcalloc(s->nsteps + 1, sizeof *q);
+	/* sources (./mypkg, name @ URL, an index's sdist) are built in the
+	 * image of the steps below, installed as `pkgimg build` installs it */
+	struct install_opts bio = { .pyc = { .mode = PYC_CHECKED_HASH, .levels = 1 } };
+	struct image_pybuilder pb;
 	char **texts = xcalloc(s->nsteps + 1, sizeof *texts);
 	const char *index_url = NULL, *prefix = NULL;
 	int n = 0, r = 0, pre = 0, unsafe = 0, gpu = 0;
@@ -231,6 +236,8 @@ int image_spec_lock(struct pkgimg_ctx *ctx, struct store *store, const struct sp
 			cur->pypi.pre = pre;
 			cur->pypi.unsafe_best_match = unsafe;
 			cur->pypi.cuda = cuda[0] ? cuda : NULL;
+			image_pybuilder_init(&pb, store, &bio);
+			cur->pypi.builder = &pb.api;
 			po->pip = &cur->pypi;
 		}
 		if (cur->conda.n) {

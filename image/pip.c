@@ -8,17 +8,135 @@
 #include "cache/store.h"
 #include "core/ctx.h"
 #include "core/lockfile.h"
+#include "core/error.h"
+#include "core/fs.h"
 #include "core/str.h"
 #include "image/install.h"
 #include "image/layers.h"
+#include "image/pybuild.h"
 #include "installers/wheel.h"
 #include "pyc/pyc.h"
+#include "pyspec/pysrc.h"
+#include "solver/pypi_plan.h"
 
 /* A top-level requirement (pip writes REQUESTED for those). */
 static bool pip_requested(const struct lock_pkg *p)
 {
 	return p->requested_by && (!strncmp(p->requested_by, "--pip", 5) ||
 				   !strncmp(p->requested_by, "-r ", 3));
+}
+
+/* ---- packages built from source (issue 18) ---- */
+
+static enum pypi_src_kind pip_src_kind(const char *s)
+{
+	return !strcmp(s, "url") ? PYPI_SRC_URL : !strcmp(s, "path") ? PYPI_SRC_PATH
+		: !strcmp(s, "git") ? PYPI_SRC_GIT : PYPI_SRC_SDIST;
+}
+
+/* The machine as wheel tags name it, from the host's Debian arch. */
+static const char *pip_machine(const char *arch)
+{
+	return !arch || !strcmp(arch, "amd64") ? "x86_64" : !strcmp(arch, "arm64") ? "aarch64"
+		: !strcmp(arch, "i386") ? "i686" : arch;
+}
+
+/* The wheel of a package built from source: the store's blob when it is
+ * there, else built again from the locked source (git at its commit) in
+ * the locked build environment, over the image below; the bytes must be
+ * the lock's. */
+static int pip_source_wheel(const struct layer_build *b, const struct lock_pkg *p,
+			    const char *interp)
+{
+	struct pkgimg_ctx *ctx = b->ctx;
+	char *blob = store_blob_path(b->st, p->wheel_sha256), *url = NULL;
+	struct pypi_target t = { .python = b->lf->python, .interpreter = (char *)interp,
+				 .machine = (char *)pip_machine(ctx->arch) };
+	struct pybuild_target tgt = { .t = &t, .python_prefix = b->lf->python_prefix };
+	struct pypi_src src = {
+		.kind = pip_src_kind(p->source), .name = p->name, .version = p->version,
+		.sha256 = p->sha256 && *p->sha256 ? p->sha256 : NULL, .rev = p->commit,
+		.subdirectory = p->subdirectory, .no_build_isolation = p->no_build_isolation,
+		.env = p->build_env, .nenv = p->nbuild_env, .wheel_sha256 = p->wheel_sha256,
+	};
+	struct pypi_built out = { 0 };
+	struct pysrc ps = { 0 };
+	int r = 0;
+
+	if (fs_exists(blob))
+		goto out;
+	switch (src.kind) {
+	case PYPI_SRC_PATH:
+		url = pysrc_url_path(p->url);
+		break;
+	case PYPI_SRC_GIT:
+		r = pysrc_parse_url(ctx, p->url, &ps);
+		url = r == 0 ? xstrdup(ps.url) : NULL;
+		break;
+	case PYPI_SRC_SDIST:
+	case PYPI_SRC_URL:
+		url = xstrndup(p->url, strcspn(p->url, "#"));
+		break;
+	}
+	if (!url) {
+		r = pkgimg_err(ctx, r < 0 ? r : -PKGIMG_E_PARSE, "%s %s: [install] its source URL "
+			       "'%s' cannot be read; regenerate the lockfile with `pkgimg lock`",
+			       p->name, p->version, p->url);
+		goto out;
+	}
+	src.url = url;
+	pkgimg_info(ctx, "%s %s: [install] its wheel %s is not in the store: building it from %s",
+		    p->name, p->version, p->wheel_filename, p->url);
+	r = image_pybuild(ctx, b->st, b->parent, &tgt, NULL, &src, &out);
+	if (r == 0 && strcmp(out.wheel_sha256, p->wheel_sha256))
+		r = pkgimg_err(ctx, -PKGIMG_E_CHECKSUM, "%s %s: [install] the rebuilt wheel differs "
+			       "from the lock's: sha256 %s, the lock records %s", p->name,
+			       p->version, out.wheel_sha256, p->wheel_sha256);
+	else if (r == -PKGIMG_E_CHECKSUM)
+		pkgimg_err_wrap(ctx, r, "%s %s: [install] the rebuilt wheel differs from the "
+				"lock's (sha256 %s)", p->name, p->version, p->wheel_sha256);
+	else if (r < 0)
+		pkgimg_err_wrap(ctx, r, "%s %s: [install] rebuilding its wheel from %s", p->name,
+				p->version, p->url);
+out:
+	pypi_built_free(&out);
+	pysrc_free(&ps);
+	free(url);
+	free(blob);
+	return r;
+}
+
+/* PEP 610 direct_url.json of a package requested by URL or path, as pip
+ * writes it; NULL for any other (an index's sdist gets none, as in pip). */
+static int pip_direct_url(struct pkgimg_ctx *ctx, const struct lock_pkg *p, char **out)
+{
+	struct pysrc ps = { 0 };
+	const char *frag;
+	char *url;
+	int r = 0;
+
+	*out = NULL;
+	if (!p->direct)
+		return 0;
+	if (p->source && !strcmp(p->source, "git")) {
+		r = pysrc_parse_url(ctx, p->url, &ps);
+		if (r == 0)
+			*out = pysrc_direct_url_json(PYSRC_GIT, ps.url, NULL, p->commit, ps.rev,
+						     p->subdirectory);
+		pysrc_free(&ps);
+		return r;
+	}
+	if (p->source && !strcmp(p->source, "path")) {
+		*out = pysrc_direct_url_json(PYSRC_DIR, p->url, NULL, NULL, NULL, p->subdirectory);
+		return 0;
+	}
+	/* an archive: a #sha256= the requirement gave is pip's archive_info hash */
+	frag = strstr(p->url, "#sha256=");
+	url = xstrndup(p->url, strcspn(p->url, "#"));
+	*out = pysrc_direct_url_json(PYSRC_ARCHIVE, url, frag ? frag + 8 : NULL, NULL, NULL,
+				     p->subdirectory);
+	free(url);
+	return 0;
 }
 
 /* wheel_replace_below for each wheel installed, over the parent's trees. */
@@ -135,9 +253,34 @@ int image_build_pip(const struct layer_build *b)
 		scripts = xstrdup("usr/local/bin");
 		data = xstrdup("usr/local");
 	}
-	r = image_fetch_layer(ctx, st, l);
-	if (r < 0)
-		goto out;
+	{
+		/* the wheels of the indexes are fetched; those built from
+		 * source are found in the store or built again */
+		struct lock_layer wl = *l;
+
+		wl.pkgs = xcalloc((size_t)l->npkgs + 1, sizeof *wl.pkgs);
+		wl.npkgs = 0;
+		struct strv urls = { 0 };
+
+		for (int i = 0; i < l->npkgs; i++) {
+			if (l->pkgs[i].source)
+				continue;
+			wl.pkgs[wl.npkgs] = l->pkgs[i];
+			if (strchr(l->pkgs[i].url, '#')) {	/* a wheel by URL#sha256= */
+				strv_push(&urls, xstrndup(l->pkgs[i].url, strcspn(l->pkgs[i].url, "#")));
+				wl.pkgs[wl.npkgs].url = urls.v[urls.n - 1];
+			}
+			wl.npkgs++;
+		}
+		r = image_fetch_layer(ctx, st, &wl);
+		free(wl.pkgs);
+		strv_free(&urls);
+		for (int i = 0; i < l->npkgs && r == 0; i++)
+			if (l->pkgs[i].source)
+				r = pip_source_wheel(b, &l->pkgs[i], interp);
+		if (r < 0)
+			goto out;
+	}
 	t = pkgimg_now_ms();
 	pkgimg_info(ctx, "fetch: %d wheels in %lld ms", l->npkgs, (long long)(t - t0));
 	for (int i = 0; i < l->npkgs; i++) {
@@ -145,18 +288,25 @@ int image_build_pip(const struct layer_build *b)
 			.purelib = site, .platlib = site, .scripts = scripts,
 			.headers = inc, .data = data, .python = interp, .py_version = xy,
 		};
+		const struct lock_pkg *p = &l->pkgs[i];
+		const char *sha = p->source ? p->wheel_sha256 : p->sha256;
+		const char *fname = p->source ? p->wheel_filename : p->filename;
 		struct wheel_install_opts wo = {
-			.filename = l->pkgs[i].filename,	/* the blob is named by its hash */
-			.requested = pip_requested(&l->pkgs[i]), .installer = "pkgimg", .mtime = 0,
+			.filename = fname,	/* the blob is named by its hash */
+			.requested = pip_requested(p), .installer = "pkgimg", .mtime = 0,
 		};
-		char *blob = store_blob_path(st, l->pkgs[i].sha256);
+		char *blob = store_blob_path(st, sha), *direct = NULL;
 
-		wo.sha256 = l->pkgs[i].sha256;
-		r = wheel_install(ctx, blob, rootfd, &sc, &wo, &ws[i]);
+		wo.sha256 = sha;
+		r = pip_direct_url(ctx, p, &direct);
+		wo.direct_url = direct;
+		if (r == 0)
+			r = wheel_install(ctx, blob, rootfd, &sc, &wo, &ws[i]);
 		free(blob);
+		free(direct);
 		if (r < 0) {
-			pkgimg_err_wrap(ctx, r, "%s %s", l->pkgs[i].name, l->pkgs[i].version);
-			store_blob_check(ctx, st, l->pkgs[i].sha256, l->pkgs[i].filename);
+			pkgimg_err_wrap(ctx, r, "%s %s", p->name, p->version);
+			store_blob_check(ctx, st, sha, fname);
 			goto out;
 		}
 		nws++;

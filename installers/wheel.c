@@ -1437,6 +1437,7 @@ static int plan_zip_files(struct inst *in, const struct eps *console, const stru
 {
 	char *installer = xasprintf("%s/INSTALLER", in->info);
 	char *requested = xasprintf("%s/REQUESTED", in->info);
+	char *direct = xasprintf("%s/direct_url.json", in->info);
 	int r = 0;
 
 	for (size_t i = 0; i < in->nzip && r == 0; i++) {
@@ -1444,7 +1445,8 @@ static int plan_zip_files(struct inst *in, const struct eps *console, const stru
 		char *top = first_comp(f->norm);
 
 		f->mode = f->exec ? 0755 : 0644;
-		if (!strcmp(f->norm, installer) || !strcmp(f->norm, requested))
+		if (!strcmp(f->norm, installer) || !strcmp(f->norm, requested) ||
+		    (in->o->direct_url && !strcmp(f->norm, direct)))
 			f->drop = true;		/* ours replace them */
 		else if (str_ends_with(top, ".data"))
 			r = data_dest(in, f, f->norm + strlen(top) + (f->norm[strlen(top)] ? 1 : 0),
@@ -1457,6 +1459,7 @@ static int plan_zip_files(struct inst *in, const struct eps *console, const stru
 	}
 	free(installer);
 	free(requested);
+	free(direct);
 	return r;
 }
 
@@ -1476,6 +1479,11 @@ static int plan_generated(struct inst *in, const struct eps *console, const stru
 	if (r == 0 && in->o->requested) {
 		dest = xasprintf("%s/REQUESTED", di);
 		r = gen_file(in, dest, "", 0, 0644);
+		free(dest);
+	}
+	if (r == 0 && in->o->direct_url) {
+		dest = xasprintf("%s/direct_url.json", di);
+		r = gen_file(in, dest, in->o->direct_url, strlen(in->o->direct_url), 0644);
 		free(dest);
 	}
 	free(di);

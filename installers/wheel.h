@@ -110,6 +110,10 @@ struct wheel_install_opts {
 				 * installed); NULL: not checked */
 	bool requested;		/* write REQUESTED (a top-level requirement) */
 	const char *installer;	/* INSTALLER's content without the "\n"; NULL: "pkgimg" */
+	const char *direct_url;	/* PEP 610: the text of .dist-info/direct_url.json
+				 * (as pip writes it for a requirement by URL or
+				 * path), listed in RECORD; a copy in the wheel is
+				 * replaced; NULL: none written */
 	int64_t mtime;		/* the mtime of every file and every directory
 				 * created (SOURCE_DATE_EPOCH-like), for
 				 * reproducible trees; -1: files from the zip keep

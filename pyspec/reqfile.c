@@ -488,6 +488,25 @@ static bool looks_unnamed(const char *s)
 	return false;
 }
 
+/* An unnamed requirement pip would read as a path or a URL: no control
+ * character, and a "scheme://", a '/', a leading '.' or an archive's
+ * extension ("root:x:0:0" is none of them). */
+static bool source_like(const char *s)
+{
+	static const char *const exts[] = { ".whl", ".zip", ".tar.gz", ".tgz", ".tar.bz2",
+					    ".tar.xz", ".tar" };
+
+	for (const char *c = s; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			return false;
+	if (strstr(s, "://") || strchr(s, '/') || s[0] == '.')
+		return true;
+	for (size_t i = 0; i < sizeof exts / sizeof exts[0]; i++)
+		if (str_ends_with(s, exts[i]))
+			return true;
+	return false;
+}
+
 static bool is_pinned(const struct pep508_req *r)
 {
 	if (r->url)
@@ -500,6 +519,7 @@ static bool is_pinned(const struct pep508_req *r)
 
 static void req_item_free(struct reqfile_req *q)
 {
+	free(q->source);
 	pep508_req_free(&q->req);
 	strv_free(&q->hashes);
 	free(q->origin);
@@ -513,10 +533,9 @@ static int handle_req(struct rf_state *st, const struct rf_file *f, size_t line,
 	size_t *narr, i;
 	int r = 0;
 
-	if (looks_unnamed(text)) {
-		r = line_err(st, f, line, "%s: a path or URL without a package name; pkgimg "
-			     "needs a named requirement or a wheel: write \"name==VERSION\" or "
-			     "\"name @ URL-or-file:///path/to/name-VERSION-...whl\"", EX(text));
+	if (looks_unnamed(text) && constraint) {
+		r = line_err(st, f, line, "constraint %s is a path or URL; constraints are a "
+			     "name and a version specifier only (pip >= 20.3)", EX(text));
 		goto out;
 	}
 	for (i = 0; i < nopts; i++) {
@@ -531,6 +550,17 @@ static int handle_req(struct rf_state *st, const struct rf_file *f, size_t line,
 				goto out;
 		}
 		/* --global-option, --config-settings: for sdist builds only */
+	}
+	if (looks_unnamed(text)) {
+		if (!source_like(text)) {
+			r = line_err(st, f, line, "%s: a path or URL without a package name, but "
+				     "neither a path (./DIR, /DIR, dist/x-1.0.tar.gz) nor a URL "
+				     "(file:///..., https://..., git+https://...); write "
+				     "\"name==VERSION\" or \"name @ URL\"", EX(text));
+			goto out;
+		}
+		q.source = xstrdup(text);
+		goto add;
 	}
 	r = pep508_req_parse(st->ctx, text, &q.req);
 	if (r < 0) {
@@ -563,6 +593,7 @@ static int handle_req(struct rf_state *st, const struct rf_file *f, size_t line,
 		pep508_req_free(&q.req);
 		goto out;
 	}
+add:
 	q.origin = xasprintf("%s:%zu", f->path, line);
 	arr = constraint ? &st->rf->constraints : &st->rf->reqs;
 	narr = constraint ? &st->rf->nconstraints : &st->rf->nreqs;
@@ -626,12 +657,18 @@ static int handle_opts(struct rf_state *st, const struct rf_file *f, size_t line
 			if (r < 0)
 				return r;
 			break;
-		case OPT_EDITABLE:
-			return line_err(st, f, line, "%s %s: editable installs are not supported; "
-					"pkgimg installs wheels by name: build one (\"pip wheel "
-					"--no-deps DIR -w wheels\"), then write the project's "
-					"name here and a line \"--find-links wheels\" (or pass "
-					"--find-links wheels)", ex_opt(st, o->spelled), EX(o->value));
+		case OPT_EDITABLE: {
+			struct reqfile_req q = { 0 };
+
+			/* in an image, -e is a regular install of the source:
+			 * the caller says so */
+			q.source = xstrdup(o->value);
+			q.editable = true;
+			q.origin = xasprintf("%s:%zu", f->path, line);
+			rf->reqs = xrealloc(rf->reqs, (rf->nreqs + 1) * sizeof *rf->reqs);
+			rf->reqs[rf->nreqs++] = q;
+			break;
+		}
 		case OPT_INDEX_URL:
 			free(rf->index_url);
 			rf->index_url = xstrdup(o->value);
@@ -891,6 +928,15 @@ static int check_hash_mode(struct rf_state *st)
 	for (i = 0; i < rf->nreqs; i++) {
 		const struct reqfile_req *q = &rf->reqs[i];
 
+		if (q->source) {
+			if (q->hashes.n || q->editable)
+				continue;
+			return pkgimg_err(st->ctx, -PKGIMG_E_PARSE, "%s: [requirements] '%s' has "
+					  "no --hash; in hash-checking mode (%s) every requirement "
+					  "needs one: add --hash=sha256:<digest of the archive>",
+					  q->origin, q->source, rf->require_hashes ?
+					  "--require-hashes" : "a --hash was given");
+		}
 		if (!is_pinned(&q->req)) {
 			s = pep508_req_str(&q->req);
 			r = pkgimg_err(st->ctx, -PKGIMG_E_PARSE, "%s: [requirements] '%s' is not "

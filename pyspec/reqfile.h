@@ -26,9 +26,10 @@
  * Where this differs from pip, each time to turn a silent surprise into an
  * error that names the file and line: an unknown option, a global option on
  * a requirement line, --hash without a requirement, and words left over
- * after the options are errors (pip ignores the last three); -e/--editable,
- * unnamed paths and URLs ("./pkg", "https://h/x.whl") are refused (pkgimg
- * installs named requirements and wheels: write "name @ URL"); remote
+ * after the options are errors (pip ignores the last three); unnamed paths
+ * and URLs ("./pkg", "file:///x/y.tar.gz", "git+https://...") and -e/
+ * --editable PATH are kept as written in `source` (relative paths are the
+ * caller's to resolve: pip takes them from the current directory); remote
  * requirements files (-r https://...) are refused; "==1.*" does not count
  * as pinned in hash-checking mode. */
 #ifndef PKGIMG_PYSPEC_REQFILE_H
@@ -50,6 +51,11 @@ struct reqfile_req {
 	struct strv hashes;	/* "sha256:<hex>", hex lowercased, in written
 				 * order, duplicates dropped */
 	char *origin;		/* "path:line" (the first line of a continued one) */
+	char *source;		/* a path or URL without a name, as written
+				 * ("./mypkg", "file:///x/y.tar.gz", "git+https://..."),
+				 * or NULL; req is then empty (its metadata names
+				 * it, pyspec/pysrc.h) */
+	bool editable;		/* -e/--editable SOURCE */
 };
 
 struct reqfile {

@@ -13,6 +13,7 @@
 #include "solver/deb.h"
 #include "solver/matchspec.h"
 #include "pyspec/pep508.h"
+#include "pyspec/pysrc.h"
 #include "solver/plan.h"
 #include "solver/pypi_plan.h"
 #include "pyspec/reqfile.h"
@@ -388,6 +389,10 @@ static int plan_check(struct pkgimg_ctx *ctx, const struct plan_opts *o)
 		for (size_t i = 0; i < pip->nreqs && r == 0; i++) {
 			struct pep508_req req;
 
+			/* a source (./mypkg, -e PATH, git+URL): read when locked */
+			if (!strncmp(pip->reqs[i], "-e ", 3) || !strncmp(pip->reqs[i], "--editable", 10) ||
+			    pysrc_is_unnamed(pip->reqs[i]))
+				continue;
 			r = pep508_req_parse(ctx, pip->reqs[i], &req);
 			if (r < 0)
 				return pkgimg_err_wrap(ctx, -PKGIMG_E_USAGE, "--pip %s: [lock]",

@@ -969,8 +969,8 @@ static int mplan_file(struct pypi_client *c, struct mplan *m, const struct pypi_
 	}
 	if (f->kind != PYPI_FILE_WHEEL)
 		return pkgimg_err(c->ctx, -PKGIMG_E_USAGE, "%s %s (%s): [lock] an sdist, and the "
-				  "index offers no metadata file for it; pkgimg installs wheels "
-				  "only: pick a version with a wheel for this target", f->name,
+				  "index offers no metadata file for it: its metadata comes "
+				  "from a build (solver/pypi_build.h), not from the index", f->name,
 				  f->version, f->filename);
 	res->from_wheel = true;
 	if (fsha) {

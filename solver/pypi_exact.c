@@ -151,22 +151,6 @@ static int add_wheel(struct exact *ex, const struct pylock_pkg *p, const struct 
 	return 0;
 }
 
-static void built_clear(struct pypi_built *b)
-{
-	free(b->name);
-	free(b->version);
-	free(b->metadata);
-	free(b->src_sha256);
-	free(b->src_filename);
-	free(b->commit);
-	free(b->wheel_filename);
-	free(b->wheel_sha256);
-	for (int i = 0; i < b->nenv; i++)
-		lock_pkg_free(&b->env[i]);
-	free(b->env);
-	memset(b, 0, sizeof *b);
-}
-
 /* A package the lock has only as a source: built by rq->builder. */
 static int add_built(struct exact *ex, const struct pylock_pkg *p, const char *req_by,
 		     const struct lockfile *below, struct lock_pkg *out)
@@ -242,7 +226,7 @@ static int add_built(struct exact *ex, const struct pylock_pkg *p, const char *r
 	b.nenv = 0;
 	out->no_build_isolation = src.no_build_isolation;
 out:
-	built_clear(&b);
+	pypi_built_free(&b);
 	free(url);
 	free(abs);
 	return r;

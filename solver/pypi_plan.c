@@ -12,12 +12,15 @@
 #include "cache/store.h"
 #include "cache/view.h"
 #include "core/ctx.h"
+#include "core/error.h"
 #include "core/fs.h"
+#include "core/hash.h"
 #include "core/str.h"
 #include "pyspec/wheelfile.h"
 #include "pyspec/pep440.h"
 #include "pyspec/pep508.h"
 #include "pyspec/pymeta.h"
+#include "pyspec/pysrc.h"
 #include "solver/pypi_client.h"
 #include "solver/pypi_exact.h"
 #include "solver/pypi_installed.h"
@@ -39,6 +42,13 @@ struct top_req {
 	struct pep508_req req;
 	char *origin;		/* "--pip torch==2.2.1", "-r requirements.txt:3" */
 	struct strv hashes;	/* "sha256:<hex>" allowed for its files (-r --hash) */
+	/* a requirement that names a source (issue 18): the only candidate
+	 * of its project, its metadata from the builder */
+	bool is_src;
+	bool editable;		/* -e: installed as a regular install */
+	struct pysrc src;
+	struct pypi_built built;
+	bool have_meta;
 };
 
 /* A looked-up project: per version added to the universe, the file pip
@@ -47,6 +57,7 @@ struct proj {
 	struct pypi_client *cl;		/* the client that looked it up */
 	struct pypi_project_files files;
 	struct pypi_file **byver;
+	struct pypi_built **built;	/* per version: an sdist's build, or NULL */
 	char **versions;		/* as added (pointers into files.page) */
 	size_t nver;
 	bool filtered;			/* a wheel for the target was there, but a
@@ -75,6 +86,9 @@ struct plan {
 	struct pypi_installed inst;	/* what pip in the image would see installed */
 	struct pymeta *learned;		/* the metadata of the picks, as learned */
 	size_t nlearned;
+	const struct pypi_request *rq;
+	const struct lockfile *below;	/* the lock so far (what a build runs on) */
+	struct strv no_binary, only_binary;	/* --no-binary / --only-binary values */
 };
 
 static void top_free(struct top_req *t)
@@ -82,6 +96,8 @@ static void top_free(struct top_req *t)
 	pep508_req_free(&t->req);
 	free(t->origin);
 	strv_free(&t->hashes);
+	pysrc_free(&t->src);
+	pypi_built_free(&t->built);
 }
 
 static struct top_req *top_new(struct plan *pl)
@@ -89,6 +105,355 @@ static struct top_req *top_new(struct plan *pl)
 	pl->top = xrealloc(pl->top, (pl->ntop + pl->ncons + 1) * sizeof *pl->top);
 	memset(&pl->top[pl->ntop + pl->ncons], 0, sizeof *pl->top);
 	return &pl->top[pl->ntop + pl->ncons];
+}
+
+/* ---- requirements that name a source (issue 18) ---- */
+
+/* What a build of a pysrc is asked as. */
+static enum pypi_src_kind src_kind(enum pysrc_kind k)
+{
+	return k == PYSRC_DIR ? PYPI_SRC_PATH : k == PYSRC_GIT ? PYPI_SRC_GIT : PYPI_SRC_URL;
+}
+
+/* "name @ URL": the URL moves into t->src; the requirement keeps the name,
+ * extras and marker. */
+static int src_named(struct plan *pl, struct top_req *t)
+{
+	int r = pysrc_parse_url(pl->ctx, t->req.url, &t->src);
+
+	if (r < 0)
+		return pkgimg_err_wrap(pl->ctx, r, "%s", t->origin);
+	t->is_src = true;
+	free(t->req.url);
+	t->req.url = NULL;
+	return 0;
+}
+
+/* A path or URL without a name ("./mypkg", "file:///x/y.tar.gz",
+ * "git+https://..."), or -e PATH: relative paths from the spec's build
+ * context (and confined to it), else from the current directory, as pip. */
+static int src_unnamed(struct plan *pl, struct top_req *t, const char *text, bool editable)
+{
+	const char *root = pl->rq->reqfile_root;
+	char *path = NULL;
+	int r = 0;
+
+	if (editable)
+		pkgimg_warn(pl->ctx, "%s: in an image, -e is a regular install: the project is "
+			    "built to a wheel and copied in, not linked to %s", t->origin, text);
+	t->is_src = true;
+	t->editable = editable;
+	if (root && !strstr(text, "://") && strncmp(text, "git+", 4)) {
+		char *raw = xstrndup(text, strcspn(text, "#"));
+
+		r = fs_path_within(pl->ctx, root, root, raw, "[lock] the source", "the paths a "
+				   "spec names must be inside its build context: move the project "
+				   "into it, or widen the context with --context DIR", &path);
+		free(raw);
+		if (r < 0)
+			return pkgimg_err_wrap(pl->ctx, r, "%s", t->origin);
+		if (strchr(text, '#')) {	/* #subdirectory= stays */
+			char *full = xasprintf("%s%s", path, strchr(text, '#'));
+
+			free(path);
+			path = full;
+		}
+	}
+	r = pysrc_parse_unnamed(pl->ctx, path ? path : text, root, &t->src);
+	free(path);
+	if (r < 0)
+		return pkgimg_err_wrap(pl->ctx, r, "%s", t->origin);
+	if (editable && t->src.kind == PYSRC_WHEEL)
+		return pkgimg_err(pl->ctx, -PKGIMG_E_USAGE, "%s: [lock] -e takes a project "
+				  "directory or a VCS URL, not a wheel (as pip)", t->origin);
+	return 0;
+}
+
+/* The sha256 a --hash of the requirement gives, or NULL. */
+static const char *top_sha256(const struct top_req *t)
+{
+	for (size_t i = 0; i < t->hashes.n; i++)
+		if (!strncmp(t->hashes.v[i], "sha256:", 7))
+			return t->hashes.v[i] + 7;
+	return NULL;
+}
+
+/* Calls the builder for a source: metadata only while resolving, the
+ * wheel for a final pick. */
+static int src_build(struct plan *pl, const char *origin, const struct pypi_src *s,
+		     struct pypi_built *out)
+{
+	const struct pypi_builder *b = pl->rq->builder;
+	int r;
+
+	if (!b)
+		return pkgimg_err(pl->ctx, -PKGIMG_E_USAGE, "%s: [lock] %s must be built from "
+				  "source, and this command builds none; lock it with `pkgimg "
+				  "lock` or `pkgimg install`, which build it in the image", origin,
+				  s->url);
+	r = b->build(b->arg, pl->ctx, pl->below, pl->t, pl->rq, s, out);
+	if (r < 0)
+		return pkgimg_err_wrap(pl->ctx, r, "%s: [lock] building %s", origin, s->url);
+	if (!out->name || !out->version || (!s->metadata_only && !out->wheel_sha256)) {
+		bool named = out->name && out->version;
+
+		pypi_built_free(out);
+		return pkgimg_err(pl->ctx, -PKGIMG_E_SOLVE, "%s: [lock] the build of %s gave no "
+				  "%s", origin, s->url, named ? "wheel" : "name and version");
+	}
+	return 0;
+}
+
+static void src_of_top(const struct plan *pl, const struct top_req *t, bool metadata_only,
+		       struct pypi_src *s)
+{
+	memset(s, 0, sizeof *s);
+	s->kind = src_kind(t->src.kind);
+	s->name = t->req.norm;
+	s->url = t->src.url;
+	s->sha256 = t->src.sha256 ? t->src.sha256 : top_sha256(t);
+	s->rev = t->src.rev;
+	s->subdirectory = t->src.subdirectory;
+	s->metadata_only = metadata_only;
+	s->no_build_isolation = pl->rq->no_build_isolation;
+}
+
+/* A wheel by URL or path ("name @ https://…/x.whl", "./dist/x.whl"): into
+ * the store's blobs (verified when a #sha256= or --hash gives its digest),
+ * its tags checked for the target, its METADATA read; t->built describes it
+ * (the wheel is its own "source"). */
+static int wheel_meta(struct plan *pl, struct top_req *t)
+{
+	const char *want = t->src.sha256 ? t->src.sha256 : top_sha256(t);
+	const char *base = strrchr(t->src.url, '/');
+	char *fname = NULL, *dir = NULL, *dest = NULL, *blob = NULL, hex[65];
+	struct fetch_item it = { .size = -1 };
+	struct wheel_name wn = { 0 };
+	struct sbuf data = SBUF_INIT;
+	struct stat sb;
+	int r;
+
+	fname = base && base[1] ? pysrc_url_path(t->src.url) : NULL;
+	if (fname && strrchr(fname, '/')) {
+		char *b = xstrdup(strrchr(fname, '/') + 1);
+
+		free(fname);
+		fname = b;
+	} else if (!fname) {
+		fname = xstrndup(base ? base + 1 : t->src.url, strcspn(base ? base + 1 : t->src.url,
+								       "?#"));
+	}
+	r = wheel_filename_parse(pl->ctx, fname, &wn);
+	if (r < 0)
+		goto out;
+	if (wheel_best_rank(&pl->tags, &wn) < 0) {
+		r = pkgimg_err(pl->ctx, -PKGIMG_E_USAGE, "%s: [lock] %s is not a supported wheel on "
+			       "this image (Python %s on %s), as pip says", t->origin, fname,
+			       pl->t->python, pl->t->machine);
+		goto out;
+	}
+	it.url = t->src.url;
+	it.label = fname;
+	if (want) {
+		it.sha256 = want;
+		r = fetch_all(pl->ctx, pl->st, &it, 1);
+		if (r < 0)
+			goto out;
+		snprintf(hex, sizeof hex, "%s", want);
+	} else {
+		/* no digest to check it by: fetched, then named by its own */
+		r = store_mktemp_dir(pl->ctx, pl->st, "wheel-url", &dir);
+		if (r < 0)
+			goto out;
+		dest = xasprintf("%s/%s", dir, fname);
+		it.dest = dest;
+		r = fetch_all(pl->ctx, pl->st, &it, 1);
+		if (r == 0)
+			r = hash_file_sha256(AT_FDCWD, dest, hex);
+		if (r < 0) {
+			pkgimg_err_wrap(pl->ctx, r, "%s: [lock] %s", t->origin, t->src.url);
+			goto out;
+		}
+		blob = store_blob_path(pl->st, hex);
+		if (!store_has_blob(pl->st, hex) && rename(dest, blob) < 0) {
+			r = pkgimg_err(pl->ctx, -errno, "%s: [lock] %s: %m", t->origin, blob);
+			goto out;
+		}
+	}
+	free(blob);
+	blob = store_blob_path(pl->st, hex);
+	if (stat(blob, &sb) < 0) {
+		r = pkgimg_err(pl->ctx, -errno, "%s: [lock] %s: %m", t->origin, blob);
+		goto out;
+	}
+	r = wheel_read_metadata(pl->ctx, blob, fname, &data);
+	if (r < 0)
+		goto out;
+	t->built.name = xstrdup(wn.name);
+	t->built.version = xstrdup(wn.version);
+	t->built.metadata = sbuf_detach(&data);
+	t->built.src_sha256 = xstrdup(hex);
+	t->built.src_size = (uint64_t)sb.st_size;
+	t->built.src_filename = xstrdup(fname);
+out:
+	if (dir) {
+		fs_rm_rf(NULL, AT_FDCWD, dir);
+		free(dir);
+	}
+	if (r < 0)
+		pkgimg_err_wrap(pl->ctx, r, "%s", t->origin);
+	wheel_name_free(&wn);
+	sbuf_free(&data);
+	free(dest);
+	free(blob);
+	free(fname);
+	return r;
+}
+
+/* A source's metadata, from the builder; the name of an unnamed one. */
+static int src_meta(struct plan *pl, struct top_req *t)
+{
+	struct pypi_src s;
+	char *norm;
+	int r;
+
+	if (t->have_meta)
+		return 0;
+	/* pip: hash-checking mode cannot check a directory or a repository */
+	if (pl->hash_mode && (t->src.kind == PYSRC_DIR || t->src.kind == PYSRC_GIT))
+		return pkgimg_err(pl->ctx, -PKGIMG_E_USAGE, "%s: [lock] hash-checking mode (--hash "
+				  "in a requirements file) cannot verify %s, as pip cannot: lock "
+				  "an archive of it (name @ URL of an sdist) with its --hash, or "
+				  "drop hash-checking mode", t->origin, t->src.kind == PYSRC_DIR
+				  ? "a directory" : "a version control repository");
+	if (pl->hash_mode && !t->src.sha256 && !top_sha256(t))
+		return pkgimg_err(pl->ctx, -PKGIMG_E_USAGE, "%s: [lock] hash-checking mode needs "
+				  "a --hash=sha256:... for it (or #sha256= in its URL), as pip",
+				  t->origin);
+	if (t->src.kind == PYSRC_WHEEL) {
+		r = wheel_meta(pl, t);
+	} else {
+		src_of_top(pl, t, true, &s);
+		r = src_build(pl, t->origin, &s, &t->built);
+	}
+	if (r < 0)
+		return r;
+	norm = pep503_normalize(t->built.name);
+	if (t->req.norm && strcmp(norm, t->req.norm)) {
+		r = pkgimg_err(pl->ctx, -PKGIMG_E_SOLVE, "%s: [lock] %s is the project '%s', not "
+			       "'%s' (pip: \"has inconsistent name\"); fix the name before '@'",
+			       t->origin, t->src.url, t->built.name, t->req.name);
+	} else if (!t->req.norm) {
+		r = pep508_req_parse(pl->ctx, norm, &t->req);
+	}
+	free(norm);
+	if (r == 0)
+		t->have_meta = true;
+	return r;
+}
+
+/* The source requirement of a project, or NULL. */
+static const struct top_req *src_top(const struct plan *pl, const char *norm)
+{
+	for (size_t i = 0; i < pl->ntop; i++)
+		if (pl->top[i].is_src && pl->top[i].have_meta && pl->top[i].req.norm &&
+		    !strcmp(pl->top[i].req.norm, norm))
+			return &pl->top[i];
+	return NULL;
+}
+
+/* Every source requirement that applies joins the universe as the only
+ * candidate of its project (pip's ExplicitRequirement), with the
+ * dependencies its metadata gives; two different sources of one project
+ * are refused, as pip refuses them. */
+static int add_sources_to_universe(struct plan *pl)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < pl->ntop && r == 0; i++) {
+		const struct top_req *t = &pl->top[i], *first;
+		struct pymeta m;
+
+		if (!t->is_src || !t->have_meta)
+			continue;
+		first = src_top(pl, t->req.norm);
+		if (first != t) {
+			if (strcmp(first->src.url, t->src.url) ||
+			    strcmp(first->src.rev ? first->src.rev : "", t->src.rev ? t->src.rev : "") ||
+			    strcmp(first->built.version, t->built.version))
+				r = pkgimg_err(pl->ctx, -PKGIMG_E_SOLVE, "[lock] cannot install %s "
+					       "from two sources: %s (%s) and %s (%s); keep one",
+					       t->req.norm, first->src.url, first->origin, t->src.url,
+					       t->origin);
+			continue;
+		}
+		r = pypi_universe_add(pl->ctx, &pl->u, t->req.norm, t->built.version,
+				      PYPI_CAND_WHEEL, NULL);
+		if (r == 0)
+			r = pymeta_parse(pl->ctx, t->src.url, t->built.metadata ? t->built.metadata : "",
+					 t->built.metadata ? strlen(t->built.metadata) : 0, &m);
+		if (r == 0) {
+			r = pypi_universe_set_meta(pl->ctx, &pl->u, &m, &pl->env);
+			pymeta_free(&m);
+		}
+		if (r < 0)
+			pkgimg_err_wrap(pl->ctx, r, "%s", t->origin);
+	}
+	return r;
+}
+
+/* After a failed solve: a project a source requirement names has that one
+ * candidate, which pip explains as "The user requested X ... from URL". */
+static void explain_sources(struct plan *pl, int r)
+{
+	struct sbuf s = SBUF_INIT;
+
+	for (size_t i = 0; i < pl->ntop; i++) {
+		const struct top_req *t = &pl->top[i];
+
+		if (t->is_src && t->have_meta && src_top(pl, t->req.norm) == t &&
+		    strstr(pl->ctx->errmsg, t->req.norm))
+			sbuf_addf(&s, "\n  %s %s comes from %s (%s): a requirement by URL or path "
+				  "is its project's only candidate, as in pip", t->req.norm,
+				  t->built.version, t->src.url, t->origin);
+	}
+	if (s.len) {
+		char *msg = xstrdup(pl->ctx->errmsg);
+
+		pkgimg_err(pl->ctx, r, "%s%s", msg, s.buf);
+		free(msg);
+	}
+	sbuf_free(&s);
+}
+
+/* pip's FormatControl: whether --no-binary / --only-binary (NAME,NAME,
+ * :all:, :none:) name a project. */
+static bool format_names(const struct strv *v, const char *norm)
+{
+	bool on = false;
+
+	for (size_t i = 0; i < v->n; i++) {
+		const char *p = v->v[i];
+
+		while (*p) {
+			size_t n = strcspn(p, ",");
+			char *w = xstrndup(p, n), *wn;
+
+			if (!strcmp(w, ":all:"))
+				on = true;
+			else if (!strcmp(w, ":none:"))
+				on = false;
+			else {
+				wn = pep503_normalize(w);
+				if (!strcmp(wn, norm))
+					on = true;
+				free(wn);
+			}
+			free(w);
+			p += n + (p[n] == ',');
+		}
+	}
+	return on;
 }
 
 /* --pip REQ and -r FILE into pl->top; index options of the files merged
@@ -105,14 +470,29 @@ static int gather(struct plan *pl, const struct pypi_request *rq, struct pypi_cl
 
 	for (size_t i = 0; i < rq->nreqs && r == 0; i++) {
 		struct top_req *t = top_new(pl);
+		const char *text = rq->reqs[i];
+		bool ed = false;
 
-		r = pep508_req_parse(pl->ctx, rq->reqs[i], &t->req);
+		pl->ntop++;
+		t->origin = xasprintf("--pip %s", rq->reqs[i]);
+		/* "-e PATH" given to --pip, as in a requirements file */
+		if (!strncmp(text, "-e ", 3) || !strncmp(text, "--editable ", 11) ||
+		    !strncmp(text, "--editable=", 11)) {
+			text += text[1] == 'e' ? 3 : 11;
+			text += strspn(text, " ");
+			ed = true;
+		}
+		if (ed || pysrc_is_unnamed(text)) {
+			r = src_unnamed(pl, t, text, ed);
+			continue;
+		}
+		r = pep508_req_parse(pl->ctx, text, &t->req);
 		if (r < 0) {
 			pkgimg_err_wrap(pl->ctx, r, "--pip %s: [lock]", rq->reqs[i]);
 			break;
 		}
-		t->origin = xasprintf("--pip %s", rq->reqs[i]);
-		pl->ntop++;
+		if (t->req.url)
+			r = src_named(pl, t);
 	}
 	for (size_t i = 0; i < rq->nreqfiles && r == 0; i++) {
 		struct reqfile *rf = &rfs[nrf];
@@ -130,8 +510,12 @@ static int gather(struct plan *pl, const struct pypi_request *rq, struct pypi_cl
 			strv_add(links, rf->find_links.v[k]);
 		co->no_index |= rf->no_index;
 		*pre |= rf->pre;
+		for (size_t k = 0; k < rf->no_binary.n; k++)
+			strv_add(&pl->no_binary, rf->no_binary.v[k]);
+		for (size_t k = 0; k < rf->only_binary.n; k++)
+			strv_add(&pl->only_binary, rf->only_binary.v[k]);
 		pl->hash_mode |= rf->require_hashes;
-		for (size_t k = 0; k < rf->nreqs; k++) {
+		for (size_t k = 0; k < rf->nreqs && r == 0; k++) {
 			struct top_req *t = top_new(pl);
 
 			t->req = rf->reqs[k].req;
@@ -141,6 +525,10 @@ static int gather(struct plan *pl, const struct pypi_request *rq, struct pypi_cl
 			memset(&rf->reqs[k].hashes, 0, sizeof rf->reqs[k].hashes);
 			pl->hash_mode |= t->hashes.n > 0;
 			pl->ntop++;
+			if (rf->reqs[k].source)
+				r = src_unnamed(pl, t, rf->reqs[k].source, rf->reqs[k].editable);
+			else if (t->req.url)
+				r = src_named(pl, t);
 		}
 	}
 	/* constraints after every requirement */
@@ -168,16 +556,18 @@ static int activate(struct plan *pl)
 {
 	pl->active = xcalloc(pl->ntop + 1, sizeof *pl->active);
 	for (size_t i = 0; i < pl->ntop; i++) {
-		const struct top_req *t = &pl->top[i];
+		struct top_req *t = &pl->top[i];
 		int on = t->req.marker ? pep508_marker_eval(t->req.marker, &pl->env, "") : 1;
 
-		if (t->req.url)
-			return pkgimg_err(pl->ctx, -PKGIMG_E_USAGE,
-					  "%s: [lock] a requirement by URL is not resolved on "
-					  "an index; download the wheel and pass --find-links DIR "
-					  "with the plain name", t->origin);
 		if (on < 0)
 			return pkgimg_err_wrap(pl->ctx, on, "%s: [lock]", t->origin);
+		if (on && t->is_src) {
+			/* its metadata names it and its dependencies */
+			int r = src_meta(pl, t);
+
+			if (r < 0)
+				return r;
+		}
 		if (on)
 			pl->active[pl->nactive++] = &t->req;
 	}
@@ -384,6 +774,12 @@ static int add_project(struct plan *pl, struct proj *pj)
 	struct pypi_page *pg = &pj->files.page;
 	const struct strv *ok = allowed_hashes(pl, pj->files.name);
 	size_t *order = xcalloc(pg->nfiles + 1, sizeof *order);
+	/* pip's rule: wheels and sdists are candidates, the best version wins
+	 * and within a version a wheel is preferred; --only-binary takes the
+	 * sdists out, --no-binary the wheels; a caller that cannot build
+	 * considers wheels only */
+	bool sdists = pl->rq->builder && !format_names(&pl->only_binary, pj->files.name);
+	bool wheels = !format_names(&pl->no_binary, pj->files.name);
 	int r = 0;
 
 	pypi_universe_add_project(&pl->u, pj->files.name);
@@ -394,8 +790,8 @@ static int add_project(struct plan *pl, struct proj *pj)
 	qsort_r(order, pg->nfiles, sizeof *order, cmp_file_ver, pg);
 	for (size_t i = 0, next; i < pg->nfiles && r == 0; i = next) {
 		const struct pypi_file *first = &pg->files[order[i]];
-		struct pypi_file *best = NULL, *rp_file = NULL, *hash_miss = NULL;
-		bool all_yanked = true;
+		struct pypi_file *best = NULL, *rp_file = NULL, *hash_miss = NULL, *sd = NULL;
+		bool all_yanked = true, sd_all_yanked = true;
 		char *why = NULL;
 		struct pep440_specset rp = { 0 };
 		unsigned flags = 0;
@@ -404,7 +800,16 @@ static int add_project(struct plan *pl, struct proj *pj)
 								 &first->ver); next++) {
 			struct pypi_file *f = &pg->files[order[next]];
 
-			if (f->kind != PYPI_FILE_WHEEL || wheel_best_rank(&pl->tags, &f->wheel) < 0)
+			if (f->kind == PYPI_FILE_SDIST && sdists && hash_allowed(ok, f) &&
+			    python_ok(pl, f)) {
+				/* the first one listed, an unyanked one first */
+				if (!sd || (sd->yanked && !f->yanked))
+					sd = f;
+				sd_all_yanked &= f->yanked;
+				continue;
+			}
+			if (f->kind != PYPI_FILE_WHEEL || !wheels ||
+			    wheel_best_rank(&pl->tags, &f->wheel) < 0)
 				continue;
 			if (!hash_allowed(ok, f)) {
 				if (!hash_miss || better(pl, f, hash_miss))
@@ -422,6 +827,10 @@ static int add_project(struct plan *pl, struct proj *pj)
 		}
 		if (other_cuda_build(pl, first->version))
 			continue;
+		if (!best && sd) {
+			best = sd;
+			all_yanked = sd_all_yanked;
+		}
 		/* a version a constraint or a --hash takes out stays in the
 		 * universe, excluded, so that a failure names the reason */
 		if (best || hash_miss)
@@ -442,6 +851,8 @@ static int add_project(struct plan *pl, struct proj *pj)
 		if (r < 0)
 			break;
 		pj->byver = xrealloc(pj->byver, (pj->nver + 1) * sizeof *pj->byver);
+		pj->built = xrealloc(pj->built, (pj->nver + 1) * sizeof *pj->built);
+		pj->built[pj->nver] = NULL;
 		pj->versions = xrealloc(pj->versions, (pj->nver + 1) * sizeof *pj->versions);
 		pj->byver[pj->nver] = best;
 		pj->versions[pj->nver] = first->version;
@@ -470,6 +881,58 @@ static struct pypi_file *pick_file(struct plan *pl, const char *norm, const char
 		if (!strcmp(pj->versions[i], version))
 			return pj->byver[i];
 	return NULL;
+}
+
+/* The build of a pick's sdist (made on first use), or NULL. */
+static struct pypi_built **pick_built(struct plan *pl, const char *norm, const char *version)
+{
+	struct proj *pj = proj_find(pl, norm);
+
+	for (size_t i = 0; pj && i < pj->nver; i++)
+		if (!strcmp(pj->versions[i], version))
+			return &pj->built[i];
+	return NULL;
+}
+
+/* Builds an index's sdist (metadata only, or the wheel): the built
+ * project must be the one the index listed. */
+static int sdist_build(struct plan *pl, const struct pypi_file *f, bool metadata_only,
+		       struct pypi_built **slot)
+{
+	struct pypi_src s = {
+		.kind = PYPI_SRC_SDIST, .name = f->name, .version = f->version, .url = f->url,
+		.sha256 = pypi_hashes_get(&f->hashes, "sha256"), .metadata_only = metadata_only,
+		.no_build_isolation = pl->rq->no_build_isolation,
+	};
+	struct pypi_built *b = xcalloc(1, sizeof *b);
+	struct pep440_version v;
+	char *origin = xasprintf("%s %s (%s)", f->name, f->version, f->filename);
+	char *norm = NULL;
+	int r = src_build(pl, origin, &s, b);
+
+	if (r == 0) {
+		norm = pep503_normalize(b->name);
+		if (strcmp(norm, f->name) || pep440_parse(NULL, b->version, &v) < 0 ||
+		    (pep440_cmp(&v, &f->ver) != 0 ? (pep440_version_free(&v), 1)
+						   : (pep440_version_free(&v), 0)))
+			r = pkgimg_err(pl->ctx, -PKGIMG_E_SOLVE, "%s: [lock] its metadata says %s %s; "
+				       "the index lists it as %s %s (pip: \"has inconsistent "
+				       "version\"): the sdist is broken", origin, b->name, b->version,
+				       f->name, f->version);
+	}
+	free(norm);
+	free(origin);
+	if (r < 0) {
+		pypi_built_free(b);
+		free(b);
+		return r;
+	}
+	if (*slot) {
+		pypi_built_free(*slot);
+		free(*slot);
+	}
+	*slot = b;
+	return 0;
 }
 
 /* The projects whose CUDA builds live on the PyTorch-style CUDA index
@@ -546,6 +1009,8 @@ static int learn(struct plan *pl, const struct pypi_solution *sol)
 
 	for (size_t i = 0; i < sol->nunknown; i++) {
 		const struct pypi_pick *pk = &sol->v[sol->unknown[i]];
+		struct pypi_built **slot;
+		struct pymeta m;
 
 		files[n] = pick_file(pl, pk->name, pk->version);
 		if (!files[n]) {
@@ -553,7 +1018,25 @@ static int learn(struct plan *pl, const struct pypi_solution *sol)
 				       "wheel of it was seen", pk->name, pk->version);
 			goto out;
 		}
-		n++;
+		if (files[n]->kind == PYPI_FILE_WHEEL || files[n]->has_metadata) {
+			n++;
+			continue;
+		}
+		/* an sdist without a PEP 658 file: the builder reads it */
+		slot = pick_built(pl, pk->name, pk->version);
+		r = sdist_build(pl, files[n], true, slot);
+		if (r == 0)
+			r = pymeta_parse(pl->ctx, files[n]->filename, (*slot)->metadata ?
+					 (*slot)->metadata : "", (*slot)->metadata ?
+					 strlen((*slot)->metadata) : 0, &m);
+		if (r == 0) {
+			r = pypi_universe_set_meta(pl->ctx, &pl->u, &m, &pl->env);
+			pymeta_free(&m);
+		}
+		if (r < 0) {
+			pkgimg_err_wrap(pl->ctx, r, "%s: [lock] metadata", files[n]->filename);
+			goto out;
+		}
 	}
 	r = pypi_client_metadata(&pl->client, files, n, meta);
 	if (r < 0)
@@ -616,11 +1099,17 @@ static void explain_missing(struct plan *pl, int r)
 				sd++;
 		}
 		sbuf_addf(&s, "\n  %s has no wheel for this image (%zu sdist%s, %zu wheel%s "
-			  "for other targets); pkgimg installs wheels only, tagged %s, %s, ... "
-			  "%s: build one and pass --find-links DIR", pj->files.name, sd,
+			  "for other targets); the wheels looked for are tagged %s, %s, ... "
+			  "%s; %s", pj->files.name, sd,
 			  sd == 1 ? "" : "s", nw, nw == 1 ? "" : "s", pl->tags.tags.v[0],
 			  pl->tags.tags.n > 1 ? pl->tags.tags.v[1] : "",
-			  pl->tags.tags.v[pl->tags.tags.n - 1]);
+			  pl->tags.tags.v[pl->tags.tags.n - 1],
+			  !sd ? "build one and pass --find-links DIR"
+			  : !pl->rq->builder ? "this command builds no sdists: lock with `pkgimg "
+			  "lock` or `pkgimg install`, which build them"
+			  : format_names(&pl->only_binary, pj->files.name)
+			  ? "--only-binary takes its sdists out: drop it to build one"
+			  : "no sdist of it fits (a --hash or Requires-Python takes them out)");
 	}
 	if (s.len) {
 		char *msg = xstrdup(pl->ctx->errmsg);
@@ -694,7 +1183,7 @@ static int learn_sizes(struct plan *pl, const struct pypi_solution *sol)
 		struct pypi_file *f = pick_file(pl, sol->v[i].name, sol->v[i].version);
 		const char *sha = f ? pypi_hashes_get(&f->hashes, "sha256") : NULL;
 
-		if (!f || f->has_size || !sha ||
+		if (!f || f->kind != PYPI_FILE_WHEEL || f->has_size || !sha ||
 		    already_installed(pl, sol->v[i].name, sol->v[i].version))
 			continue;	/* to_layer says what is wrong with it */
 		files[n] = f;
@@ -725,6 +1214,180 @@ static int learn_sizes(struct plan *pl, const struct pypi_solution *sol)
 	return r;
 }
 
+/* The built wheel of a source into its lock package (the build moves in). */
+static void built_to_pkg(const struct plan *pl, struct pypi_built *b, struct lock_pkg *p)
+{
+	free(p->arch);
+	p->arch = file_tags(b->wheel_filename);
+	p->wheel_filename = b->wheel_filename;
+	p->wheel_sha256 = b->wheel_sha256;
+	p->wheel_size = b->wheel_size;
+	p->build_env = b->env;
+	p->nbuild_env = b->nenv;
+	p->no_build_isolation = pl->rq->no_build_isolation;
+	b->wheel_filename = b->wheel_sha256 = NULL;
+	b->env = NULL;
+	b->nenv = 0;
+}
+
+/* An index's sdist, chosen: built to its wheel (the lock records both). */
+static int sdist_to_pkg(struct plan *pl, const struct pypi_file *f, struct pypi_built **slot,
+			struct lock_pkg *p)
+{
+	int r = 0;
+
+	if (!slot)
+		return pkgimg_err(pl->ctx, -PKGIMG_E_SOLVE, "%s: [lock] chosen, but never seen",
+				  f->filename);
+	if (!*slot || !(*slot)->wheel_sha256)
+		r = sdist_build(pl, f, false, slot);
+	if (r < 0)
+		return r;
+	p->source = xstrdup("sdist");
+	if (!f->has_size || !p->size)
+		p->size = (*slot)->src_size;
+	built_to_pkg(pl, *slot, p);
+	return 0;
+}
+
+/* The chosen sources built to their wheels (metadata_only false), before
+ * the layer joins the lock: a build installs the lock so far as the image
+ * it builds in, which must not hold a half-made PyPI layer. */
+static int build_picks(struct plan *pl, const struct pypi_solution *sol)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < sol->n && r == 0; i++) {
+		const struct pypi_pick *pk = &sol->v[i];
+		struct top_req *t = (struct top_req *)src_top(pl, pk->name);
+		const struct pypi_file *f;
+
+		if (t) {
+			if (t->src.kind != PYSRC_WHEEL && !t->built.wheel_sha256) {
+				struct pypi_built full = { 0 };
+				struct pypi_src s;
+
+				src_of_top(pl, t, false, &s);
+				r = src_build(pl, t->origin, &s, &full);
+				if (r == 0) {
+					pypi_built_free(&t->built);
+					t->built = full;
+				}
+			}
+			continue;
+		}
+		if (already_installed(pl, pk->name, pk->version))
+			continue;
+		f = pick_file(pl, pk->name, pk->version);
+		if (f && f->kind == PYPI_FILE_SDIST) {
+			struct pypi_built **slot = pick_built(pl, pk->name, pk->version);
+
+			if (slot && (!*slot || !(*slot)->wheel_sha256))
+				r = sdist_build(pl, f, false, slot);
+		}
+	}
+	return r;
+}
+
+/* The last part of a URL or path, without a ".git" ("repo.git" -> "repo"). */
+static char *url_base(const char *url)
+{
+	size_t n = strlen(url);
+	const char *b;
+
+	while (n > 1 && url[n - 1] == '/')
+		n--;
+	b = url + n;
+	while (b > url && b[-1] != '/')
+		b--;
+	if (n - (size_t)(b - url) > 4 && !strncmp(url + n - 4, ".git", 4))
+		n -= 4;
+	return xstrndup(b, n - (size_t)(b - url));
+}
+
+/* A wheel by URL or path, chosen: locked as a wheel of an index is, by the
+ * URL asked for (a #sha256= it gave kept, as for archives), direct. */
+static int wheel_to_pkg(struct plan *pl, struct top_req *t, struct lock_pkg *p)
+{
+	(void)pl;
+	p->ecosystem = xstrdup("pypi");
+	p->name = xstrdup(t->req.norm);
+	p->version = xstrdup(t->built.version);
+	p->arch = file_tags(t->built.src_filename);
+	p->url = t->src.sha256 ? xasprintf("%s#sha256=%s", t->src.direct_url, t->src.sha256)
+			       : xstrdup(t->src.direct_url);
+	p->sha256 = xstrdup(t->built.src_sha256);
+	p->size = t->built.src_size;
+	p->requested_by = xstrdup(t->origin);
+	p->filename = xstrdup(t->built.src_filename);
+	p->direct = true;
+	return 0;
+}
+
+/* A source requirement, chosen: built to its wheel; the lock records where
+ * it came from as pip records it (direct_url.json is made from this). */
+static int src_to_pkg(struct plan *pl, struct top_req *t, struct lock_pkg *p)
+{
+	struct pypi_built *b = &t->built;
+	struct pypi_src s;
+	int r = 0;
+
+	if (t->src.kind == PYSRC_WHEEL)
+		return wheel_to_pkg(pl, t, p);
+	if (!b->wheel_sha256) {
+		struct pypi_built full = { 0 };
+
+		src_of_top(pl, t, false, &s);
+		r = src_build(pl, t->origin, &s, &full);
+		if (r < 0)
+			return r;
+		pypi_built_free(b);
+		*b = full;
+	}
+	p->ecosystem = xstrdup("pypi");
+	p->name = xstrdup(t->req.norm);
+	p->version = xstrdup(b->version);
+	p->requested_by = xstrdup(t->origin);
+	p->direct = true;
+	p->source = xstrdup(pypi_src_kind_name(src_kind(t->src.kind)));
+	p->subdirectory = t->src.subdirectory ? xstrdup(t->src.subdirectory) : NULL;
+	switch (t->src.kind) {
+	case PYSRC_GIT:
+		p->url = t->src.rev ? xasprintf("git+%s@%s", t->src.url, t->src.rev)
+				    : xasprintf("git+%s", t->src.url);
+		p->sha256 = xstrdup("");
+		p->commit = b->commit ? xstrdup(b->commit) : NULL;
+		p->filename = url_base(t->src.url);
+		if (!p->commit)
+			r = pkgimg_err(pl->ctx, -PKGIMG_E_SOLVE, "%s: [lock] the build of %s gave no "
+				       "commit id", t->origin, t->src.url);
+		break;
+	case PYSRC_DIR:
+		p->url = pysrc_path_url(t->src.url);
+		p->sha256 = xstrdup(b->src_sha256 ? b->src_sha256 : "");
+		p->filename = url_base(t->src.url);
+		break;
+	case PYSRC_ARCHIVE:
+	case PYSRC_WHEEL:
+		/* a #sha256= written in the URL stays: pip records it in
+		 * direct_url.json's archive_info */
+		p->url = t->src.sha256 ? xasprintf("%s#sha256=%s", t->src.direct_url, t->src.sha256)
+				       : xstrdup(t->src.direct_url);
+		p->sha256 = xstrdup(b->src_sha256 ? b->src_sha256 : "");
+		p->size = b->src_size;
+		p->filename = b->src_filename ? xstrdup(b->src_filename) : url_base(t->src.url);
+		break;
+	}
+	if (r == 0 && t->src.kind != PYSRC_GIT && !hex_is64(p->sha256))
+		r = pkgimg_err(pl->ctx, -PKGIMG_E_SOLVE, "%s: [lock] the build of %s gave no "
+			       "sha256 of the source", t->origin, t->src.url);
+	p->arch = xstrdup("");
+	built_to_pkg(pl, b, p);
+	if (r < 0)
+		lock_pkg_free(p);
+	return r;
+}
+
 static int to_layer(struct plan *pl, const struct pypi_request *rq,
 		    const struct pypi_solution *sol, struct lockfile *lf)
 {
@@ -743,7 +1406,14 @@ static int to_layer(struct plan *pl, const struct pypi_request *rq,
 		const struct pypi_file *f = pick_file(pl, pk->name, pk->version);
 		const char *sha = f ? pypi_hashes_get(&f->hashes, "sha256") : NULL;
 		struct lock_pkg *p = &l->pkgs[l->npkgs];
+		struct top_req *src = (struct top_req *)src_top(pl, pk->name);
 
+		if (src) {
+			r = src_to_pkg(pl, src, p);
+			if (r == 0)
+				l->npkgs++;
+			continue;
+		}
 		if (already_installed(pl, pk->name, pk->version))
 			continue;	/* pip: "Requirement already satisfied" */
 		if (!f)
@@ -771,6 +1441,8 @@ static int to_layer(struct plan *pl, const struct pypi_request *rq,
 		p->filename = xstrdup(f->filename);
 		p->index = xstrdup(client_of(pl, pk->name)->src[source_of(pl, pk->name, f)].url);
 		l->npkgs++;
+		if (f->kind == PYPI_FILE_SDIST)
+			r = sdist_to_pkg(pl, f, pick_built(pl, pk->name, pk->version), p);
 	}
 	return r;
 }
@@ -991,7 +1663,7 @@ static int cuda_client(struct plan *pl, const struct pypi_request *rq,
 int pypi_lock_layer(struct pkgimg_ctx *ctx, struct store *st, const struct pypi_request *rq,
 		    const struct pypi_target *t, struct lockfile *lf)
 {
-	struct plan pl = { .ctx = ctx, .st = st, .t = t };
+	struct plan pl = { .ctx = ctx, .st = st, .t = t, .rq = rq, .below = lf };
 	struct pypi_client_opts co = { 0 };
 	struct strv extra = { 0 }, links = { 0 }, missing = { 0 };
 	struct pypi_solution sol = { 0 };
@@ -1032,6 +1704,8 @@ int pypi_lock_layer(struct pkgimg_ctx *ctx, struct store *st, const struct pypi_
 		goto out;
 	pl.u.pre = pre;
 	r = read_installed(&pl, rq, lf);
+	if (r == 0)
+		r = add_sources_to_universe(&pl);
 	if (r < 0)
 		goto out;
 	for (;;) {
@@ -1048,6 +1722,7 @@ int pypi_lock_layer(struct pkgimg_ctx *ctx, struct store *st, const struct pypi_
 		r = pypi_solve(ctx, &pl.u, pl.active, pl.nactive, &sol);
 		if (r < 0) {
 			explain_missing(&pl, r);
+			explain_sources(&pl, r);
 			break;
 		}
 		if (sol.nunknown == 0)
@@ -1059,7 +1734,9 @@ int pypi_lock_layer(struct pkgimg_ctx *ctx, struct store *st, const struct pypi_
 	if (r == 0) {
 		pypi_solution_warn_extras(ctx, &pl.u, &sol);
 		warn_as_pip(&pl, &sol);
-		r = learn_sizes(&pl, &sol);
+		r = build_picks(&pl, &sol);
+		if (r == 0)
+			r = learn_sizes(&pl, &sol);
 		if (r == 0)
 			r = to_layer(&pl, rq, &sol, lf);
 	}
@@ -1078,11 +1755,19 @@ out:
 	strv_free(&extra);
 	strv_free(&links);
 	strv_free(&pl.reqfile_names);
+	strv_free(&pl.no_binary);
+	strv_free(&pl.only_binary);
 	for (size_t i = 0; i < pl.ntop + pl.ncons; i++)
 		top_free(&pl.top[i]);
 	free(pl.top);
 	free(pl.active);
 	for (size_t i = 0; i < pl.np; i++) {
+		for (size_t k = 0; pl.p[i].built && k < pl.p[i].nver; k++) {
+			if (pl.p[i].built[k])
+				pypi_built_free(pl.p[i].built[k]);
+			free(pl.p[i].built[k]);
+		}
+		free(pl.p[i].built);
 		pypi_project_files_free(&pl.p[i].files);
 		free(pl.p[i].byver);
 		free(pl.p[i].versions);

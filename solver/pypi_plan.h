@@ -6,7 +6,18 @@
  * the chosen versions whose dependencies are unknown (PEP 658 files in
  * parallel, else the wheel), solve again, until nothing is missing.  Then
  * the best wheel of every chosen version (pip's tag priority) goes into the
- * lock with its URL, sha256 and size. */
+ * lock with its URL, sha256 and size.
+ *
+ * Sources (issue 18), through rq->builder (solver/pypi_build.h): an index's
+ * sdists are candidates next to its wheels, as pip 23 ranks them (the best
+ * version wins; within a version a wheel before an sdist; --only-binary
+ * and --no-binary of a requirements file take sdists or wheels out); their
+ * metadata is the index's PEP 658 file, else a metadata_only build.  A
+ * requirement that names a source ("name @ URL", git+URL@REV, a path, -e
+ * PATH: pyspec/pysrc.h) is its project's only candidate, named and described
+ * by a metadata_only build.  The chosen sources are built (metadata_only
+ * false) and locked with the source and the wheel.  Without a builder,
+ * sdists are no candidates and a source requirement is an error. */
 #ifndef PKGIMG_SOLVER_PYPI_PLAN_H
 #define PKGIMG_SOLVER_PYPI_PLAN_H
 

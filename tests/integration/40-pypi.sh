@@ -127,10 +127,13 @@ pk --store "$S" lock --pip alpha==1.0 --pip beta==2.0 --index-url "$SMALL" -o "$
 [ "$PK_RC" -ne 0 ] && grep -q 'alpha 1.0 requires beta==1.0' "$PK_ERR" && grep -q 'beta==2.0' "$PK_ERR" \
 	&& ok "a conflict is explained as a chain (alpha 1.0 requires beta==1.0, but beta==2.0 was asked)" \
 	|| fail "a conflict is explained as a chain" "$(pk_detail)"
-pk --store "$S" lock --pip onlysrc --index-url "$SMALL" -o "$T/x.lock"
+# (sdists are built since issue 18; --only-binary :all: asks for wheels only)
+printf -- '--only-binary :all:\nonlysrc\n' >"$T/onlysrc.txt"
+pk --store "$S" lock -r "$T/onlysrc.txt" --index-url "$SMALL" -o "$T/x.lock"
 [ "$PK_RC" -ne 0 ] && grep -q 'onlysrc has no wheel' "$PK_ERR" && grep -q 'cp311-cp311-manylinux' "$PK_ERR" \
-	&& ok "an sdist-only package: an error naming it and the tags looked for" \
-	|| fail "an sdist-only package: an error naming it and the tags looked for" "$(pk_detail)"
+	&& grep -q -- '--only-binary' "$PK_ERR" \
+	&& ok "an sdist-only package with --only-binary :all:: an error naming it and the tags looked for" \
+	|| fail "an sdist-only package with --only-binary :all:: an error naming it and the tags looked for" "$(pk_detail)"
 pk --store "$S" lock --pip winonly --index-url "$SMALL" -o "$T/x.lock"
 [ "$PK_RC" -ne 0 ] && grep -q 'winonly has no wheel' "$PK_ERR" \
 	&& ok "wheels for other platforms only: an error naming the package" \

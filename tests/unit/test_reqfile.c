@@ -449,6 +449,37 @@ static void t_hash_mode(void)
 		reqfile_free(&rf);
 }
 
+/* Sources without a name (issue 18): kept as written for the solver to
+ * resolve; -e PATH is kept too, marked editable; a constraint cannot be one;
+ * a line that is neither path nor URL is still refused without its text. */
+static void t_sources(void)
+{
+	struct reqfile rf;
+	int r;
+
+	wr("src1.txt", "ok==1\n./pkg\n-e ./src/pkg\n--editable=git+https://example.com/x.git#egg=x\n"
+	   "https://example.com/x-1.0.tar.gz\n/abs/dir\n"
+	   "file:///abs/x-1.0.zip#subdirectory=a\ndist/x-1.0.tar.gz\n");
+	r = parse("src1.txt", &rf);
+	check(r == 0 && rf.nreqs == 8 && !rf.reqs[0].source && !strcmp(nz(rf.reqs[1].source), "./pkg") &&
+	      !rf.reqs[1].editable && !strcmp(nz(rf.reqs[2].source), "./src/pkg") &&
+	      rf.reqs[2].editable && rf.reqs[3].editable &&
+	      !strcmp(nz(rf.reqs[3].source), "git+https://example.com/x.git#egg=x") &&
+	      !strcmp(nz(rf.reqs[4].source), "https://example.com/x-1.0.tar.gz") && !strcmp(nz(rf.reqs[5].source), "/abs/dir") &&
+	      !strcmp(nz(rf.reqs[6].source), "file:///abs/x-1.0.zip#subdirectory=a") &&
+	      !strcmp(nz(rf.reqs[7].source), "dist/x-1.0.tar.gz") &&
+	      has(rf.reqs[2].origin, "src1.txt:3"),
+	      "sources: paths, URLs and -e are kept as written, in order", "rc=%d %s n=%zu", r,
+	      ctx.errmsg, r ? 0 : rf.nreqs);
+	if (!r)
+		reqfile_free(&rf);
+	wr("src2c.txt", "./pkg\n");
+	ERR("src2.txt", "ok==1\n-c src2c.txt\n", "sources: a path as a constraint is refused",
+	    "src2c.txt:1", "constraint");
+	ERR("src3.txt", "--require-hashes\nok==1 --hash=sha256:" H256A "\n./pkg\n",
+	    "sources: hash mode needs a --hash on a path too", "src3.txt:3", "./pkg", "--hash");
+}
+
 static void t_bad_lines(void)
 {
 	ERR("unk.txt", "foo==1\n\n--frobnicate\n", "options: unknown long option names it and the line",
@@ -463,12 +494,6 @@ static void t_bad_lines(void)
 	    "quote.txt:1", "quotation");
 	ERR("extra.txt", "--pre\n--no-index stray\n", "options: a stray word", "extra.txt:2",
 	    "stray");
-	ERR("ed1.txt", "foo==1\n-e ./src/pkg\n", "editable: -e refused", "ed1.txt:2",
-	    "editable", "--find-links wheels");
-	ERR("ed2.txt", "--editable=git+https://example.com/x.git#egg=x\n",
-	    "editable: --editable= refused", "ed2.txt:1", "editable");
-	ERR("path1.txt", "ok==1\n./pkg\n", "unnamed: a local path refused", "path1.txt:2",
-	    "./pkg", "named requirement");
 	/* before a line has read as a requirement or an option, the file may
 	 * be anything (a spec or a -r may name any file): its text is never
 	 * quoted, but the line and the cause are */
@@ -491,12 +516,6 @@ static void t_bad_lines(void)
 	    "is escaped and cut", "secret6.txt:2", "\\x01\\x01...'");
 	ERR("secret5.txt", "ok==1\nx\x01y @@\n", "a PEP 508 error's control characters are "
 	    "replaced", "secret5.txt:2", "x\\x01y @@");
-	ERR("path2.txt", "https://example.com/x-1.0-py3-none-any.whl\n",
-	    "unnamed: a bare URL refused", "path2.txt:1", "named requirement");
-	ERR("path3.txt", "x-1.0-py3-none-any.whl\n", "unnamed: a bare wheel file refused",
-	    "path3.txt:1", "named requirement");
-	ERR("path4.txt", "/abs/dir\n", "unnamed: an absolute path refused", "path4.txt:1",
-	    "named requirement");
 	ERR("pep.txt", "ok==1\nfoo>=>1\n", "requirement: a PEP 508 error names the line",
 	    "pep.txt:2", "foo>=>1", "column");
 	{
@@ -583,8 +602,8 @@ static void rm_tree(void)
 		"idx2.txt", "hash.txt", "hbad1.txt", "hbad2.txt", "hbad3.txt", "hbad4.txt",
 		"hbad5.txt", "hbad6.txt", "hm1.txt", "hm2.txt", "hm3.txt", "hm4.txt", "hm5.txt",
 		"sub/rh.txt", "hm6.txt", "hm7.txt", "hm7c.txt", "unk.txt", "unk2.txt", "amb.txt",
-		"pre1.txt", "req.txt", "glob.txt", "quote.txt", "extra.txt", "ed1.txt", "ed2.txt",
-		"path1.txt", "path2.txt", "path3.txt", "path4.txt", "pep.txt", "nul.txt",
+		"pre1.txt", "req.txt", "glob.txt", "quote.txt", "extra.txt", "src1.txt", "src2.txt",
+		"src2c.txt", "src3.txt", "pep.txt", "nul.txt",
 		"mk.txt", "crlf.txt", "bom.txt", "bom2.txt", "secret1.txt", "secret2.txt",
 		"secret3.txt", "secret4.txt", "secret5.txt", "secret6.txt",
 	};
@@ -616,6 +635,7 @@ int main(void)
 	t_hashes();
 	t_hash_mode();
 	t_bad_lines();
+	t_sources();
 	t_markers_crlf_bom();
 	rm_tree();
 	printf("# %d checks, %d failed\n", passed + failures, failures);
