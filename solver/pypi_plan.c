@@ -1218,7 +1218,7 @@ static int learn_sizes(struct plan *pl, const struct pypi_solution *sol)
 static void built_to_pkg(const struct plan *pl, struct pypi_built *b, struct lock_pkg *p)
 {
 	free(p->arch);
-	p->arch = file_tags(b->wheel_filename);
+	p->arch = wheel_filename_tags(b->wheel_filename);
 	p->wheel_filename = b->wheel_filename;
 	p->wheel_sha256 = b->wheel_sha256;
 	p->wheel_size = b->wheel_size;
@@ -1313,7 +1313,7 @@ static int wheel_to_pkg(struct plan *pl, struct top_req *t, struct lock_pkg *p)
 	p->ecosystem = xstrdup("pypi");
 	p->name = xstrdup(t->req.norm);
 	p->version = xstrdup(t->built.version);
-	p->arch = file_tags(t->built.src_filename);
+	p->arch = wheel_filename_tags(t->built.src_filename);
 	p->url = t->src.sha256 ? xasprintf("%s#sha256=%s", t->src.direct_url, t->src.sha256)
 			       : xstrdup(t->src.direct_url);
 	p->sha256 = xstrdup(t->built.src_sha256);
