@@ -1,4 +1,5 @@
 #!/bin/bash
+# pkgimg-test: serial
 # Several pkgimg processes on one store at once: installs of the same request
 # all succeed with the same id and leave one layer; different requests and a
 # lock in parallel all succeed; the store stays usable afterwards.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# pkgimg-test: serial
 # The libFuzzer targets (tests/fuzz/fuzz_*.c, built by `make fuzz-build` into
 # build/fuzz/) each run a few seconds (FUZZ_SMOKE_SECONDS, default 3) on a
 # copy of their seed corpus (tests/fuzz/corpus/NAME/, which holds the inputs
