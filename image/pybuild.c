@@ -110,20 +110,6 @@ static void pkgs_free(struct lock_pkg *v, int n)
 	free(v);
 }
 
-static void built_clear(struct pypi_built *b)
-{
-	free(b->name);
-	free(b->version);
-	free(b->metadata);
-	free(b->src_sha256);
-	free(b->src_filename);
-	free(b->commit);
-	free(b->wheel_filename);
-	free(b->wheel_sha256);
-	pkgs_free(b->env, b->nenv);
-	memset(b, 0, sizeof *b);
-}
-
 static void lock_pkg_copy(struct lock_pkg *d, const struct lock_pkg *s)
 {
 	memset(d, 0, sizeof *d);
@@ -1005,7 +991,7 @@ static int cache_read(struct pyb *b, const char *key, struct pypi_built *out)
 	memset(&o, 0, sizeof o);
 	hit = 1;
 out:
-	built_clear(&o);
+	pypi_built_free(&o);
 	json_decref(j);
 	free(path);
 	return hit;
@@ -1945,7 +1931,7 @@ out:
 	if (r == 0) {
 		*out = o;
 	} else {
-		built_clear(&o);
+		pypi_built_free(&o);
 	}
 	pyb_free(&b);
 	return r;
@@ -2229,7 +2215,7 @@ int image_wheel(struct pkgimg_ctx *ctx, struct store *st, const struct image_whe
 	if (r == 0)
 		r = wheel_copy_out(ctx, st, &w, o->outdir ? o->outdir : ".", path);
 out:
-	built_clear(&w);
+	pypi_built_free(&w);
 	pypi_target_free(&t);
 	install_result_free(&res);
 	lockfile_free(&lf);

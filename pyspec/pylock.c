@@ -96,28 +96,31 @@ static int get_strv(struct rd *rd, const struct toml_value *tbl, const char *key
 	return 0;
 }
 
-static int get_table(struct rd *rd, const struct toml_value *tbl, const char *key,
-		     const struct toml_value **out)
+/* tbl's value for key when it is of type t (NULL when absent); another
+ * type is an error naming what was expected ("a table", "an array"). */
+static int get_typed(struct rd *rd, const struct toml_value *tbl, const char *key,
+		     enum toml_type t, const char *expected, const struct toml_value **out)
 {
 	const struct toml_value *v = toml_get(tbl, key);
 
 	*out = NULL;
-	if (v && v->type != TOML_TABLE)
-		return bad(rd, v, "'%s' is a %s; expected a table", key, toml_type_name(v->type));
+	if (v && v->type != t)
+		return bad(rd, v, "'%s' is a %s; expected %s", key, toml_type_name(v->type),
+			   expected);
 	*out = v;
 	return 0;
+}
+
+static int get_table(struct rd *rd, const struct toml_value *tbl, const char *key,
+		     const struct toml_value **out)
+{
+	return get_typed(rd, tbl, key, TOML_TABLE, "a table", out);
 }
 
 static int get_array(struct rd *rd, const struct toml_value *tbl, const char *key,
 		     const struct toml_value **out)
 {
-	const struct toml_value *v = toml_get(tbl, key);
-
-	*out = NULL;
-	if (v && v->type != TOML_ARRAY)
-		return bad(rd, v, "'%s' is a %s; expected an array", key, toml_type_name(v->type));
-	*out = v;
-	return 0;
+	return get_typed(rd, tbl, key, TOML_ARRAY, "an array", out);
 }
 
 static int get_size(struct rd *rd, const struct toml_value *tbl, const char *key,

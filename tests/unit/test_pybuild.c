@@ -291,19 +291,6 @@ static void test_wheel_rewrite(struct pkgimg_ctx *ctx)
 	free(rec);
 }
 
-static void pypi_built_clear_for_test(struct pypi_built *b)
-{
-	free(b->name);
-	free(b->version);
-	free(b->metadata);
-	free(b->src_sha256);
-	free(b->src_filename);
-	free(b->commit);
-	free(b->wheel_filename);
-	free(b->wheel_sha256);
-	memset(b, 0, sizeof *b);
-}
-
 /* What image_pybuild refuses before anything runs in the sandbox: a
  * directory that changed since its lock, a git revision that is not there,
  * an sdist that is not NAME-VERSION/. */
@@ -371,7 +358,7 @@ static void test_source_checks(struct pkgimg_ctx *ctx)
 	      "PEP 643: PKG-INFO 2.2 without Dynamic Requires-Dist is the metadata, no build",
 	      "%d %s", r, r ? ctx->errmsg : "");
 	if (r == 0)
-		pypi_built_clear_for_test(&out);
+		pypi_built_free(&out);
 	put("sd/m22-1.0/PKG-INFO", "Metadata-Version: 2.2\nName: m22\nVersion: 1.0\n"
 	    "Dynamic: Requires-Dist\n", 0644);
 	r = system(cmd) == 0 ? image_pybuild(ctx, &st, "", &tgt, NULL, &src, &out) : -1;
