@@ -456,13 +456,15 @@ static int pep751_source(struct rd *rd, const struct toml_value *t, struct pyloc
 	return r;
 }
 
-static int pep751_pkg(struct rd *rd, const struct toml_value *t, struct pylock_pkg *p)
+/* What both formats' package entries start with: a table, its line, the
+ * name (PEP 503) and the version (checked as PEP 440 when given). */
+static int pkg_head(struct rd *rd, const struct toml_value *t, const char *what,
+		    struct pylock_pkg *p)
 {
-	char *marker = NULL;
 	int r;
 
 	if (t->type != TOML_TABLE)
-		return bad(rd, t, "a [[packages]] entry is a %s", toml_type_name(t->type));
+		return bad(rd, t, "a %s entry is a %s", what, toml_type_name(t->type));
 	p->line = t->line;
 	r = get_str(rd, t, "name", true, &p->name);
 	if (r == 0)
@@ -471,6 +473,15 @@ static int pep751_pkg(struct rd *rd, const struct toml_value *t, struct pylock_p
 		r = get_str(rd, t, "version", false, &p->version);
 	if (r == 0 && p->version)
 		r = check_version(rd, toml_get(t, "version"), p->name, p->version);
+	return r;
+}
+
+static int pep751_pkg(struct rd *rd, const struct toml_value *t, struct pylock_pkg *p)
+{
+	char *marker = NULL;
+	int r;
+
+	r = pkg_head(rd, t, "[[packages]]", p);
 	if (r == 0)
 		r = get_str(rd, t, "marker", false, &marker);
 	if (r == 0 && marker)
@@ -653,16 +664,7 @@ static int uv_pkg(struct rd *rd, const struct toml_value *t, struct pylock_pkg *
 	const struct toml_value *sd, *wh, *deps;
 	int r;
 
-	if (t->type != TOML_TABLE)
-		return bad(rd, t, "a [[package]] entry is a %s", toml_type_name(t->type));
-	p->line = t->line;
-	r = get_str(rd, t, "name", true, &p->name);
-	if (r == 0)
-		r = norm_name(rd, t, &p->name);
-	if (r == 0)
-		r = get_str(rd, t, "version", false, &p->version);
-	if (r == 0 && p->version)
-		r = check_version(rd, toml_get(t, "version"), p->name, p->version);
+	r = pkg_head(rd, t, "[[package]]", p);
 	if (r == 0)
 		r = uv_source(rd, t, p);
 	if (r == 0 && !p->version && p->src == PYLOCK_SRC_INDEX)
